@@ -1,0 +1,5 @@
+import sys
+
+from tsxbot.cli import main
+
+sys.exit(main())

@@ -1,0 +1,108 @@
+"""The bus over Redis: pub/sub for ephemeral channels, streams with consumer groups for durable
+ones. Connections: one for publishing, one for acknowledgements, and per subscription one for
+pub/sub and one for reading streams. Every connection reconnects on its own (exponential backoff
+with jitter); see ``redis_publisher`` and ``redis_subscription`` for what happens to messages.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+
+from tsxbot.bus.bus import MessageBus, durable_message_id, subscription_channels, subscription_name
+from tsxbot.bus.errors import BusClosedError
+from tsxbot.bus.metrics import BusMetrics
+from tsxbot.bus.redis_acks import AckWriter
+from tsxbot.bus.redis_names import RedisNames
+from tsxbot.bus.redis_publisher import RedisPublisher
+from tsxbot.bus.redis_subscription import RedisSubscription
+from tsxbot.bus.resp import RedisAddress
+from tsxbot.bus.subscription import Subscription
+from tsxbot.config.global_config import BusConfig
+from tsxbot.messages import AnyEnvelope, Channel
+
+
+class RedisBus(MessageBus):
+    backend = "redis"
+
+    def __init__(self, config: BusConfig, *, client_name: str | None = None) -> None:
+        self.config = config
+        self._address = RedisAddress.parse(config.redis_url)
+        self._names = RedisNames(config.namespace)
+        self._client_name = client_name or f"{config.namespace}-{os.getpid()}"
+        self._publisher = RedisPublisher(self._address, config, self._names, f"{self._client_name}-pub")
+        self._acks = AckWriter(self._address, config, f"{self._client_name}-ack")
+        self._subscriptions: list[RedisSubscription] = []
+        self._started = False
+        self._closed = False
+
+    async def start(self) -> None:
+        if self._closed:
+            raise BusClosedError("the bus is closed")
+        if not self._started:
+            self._started = True
+            self._publisher.start()
+            self._acks.start()
+
+    async def publish(self, channel: Channel, envelope: AnyEnvelope) -> None:
+        if channel.durable:
+            durable_message_id(channel, envelope)
+        await self._publisher.publish(channel, envelope)
+
+    async def flush(self) -> None:
+        await self._publisher.flush()
+
+    async def subscribe(
+        self,
+        channels: Channel | Iterable[Channel],
+        *,
+        group: str | None = None,
+        consumer: str | None = None,
+    ) -> Subscription:
+        if self._closed:
+            raise BusClosedError("the bus is closed")
+        await self.start()
+        listed, group, consumer = subscription_channels(channels, group, consumer)
+        subscription = RedisSubscription(
+            address=self._address,
+            config=self.config,
+            names=self._names,
+            channels=listed,
+            name=subscription_name(listed, group, consumer),
+            group=group,
+            consumer=consumer,
+            acks=self._acks,
+            client_name=f"{self._client_name}-sub",
+            on_close=self._detach,
+        )
+        self._subscriptions.append(subscription)
+        await subscription.start()
+        return subscription
+
+    def metrics(self) -> BusMetrics:
+        c = self._publisher.counters
+        return BusMetrics(
+            backend=self.backend,
+            connected=c.connected,
+            published=c.published,
+            written=c.written,
+            publish_buffer_depth=self._publisher.depth,
+            publish_buffer_capacity=self.config.publish_buffer_size,
+            publish_dropped=c.dropped,
+            publish_full_errors=c.full_errors,
+            reconnects=c.reconnects,
+            subscriptions=tuple(s.metrics() for s in self._subscriptions),
+        )
+
+    async def close(self, *, flush_seconds: float | None = 10.0) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        await self._publisher.close(flush_seconds)
+        for subscription in list(self._subscriptions):
+            await subscription.close()
+        await self._acks.close(flush_seconds)
+
+    def _detach(self, subscription: RedisSubscription) -> None:
+        if subscription in self._subscriptions:
+            self._subscriptions.remove(subscription)

@@ -1,0 +1,229 @@
+"""The Redis publisher: a bounded buffer per kind and one writer task that sends it in pipelined
+batches (XADD for durable channels, PUBLISH for ephemeral ones), in publish order.
+
+- A durable message leaves the buffer only once Redis has confirmed its XADD; a lost connection
+  means the unconfirmed batch is sent again after the reconnect (a copy Redis had already taken is
+  skipped by the consumers' deduplication by message id). When the durable buffer is full,
+  ``publish`` waits for room, then raises ``BusFullError``: never a silent drop.
+- An ephemeral message beyond the buffer drops the oldest ephemeral one (counted); a batch lost
+  with a connection is counted as dropped too (pub/sub gives no more than that anyway).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+from collections import deque
+
+from tsxbot.bus.backoff import Backoff
+from tsxbot.bus.errors import BusClosedError, BusFullError, RedisConnectionError
+from tsxbot.bus.metrics import PublisherCounters
+from tsxbot.bus.redis_names import DATA_FIELD, RedisNames
+from tsxbot.bus.resp import RedisAddress, RespConnection, pack, reply_error
+from tsxbot.config.global_config import BusConfig
+from tsxbot.log import get_logger
+from tsxbot.messages import AnyEnvelope, Channel, encode
+
+log = get_logger("tsxbot.bus.redis")
+
+
+class RedisPublisher:
+    def __init__(self, address: RedisAddress, config: BusConfig, names: RedisNames, client_name: str) -> None:
+        self._address = address
+        self._config = config
+        self._names = names
+        self._client_name = client_name
+        self.counters = PublisherCounters()
+        self.counters.connected = False
+        self._durable: deque[bytes] = deque()
+        self._ephemeral: deque[bytes] = deque()
+        self._headers: dict[str, bytes] = {}
+        self._wake = asyncio.Event()
+        self._room: asyncio.Event = asyncio.Event()
+        self._enqueued = 0  # every message accepted, both kinds
+        self._done = 0  # confirmed, or (ephemeral) dropped
+        self._flush_waiters: list[tuple[int, asyncio.Future[None]]] = []
+        self._task: asyncio.Task[None] | None = None
+        self._conn: RespConnection | None = None
+        self._closing = False
+        self._ever_connected = False
+
+    @property
+    def depth(self) -> int:
+        return len(self._durable) + len(self._ephemeral)
+
+    def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.create_task(self._run(), name="bus-redis-publisher")
+
+    async def publish(self, channel: Channel, envelope: AnyEnvelope) -> None:
+        if self._closing:
+            raise BusClosedError("the bus is closed")
+        header = self._headers.get(channel.name)
+        if header is None:
+            header = self._headers[channel.name] = self._header(channel)
+        data = encode(envelope)
+        command = b"%s$%d\r\n%s\r\n" % (header, len(data), data)
+        capacity = self._config.publish_buffer_size
+        if channel.durable:
+            if len(self._durable) >= capacity:
+                await self._wait_for_room(channel)
+            self._durable.append(command)
+        else:
+            if len(self._ephemeral) >= capacity:
+                self._ephemeral.popleft()
+                self.counters.dropped += 1
+                self._done += 1
+            self._ephemeral.append(command)
+        self.counters.published += 1
+        self._enqueued += 1
+        self._wake.set()
+
+    async def flush(self) -> None:
+        target = self._enqueued
+        if self._done >= target:
+            return
+        future = asyncio.get_running_loop().create_future()
+        self._flush_waiters.append((target, future))
+        await asyncio.shield(future)
+
+    async def close(self, flush_seconds: float | None) -> None:
+        if self._task is None:
+            self._closing = True
+            return
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(flush_seconds):
+                await self.flush()
+        self._closing = True
+        self._task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._task
+        if self._durable:
+            log.error(
+                "bus closed with durable messages not confirmed by redis: they were NOT published",
+                count=len(self._durable),
+            )
+        if self._conn is not None:
+            await self._conn.close()
+
+    def _header(self, channel: Channel) -> bytes:
+        key = self._names.key(channel)
+        if channel.durable:
+            maxlen = str(self._config.stream_max_len).encode()
+            head = pack(b"XADD", key, b"MAXLEN", b"~", maxlen, b"*", DATA_FIELD, b"")
+        else:
+            head = pack(b"PUBLISH", key, b"")
+        # Everything but the last (empty) argument: the data is appended per message.
+        return head[: -len(b"$0\r\n\r\n")]
+
+    async def _wait_for_room(self, channel: Channel) -> None:
+        timeout = self._config.durable_publish_timeout_seconds
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while len(self._durable) >= self._config.publish_buffer_size:
+            self._room.clear()
+            remaining = deadline - loop.time()
+            try:
+                if remaining <= 0:
+                    raise TimeoutError
+                await asyncio.wait_for(self._room.wait(), remaining)
+            except TimeoutError:
+                self.counters.full_errors += 1
+                raise BusFullError(channel.name, len(self._durable), timeout) from None
+            if self._closing:
+                raise BusClosedError("the bus is closed")
+
+    async def _connection(self) -> RespConnection:
+        if self._conn is not None and not self._conn.closed:
+            return self._conn
+        backoff = Backoff(self._config.reconnect_initial_seconds, self._config.reconnect_max_seconds)
+        while True:
+            try:
+                conn = await RespConnection.open(
+                    self._address,
+                    connect_seconds=self._config.connect_timeout_seconds,
+                    name=self._client_name,
+                )
+            except RedisConnectionError as exc:
+                delay = backoff.next_delay()
+                log.warning(
+                    "redis unreachable, publisher retrying", error=str(exc), retry_in_s=round(delay, 3)
+                )
+                await asyncio.sleep(delay)
+                continue
+            if self._ever_connected:
+                self.counters.reconnects += 1
+                log.info("redis reconnected, publisher flushing", buffered=self.depth)
+            self._ever_connected = True
+            self.counters.connected = True
+            self._conn = conn
+            return conn
+
+    async def _run(self) -> None:
+        backoff = Backoff(self._config.reconnect_initial_seconds, self._config.reconnect_max_seconds)
+        while True:
+            if not self._durable and not self._ephemeral:
+                self._wake.clear()
+                await self._wake.wait()
+            conn = await self._connection()
+            batch_size = self._config.batch_size
+            durable = list(itertools.islice(self._durable, batch_size))  # stays until confirmed
+            ephemeral = [self._ephemeral.popleft() for _ in range(min(batch_size, len(self._ephemeral)))]
+            try:
+                replies = await asyncio.wait_for(
+                    conn.pipeline(durable + ephemeral), self._config.command_timeout_seconds
+                )
+            except (RedisConnectionError, TimeoutError) as exc:
+                await conn.close()
+                self.counters.connected = False
+                self.counters.dropped += len(ephemeral)
+                self._done += len(ephemeral)
+                self._notify()
+                delay = backoff.next_delay()
+                log.warning(
+                    "redis write failed, publisher will resend",
+                    error=str(exc) or type(exc).__name__,
+                    durable_buffered=len(self._durable),
+                    ephemeral_lost=len(ephemeral),
+                    retry_in_s=round(delay, 3),
+                )
+                await asyncio.sleep(delay)
+                continue
+            confirmed = 0
+            failure: str | None = None
+            for reply in replies[: len(durable)]:
+                if (failure := reply_error(reply)) is not None:
+                    break
+                confirmed += 1
+            for _ in range(confirmed):
+                self._durable.popleft()
+            for reply in replies[len(durable) :]:
+                if reply_error(reply) is not None:
+                    self.counters.dropped += 1
+            self.counters.written += confirmed + len(ephemeral)
+            self._done += confirmed + len(ephemeral)
+            self._notify()
+            if failure is not None:
+                # Redis refused a write (out of memory, wrong key type): keep it and the ones after
+                # it, in order, and try again; publishers see backpressure, then BusFullError.
+                delay = backoff.next_delay()
+                log.error(
+                    "redis refused a durable write, retrying", error=failure, retry_in_s=round(delay, 3)
+                )
+                await asyncio.sleep(delay)
+            else:
+                backoff.reset()
+
+    def _notify(self) -> None:
+        if len(self._durable) < self._config.publish_buffer_size:
+            self._room.set()
+        if self._flush_waiters:
+            waiting = []
+            for target, future in self._flush_waiters:
+                if self._done >= target:
+                    if not future.done():
+                        future.set_result(None)
+                else:
+                    waiting.append((target, future))
+            self._flush_waiters = waiting

@@ -1,0 +1,59 @@
+"""Options every command shares, and loading the config with its errors printed."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from tsxbot.config import Config, ConfigError, load_config
+from tsxbot.log import configure_logging
+
+EXIT_OK = 0
+EXIT_FAILURE = 1
+EXIT_CONFIG = 2
+
+
+def add_config_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--config-dir",
+        metavar="DIR",
+        help="directory with global.yaml and bots/*.yaml (default: $TSXBOT_CONFIG_DIR, ./config, "
+        "or the example config shipped with tsxbot)",
+    )
+    parser.add_argument(
+        "--set",
+        dest="overrides",
+        metavar="KEY=VALUE",
+        action="append",
+        default=[],
+        help="override one config value, e.g. --set bots.bot_1.risk.maxDailyLoss=300 (repeatable)",
+    )
+    parser.add_argument(
+        "--env-file", metavar="FILE", help="read environment variables from FILE (default ./.env)"
+    )
+
+
+def load_or_exit(args: argparse.Namespace, overrides: list[str] | None = None) -> Config:
+    """Loads the config; on problems prints every one to stderr and exits with status 2."""
+    try:
+        return load_config(
+            args.config_dir,
+            overrides=[*args.overrides, *(overrides or [])],
+            env_file=args.env_file,
+        )
+    except ConfigError as exc:
+        print(f"tsxbot: {exc}", file=sys.stderr)
+        raise SystemExit(EXIT_CONFIG) from None
+
+
+def setup_logging(config: Config, component: str) -> None:
+    system = config.global_config.system
+    configure_logging(
+        component,
+        level=system.log_level,
+        log_dir=system.log_dir,
+        console=system.console_format,
+        max_bytes=system.log_max_bytes,
+        retention_days=system.log_retention_days,
+        secrets=config.secrets.values(),
+    )

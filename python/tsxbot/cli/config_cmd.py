@@ -1,0 +1,30 @@
+"""``tsxbot config check``: print the resolved config (secrets masked) or every problem."""
+
+from __future__ import annotations
+
+import argparse
+
+import yaml
+
+from tsxbot.cli.common import EXIT_OK, add_config_options, load_or_exit
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    config = subparsers.add_parser("config", help="inspect the configuration")
+    config_sub = config.add_subparsers(dest="config_command", required=True, metavar="COMMAND")
+    check = config_sub.add_parser(
+        "check", help="validate the configuration and print it resolved (exit 2 on problems)"
+    )
+    add_config_options(check)
+    check.set_defaults(handler=_check)
+
+
+def _check(args: argparse.Namespace) -> int:
+    config = load_or_exit(args)
+    print(yaml.safe_dump(config.to_display(), sort_keys=False, default_flow_style=False), end="")
+    enabled = ", ".join(b.id for b in config.enabled_bots) or "none"
+    print(
+        f"# configuration OK: {len(config.bots)} bots ({enabled} enabled), "
+        f"{len(config.instruments)} instruments"
+    )
+    return EXIT_OK

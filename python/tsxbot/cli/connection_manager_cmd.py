@@ -1,0 +1,57 @@
+"""``tsxbot connection-manager``: the connection manager alone, over Redis (one process per
+service), against the simulator or real TopStepX (credentials from the environment)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+
+from tsxbot.bus import create_bus
+from tsxbot.bus.service import BusService
+from tsxbot.cli.common import (
+    EXIT_CONFIG,
+    EXIT_FAILURE,
+    EXIT_OK,
+    add_config_options,
+    load_or_exit,
+    setup_logging,
+)
+from tsxbot.connection_manager.factory import MissingCredentialsError, build_connection_manager
+from tsxbot.log import get_logger
+from tsxbot.runtime import ServiceFailed, run_services
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser(
+        "connection-manager", help="run the connection manager alone (the TopStepX gateway service)"
+    )
+    add_config_options(parser)
+    parser.add_argument(
+        "--redis", metavar="URL", help="talk over this Redis (sets bus.backend=redis and bus.redisUrl)"
+    )
+    parser.add_argument("--port", type=int, help="HTTP API port (default services.connectionManager.port)")
+    parser.set_defaults(handler=_run)
+
+
+def _run(args: argparse.Namespace) -> int:
+    extra = []
+    if args.redis:
+        extra += ["bus.backend=redis", f"bus.redisUrl={args.redis}"]
+    if args.port is not None:
+        extra.append(f"services.connectionManager.port={args.port}")
+    config = load_or_exit(args, extra)
+    setup_logging(config, "connectionmanager")
+    log = get_logger("tsxbot.cli")
+    bus = create_bus(config.global_config.bus, client_name="connection-manager")
+    try:
+        manager = build_connection_manager(config, bus)
+    except MissingCredentialsError as exc:
+        print(f"tsxbot: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    try:
+        asyncio.run(run_services([BusService(bus), manager]))
+    except ServiceFailed as exc:
+        log.error("connection manager stopped", reason=str(exc))
+        return EXIT_FAILURE
+    return EXIT_OK

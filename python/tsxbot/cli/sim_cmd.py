@@ -1,0 +1,84 @@
+"""``tsxbot sim``: the TopStepX simulator on its own (REST, hubs and admin API on one port)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+
+from tsxbot.cli.common import EXIT_FAILURE, EXIT_OK, add_config_options, load_or_exit, setup_logging
+from tsxbot.log import get_logger
+from tsxbot.runtime import ServiceFailed, run_services
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser("sim", help="run the TopStepX (ProjectX Gateway) simulator")
+    parser.add_argument("--host", help="address to listen on (default: simulator.host, 127.0.0.1)")
+    parser.add_argument("--port", type=int, help="port (default: simulator.port, 7800; 0 = any free port)")
+    parser.add_argument("--seed", type=int, help="seed of the synthetic market (default: simulator.seed)")
+    parser.add_argument("--data", metavar="FILE", help="a CSV or Parquet recording to replay")
+    parser.add_argument(
+        "--speed", type=float, help="1 = real time, 10 = ten times faster, 0 = as fast as possible"
+    )
+    parser.add_argument("--start", metavar="TIME", help="simulated start time, ISO-8601 (default: now)")
+    add_config_options(parser)
+    parser.set_defaults(handler=_sim)
+
+
+def _sim(args: argparse.Namespace) -> int:
+    overrides = [
+        f"simulator.{key}={value}"
+        for key, value in (
+            ("host", args.host),
+            ("port", args.port),
+            ("seed", args.seed),
+            ("data", args.data),
+            ("speed", args.speed),
+            ("startTime", args.start),
+        )
+        if value is not None
+    ]
+    config = load_or_exit(args, overrides)
+    setup_logging(config, "simulator")
+    from tsxbot.sim import build_simulator
+
+    service = build_simulator(config)
+    service.announce = True
+    try:
+        asyncio.run(run_services([service]))
+    except ServiceFailed as exc:
+        get_logger("tsxbot.sim").error("simulator stopped", reason=str(exc))
+        return EXIT_FAILURE
+    return EXIT_OK
+
+
+def describe(
+    base_url: str,
+    user_name: str,
+    api_key: str,
+    now: dt.datetime,
+    accounts: list[str],
+    next_open: dt.datetime | None = None,
+) -> str:
+    closed = (
+        [
+            f"  market      closed now (weekend or the daily halt); opens {next_open.isoformat()}; "
+            "--start picks another moment"
+        ]
+        if next_open is not None
+        else []
+    )
+    return "\n".join(
+        [
+            f"TopStepX simulator on {base_url}",
+            f"  REST        {base_url}/api/...",
+            f"  user hub    {base_url}/hubs/user",
+            f"  market hub  {base_url}/hubs/market",
+            f"  admin API   {base_url}/admin/state",
+            f"  login       userName={user_name!r} apiKey={api_key!r}  (POST /api/Auth/loginKey)",
+            f"  accounts    {', '.join(accounts)}",
+            f"  clock       {now.isoformat()}",
+            *closed,
+            "Ctrl-C stops it.",
+        ]
+    )

@@ -1,0 +1,388 @@
+"""The connection manager's HTTP API (the spec's endpoints) and a WebSocket stream of the events
+it publishes. Bound to 127.0.0.1 by default; every endpoint but ``/health`` needs the internal API
+key in ``X-API-Key`` (WebSocket clients that cannot set headers may pass ``?apiKey=``), compared
+in constant time. ``/openapi.json`` describes it."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import weakref
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
+
+import msgspec
+from aiohttp import WSMsgType, web
+
+from tsxbot.config.secrets import Secret
+from tsxbot.log import get_logger
+from tsxbot.messages import (
+    PAYLOAD_TYPES,
+    AccountUpdate,
+    AnyEnvelope,
+    CommandResult,
+    MessageType,
+    PositionUpdate,
+    UpdateStopLossTakeProfit,
+    encode,
+    new_message_id,
+)
+from tsxbot.messages.payload import Payload
+
+if TYPE_CHECKING:
+    from tsxbot.connection_manager.service import ConnectionManager
+
+from tsxbot.connection_manager.commands import COMMAND_TYPES
+
+log = get_logger("tsxbot.connection_manager.api")
+COMMAND_MESSAGE_TYPES = (
+    MessageType.PLACE_ORDER,
+    MessageType.MODIFY_ORDER,
+    MessageType.CANCEL_ORDER,
+    MessageType.CLOSE_POSITION,
+    MessageType.UPDATE_SLTP,
+)
+WS_HEARTBEAT_SECONDS = 30.0
+WS_QUEUE = 10_000
+
+
+class CommandRequest(msgspec.Struct):
+    """``POST /command``: a message type and its payload, as on the bus."""
+
+    type: MessageType
+    payload: msgspec.Raw
+
+
+class UpdateSltpRequest(msgspec.Struct, rename="camel"):
+    symbol: str
+    stop_loss: float | None = None
+    take_profit: float | None = None
+    account_id: int | None = None
+
+
+class SwitchAccountRequest(msgspec.Struct, rename="camel"):
+    account_id: int
+
+
+def _json(data: Any, status: int = 200) -> web.Response:
+    return web.Response(body=msgspec.json.encode(data), status=status, content_type="application/json")
+
+
+def _error(status: int, message: str, **extra: Any) -> web.Response:
+    return _json({"error": message, **extra}, status)
+
+
+class ConnectionManagerApi:
+    def __init__(self, manager: ConnectionManager, api_key: Secret, host: str, port: int) -> None:
+        self.manager = manager
+        self.api_key = api_key
+        self.host = host
+        self.port = port
+        self._runner: web.AppRunner | None = None
+        self._sockets: weakref.WeakSet[web.WebSocketResponse] = weakref.WeakSet()
+        self._queues: set[asyncio.Queue[bytes]] = set()
+        self.app = self._build()
+
+    def _build(self) -> web.Application:
+        app = web.Application(middlewares=[self._auth])
+        app.router.add_get("/health", self.health)
+        app.router.add_get("/status", self.status)
+        app.router.add_get("/current-account/{service}", self.current_account)
+        app.router.add_post("/current-account/{service}", self.switch_account)
+        app.router.add_get("/account/balance", self.balance)
+        app.router.add_post("/command", self.command)
+        app.router.add_get("/api/positions", self.positions)
+        app.router.add_post("/api/position/update-sltp", self.update_sltp)
+        app.router.add_get("/ws", self.stream)
+        app.router.add_get("/openapi.json", self.openapi)
+        return app
+
+    async def start(self) -> None:
+        self._runner = web.AppRunner(self.app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, self.host, self.port)
+        await site.start()
+        if self.port == 0:  # tests ask for a free port
+            self.port = int(self._runner.addresses[0][1])
+        log.info("HTTP API listening", host=self.host, port=self.port)
+
+    async def stop(self) -> None:
+        for ws in list(self._sockets):
+            with contextlib.suppress(Exception):
+                await ws.close(code=1001, message=b"server shutting down")
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    # --- auth -------------------------------------------------------------------------------------
+
+    @web.middleware
+    async def _auth(
+        self, request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+    ) -> web.StreamResponse:
+        if request.path == "/health":
+            return await handler(request)
+        presented = request.headers.get("X-API-Key")
+        if presented is None and request.path == "/ws":
+            presented = request.query.get("apiKey")
+        if presented is None or not self.api_key.matches(presented):
+            return _error(401, "missing or invalid X-API-Key")
+        return await handler(request)
+
+    # --- endpoints --------------------------------------------------------------------------------
+
+    async def health(self, _request: web.Request) -> web.Response:
+        healthy = self.manager.healthy
+        return _json(
+            {"status": "ok" if healthy else "degraded", "service": "connection-manager"},
+            200 if healthy else 503,
+        )
+
+    async def status(self, _request: web.Request) -> web.Response:
+        return _json(self.manager.status())
+
+    async def current_account(self, request: web.Request) -> web.Response:
+        account = self.manager.accounts.for_service(request.match_info["service"])
+        return _json(
+            {
+                "service": request.match_info["service"],
+                **msgspec.to_builtins(self.manager.normalizer.account(account)),
+            }
+        )
+
+    async def switch_account(self, request: web.Request) -> web.Response:
+        body = await self._body(request, SwitchAccountRequest)
+        if isinstance(body, web.Response):
+            return body
+        try:
+            account = self.manager.accounts.switch(request.match_info["service"], body.account_id)
+        except LookupError as exc:
+            return _error(404, str(exc))
+        log.info("account switched", service=request.match_info["service"], account_id=account.id)
+        return _json(
+            {
+                "service": request.match_info["service"],
+                **msgspec.to_builtins(self.manager.normalizer.account(account)),
+            }
+        )
+
+    async def balance(self, request: web.Request) -> web.Response:
+        service = request.query.get("service", "default")
+        account: AccountUpdate = self.manager.normalizer.account(self.manager.accounts.for_service(service))
+        return _json(
+            {
+                "accountId": account.account_id,
+                "name": account.name,
+                "balance": account.balance,
+                "canTrade": account.can_trade,
+            }
+        )
+
+    async def command(self, request: web.Request) -> web.Response:
+        body = await self._body(request, CommandRequest)
+        if isinstance(body, web.Response):
+            return body
+        if body.type not in COMMAND_MESSAGE_TYPES:
+            return _error(
+                400, f"{body.type.value} is not a command", commands=[t.value for t in COMMAND_MESSAGE_TYPES]
+            )
+        try:
+            payload = msgspec.json.decode(body.payload, type=PAYLOAD_TYPES[body.type])
+        except msgspec.ValidationError as exc:
+            return _error(400, f"invalid {body.type.value} payload: {exc}")
+        assert isinstance(payload, COMMAND_TYPES)
+        result = await self.manager.execute_command(payload, service=request.query.get("service", "api"))
+        return _json(result, 200 if result.ok else 422)
+
+    async def positions(self, _request: web.Request) -> web.Response:
+        updates: list[PositionUpdate] = self.manager.positions()
+        return _json({"positions": updates})
+
+    async def update_sltp(self, request: web.Request) -> web.Response:
+        body = await self._body(request, UpdateSltpRequest)
+        if isinstance(body, web.Response):
+            return body
+        if body.stop_loss is None and body.take_profit is None:
+            return _error(400, "give stopLoss, takeProfit or both")
+        command = UpdateStopLossTakeProfit(
+            command_id=new_message_id(),
+            symbol=body.symbol,
+            account_id=body.account_id,
+            stop_loss=body.stop_loss,
+            take_profit=body.take_profit,
+        )
+        result: CommandResult = await self.manager.execute_command(command)
+        return _json(result, 200 if result.ok else 422)
+
+    async def stream(self, request: web.Request) -> web.StreamResponse:
+        ws = web.WebSocketResponse(heartbeat=WS_HEARTBEAT_SECONDS)
+        await ws.prepare(request)
+        self._sockets.add(ws)
+        queue: asyncio.Queue[bytes] = asyncio.Queue(WS_QUEUE)
+        self._queues.add(queue)
+        sender = asyncio.create_task(self._send_loop(ws, queue))
+        try:
+            async for message in ws:
+                if message.type == WSMsgType.ERROR:
+                    break
+        finally:
+            self._queues.discard(queue)
+            sender.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await sender
+        return ws
+
+    async def _send_loop(self, ws: web.WebSocketResponse, queue: asyncio.Queue[bytes]) -> None:
+        while True:
+            data = await queue.get()
+            await ws.send_str(data.decode())
+
+    def broadcast(self, envelope: AnyEnvelope) -> None:
+        """Every published event to every WebSocket client (a slow client drops its oldest)."""
+        if not self._queues:
+            return
+        data = encode(envelope)
+        for queue in self._queues:
+            if queue.full():
+                with contextlib.suppress(asyncio.QueueEmpty):
+                    queue.get_nowait()
+            queue.put_nowait(data)
+
+    async def openapi(self, _request: web.Request) -> web.Response:
+        return _json(openapi_document())
+
+    async def _body(self, request: web.Request, tp: type[Any]) -> Any:
+        try:
+            return msgspec.json.decode(await request.read(), type=tp)
+        except msgspec.DecodeError as exc:
+            return _error(400, f"invalid request body: {exc}")
+
+
+def openapi_document() -> dict[str, Any]:
+    """OpenAPI 3.1 for the API; message schemas come from the msgspec types themselves."""
+    payloads: list[type[Payload]] = [PAYLOAD_TYPES[t] for t in COMMAND_MESSAGE_TYPES]
+    (_, components) = msgspec.json.schema_components(
+        [*payloads, CommandResult, PositionUpdate, UpdateSltpRequest, SwitchAccountRequest],
+        ref_template="#/components/schemas/{name}",
+    )
+
+    def ref(name: str) -> dict[str, str]:
+        return {"$ref": f"#/components/schemas/{name}"}
+
+    def json_body(schema: dict[str, Any]) -> dict[str, Any]:
+        return {"required": True, "content": {"application/json": {"schema": schema}}}
+
+    def ok(schema: dict[str, Any], description: str = "OK") -> dict[str, Any]:
+        return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+    secured: list[dict[str, list[str]]] = [{"ApiKey": []}]
+    command_schema = {
+        "type": "object",
+        "required": ["type", "payload"],
+        "properties": {
+            "type": {"type": "string", "enum": [t.value for t in COMMAND_MESSAGE_TYPES]},
+            "payload": {"oneOf": [ref(p.__name__) for p in payloads]},
+        },
+    }
+    account = {
+        "type": "object",
+        "properties": {
+            "service": {"type": "string"},
+            "accountId": {"type": "integer"},
+            "name": {"type": "string"},
+            "balance": {"type": "number"},
+            "canTrade": {"type": "boolean"},
+        },
+    }
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "tsxbot connection manager", "version": "1"},
+        "components": {
+            "schemas": components,
+            "securitySchemes": {"ApiKey": {"type": "apiKey", "in": "header", "name": "X-API-Key"}},
+        },
+        "paths": {
+            "/health": {
+                "get": {
+                    "summary": "Liveness (no key needed)",
+                    "responses": {"200": ok({"type": "object"}), "503": ok({"type": "object"}, "Degraded")},
+                }
+            },
+            "/status": {
+                "get": {
+                    "summary": "Connections, hubs, accounts, counters",
+                    "security": secured,
+                    "responses": {"200": ok({"type": "object"})},
+                }
+            },
+            "/current-account/{service}": {
+                "parameters": [
+                    {"name": "service", "in": "path", "required": True, "schema": {"type": "string"}}
+                ],
+                "get": {
+                    "summary": "The account a service trades",
+                    "security": secured,
+                    "responses": {"200": ok(account)},
+                },
+                "post": {
+                    "summary": "Switch the account a service trades",
+                    "security": secured,
+                    "requestBody": json_body(ref("SwitchAccountRequest")),
+                    "responses": {"200": ok(account), "404": {"description": "Unknown account"}},
+                },
+            },
+            "/account/balance": {
+                "get": {
+                    "summary": "Balance of the (service's) account",
+                    "security": secured,
+                    "responses": {"200": ok(account)},
+                }
+            },
+            "/command": {
+                "post": {
+                    "summary": "Execute an order command (bypasses the aggregator's risk checks)",
+                    "security": secured,
+                    "requestBody": json_body(command_schema),
+                    "responses": {
+                        "200": ok(ref("CommandResult")),
+                        "422": ok(ref("CommandResult"), "Refused"),
+                        "400": {"description": "Malformed command"},
+                    },
+                }
+            },
+            "/api/positions": {
+                "get": {
+                    "summary": "Open positions (exchange truth)",
+                    "security": secured,
+                    "responses": {
+                        "200": ok(
+                            {
+                                "type": "object",
+                                "properties": {
+                                    "positions": {"type": "array", "items": ref("PositionUpdate")}
+                                },
+                            }
+                        )
+                    },
+                }
+            },
+            "/api/position/update-sltp": {
+                "post": {
+                    "summary": "Move a position's stop loss and/or take profit",
+                    "security": secured,
+                    "requestBody": json_body(ref("UpdateSltpRequest")),
+                    "responses": {
+                        "200": ok(ref("CommandResult")),
+                        "422": ok(ref("CommandResult"), "Refused"),
+                    },
+                }
+            },
+            "/ws": {
+                "get": {
+                    "summary": "WebSocket stream of every published event (JSON envelopes)",
+                    "security": secured,
+                    "responses": {"101": {"description": "Switching Protocols"}},
+                }
+            },
+        },
+    }

@@ -1,0 +1,397 @@
+"""Executes order commands from the bus (or the HTTP API) against TopStepX.
+
+Each command is handled once per ``commandId``: a repeat (a redelivery, a retry by the sender)
+gets the first result again without touching the exchange. ``PlaceOrder`` carries a unique
+``customTag``, so even a command executed twice by two processes cannot double an order (the
+gateway looks the tag up before any resend, and TopStepX refuses a duplicate tag).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from tsxbot.connection_manager.accounts import AccountSelectionError, AccountSelector
+from tsxbot.connection_manager.contracts import ContractNotFoundError, ContractResolver
+from tsxbot.connection_manager.exchange_state import ExchangeState
+from tsxbot.gateway import enums
+from tsxbot.gateway.errors import ApiError, GatewayError
+from tsxbot.gateway.models import Bracket, ModifyOrderRequest, Order, PlaceOrderRequest
+from tsxbot.gateway.normalize import TO_PROJECTX_SIDE, TO_PROJECTX_TYPE
+from tsxbot.gateway.rest import ProjectXRest
+from tsxbot.log import get_logger
+from tsxbot.messages import (
+    CancelOrder,
+    ClosePosition,
+    CommandResult,
+    ModifyOrder,
+    OrderType,
+    PlaceOrder,
+    Side,
+    UpdateStopLossTakeProfit,
+)
+from tsxbot.sizing import bracket_ticks
+
+log = get_logger("tsxbot.connection_manager.commands")
+RESULTS_KEPT = 10_000
+Command = PlaceOrder | ModifyOrder | CancelOrder | ClosePosition | UpdateStopLossTakeProfit
+COMMAND_TYPES = (PlaceOrder, ModifyOrder, CancelOrder, ClosePosition, UpdateStopLossTakeProfit)
+
+
+class CommandError(Exception):
+    """A command that cannot be executed as given (no such order, no position...)."""
+
+
+def _protects_position(order: Order, bot_id: str | None) -> bool:
+    """A stop or target of the position: a bracket leg, an untagged order, or one tagged by the
+    bot that owns the position (or by the connection manager). Another bot's entry order on the
+    exit side is not one."""
+    if order.type not in PROTECTIVE_TYPES:
+        return False
+    if order.parent_order_id is not None or not order.custom_tag:
+        return True
+    owners = ("cm-", f"{bot_id}-") if bot_id else ("cm-",)
+    return order.custom_tag.startswith(owners)
+
+
+PROTECTIVE_TYPES = frozenset(
+    {
+        int(enums.OrderType.STOP),
+        int(enums.OrderType.TRAILING_STOP),
+        int(enums.OrderType.LIMIT),
+        int(enums.OrderType.STOP_LIMIT),
+    }
+)
+
+
+def brackets(
+    side: Side, stop_loss_ticks: int | None, take_profit_ticks: int | None
+) -> tuple[Bracket | None, Bracket | None]:
+    """A PlaceOrder's unsigned bracket distances as ProjectX bracket objects: signed from the
+    entry by ``tsxbot.sizing.bracket_ticks`` (long: stop negative, target positive), the stop leg
+    a Stop order (type 4), the target a Limit (type 1)."""
+    if stop_loss_ticks is None and take_profit_ticks is None:
+        return None, None
+    # A target alone still needs a stop distance for the signing; its value is not used.
+    signed_stop, signed_target = bracket_ticks(side, stop_loss_ticks or 1, take_profit_ticks)
+    stop = Bracket(ticks=signed_stop, type=int(enums.OrderType.STOP)) if stop_loss_ticks else None
+    target = (
+        Bracket(ticks=signed_target, type=int(enums.OrderType.LIMIT))
+        if take_profit_ticks and signed_target is not None
+        else None
+    )
+    return stop, target
+
+
+class CommandExecutor:
+    """``on_placed(order_id, account_id, command)`` runs after an order with a bracket is placed
+    (the service links the bracket legs to their bot there)."""
+
+    def __init__(
+        self,
+        rest: ProjectXRest,
+        state: ExchangeState,
+        accounts: AccountSelector,
+        contracts: ContractResolver,
+        *,
+        max_age: dt.timedelta = dt.timedelta(seconds=30),
+        clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
+        on_placed: Callable[[int, int, PlaceOrder], Awaitable[None]] | None = None,
+    ) -> None:
+        self.rest = rest
+        self.state = state
+        self.accounts = accounts
+        self.contracts = contracts
+        self.max_age = max_age
+        self.clock = clock
+        self.on_placed = on_placed
+        self._results: OrderedDict[str, CommandResult] = OrderedDict()
+        self._running: dict[str, asyncio.Future[CommandResult]] = {}
+        self._service = "api"
+        self.executed = 0
+        self.repeats = 0
+        self.stale = 0
+
+    def result_of(self, command_id: str) -> CommandResult | None:
+        """The result of a command this executor handled (None if it has not seen it)."""
+        return self._results.get(command_id)
+
+    async def execute(
+        self, command: Command, *, service: str = "api", sent_at: dt.datetime | None = None
+    ) -> CommandResult:
+        """Runs a command once per ``commandId``: a copy that arrives while it runs waits for it
+        and gets the same result, as does one that arrives later. ``service`` is who sent it (its
+        account, unless the command names one); a command older than ``max_age`` (by
+        ``sent_at``) is refused, never executed late."""
+        previous = self._results.get(command.command_id)
+        if previous is not None:
+            self.repeats += 1
+            log.info("command already handled; returning its result", command_id=command.command_id)
+            return previous
+        running = self._running.get(command.command_id)
+        if running is not None:
+            self.repeats += 1
+            log.info("command is being handled; waiting for its result", command_id=command.command_id)
+            return await asyncio.shield(running)
+        future: asyncio.Future[CommandResult] = asyncio.get_running_loop().create_future()
+        self._running[command.command_id] = future
+        try:
+            result = await self._run(command, service, sent_at)
+            future.set_result(result)
+        except BaseException as exc:
+            future.set_exception(exc)
+            future.exception()  # retrieved here: only a waiting copy re-raises it
+            raise
+        finally:
+            del self._running[command.command_id]
+        self._results[command.command_id] = result
+        while len(self._results) > RESULTS_KEPT:
+            self._results.popitem(last=False)
+        self.executed += 1
+        return result
+
+    async def _run(self, command: Command, service: str, sent_at: dt.datetime | None) -> CommandResult:
+        kind = command.MESSAGE_TYPE
+        if sent_at is not None and self.clock() - sent_at > self.max_age:
+            self.stale += 1
+            age = (self.clock() - sent_at).total_seconds()
+            log.error("stale command refused", command=kind.value, command_id=command.command_id, age_s=age)
+            return CommandResult(
+                command_id=command.command_id,
+                command=kind,
+                ok=False,
+                message=f"stale command: sent {age:.1f} s ago, more than {self.max_age.total_seconds():g} s;"
+                " not executed",
+            )
+        self._service = service
+        try:
+            order_id: int | None
+            if isinstance(command, PlaceOrder):
+                order_id = await self._place(command)
+            elif isinstance(command, ModifyOrder):
+                order_id = await self._modify(command)
+            elif isinstance(command, CancelOrder):
+                order_id = await self._cancel(command)
+            elif isinstance(command, ClosePosition):
+                await self._close(command)
+                order_id = None
+            else:
+                await self._update_sltp(command)
+                order_id = None
+            return CommandResult(
+                command_id=command.command_id, command=kind, ok=True, exchange_order_id=order_id
+            )
+        except ApiError as exc:
+            log.warning(
+                "command refused by TopStepX",
+                command=kind.value,
+                command_id=command.command_id,
+                error=str(exc),
+            )
+            return CommandResult(
+                command_id=command.command_id,
+                command=kind,
+                ok=False,
+                error_code=int(exc.code),
+                message=exc.message or str(exc),
+                exchange_order_id=exc.order_id,
+            )
+        except (CommandError, AccountSelectionError, ContractNotFoundError) as exc:
+            return CommandResult(command_id=command.command_id, command=kind, ok=False, message=str(exc))
+        except GatewayError as exc:
+            log.error("command failed", command=kind.value, command_id=command.command_id, error=str(exc))
+            return CommandResult(
+                command_id=command.command_id, command=kind, ok=False, message=f"{type(exc).__name__}: {exc}"
+            )
+
+    # --- place / modify / cancel ------------------------------------------------------------------
+
+    def _account(self, account_id: int | None) -> int:
+        """The command's account, else the account of the service that sent it."""
+        if account_id is not None:
+            return self.accounts.resolve(account_id)
+        return self.accounts.for_service(self._service).id
+
+    async def _place(self, command: PlaceOrder) -> int:
+        account_id = self._account(command.account_id)
+        contract_id = command.contract_id or self.contracts.contract_id(command.symbol)
+        stop, target = brackets(command.side, command.stop_loss_ticks, command.take_profit_ticks)
+        request = PlaceOrderRequest(
+            account_id=account_id,
+            contract_id=contract_id,
+            type=int(TO_PROJECTX_TYPE[command.order_type]),
+            side=int(TO_PROJECTX_SIDE[command.side]),
+            size=command.quantity,
+            limit_price=command.limit_price,
+            stop_price=command.stop_price,
+            trail_price=command.trail_price,
+            custom_tag=command.custom_tag,
+            stop_loss_bracket=stop,
+            take_profit_bracket=target,
+        )
+        # Who the order belongs to is known before TopStepX answers: its events and fills can
+        # arrive before the answer does.
+        self.state.expect_order(command)
+        order_id = await self.rest.place_order(request)
+        self.state.register_order(order_id, command)
+        if (stop or target) and self.on_placed is not None:
+            await self.on_placed(order_id, account_id, command)
+        log.info(
+            "order placed",
+            order_id=order_id,
+            custom_tag=command.custom_tag,
+            bot_id=command.bot_id,
+            symbol=command.symbol,
+            side=command.side.value,
+            quantity=command.quantity,
+        )
+        return order_id
+
+    def _exchange_id(self, exchange_order_id: int | None, order_id: str | None) -> int:
+        if exchange_order_id is not None:
+            return exchange_order_id
+        if order_id is not None:
+            found = self.state.exchange_id_for(order_id)
+            if found is not None:
+                return found
+            raise CommandError(f"no exchange order is known for order {order_id!r}")
+        raise CommandError("the command names no order (exchangeOrderId or orderId)")
+
+    async def _modify(self, command: ModifyOrder) -> int:
+        order_id = self._exchange_id(command.exchange_order_id, command.order_id)
+        await self.rest.modify_order(
+            ModifyOrderRequest(
+                account_id=self._account(command.account_id),
+                order_id=order_id,
+                size=command.quantity,
+                limit_price=command.limit_price,
+                stop_price=command.stop_price,
+                trail_price=command.trail_price,
+            )
+        )
+        return order_id
+
+    async def _cancel(self, command: CancelOrder) -> int:
+        order_id = self._exchange_id(command.exchange_order_id, command.order_id)
+        await self.rest.cancel_order(self._account(command.account_id), order_id)
+        return order_id
+
+    # --- positions --------------------------------------------------------------------------------
+
+    async def _close(self, command: ClosePosition) -> None:
+        account_id = self._account(command.account_id)
+        contract_id = command.contract_id or self.contracts.contract_id(command.symbol)
+        net = await self._net_position(account_id, contract_id)
+        if net == 0:
+            raise CommandError(f"no open position in {command.symbol} on account {account_id}")
+        exit_side = enums.OrderSide.ASK if net > 0 else enums.OrderSide.BID
+        protective = [
+            o
+            for o in await self.rest.search_open_orders(account_id)
+            if o.contract_id == contract_id and o.side == exit_side and _protects_position(o, command.bot_id)
+        ]
+        if command.quantity is None or command.quantity >= abs(net):
+            # Close first: if the close fails, the stops still protect the position. TopStepX's
+            # close leaves resting SL/TP orders in place, so they go next; one left behind could
+            # open a new position, so a failure to cancel it is reported, not swallowed.
+            await self.rest.close_position(account_id, contract_id)
+            left = []
+            for order in protective:
+                try:
+                    await self.rest.cancel_order(account_id, order.id)
+                except GatewayError as exc:
+                    left.append(f"{order.id} ({exc})")
+            if left:
+                raise CommandError(
+                    f"position closed, but protective orders are still working: {', '.join(left)}"
+                )
+            return
+        await self.rest.partial_close_position(account_id, contract_id, command.quantity)
+        remaining = abs(net) - command.quantity
+        for order in protective:
+            if order.size > remaining:
+                await self.rest.modify_order(
+                    ModifyOrderRequest(account_id=account_id, order_id=order.id, size=remaining)
+                )
+
+    async def _update_sltp(self, command: UpdateStopLossTakeProfit) -> None:
+        account_id = self._account(command.account_id)
+        contract_id = self.contracts.contract_id(command.symbol)
+        net = await self._net_position(account_id, contract_id)
+        if net == 0:
+            raise CommandError(f"no open position in {command.symbol} on account {account_id}")
+        exit_side = enums.OrderSide.ASK if net > 0 else enums.OrderSide.BID
+        working = [
+            o
+            for o in await self.rest.search_open_orders(account_id)
+            if o.contract_id == contract_id and o.side == exit_side
+        ]
+        stops = [o for o in working if o.type in (enums.OrderType.STOP, enums.OrderType.TRAILING_STOP)]
+        targets = [o for o in working if o.type == enums.OrderType.LIMIT]
+        tag_base = f"{command.bot_id or 'cm'}-{command.command_id}"
+        if command.stop_loss is not None:
+            await self._move_or_place(
+                account_id,
+                contract_id,
+                stops,
+                exit_side,
+                abs(net),
+                OrderType.STOP,
+                command.stop_loss,
+                f"{tag_base}-sl",
+            )
+        if command.take_profit is not None:
+            await self._move_or_place(
+                account_id,
+                contract_id,
+                targets,
+                exit_side,
+                abs(net),
+                OrderType.LIMIT,
+                command.take_profit,
+                f"{tag_base}-tp",
+            )
+
+    async def _move_or_place(
+        self,
+        account_id: int,
+        contract_id: str,
+        existing: list[Any],
+        side: enums.OrderSide,
+        size: int,
+        kind: OrderType,
+        price: float,
+        tag: str,
+    ) -> None:
+        stop_price = price if kind is OrderType.STOP else None
+        limit_price = price if kind is OrderType.LIMIT else None
+        if existing:
+            for order in existing:
+                await self.rest.modify_order(
+                    ModifyOrderRequest(
+                        account_id=account_id,
+                        order_id=order.id,
+                        stop_price=stop_price,
+                        limit_price=limit_price,
+                    )
+                )
+            return
+        await self.rest.place_order(
+            PlaceOrderRequest(
+                account_id=account_id,
+                contract_id=contract_id,
+                type=int(TO_PROJECTX_TYPE[kind]),
+                side=int(side),
+                size=size,
+                stop_price=stop_price,
+                limit_price=limit_price,
+                custom_tag=tag,
+            )
+        )
+
+    async def _net_position(self, account_id: int, contract_id: str) -> int:
+        positions = await self.rest.search_open_positions(account_id)
+        return sum(p.net_quantity for p in positions if p.contract_id == contract_id)

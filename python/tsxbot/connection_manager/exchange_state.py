@@ -1,0 +1,239 @@
+"""The connection manager's mirror of exchange truth: accounts, orders, positions and fills as
+TopStepX reports them (user hub and reconciliation), with each order's attribution to a bot.
+
+Every ``apply_*`` returns the tsxbot message to publish, or None when nothing changed, so a
+repeated or reordered hub event, or a reconciliation that finds what the hub already said,
+publishes nothing twice. Fills are published once by their exchange id.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import OrderedDict
+from dataclasses import dataclass
+
+import msgspec
+
+from tsxbot.gateway.enums import OrderStatus as PxOrderStatus
+from tsxbot.gateway.models import Account, Order, Position, Trade
+from tsxbot.gateway.normalize import Normalizer
+from tsxbot.messages import AccountUpdate, Fill, OrderUpdate, PositionUpdate, Side
+from tsxbot.messages.orders import PlaceOrder
+
+FINAL = {PxOrderStatus.FILLED, PxOrderStatus.CANCELLED, PxOrderStatus.EXPIRED, PxOrderStatus.REJECTED}
+SEEN_FILLS_KEPT = 100_000
+EXPECTED_KEPT = 10_000
+
+
+@dataclass
+class Attribution:
+    """Who an exchange order belongs to."""
+
+    order_id: str | None
+    bot_id: str | None
+    custom_tag: str | None
+
+
+def bot_of_tag(custom_tag: str | None) -> str | None:
+    """Tags are ``<botId>-<sequence>`` (the aggregator builds them); the bot is the prefix."""
+    if not custom_tag or "-" not in custom_tag:
+        return None
+    prefix = custom_tag.rsplit("-", 1)[0]
+    return prefix or None
+
+
+class ExchangeState:
+    def __init__(self, normalizer: Normalizer) -> None:
+        self.normalizer = normalizer
+        self.accounts: dict[int, Account] = {}
+        self.orders: dict[int, Order] = {}
+        self.positions: dict[tuple[int, str], Position] = {}
+        self._attribution: dict[int, Attribution] = {}
+        self._by_tag: dict[str, int] = {}
+        self._by_client_id: dict[str, int] = {}
+        self._expected: OrderedDict[str, Attribution] = OrderedDict()
+        self._fills: OrderedDict[int, None] = OrderedDict()
+        self.last_fill_time: dt.datetime | None = None
+
+    # --- attribution ------------------------------------------------------------------------------
+
+    def expect_order(self, command: PlaceOrder) -> None:
+        """Called before the place is sent: the order's events may arrive before its id does."""
+        self._expected[command.custom_tag] = Attribution(command.order_id, command.bot_id, command.custom_tag)
+        while len(self._expected) > EXPECTED_KEPT:
+            self._expected.popitem(last=False)
+
+    def register_order(self, exchange_order_id: int, command: PlaceOrder) -> None:
+        self._attribution[exchange_order_id] = Attribution(
+            command.order_id, command.bot_id, command.custom_tag
+        )
+        self._by_tag[command.custom_tag] = exchange_order_id
+        self._by_client_id[command.order_id] = exchange_order_id
+
+    def exchange_id_for(self, order_id: str) -> int | None:
+        """The exchange id of the order a bot knows as ``order_id``."""
+        return self._by_client_id.get(order_id)
+
+    def order_id_for_tag(self, custom_tag: str) -> int | None:
+        return self._by_tag.get(custom_tag)
+
+    def is_attributed(self, exchange_order_id: int) -> bool:
+        return self.attribution(exchange_order_id).bot_id is not None
+
+    def attribution(self, exchange_order_id: int) -> Attribution:
+        found = self._attribution.get(exchange_order_id)
+        if found is not None:
+            return found
+        order = self.orders.get(exchange_order_id)
+        if order is not None and order.custom_tag and order.custom_tag in self._expected:
+            expected = self._expected[order.custom_tag]
+            self._attribution[exchange_order_id] = expected
+            if expected.order_id:
+                self._by_client_id[expected.order_id] = exchange_order_id
+            return expected
+        if order is not None:
+            # Bracket legs carry their parent's id; they belong to the parent's bot.
+            if order.parent_order_id is not None and order.parent_order_id in self._attribution:
+                parent = self._attribution[order.parent_order_id]
+                return Attribution(None, parent.bot_id, None)
+            return Attribution(None, bot_of_tag(order.custom_tag), order.custom_tag)
+        return Attribution(None, None, None)
+
+    # --- applying exchange events -----------------------------------------------------------------
+
+    def apply_account(self, account: Account) -> AccountUpdate | None:
+        if self.accounts.get(account.id) == account:
+            return None
+        self.accounts[account.id] = account
+        return self.normalizer.account(account)
+
+    def apply_order(self, order: Order) -> OrderUpdate | None:
+        previous = self.orders.get(order.id)
+        if previous is not None:
+            # Hub events may lack the bracket links REST searches carry: keep what is known.
+            if order.parent_order_id is None and previous.parent_order_id is not None:
+                order = msgspec.structs.replace(
+                    order, parent_order_id=previous.parent_order_id, linked_order_id=previous.linked_order_id
+                )
+            elif order.parent_order_id is not None and previous.parent_order_id is None:
+                self.orders[order.id] = msgspec.structs.replace(
+                    previous, parent_order_id=order.parent_order_id, linked_order_id=order.linked_order_id
+                )
+                previous = self.orders[order.id]
+        if previous is not None and _order_key(previous) == _order_key(order):
+            return None
+        if previous is not None and (
+            (previous.status in FINAL and order.status not in FINAL)
+            or order.fill_volume < previous.fill_volume
+        ):
+            return None  # an older event than what is known (events and snapshots can come late)
+        self.orders[order.id] = order
+        if order.custom_tag:
+            self._by_tag.setdefault(order.custom_tag, order.id)
+        update = self.normalizer.order(order)
+        who = self.attribution(order.id)
+        return _with_attribution(update, who)
+
+    def apply_position(self, position: Position, now: dt.datetime) -> PositionUpdate | None:
+        key = (position.account_id, position.contract_id)
+        previous = self.positions.get(key)
+        if previous is not None and (previous.net_quantity, previous.average_price) == (
+            position.net_quantity,
+            position.average_price,
+        ):
+            return None
+        if previous is None and position.size == 0:
+            return None  # flat, and we never thought otherwise
+        if position.size == 0:
+            del self.positions[key]
+        else:
+            self.positions[key] = position
+        return self.normalizer.position(position, now)
+
+    def describe(self, exchange_order_id: int) -> OrderUpdate | None:
+        """The order as it stands, with its attribution (to announce what was learned late)."""
+        order = self.orders.get(exchange_order_id)
+        if order is None:
+            return None
+        return _with_attribution(self.normalizer.order(order), self.attribution(order.id))
+
+    def apply_trade(self, trade: Trade) -> Fill | None:
+        if trade.id in self._fills:
+            return None
+        self._fills[trade.id] = None
+        while len(self._fills) > SEEN_FILLS_KEPT:
+            self._fills.popitem(last=False)
+        if self.last_fill_time is None or trade.creation_timestamp > self.last_fill_time:
+            self.last_fill_time = trade.creation_timestamp
+        fill = self.normalizer.fill(trade)
+        who = self.attribution(trade.order_id)
+        return _fill_with_attribution(fill, who)
+
+    # --- reconciliation ---------------------------------------------------------------------------
+
+    def reconcile_positions(
+        self, account_id: int, open_positions: list[Position], now: dt.datetime
+    ) -> list[PositionUpdate]:
+        """The exchange's open positions are the truth: publish what differs, and a flat update for
+        every position we hold that the exchange no longer has."""
+        updates: list[PositionUpdate] = []
+        seen = set()
+        for position in open_positions:
+            seen.add(position.contract_id)
+            update = self.apply_position(position, now)
+            if update is not None:
+                updates.append(update)
+        for (acct, contract), held in list(self.positions.items()):
+            if acct == account_id and contract not in seen:
+                flat = Position(
+                    id=held.id,
+                    account_id=acct,
+                    contract_id=contract,
+                    type=held.type,
+                    size=0,
+                    average_price=held.average_price,
+                    creation_timestamp=now,
+                )
+                update = self.apply_position(flat, now)
+                if update is not None:
+                    updates.append(update)
+        return updates
+
+    def open_orders(self, account_id: int) -> list[Order]:
+        return [o for o in self.orders.values() if o.account_id == account_id and o.status not in FINAL]
+
+    def working_protective_orders(self, account_id: int, contract_id: str) -> list[Order]:
+        """Stop and limit orders resting on a contract (a position's SL/TP legs)."""
+        return [o for o in self.open_orders(account_id) if o.contract_id == contract_id]
+
+    def net_position(self, account_id: int, contract_id: str) -> int:
+        held = self.positions.get((account_id, contract_id))
+        return held.net_quantity if held else 0
+
+    def side_of_position(self, account_id: int, contract_id: str) -> Side | None:
+        net = self.net_position(account_id, contract_id)
+        return Side.BUY if net > 0 else Side.SELL if net < 0 else None
+
+
+def _order_key(order: Order) -> tuple[object, ...]:
+    return (
+        order.status,
+        order.fill_volume,
+        order.filled_price,
+        order.size,
+        order.limit_price,
+        order.stop_price,
+    )
+
+
+def _with_attribution(update: OrderUpdate, who: Attribution) -> OrderUpdate:
+    return msgspec.structs.replace(
+        update,
+        order_id=who.order_id,
+        bot_id=who.bot_id,
+        custom_tag=update.custom_tag or who.custom_tag,
+    )
+
+
+def _fill_with_attribution(fill: Fill, who: Attribution) -> Fill:
+    return msgspec.structs.replace(fill, order_id=who.order_id, bot_id=who.bot_id, custom_tag=who.custom_tag)

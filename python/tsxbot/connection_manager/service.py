@@ -1,0 +1,434 @@
+"""The connection manager: the one component that talks to TopStepX.
+
+It owns the gateway (REST + user and market hubs), mirrors exchange truth, publishes market data,
+order updates, fills, positions and account updates on the bus, and executes order commands from
+the bus. On start and after every user-hub reconnect it reconciles orders, fills and positions with
+the exchange and publishes the truth, so nothing downstream trades on a stale position and no fill
+that happened during an outage goes unreported.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import msgspec
+
+from tsxbot.bus import MessageBus, Subscription
+from tsxbot.config import Config
+from tsxbot.config.secrets import Secret
+from tsxbot.connection_manager.accounts import AccountSelector
+from tsxbot.connection_manager.api import ConnectionManagerApi
+from tsxbot.connection_manager.commands import COMMAND_TYPES, Command, CommandExecutor
+from tsxbot.connection_manager.contracts import ContractResolver
+from tsxbot.connection_manager.exchange_state import ExchangeState
+from tsxbot.connection_manager.market_data import MARKET_EVENTS, MarketDataFeed
+from tsxbot.gateway.errors import GatewayError
+from tsxbot.gateway.hub import HubConnection
+from tsxbot.gateway.models import Account, Order, Position, Trade
+from tsxbot.gateway.normalize import Normalizer, UnknownValueError
+from tsxbot.gateway.payloads import user_entities
+from tsxbot.gateway.rest import ProjectXRest
+from tsxbot.log import get_logger
+from tsxbot.messages import CommandResult, Envelope, PositionUpdate, channels
+from tsxbot.messages.channels import Channel
+from tsxbot.messages.payload import Payload, Scalar
+from tsxbot.runtime import Service
+
+SOURCE = "connection-manager"
+USER_EVENTS = ["GatewayUserAccount", "GatewayUserOrder", "GatewayUserPosition", "GatewayUserTrade"]
+log = get_logger("tsxbot.connection_manager")
+
+
+@dataclass(frozen=True)
+class Endpoints:
+    api_url: str
+    user_hub_url: str
+    market_hub_url: str
+    username: Secret
+    api_key: Secret
+
+
+@dataclass
+class Counters:
+    reconciliations: int = 0
+    published: int = 0
+    bad_events: int = 0
+    commands: int = 0
+    started_at: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
+
+
+class ConnectionManager(Service):
+    name = "connection-manager"
+
+    def __init__(
+        self,
+        config: Config,
+        bus: MessageBus,
+        endpoints: Endpoints | Callable[[], Endpoints],
+        api_key: Secret,
+        *,
+        symbols: list[str] | None = None,
+        http_port: int | None = None,
+        reconcile_interval: float | None = None,
+        clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
+    ) -> None:
+        super().__init__()
+        self.config = config
+        self.bus = bus
+        # A callable is resolved at start (run-all: the embedded simulator's bound port).
+        self._endpoints = endpoints
+        self.clock = clock
+        settings = config.global_config
+        self.settings = settings.topstepx.gateway
+        self.symbols = (
+            symbols if symbols is not None else sorted({b.instrument.symbol for b in config.enabled_bots})
+        )
+        self.normalizer = Normalizer(config.instruments)
+        self.state = ExchangeState(self.normalizer)
+        endpoint = settings.services.connection_manager
+        self.api = ConnectionManagerApi(
+            self, api_key, endpoint.host, endpoint.port if http_port is None else http_port
+        )
+        self.counters = Counters()
+        self.reconcile_interval = reconcile_interval or self.settings.reconcile_interval_seconds
+        self._reconciler: asyncio.Task[None] | None = None
+        self._bar_flusher: asyncio.Task[None] | None = None
+        self._stopping = False
+        self._command_task: asyncio.Task[None] | None = None
+        self._commands: Subscription | None = None
+        self._in_flight: asyncio.Task[CommandResult] | None = None
+        # Hub events and reconciliation apply exchange state one at a time, so a snapshot taken
+        # before an event can never be applied after it.
+        self._state_lock = asyncio.Lock()
+        self._links_looked_up: set[int] = set()
+        # Set in start().
+        self.rest: ProjectXRest
+        self.accounts: AccountSelector
+        self.contracts: ContractResolver
+        self.executor: CommandExecutor
+        self.market: MarketDataFeed
+        self.user_hub: HubConnection
+        self.market_hub: HubConnection
+        self.endpoints: Endpoints
+
+    # --- lifecycle --------------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        self.endpoints = self._endpoints() if callable(self._endpoints) else self._endpoints
+        tx = self.config.global_config.topstepx
+        self.rest = ProjectXRest(
+            self.endpoints.api_url,
+            self.endpoints.username,
+            self.endpoints.api_key,
+            self.settings,
+            clock=self.clock,
+        )
+        await self.rest.login()
+        self.accounts = AccountSelector(await self.rest.search_accounts(True), tx.account_id, tx.account_name)
+        self.contracts = ContractResolver(self.rest, self.config.instruments, tx.live_data)
+        await self.contracts.load()
+        self.executor = CommandExecutor(
+            self.rest,
+            self.state,
+            self.accounts,
+            self.contracts,
+            max_age=dt.timedelta(seconds=self.settings.command_max_age_seconds),
+            clock=self.clock,
+            on_placed=self._link_bracket_legs,
+        )
+        self.market = MarketDataFeed(
+            self.rest,
+            self.contracts,
+            self.config.instruments,
+            self.normalizer,
+            self._publish_market,
+            self.symbols,
+            live=tx.live_data,
+            clock=self.clock,
+        )
+        self.user_hub = HubConnection(
+            "user",
+            self.endpoints.user_hub_url,
+            self.rest.session_token,
+            self.rest.renew_token,
+            USER_EVENTS,
+            self._on_user_event,
+            self.settings,
+            on_connected=self._on_user_connected,
+        )
+        await self.user_hub.subscribe("SubscribeAccounts")
+        for account in self.accounts.accounts:
+            for method in ("SubscribeOrders", "SubscribePositions", "SubscribeTrades"):
+                await self.user_hub.subscribe(method, account.id)
+        await self.user_hub.start()  # its first connect reconciles
+        self.market_hub = HubConnection(
+            "market",
+            self.endpoints.market_hub_url,
+            self.rest.session_token,
+            self.rest.renew_token,
+            MARKET_EVENTS,
+            self.market.on_event,
+            self.settings,
+            on_connected=self.market.on_connected,
+            on_disconnected=self.market.on_disconnected,
+            expect_traffic=self.market.in_session,
+        )
+        await self.market.subscribe(self.market_hub)
+        await self.market_hub.start()
+        self._commands = await self.bus.subscribe(channels.CM_COMMANDS, group=SOURCE)
+        self._command_task = asyncio.create_task(self._command_loop(), name="cm-commands")
+        self._reconciler = asyncio.create_task(self._reconcile_periodically(), name="cm-reconcile")
+        self._bar_flusher = asyncio.create_task(self._flush_bars_periodically(), name="cm-bars")
+        await self.api.start()
+        log.info(
+            "connection manager started",
+            account=self.accounts.default_id,
+            symbols=self.symbols,
+            contracts=self.market.contract_ids,
+        )
+
+    async def stop(self) -> None:
+        """Stops taking commands, lets the one in flight finish, closes hubs and the API."""
+        self._stopping = True
+        for task in (self._reconciler, self._bar_flusher):
+            if task is not None:
+                task.cancel()
+        if self._commands is not None:
+            await self._commands.close()  # unacknowledged commands stay pending for the next run
+        if self._command_task is not None:
+            try:
+                await asyncio.wait_for(asyncio.shield(self._command_task), 15)
+            except TimeoutError:
+                log.error("a command did not finish within 15 s of shutdown")
+                self._command_task.cancel()
+        for hub in (getattr(self, "market_hub", None), getattr(self, "user_hub", None)):
+            if hub is not None:
+                await hub.stop()
+        await self.api.stop()
+        if hasattr(self, "rest"):
+            await self.rest.close()
+        log.info("connection manager stopped")
+
+    @property
+    def healthy(self) -> bool:
+        return (
+            not self._stopping
+            and hasattr(self, "user_hub")
+            and self.user_hub.connected
+            and self.market_hub.connected
+        )
+
+    # --- publishing -------------------------------------------------------------------------------
+
+    async def _publish(
+        self,
+        channel: Channel,
+        payload: Payload,
+        *,
+        message_id: str | None = None,
+        metadata: dict[str, Scalar] | None = None,
+    ) -> None:
+        envelope = Envelope.wrap(payload, SOURCE, metadata=metadata, message_id=message_id)
+        await self.bus.publish(channel, envelope)
+        self.counters.published += 1
+        self.api.broadcast(envelope)
+
+    async def _publish_market(
+        self, channel: Channel, payload: Payload, metadata: dict[str, Scalar] | None
+    ) -> None:
+        await self._publish(channel, payload, metadata=metadata)
+
+    # --- user hub ---------------------------------------------------------------------------------
+
+    async def _on_user_event(self, target: str, arguments: list[Any]) -> None:
+        async with self._state_lock:
+            for _action, row in user_entities(arguments):
+                try:
+                    await self._apply_user_row(target, row)
+                except (msgspec.ValidationError, UnknownValueError) as exc:
+                    self.counters.bad_events += 1
+                    log.error("unusable user-hub event", target=target, error=str(exc), row=row)
+
+    async def _apply_user_row(self, target: str, row: dict[str, Any]) -> None:
+        now = self.clock()
+        if target == "GatewayUserOrder":
+            update = self.state.apply_order(msgspec.convert(row, Order))
+            if update is not None:
+                await self._publish(channels.CM_ORDER_UPDATES, update)
+        elif target == "GatewayUserTrade":
+            trade = msgspec.convert(row, Trade)
+            if not self.state.is_attributed(trade.order_id) and trade.order_id not in self._links_looked_up:
+                self._links_looked_up.add(trade.order_id)
+                await self._learn_order_links(trade.account_id, trade.creation_timestamp)
+            fill = self.state.apply_trade(trade)
+            if fill is not None:
+                await self._publish(channels.CM_FILLS, fill, message_id=f"fill-{trade.account_id}-{trade.id}")
+        elif target == "GatewayUserPosition":
+            position = self.state.apply_position(msgspec.convert(row, Position), now)
+            if position is not None:
+                await self._publish(channels.CM_POSITIONS, position)
+        elif target == "GatewayUserAccount":
+            account = msgspec.convert(row, Account)
+            self.accounts.update(account)
+            account_update = self.state.apply_account(account)
+            if account_update is not None:
+                await self._publish(channels.CM_ACCOUNT_UPDATES, account_update)
+
+    async def _learn_order_links(self, account_id: int, when: dt.datetime) -> None:
+        """Bracket legs arrive on the hub without their parent's id; an order search has it, and
+        with it the bot the leg's fill belongs to."""
+        try:
+            for order in await self.rest.search_orders(account_id, when - dt.timedelta(hours=24)):
+                update = self.state.apply_order(order)
+                if update is not None:
+                    await self._publish(channels.CM_ORDER_UPDATES, update)
+        except GatewayError as exc:
+            log.warning("could not look up bracket links; the fill goes out unattributed", error=str(exc))
+
+    async def _link_bracket_legs(self, order_id: int, account_id: int, command: Any) -> None:
+        """After a bracketed place: find its legs (their parent id is in an order search, not in
+        the hub's events) and announce them with their bot."""
+        try:
+            orders = await self.rest.search_orders(account_id, self.clock() - dt.timedelta(minutes=5))
+        except GatewayError as exc:
+            log.warning("could not look up the bracket legs", order_id=order_id, error=str(exc))
+            return
+        async with self._state_lock:
+            for order in orders:
+                if order.parent_order_id != order_id:
+                    continue
+                changed = self.state.apply_order(order)
+                update = changed or self.state.describe(order.id)
+                if update is not None:
+                    await self._publish(channels.CM_ORDER_UPDATES, update)
+
+    async def _on_user_connected(self, first: bool) -> None:
+        await self.reconcile(reason="start" if first else "user hub reconnected")
+
+    async def _flush_bars_periodically(self) -> None:
+        while True:
+            await asyncio.sleep(1.0)
+            await self.market.flush_bars()
+
+    async def _reconcile_periodically(self) -> None:
+        while True:
+            await asyncio.sleep(self.reconcile_interval)
+            if self.user_hub.connected:
+                await self.reconcile(reason="periodic")
+
+    async def reconcile(self, reason: str) -> None:
+        """Reads orders, fills, positions and balances from the exchange and publishes whatever
+        the bus has not heard: after a hub outage this is what recovers missed fills."""
+        async with self._state_lock:
+            now = self.clock()
+            trading_day_start = now - dt.timedelta(hours=24)
+            try:
+                for account in await self.rest.search_accounts(True):
+                    self.accounts.update(account)
+                    update = self.state.apply_account(account)
+                    if update is not None:
+                        await self._publish(channels.CM_ACCOUNT_UPDATES, update)
+                for account in self.accounts.accounts:
+                    aid = account.id
+                    since = (
+                        self.state.last_fill_time - dt.timedelta(minutes=5)
+                        if self.state.last_fill_time
+                        else trading_day_start
+                    )
+                    for order in await self.rest.search_orders(aid, min(since, trading_day_start)):
+                        order_update = self.state.apply_order(order)
+                        if order_update is not None:
+                            await self._publish(channels.CM_ORDER_UPDATES, order_update)
+                    for order in await self.rest.search_open_orders(aid):
+                        order_update = self.state.apply_order(order)
+                        if order_update is not None:
+                            await self._publish(channels.CM_ORDER_UPDATES, order_update)
+                    for trade in sorted(await self.rest.search_trades(aid, since), key=lambda t: t.id):
+                        fill = self.state.apply_trade(trade)
+                        if fill is not None:
+                            await self._publish(channels.CM_FILLS, fill, message_id=f"fill-{aid}-{trade.id}")
+                    positions = await self.rest.search_open_positions(aid)
+                    for position_update in self.state.reconcile_positions(aid, positions, now):
+                        await self._publish(channels.CM_POSITIONS, position_update)
+            except GatewayError as exc:
+                log.error(
+                    "reconciliation failed; will retry on the next reconnect", reason=reason, error=str(exc)
+                )
+                return
+            self.counters.reconciliations += 1
+            log.info("reconciled with the exchange", reason=reason)
+
+    # --- commands ---------------------------------------------------------------------------------
+
+    async def _command_loop(self) -> None:
+        assert self._commands is not None
+        async for message in self._commands:
+            payload = message.envelope.payload
+            if not isinstance(payload, COMMAND_TYPES):
+                log.error(
+                    "not an order command; dropped",
+                    type=message.envelope.type.value,
+                    source=message.envelope.source,
+                )
+                await message.ack()
+                continue
+            await self.execute_command(
+                payload, service=message.envelope.source, sent_at=message.envelope.timestamp
+            )
+            await message.ack()
+
+    async def execute_command(
+        self, command: Command, *, service: str = "api", sent_at: dt.datetime | None = None
+    ) -> CommandResult:
+        """Executes a command (from the bus or the HTTP API) and publishes its result. ``service``
+        is the sender (its account is used when the command names none)."""
+        self.counters.commands += 1
+        result = await self.executor.execute(command, service=service, sent_at=sent_at)
+        await self._publish(channels.CM_ORDER_UPDATES, result, message_id=f"result-{command.command_id}")
+        return result
+
+    # --- views ------------------------------------------------------------------------------------
+
+    def positions(self) -> list[PositionUpdate]:
+        now = self.clock()
+        return [self.normalizer.position(p, now) for p in self.state.positions.values()]
+
+    def status(self) -> dict[str, Any]:
+        hubs = {}
+        for hub in (getattr(self, "user_hub", None), getattr(self, "market_hub", None)):
+            if hub is not None:
+                hubs[hub.name] = {
+                    "state": hub.state.value,
+                    "connects": hub.connects,
+                    "subscriptions": len(hub.subscriptions),
+                    "handlerErrors": hub.handler_errors,
+                }
+        return {
+            "service": SOURCE,
+            "target": self.config.global_config.topstepx.target,
+            "healthy": self.healthy,
+            "startedAt": self.counters.started_at.isoformat(),
+            "rest": {
+                "loggedIn": self.rest.token is not None,
+                "logins": self.rest.logins,
+                "refreshes": self.rest.refreshes,
+            }
+            if hasattr(self, "rest")
+            else {},
+            "hubs": hubs,
+            "defaultAccountId": self.accounts.default_id if hasattr(self, "accounts") else None,
+            "symbols": self.symbols,
+            "counters": {
+                "published": self.counters.published,
+                "reconciliations": self.counters.reconciliations,
+                "badEvents": self.counters.bad_events,
+                "commands": self.counters.commands,
+                "marketEvents": self.market.events if hasattr(self, "market") else 0,
+                "bars": self.market.bars if hasattr(self, "market") else 0,
+                "backfilledBars": self.market.backfilled_bars if hasattr(self, "market") else 0,
+            },
+        }

@@ -1,0 +1,222 @@
+"""Logging: structlog, JSON lines in ``<logDir>/<component>/<date>.log`` (UTC date, rotated by
+size and by day, old files pruned), a console renderer for people, and a redactor that masks
+tokens and keys wherever they appear."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import re
+import sys
+import threading
+from collections.abc import Iterable, MutableMapping
+from pathlib import Path
+from typing import Any, Literal, TextIO
+
+import structlog
+
+REDACTED = "***"
+_SENSITIVE_KEY = re.compile(
+    r"(token|api[_-]?key|apikey|password|secret|authorization|credential|access[_-]?token)", re.I
+)
+_SENSITIVE_TEXT = (
+    # JWTs (ProjectX session tokens).
+    (re.compile(r"eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*"), REDACTED),
+    # Tokens in URLs (SignalR hubs take ?access_token=...).
+    (re.compile(r"(access_token=)[^&\s\"']+", re.I), r"\1" + REDACTED),
+    (re.compile(r"(Bearer\s+)[A-Za-z0-9._~+/=-]+", re.I), r"\1" + REDACTED),
+)
+
+
+class Redactor:
+    """A structlog processor: masks sensitive keys, JWT-like strings, bearer and URL tokens, and
+    any value registered with ``add_secret`` (the configured API keys), at any depth."""
+
+    def __init__(self) -> None:
+        self._secrets: set[str] = set()
+
+    def add_secret(self, value: str) -> None:
+        if len(value) >= 4:  # masking very short strings would garble ordinary text
+            self._secrets.add(value)
+
+    def clean_text(self, text: str) -> str:
+        for pattern, repl in _SENSITIVE_TEXT:
+            text = pattern.sub(repl, text)
+        for secret in self._secrets:
+            if secret in text:
+                text = text.replace(secret, REDACTED)
+        return text
+
+    def clean(self, value: Any) -> Any:
+        if isinstance(value, str):
+            return self.clean_text(value)
+        if isinstance(value, dict):
+            return {
+                k: (
+                    REDACTED
+                    if isinstance(k, str) and _SENSITIVE_KEY.search(k) and v is not None
+                    else self.clean(v)
+                )
+                for k, v in value.items()
+            }
+        if isinstance(value, (list, tuple)):
+            return type(value)(self.clean(v) for v in value)
+        return value
+
+    def __call__(
+        self, _logger: Any, _name: str, event_dict: MutableMapping[str, Any]
+    ) -> MutableMapping[str, Any]:
+        for key in list(event_dict):
+            value = event_dict[key]
+            if _SENSITIVE_KEY.search(key) and value is not None:
+                event_dict[key] = REDACTED
+            else:
+                event_dict[key] = self.clean(value)
+        return event_dict
+
+
+REDACTOR = Redactor()
+
+
+class DailyFileHandler(logging.Handler):
+    """Writes ``<dir>/<YYYY-MM-DD>.log`` (UTC). A file that reaches ``max_bytes`` continues in
+    ``<date>.1.log``, ``<date>.2.log``...; files older than ``retention_days`` are deleted."""
+
+    def __init__(
+        self, directory: Path, *, max_bytes: int = 50 * 1024 * 1024, retention_days: int = 14
+    ) -> None:
+        super().__init__()
+        self.directory = directory
+        self.max_bytes = max_bytes
+        self.retention_days = retention_days
+        self._lock = threading.Lock()
+        self._stream: TextIO | None = None
+        self._date: dt.date | None = None
+        self._part = 0
+        self.directory.mkdir(parents=True, exist_ok=True)
+
+    @property
+    def current_path(self) -> Path | None:
+        return self._path(self._date, self._part) if self._date else None
+
+    def _path(self, date: dt.date, part: int) -> Path:
+        suffix = f".{part}" if part else ""
+        return self.directory / f"{date.isoformat()}{suffix}.log"
+
+    def _open(self, date: dt.date) -> TextIO:
+        if self._stream is not None:
+            self._stream.close()
+        if date != self._date:
+            self._date, self._part = date, 0
+            # Continue after the highest part already written today (restarts append).
+            while self._path(date, self._part + 1).exists():
+                self._part += 1
+            self._prune(date)
+        self._stream = self._path(date, self._part).open("a", encoding="utf-8")
+        return self._stream
+
+    def _prune(self, today: dt.date) -> None:
+        cutoff = today - dt.timedelta(days=self.retention_days)
+        for path in self.directory.glob("*.log"):
+            try:
+                day = dt.date.fromisoformat(path.name[:10])
+            except ValueError:
+                continue
+            if day < cutoff:
+                path.unlink(missing_ok=True)
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            line = self.format(record) + "\n"
+            today = dt.datetime.fromtimestamp(record.created, dt.UTC).date()
+            with self._lock:
+                stream = self._stream
+                if stream is None or today != self._date:
+                    stream = self._open(today)
+                elif stream.tell() + len(line) > self.max_bytes and stream.tell() > 0:
+                    self._part += 1
+                    stream = self._open(today)
+                stream.write(line)
+                stream.flush()
+        except Exception:
+            self.handleError(record)
+
+    def close(self) -> None:
+        with self._lock:
+            if self._stream is not None:
+                self._stream.close()
+                self._stream = None
+        super().close()
+
+
+def configure_logging(
+    component: str,
+    *,
+    level: str = "INFO",
+    log_dir: str | Path | None = "logs",
+    console: Literal["console", "json"] | None = "console",
+    console_stream: TextIO | None = None,
+    max_bytes: int = 50 * 1024 * 1024,
+    retention_days: int = 14,
+    secrets: Iterable[str] = (),
+) -> None:
+    """Sets up logging for one component (``connectionmanager``, ``tradingbot_bot_1``, ...).
+    Calling it again replaces the previous set-up."""
+    for secret in secrets:
+        REDACTOR.add_secret(secret)
+    shared: list[Any] = [
+        structlog.contextvars.merge_contextvars,
+        structlog.stdlib.add_log_level,
+        structlog.stdlib.add_logger_name,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+        structlog.processors.StackInfoRenderer(),
+        structlog.processors.format_exc_info,
+        REDACTOR,
+    ]
+    root = logging.getLogger()
+    for handler in list(root.handlers):
+        root.removeHandler(handler)
+        handler.close()
+    root.setLevel(level.upper())
+
+    if log_dir is not None:
+        file_handler = DailyFileHandler(
+            Path(log_dir) / component, max_bytes=max_bytes, retention_days=retention_days
+        )
+        file_handler.setFormatter(
+            structlog.stdlib.ProcessorFormatter(
+                foreign_pre_chain=shared,
+                processors=[
+                    structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+                    structlog.processors.JSONRenderer(),
+                ],
+            )
+        )
+        root.addHandler(file_handler)
+    if console is not None:
+        renderer: Any = (
+            structlog.processors.JSONRenderer()
+            if console == "json"
+            else structlog.dev.ConsoleRenderer(colors=False)
+        )
+        stream_handler = logging.StreamHandler(console_stream or sys.stderr)
+        stream_handler.setFormatter(
+            structlog.stdlib.ProcessorFormatter(
+                foreign_pre_chain=shared,
+                processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, renderer],
+            )
+        )
+        root.addHandler(stream_handler)
+
+    structlog.configure(
+        processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
+        logger_factory=structlog.stdlib.LoggerFactory(),
+        wrapper_class=structlog.stdlib.BoundLogger,
+        cache_logger_on_first_use=False,
+    )
+    structlog.contextvars.bind_contextvars(component=component)
+
+
+def get_logger(name: str | None = None, **context: Any) -> structlog.stdlib.BoundLogger:
+    logger: structlog.stdlib.BoundLogger = structlog.get_logger(name)
+    return logger.bind(**context) if context else logger

@@ -1,0 +1,53 @@
+"""Bot signals, status and control, and component metrics."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import msgspec
+
+from tsxbot.messages.enums import BotCommand, BotState, MessageType, Side
+from tsxbot.messages.payload import Id, NonNegativeInt, Payload, Quantity, Scalar
+
+
+class Signal(Payload, frozen=True):
+    MESSAGE_TYPE: ClassVar[MessageType] = MessageType.SIGNAL
+    bot_id: Id
+    strategy: str
+    symbol: str
+    side: Side
+    # The strategy's name for the setup, e.g. BREAKOUT, FADE, SWEEP.
+    signal: str
+    price: float
+    stop_loss: float | None = None
+    take_profit: float | None = None
+    quantity: Quantity | None = None
+    confidence: float | None = None
+    reason: str = ""
+
+
+class BotStatus(Payload, frozen=True):
+    MESSAGE_TYPE: ClassVar[MessageType] = MessageType.BOT_STATUS
+    bot_id: Id
+    name: str
+    strategy: str
+    symbol: str
+    state: BotState
+    position: int = 0
+    signals_today: NonNegativeInt = 0
+    trades_today: NonNegativeInt = 0
+    message: str | None = None
+
+
+class BotControl(Payload, frozen=True):
+    MESSAGE_TYPE: ClassVar[MessageType] = MessageType.BOT_CONTROL
+    command_id: Id
+    bot_id: Id
+    command: BotCommand
+    params: dict[str, Scalar] = msgspec.field(default_factory=dict)
+
+
+class Metrics(Payload, frozen=True):
+    MESSAGE_TYPE: ClassVar[MessageType] = MessageType.METRICS
+    component: str
+    values: dict[str, float]

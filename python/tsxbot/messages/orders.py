@@ -1,0 +1,182 @@
+"""The order path: submissions from bots, commands to the connection manager, and the exchange's
+answers (command results, order updates, fills), plus risk rejections."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from tsxbot.messages.enums import (
+    MessageType,
+    OrderStatus,
+    OrderType,
+    RejectionStage,
+    RiskReason,
+    Side,
+)
+from tsxbot.messages.payload import AwareDatetime, Id, NonNegativeInt, Payload, Quantity
+
+
+class OrderSubmission(Payload, frozen=True):
+    """Bot -> aggregator (``aggregator:orders``). The submitting bot is the envelope's ``source``.
+
+    ``stopLoss`` / ``takeProfit`` are absolute prices; the aggregator turns them into bracket ticks.
+    """
+
+    MESSAGE_TYPE: ClassVar[MessageType] = MessageType.ORDER_SUBMISSION
+    order_id: Id
+    symbol: str
+    side: Side
+    quantity: Quantity
+    order_type: OrderType = OrderType.MARKET
+    limit_price: float | None = None
+    stop_price: float | None = None
+    trail_ticks: Quantity | None = None
+    stop_loss: float | None = None
+    take_profit: float | None = None
+    account_id: int | None = None
+    # Only reduce an existing position (allowed while the account is REDUCING).
+    reduce_only: bool = False
+    # Higher goes first in the aggregator's queue.
+    priority: int = 0
+
+
+class PlaceOrder(Payload, frozen=True):
+    """Aggregator -> connection manager: place one order (with its bracket) on TopStepX."""
+
+    MESSAGE_TYPE: ClassVar[MessageType] = MessageType.PLACE_ORDER
+    command_id: Id
+    order_id: Id
+    bot_id: Id
+    # ProjectX customTag: unique within the account; how fills are attributed and retries deduplicated.
+    custom_tag: Id
+    symbol: str
+    side: Side
+    quantity: Quantity
+    order_type: OrderType = OrderType.MARKET
+    account_id: int | None = None
+    contract_id: str | None = None
+    limit_price: float | None = None
+    stop_price: float | None = None
+    trail_price: float | None = None
+    # Bracket distances from the fill, in ticks, always positive; the gateway applies
+    # ProjectX's sign convention (long: stop below, target above).
+    stop_loss_ticks: Quantity | None = None
+    take_profit_ticks: Quantity | None = None
+
+
+class ModifyOrder(Payload, frozen=True):
+    """Change a working order; fields left out keep their value. One of the two ids is required."""
+
+    MESSAGE_TYPE: ClassVar[MessageType] = MessageType.MODIFY_ORDER
+    command_id: Id
+    account_id: int | None = None
+    exchange_order_id: int | None = None
+    order_id: str | None = None
+    quantity: Quantity | None = None
+    limit_price: float | None = None
+    stop_price: float | None = None
+    trail_price: float | None = None
+
+
+class CancelOrder(Payload, frozen=True):
+    MESSAGE_TYPE: ClassVar[MessageType] = MessageType.CANCEL_ORDER
+    command_id: Id
+    account_id: int | None = None
+    exchange_order_id: int | None = None
+    order_id: str | None = None
+
+
+class ClosePosition(Payload, frozen=True):
+    """Flatten (``quantity`` None) or partly close a position at market, cancelling its SL/TP."""
+
+    MESSAGE_TYPE: ClassVar[MessageType] = MessageType.CLOSE_POSITION
+    command_id: Id
+    symbol: str
+    account_id: int | None = None
+    contract_id: str | None = None
+    quantity: Quantity | None = None
+    bot_id: str | None = None
+
+
+class UpdateStopLossTakeProfit(Payload, frozen=True):
+    """Move the protective orders of a position to new absolute prices (None keeps one as is)."""
+
+    MESSAGE_TYPE: ClassVar[MessageType] = MessageType.UPDATE_SLTP
+    command_id: Id
+    symbol: str
+    account_id: int | None = None
+    stop_loss: float | None = None
+    take_profit: float | None = None
+    bot_id: str | None = None
+
+
+class CommandResult(Payload, frozen=True):
+    """Connection manager -> aggregator: how an order command ended at the exchange."""
+
+    MESSAGE_TYPE: ClassVar[MessageType] = MessageType.COMMAND_RESULT
+    command_id: Id
+    command: MessageType
+    ok: bool
+    exchange_order_id: int | None = None
+    # The ProjectX endpoint's own errorCode (codes differ per endpoint) and its message.
+    error_code: int | None = None
+    message: str | None = None
+
+
+class OrderUpdate(Payload, frozen=True):
+    """An order's state at the exchange (from the user hub, a search, or a place answer)."""
+
+    MESSAGE_TYPE: ClassVar[MessageType] = MessageType.ORDER_UPDATE
+    exchange_order_id: int
+    account_id: int
+    contract_id: str
+    status: OrderStatus
+    order_type: OrderType
+    side: Side
+    quantity: NonNegativeInt
+    filled_quantity: NonNegativeInt = 0
+    limit_price: float | None = None
+    stop_price: float | None = None
+    average_fill_price: float | None = None
+    custom_tag: str | None = None
+    order_id: str | None = None
+    bot_id: str | None = None
+    symbol: str | None = None
+    reason: str | None = None
+    updated_at: AwareDatetime | None = None
+
+
+class Fill(Payload, frozen=True):
+    """One execution (a ProjectX half-turn trade)."""
+
+    MESSAGE_TYPE: ClassVar[MessageType] = MessageType.FILL
+    fill_id: int
+    exchange_order_id: int
+    account_id: int
+    contract_id: str
+    side: Side
+    quantity: Quantity
+    price: float
+    timestamp: AwareDatetime
+    fees: float = 0.0
+    # Realized P&L of a closing fill; None for an opening fill (ProjectX profitAndLoss null).
+    realized_pnl: float | None = None
+    custom_tag: str | None = None
+    order_id: str | None = None
+    bot_id: str | None = None
+    symbol: str | None = None
+    voided: bool = False
+
+
+class RiskRejection(Payload, frozen=True):
+    """An order refused before it reached the exchange (or by the exchange), with a typed reason."""
+
+    MESSAGE_TYPE: ClassVar[MessageType] = MessageType.RISK_REJECTION
+    order_id: Id
+    stage: RejectionStage
+    reason: RiskReason
+    message: str
+    bot_id: str | None = None
+    # The limit that was hit and the value that hit it, when there is one.
+    limit: float | None = None
+    value: float | None = None

@@ -1,0 +1,356 @@
+"""The admin API: the simulator's clock, accounts and fault injection, for tests and people.
+
+All bodies and answers are JSON; every route answers ``{"ok": true, ...}`` or HTTP 400/404 with
+``{"ok": false, "error": "..."}``. No authentication: bind the simulator to localhost.
+
+State
+  GET  /admin/state                      clock, accounts, hub connections (ids, subscriptions,
+                                         counters), faults in force
+  GET  /admin/connections                {"user": [...], "market": [...]}
+
+Clock
+  POST /admin/clock  {"action": "pause"|"resume"}
+  POST /admin/clock  {"action": "advance", "seconds": 30}     plays the market up to now+30 s
+  POST /admin/clock  {"action": "set", "time": "2026-11-24T15:30:00Z"}   forward only
+
+Accounts
+  POST /admin/accounts/{id}  {"balance"?, "canTrade"?, "bracketMode"?: "autoOco"|"positionBrackets"}
+
+Hub faults ("hub": "user" | "market" | "*"; "connectionId" optional, default every connection)
+  POST /admin/faults/hub/drop    {"hub", "connectionId"?, "kill"?: false}
+        closes the WebSocket without a SignalR Close (kill: drops TCP, no close frame)
+  POST /admin/faults/hub/close   {"hub", "connectionId"?, "error"?: str, "allowReconnect"?: bool}
+        sends a SignalR Close message, then closes
+  POST /admin/faults/hub/stall   {"hub", "connectionId"?, "seconds"}
+        sends nothing (no events, no pings) for that long; what queued arrives afterwards
+  POST /admin/faults/hub/refuse  {"hub", "seconds", "status"?: 503}
+        negotiate and WebSocket upgrades answer that HTTP status for that long
+  POST /admin/faults/hub/handshake {"hub", "error": str | null}
+        answer handshakes with this error (null clears)
+  POST /admin/faults/hub/completions {"hub", "delaySeconds"?: 0, "drop"?: false}
+        delay or never send the Completion of hub invocations
+  POST /admin/faults/events      {"hub"?: "*", "duplicate"?: p, "reorder"?: p, "drop"?: p,
+                                  "targets"?: ["GatewayUserOrder", ...]}
+        per push, with probability p: send twice / hold back until after the next / drop
+
+REST faults ("path": "/api/Order/place" or "*")
+  POST /admin/faults/http     {"path", "status": 429|500|502|503..., "count"?: n,
+                               "seconds"?: s, "retryAfter"?: s, "afterProcessing"?: false}
+        the next n matching calls (or every one for s seconds; or until cleared) get that status;
+        with afterProcessing the call is carried out first and only its answer is replaced
+  POST /admin/faults/latency  {"ms", "jitterMs"?: 0, "path"?: "*"}
+  POST /admin/faults/ratelimit {"bucket": "all"|"history", "requests", "seconds"}
+
+Tokens
+  POST /admin/faults/tokens/expire {"inSeconds"?: 0}   every issued token expires (sooner only)
+  POST /admin/faults/tokens/lifetime {"seconds"}       lifetime of tokens issued from now on
+
+  DELETE /admin/faults                                 clears every fault
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import msgspec
+from aiohttp import web
+
+from tsxbot.config.limits import RateLimit
+from tsxbot.sim.faults.state import EventFaults, HttpFault, Latency, Refusal
+from tsxbot.sim.hubs.connection import HubConnection
+from tsxbot.sim.hubs.endpoint import HubEndpoint
+from tsxbot.sim.simulator import Simulator
+from tsxbot.sim.wire.timestamps import format_ns, parse_timestamp, to_ns
+
+AdminHandler = Callable[[Simulator, dict[str, Any], web.Request], Awaitable[dict[str, Any]]]
+
+
+class AdminError(Exception):
+    pass
+
+
+def _json(data: dict[str, Any], status: int = 200) -> web.Response:
+    return web.Response(body=msgspec.json.encode(data), status=status, content_type="application/json")
+
+
+def _hubs(sim: Simulator, name: Any) -> list[HubEndpoint]:
+    if name in (None, "*", "all"):
+        return [sim.user_hub, sim.market_hub]
+    if name == "user":
+        return [sim.user_hub]
+    if name == "market":
+        return [sim.market_hub]
+    raise AdminError(f"unknown hub {name!r} (user, market or *)")
+
+
+def _conns(sim: Simulator, body: dict[str, Any]) -> list[HubConnection]:
+    found: list[HubConnection] = []
+    for hub in _hubs(sim, body.get("hub")):
+        found.extend(hub.pick(body.get("connectionId")))
+    return found
+
+
+def _number(body: dict[str, Any], key: str, default: float | None = None) -> float:
+    value = body.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise AdminError(f"{key} must be a number")
+    return float(value)
+
+
+def state(sim: Simulator) -> dict[str, Any]:
+    f = sim.faults
+    return {
+        "ok": True,
+        "clock": {
+            "now": format_ns(sim.clock.now_ns(), zulu=True),
+            "speed": sim.clock.speed,
+            "paused": sim.clock.paused,
+        },
+        "accounts": [
+            {
+                "id": a.id,
+                "name": a.name,
+                "balance": a.balance,
+                "canTrade": a.can_trade,
+                "bracketMode": a.bracket_mode,
+                "maxLossLevel": a.max_loss_level,
+                "breach": a.breach,
+                "openPnl": round(a.open_pnl(sim.exchange.last_prices()), 2),
+                "positions": {cid: p.net for cid, p in a.positions.items()},
+            }
+            for a in sim.exchange.accounts.values()
+        ],
+        "connections": {"user": sim.user_hub.describe(), "market": sim.market_hub.describe()},
+        "counters": {
+            "userConnects": sim.user_hub.connects,
+            "marketConnects": sim.market_hub.connects,
+            "userSubscribeCalls": sim.user_hub.subscribe_calls,
+            "marketSubscribeCalls": sim.market_hub.subscribe_calls,
+            "prints": sim.prints,
+            "fills": sim.exchange.fills,
+            "rateLimited": sim.limiter.refused,
+            "tokensIssued": sim.tokens.issued,
+        },
+        "faults": {
+            "latency": {"ms": f.latency.ms, "jitterMs": f.latency.jitter_ms, "path": f.latency.path},
+            "http": [{"path": h.path, "status": h.status, "count": h.count} for h in f.http if h.live()],
+            "refuse": {k: round(v.until - time.monotonic(), 3) for k, v in f.refuse.items()},
+            "events": None if f.events is None else dict(f.events.__dict__),
+        },
+    }
+
+
+async def _state(sim: Simulator, body: dict[str, Any], request: web.Request) -> dict[str, Any]:
+    return state(sim)
+
+
+async def _connections(sim: Simulator, body: dict[str, Any], request: web.Request) -> dict[str, Any]:
+    return {"ok": True, "user": sim.user_hub.describe(), "market": sim.market_hub.describe()}
+
+
+async def _clock(sim: Simulator, body: dict[str, Any], request: web.Request) -> dict[str, Any]:
+    action = body.get("action")
+    clock = sim.clock
+    if action == "pause":
+        clock.pause()
+    elif action == "resume":
+        clock.resume()
+    elif action in ("advance", "set"):
+        if action == "advance":
+            target = clock.now_ns() + int(_number(body, "seconds") * 1e9)
+        else:
+            try:
+                target = to_ns(parse_timestamp(str(body.get("time"))))
+            except ValueError as exc:
+                raise AdminError(f"time: {exc}") from None
+        sim.advance_clock(target)
+    else:
+        raise AdminError("action must be pause, resume, advance or set")
+    sim.wake()
+    return {"ok": True, "now": format_ns(clock.now_ns(), zulu=True), "paused": clock.paused}
+
+
+async def _account(sim: Simulator, body: dict[str, Any], request: web.Request) -> dict[str, Any]:
+    account_id = int(request.match_info["id"])
+    mode = body.get("bracketMode")
+    if mode is not None and mode not in ("autoOco", "positionBrackets"):
+        raise AdminError("bracketMode must be autoOco or positionBrackets")
+    balance = body.get("balance")
+    can_trade = body.get("canTrade")
+    account = sim.exchange.set_account(
+        account_id,
+        balance=float(balance) if balance is not None else None,
+        can_trade=bool(can_trade) if can_trade is not None else None,
+        bracket_mode=mode,
+    )
+    if account is None:
+        raise AdminError(f"no account {account_id}")
+    return {"ok": True, "id": account.id, "balance": account.balance, "canTrade": account.can_trade}
+
+
+async def _drop(sim: Simulator, body: dict[str, Any], request: web.Request) -> dict[str, Any]:
+    conns = _conns(sim, body)
+    for conn in conns:
+        if body.get("kill"):
+            await conn.kill()
+        else:
+            await conn.abort(reason="dropped by fault injection", code=1011)
+    return {"ok": True, "dropped": [c.id for c in conns]}
+
+
+async def _close(sim: Simulator, body: dict[str, Any], request: web.Request) -> dict[str, Any]:
+    conns = _conns(sim, body)
+    for conn in conns:
+        await conn.close(body.get("error"), body.get("allowReconnect"))
+    return {"ok": True, "closed": [c.id for c in conns]}
+
+
+async def _stall(sim: Simulator, body: dict[str, Any], request: web.Request) -> dict[str, Any]:
+    until = time.monotonic() + _number(body, "seconds")
+    conns = _conns(sim, body)
+    for conn in conns:
+        conn.stalled_until = until
+    return {"ok": True, "stalled": [c.id for c in conns]}
+
+
+async def _refuse(sim: Simulator, body: dict[str, Any], request: web.Request) -> dict[str, Any]:
+    hub = body.get("hub", "*")
+    _hubs(sim, hub)
+    sim.faults.refuse["*" if hub in (None, "all") else str(hub)] = Refusal(
+        until=time.monotonic() + _number(body, "seconds"), status=int(_number(body, "status", 503))
+    )
+    return {"ok": True}
+
+
+async def _handshake(sim: Simulator, body: dict[str, Any], request: web.Request) -> dict[str, Any]:
+    error = body.get("error")
+    for hub in _hubs(sim, body.get("hub")):
+        if error is None:
+            sim.faults.handshake_error.pop(hub.name, None)
+        else:
+            sim.faults.handshake_error[hub.name] = str(error)
+    return {"ok": True}
+
+
+async def _completions(sim: Simulator, body: dict[str, Any], request: web.Request) -> dict[str, Any]:
+    for hub in _hubs(sim, body.get("hub")):
+        sim.faults.completion_delay_s[hub.name] = _number(body, "delaySeconds", 0.0)
+        sim.faults.drop_completions[hub.name] = bool(body.get("drop", False))
+    return {"ok": True}
+
+
+async def _events(sim: Simulator, body: dict[str, Any], request: web.Request) -> dict[str, Any]:
+    targets = body.get("targets") or []
+    if not isinstance(targets, list):
+        raise AdminError("targets must be a list of event names")
+    sim.faults.events = EventFaults(
+        hub=str(body.get("hub", "*")),
+        duplicate=_number(body, "duplicate", 0.0),
+        reorder=_number(body, "reorder", 0.0),
+        drop=_number(body, "drop", 0.0),
+        targets=[str(t) for t in targets],
+    )
+    return {"ok": True}
+
+
+async def _http(sim: Simulator, body: dict[str, Any], request: web.Request) -> dict[str, Any]:
+    status = int(_number(body, "status"))
+    if not 400 <= status <= 599:
+        raise AdminError("status must be an HTTP error status (400-599)")
+    count = body.get("count")
+    seconds = body.get("seconds")
+    retry = body.get("retryAfter")
+    sim.faults.http.append(
+        HttpFault(
+            path=str(body.get("path", "*")),
+            status=status,
+            count=int(count) if count is not None else None,
+            until=time.monotonic() + float(seconds) if seconds is not None else None,
+            retry_after=float(retry) if retry is not None else None,
+            after_processing=bool(body.get("afterProcessing", False)),
+        )
+    )
+    return {"ok": True}
+
+
+async def _latency(sim: Simulator, body: dict[str, Any], request: web.Request) -> dict[str, Any]:
+    sim.faults.latency = Latency(
+        ms=_number(body, "ms"), jitter_ms=_number(body, "jitterMs", 0.0), path=str(body.get("path", "*"))
+    )
+    return {"ok": True}
+
+
+async def _ratelimit(sim: Simulator, body: dict[str, Any], request: web.Request) -> dict[str, Any]:
+    bucket = body.get("bucket", "all")
+    if bucket not in ("all", "history"):
+        raise AdminError("bucket must be all or history")
+    sim.limiter.configure(
+        str(bucket),
+        RateLimit(requests=int(_number(body, "requests")), period_seconds=_number(body, "seconds")),
+    )
+    sim.limiter.enabled = True
+    return {"ok": True}
+
+
+async def _expire(sim: Simulator, body: dict[str, Any], request: web.Request) -> dict[str, Any]:
+    return {"ok": True, "expired": sim.tokens.expire_all(_number(body, "inSeconds", 0.0))}
+
+
+async def _lifetime(sim: Simulator, body: dict[str, Any], request: web.Request) -> dict[str, Any]:
+    sim.tokens.lifetime_s = _number(body, "seconds")
+    return {"ok": True}
+
+
+async def _clear(sim: Simulator, body: dict[str, Any], request: web.Request) -> dict[str, Any]:
+    sim.faults.clear()
+    for hub in (sim.user_hub, sim.market_hub):
+        for conn in hub.connections.values():
+            conn.stalled_until = 0.0
+    return {"ok": True}
+
+
+def _route(sim: Simulator, handler: AdminHandler) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+    async def handle(request: web.Request) -> web.StreamResponse:
+        body: dict[str, Any] = {}
+        if request.can_read_body:
+            raw = await request.read()
+            if raw.strip():
+                try:
+                    decoded = msgspec.json.decode(raw)
+                except msgspec.DecodeError as exc:
+                    return _json({"ok": False, "error": f"invalid JSON: {exc}"}, 400)
+                if not isinstance(decoded, dict):
+                    return _json({"ok": False, "error": "expected a JSON object"}, 400)
+                body = decoded
+        try:
+            return _json(await handler(sim, body, request))
+        except (AdminError, ValueError, TypeError) as exc:
+            return _json({"ok": False, "error": str(exc)}, 400)
+
+    return handle
+
+
+def add_routes(app: web.Application, sim: Simulator) -> None:
+    routes: list[tuple[str, str, AdminHandler]] = [
+        ("GET", "/admin/state", _state),
+        ("GET", "/admin/connections", _connections),
+        ("POST", "/admin/clock", _clock),
+        ("POST", "/admin/accounts/{id:\\d+}", _account),
+        ("POST", "/admin/faults/hub/drop", _drop),
+        ("POST", "/admin/faults/hub/close", _close),
+        ("POST", "/admin/faults/hub/stall", _stall),
+        ("POST", "/admin/faults/hub/refuse", _refuse),
+        ("POST", "/admin/faults/hub/handshake", _handshake),
+        ("POST", "/admin/faults/hub/completions", _completions),
+        ("POST", "/admin/faults/events", _events),
+        ("POST", "/admin/faults/http", _http),
+        ("POST", "/admin/faults/latency", _latency),
+        ("POST", "/admin/faults/ratelimit", _ratelimit),
+        ("POST", "/admin/faults/tokens/expire", _expire),
+        ("POST", "/admin/faults/tokens/lifetime", _lifetime),
+        ("DELETE", "/admin/faults", _clear),
+    ]
+    for method, path, handler in routes:
+        app.router.add_route(method, path, _route(sim, handler))

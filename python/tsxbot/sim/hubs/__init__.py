@@ -1,0 +1,1 @@
+"""SignalR hubs over WebSockets (JSON protocol): the user hub and the market hub."""

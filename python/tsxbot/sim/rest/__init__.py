@@ -1,0 +1,1 @@
+"""The REST endpoints (``/api/...``), one module per area."""

@@ -1,0 +1,178 @@
+"""What only the Redis bus has: a wire (malformed messages), other processes (restarts), and a
+server that can go away (buffering, reconnects, nothing lost on durable channels)."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from support.bus_helpers import bus_config, eventually, nothing_more, order, payload_ids, quote, receive
+from support.redis_server import RedisServer
+from tsxbot.bus import BusFullError, RedisBus
+from tsxbot.bus.resp import RedisAddress, RespConnection
+from tsxbot.messages import channels
+
+MES = channels.market_data("MES")
+ORDERS = channels.AGGREGATOR_ORDERS
+
+
+async def _redis(server: RedisServer) -> RespConnection:
+    return await RespConnection.open(RedisAddress.parse(server.url), connect_seconds=2)
+
+
+async def test_malformed_messages_on_the_wire_never_reach_or_stop_a_consumer(
+    redis: RedisServer, namespace: str
+) -> None:
+    bus = RedisBus(bus_config("redis", redis.url, namespace))
+    await bus.start()
+    sub = await bus.subscribe([MES, ORDERS], group="aggregator")
+    raw = await _redis(redis)
+    try:
+        await raw.call("PUBLISH", f"{namespace}:{MES.name}", b"\x00not json")
+        await raw.call("PUBLISH", f"{namespace}:{MES.name}", b'{"type":"QUOTE"}')
+        await raw.call("XADD", f"{namespace}:{ORDERS.name}", "*", "d", b'{"type":"NOPE"}')
+        await raw.call("XADD", f"{namespace}:{ORDERS.name}", "*", "other", b"x")
+        await bus.publish(MES, quote(1))
+        await bus.publish(ORDERS, order(1))
+        await bus.flush()
+        got = await receive(sub, 2)
+        assert sorted(payload_ids(got)) == ["5001", "bot_1-1"]
+        await got[0].ack()
+        await got[1].ack()
+        metrics = sub.metrics()
+        assert (metrics.decode_errors, metrics.dead_lettered) == (4, 2)
+        dead = await raw.call("XRANGE", f"{namespace}:dead-letter", "-", "+")
+        assert [dict(zip(e[1][::2], e[1][1::2], strict=True))[b"data"] for e in dead] == [
+            b'{"type":"NOPE"}',
+            b"",
+        ]
+        # Dead-lettered entries were acknowledged: nothing stays pending for the group.
+        pending = await raw.call("XPENDING", f"{namespace}:{ORDERS.name}", "aggregator")
+        assert pending[0] == 0
+    finally:
+        await raw.close()
+        await bus.close()
+
+
+async def test_a_new_process_resumes_the_group_where_the_old_one_crashed(
+    redis: RedisServer, namespace: str
+) -> None:
+    config = bus_config("redis", redis.url, namespace)
+    old = RedisBus(config)
+    await old.start()
+    sub = await old.subscribe(ORDERS, group="connection-manager")
+    for i in range(6):
+        await old.publish(ORDERS, order(i))
+    await old.flush()
+    got = await receive(sub, 6)
+    for m in got[:2]:
+        await m.ack()
+    await old.close()  # the process dies with 4 messages received and not acknowledged
+
+    new = RedisBus(config)
+    await new.start()
+    try:
+        sub = await new.subscribe(ORDERS, group="connection-manager")
+        resumed = await receive(sub, 4)
+        assert payload_ids(resumed) == ["bot_1-2", "bot_1-3", "bot_1-4", "bot_1-5"]
+        assert all(m.redelivered for m in resumed)
+    finally:
+        await new.close()
+
+
+async def test_messages_left_by_a_dead_consumer_are_claimed_by_another(
+    redis: RedisServer, namespace: str
+) -> None:
+    config = bus_config("redis", redis.url, namespace, claim_idle_seconds=0.3)
+    dead, alive = RedisBus(config), RedisBus(config)
+    await dead.start()
+    await alive.start()
+    try:
+        doomed = await dead.subscribe(ORDERS, group="aggregator", consumer="a")
+        await dead.publish(ORDERS, order(1))
+        await dead.flush()
+        await receive(doomed, 1)
+        await dead.close()  # consumer "a" never comes back
+        survivor = await alive.subscribe(ORDERS, group="aggregator", consumer="b")
+        (claimed,) = await receive(survivor, 1, within=5)
+        assert claimed.redelivered and payload_ids([claimed]) == ["bot_1-1"]
+        await claimed.ack()
+        assert await nothing_more(survivor, within=0.8) == []
+    finally:
+        await alive.close()
+
+
+async def test_redis_restart_in_the_middle_of_publishing_loses_and_doubles_nothing(
+    persistent_redis: RedisServer, namespace: str
+) -> None:
+    config = bus_config("redis", persistent_redis.url, namespace)
+    publisher, consumer = RedisBus(config), RedisBus(config)
+    await publisher.start()
+    await consumer.start()
+    sub = await consumer.subscribe(ORDERS, group="aggregator")
+    total = 3000
+    handled: list[str] = []
+
+    async def publish_all() -> None:
+        for i in range(total):
+            await publisher.publish(ORDERS, order(i))
+            if i % 10 == 0:
+                await asyncio.sleep(0.002)  # a steady flow over a second or so, not one burst
+        await publisher.flush()
+
+    async def consume() -> None:
+        async for m in sub:
+            handled.append(m.envelope.payload.order_id)
+            await m.ack()
+            if len(handled) == total:
+                return
+
+    publishing = asyncio.create_task(publish_all())
+    consuming = asyncio.create_task(consume())
+    await eventually(lambda: len(handled) > 300, what="a tenth handled")
+    assert not publishing.done()
+    await asyncio.to_thread(persistent_redis.restart)  # stop (SIGTERM) and start again
+    await asyncio.wait_for(publishing, 30)
+    await asyncio.wait_for(consuming, 30)
+    try:
+        assert handled == [f"bot_1-{i}" for i in range(total)]  # all, once each, in order
+        assert publisher.metrics().reconnects >= 1
+        assert publisher.metrics().publish_dropped == 0
+    finally:
+        await publisher.close()
+        await consumer.close()
+
+
+async def test_redis_down_publishers_buffer_bounded_then_flush_in_order(
+    persistent_redis: RedisServer, namespace: str
+) -> None:
+    config = bus_config(
+        "redis", persistent_redis.url, namespace, publish_buffer_size=5, durable_publish_timeout_seconds=0.3
+    )
+    bus = RedisBus(config)
+    await bus.start()
+    sub = await bus.subscribe(ORDERS, group="aggregator")
+    await bus.publish(MES, quote(0))
+    await bus.flush()  # connected once
+    await asyncio.to_thread(persistent_redis.stop)
+    try:
+        for i in range(5):
+            await bus.publish(ORDERS, order(i))
+        with pytest.raises(BusFullError, match="buffer full"):
+            await bus.publish(ORDERS, order(5))  # refused loudly, never dropped silently
+        for i in range(8):
+            await bus.publish(MES, quote(i))  # ephemeral: the oldest 3 make room
+        metrics = bus.metrics()
+        assert metrics.publish_full_errors == 1
+        assert metrics.publish_dropped >= 3
+        assert metrics.publish_buffer_depth <= 10
+        await eventually(lambda: not bus.metrics().connected, what="the publisher noticing")
+        await asyncio.to_thread(persistent_redis.restart_stopped)
+        async with asyncio.timeout(10):
+            await bus.flush()
+        got = await receive(sub, 5, within=10)
+        assert payload_ids(got) == [f"bot_1-{i}" for i in range(5)]
+        assert bus.metrics().connected and bus.metrics().reconnects >= 1
+    finally:
+        await bus.close()

@@ -1,0 +1,109 @@
+"""The services as a user runs them: ``run-all`` in one process (stopped with Ctrl-C), and the
+simulator and the connection manager as separate processes over Redis."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from pathlib import Path
+
+import pytest
+
+from support.bus_helpers import bus_config, eventually
+from support.cm_harness import place
+from support.processes import clean_env, start, stop, wait_http
+from support.redis_server import RedisServer, free_port
+from tsxbot.bus import create_bus
+from tsxbot.messages import CommandResult, Envelope, Fill, channels
+
+KEY = "process-test-key"
+
+
+@pytest.mark.slow
+def test_run_all_starts_the_services_and_stops_cleanly_on_ctrl_c(tmp_path: Path) -> None:
+    sim_port, cm_port = free_port(), free_port()
+    process = start(
+        "run-all",
+        "--set",
+        f"simulator.port={sim_port}",
+        "--set",
+        f"services.connectionManager.port={cm_port}",
+        "--set",
+        f"system.logDir={tmp_path / 'logs'}",
+        cwd=tmp_path,
+        env=clean_env(TSXBOT_API_KEY=KEY),
+    )
+    health = wait_http(f"http://127.0.0.1:{cm_port}/health", process)
+    assert health.json()["status"] == "ok"
+    status = wait_http(f"http://127.0.0.1:{cm_port}/status", process, headers={"X-API-Key": KEY}).json()
+    assert status["target"] == "simulator"
+    assert status["hubs"]["user"]["state"] == "CONNECTED"
+    code, output = stop(process, signal.SIGINT)
+    assert code == 0, output
+    assert "shutdown requested" in output
+    for service in ("connection-manager", "simulator", "bus"):
+        assert "service stopped" in output
+        assert f"service={service}" in output
+    assert "Traceback" not in output
+    assert (tmp_path / "logs" / "runall").is_dir()
+
+
+@pytest.mark.slow
+async def test_connection_manager_process_over_redis(tmp_path: Path, redis: RedisServer) -> None:
+    sim_port, cm_port = free_port(), free_port()
+    namespace = "proc"
+    sim = start("sim", "--port", str(sim_port), cwd=tmp_path)
+    cm = None
+    try:
+        wait_http(f"http://127.0.0.1:{sim_port}/api/Status/ping", sim)
+        cm = start(
+            "connection-manager",
+            "--redis",
+            redis.url,
+            "--port",
+            str(cm_port),
+            "--set",
+            f"simulator.port={sim_port}",
+            "--set",
+            f"bus.namespace={namespace}",
+            cwd=tmp_path,
+            env=clean_env(TSXBOT_API_KEY=KEY),
+        )
+        wait_http(f"http://127.0.0.1:{cm_port}/health", cm)
+        bus = create_bus(bus_config("redis", redis.url, namespace), client_name="test")
+        await bus.start()
+        try:
+            observer = await bus.subscribe([channels.CM_ORDER_UPDATES, channels.CM_FILLS], group="observer")
+            await bus.publish(
+                channels.CM_COMMANDS, Envelope.wrap(place("proc1", stop=None, target=None), "test")
+            )
+            seen: list[object] = []
+
+            async def collect() -> None:
+                async for message in observer:
+                    seen.append(message.envelope.payload)
+                    await message.ack()
+
+            collector = asyncio.create_task(collect())
+            await eventually(
+                lambda: any(isinstance(p, Fill) for p in seen), within=15, what="fill over Redis"
+            )
+            collector.cancel()
+            result = next(p for p in seen if isinstance(p, CommandResult))
+            assert result.ok
+        finally:
+            await bus.close()
+        code, output = stop(cm, signal.SIGTERM)
+        assert code == 0, output
+    finally:
+        for process in (cm, sim):
+            if process is not None and process.poll() is None:
+                stop(process, signal.SIGTERM)
+
+
+def test_live_target_without_credentials_is_refused_by_name(tmp_path: Path) -> None:
+    process = start("connection-manager", "--set", "topstepx.target=live", cwd=tmp_path)
+    output, _ = process.communicate(timeout=30)
+    assert process.returncode == 2
+    assert "TOPSTEPX_USERNAME" in output
+    assert "TOPSTEPX_API_KEY" in output

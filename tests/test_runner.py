@@ -1,0 +1,72 @@
+"""The runner starts services in order, stops them in reverse, and stops everything on a failure."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from tsxbot.runtime import Service, ServiceFailed, run_services
+
+
+class Recorder(Service):
+    """A minimal real Service: records its lifecycle into a shared list."""
+
+    def __init__(
+        self, name: str, events: list[str], *, fail_start: bool = False, slow_stop: float = 0.0
+    ) -> None:
+        super().__init__()
+        self.name = name
+        self.events = events
+        self.fail_start = fail_start
+        self.slow_stop = slow_stop
+
+    async def start(self) -> None:
+        if self.fail_start:
+            raise ConnectionRefusedError("port busy")
+        self.events.append(f"start {self.name}")
+
+    async def stop(self) -> None:
+        await asyncio.sleep(self.slow_stop)
+        self.events.append(f"stop {self.name}")
+
+
+async def test_starts_in_order_and_stops_in_reverse() -> None:
+    events: list[str] = []
+    stop = asyncio.Event()
+    services = [Recorder("a", events), Recorder("b", events), Recorder("c", events)]
+    runner = asyncio.create_task(run_services(services, stop=stop, handle_signals=False))
+    await asyncio.sleep(0.05)
+    assert events == ["start a", "start b", "start c"]
+    stop.set()
+    await asyncio.wait_for(runner, 5)
+    assert events[3:] == ["stop c", "stop b", "stop a"]
+
+
+async def test_a_failing_service_stops_the_others() -> None:
+    events: list[str] = []
+    a, b = Recorder("a", events), Recorder("b", events)
+    runner = asyncio.create_task(run_services([a, b], handle_signals=False))
+    await asyncio.sleep(0.05)
+    b.fail(RuntimeError("hub connection lost for good"))
+    with pytest.raises(ServiceFailed, match="service 'b' failed") as info:
+        await asyncio.wait_for(runner, 5)
+    assert isinstance(info.value.error, RuntimeError)
+    assert events == ["start a", "start b", "stop b", "stop a"]
+
+
+async def test_start_failure_stops_what_started() -> None:
+    events: list[str] = []
+    services = [Recorder("a", events), Recorder("b", events, fail_start=True), Recorder("c", events)]
+    with pytest.raises(ServiceFailed, match="'b'"):
+        await asyncio.wait_for(run_services(services, handle_signals=False), 5)
+    assert events == ["start a", "stop a"]
+
+
+async def test_a_service_that_does_not_stop_in_time_does_not_block_the_rest() -> None:
+    events: list[str] = []
+    stop = asyncio.Event()
+    stop.set()
+    services = [Recorder("a", events), Recorder("slow", events, slow_stop=10)]
+    await asyncio.wait_for(run_services(services, stop=stop, stop_timeout=0.1, handle_signals=False), 5)
+    assert events == ["start a", "start slow", "stop a"]
