@@ -103,6 +103,18 @@ async def test_messages_left_by_a_dead_consumer_are_claimed_by_another(
         await alive.close()
 
 
+def _sequence_problems(got: list[str], expected: list[str]) -> str:
+    """A short account of how ``got`` differs from ``expected`` (not a 3,000-line diff)."""
+    seen: dict[str, int] = {}
+    for item in got:
+        seen[item] = seen.get(item, 0) + 1
+    missing = [e for e in expected if e not in seen]
+    doubled = sorted((k for k, n in seen.items() if n > 1), key=expected.index)
+    first_wrong = next((i for i, (a, b) in enumerate(zip(got, expected, strict=False)) if a != b), None)
+    around = got[max(0, (first_wrong or 0) - 3) : (first_wrong or 0) + 4]
+    return f"missing {missing[:10]}, doubled {doubled[:10]}, first difference at {first_wrong}: {around}"
+
+
 async def test_redis_restart_in_the_middle_of_publishing_loses_and_doubles_nothing(
     persistent_redis: RedisServer, namespace: str
 ) -> None:
@@ -136,7 +148,8 @@ async def test_redis_restart_in_the_middle_of_publishing_loses_and_doubles_nothi
     await asyncio.wait_for(publishing, 30)
     await asyncio.wait_for(consuming, 30)
     try:
-        assert handled == [f"bot_1-{i}" for i in range(total)]  # all, once each, in order
+        expected = [f"bot_1-{i}" for i in range(total)]
+        assert handled == expected, _sequence_problems(handled, expected)  # all, once each, in order
         assert publisher.metrics().reconnects >= 1
         assert publisher.metrics().publish_dropped == 0
     finally:
@@ -175,4 +188,35 @@ async def test_redis_down_publishers_buffer_bounded_then_flush_in_order(
         assert payload_ids(got) == [f"bot_1-{i}" for i in range(5)]
         assert bus.metrics().connected and bus.metrics().reconnects >= 1
     finally:
+        await bus.close()
+
+
+async def test_a_refused_durable_batch_is_kept_whole_and_sent_again_in_order(
+    persistent_redis: RedisServer, namespace: str
+) -> None:
+    """Redis refusing writes (here: out of memory) takes none of a batch, so a later message can
+    never overtake an earlier one; the batch is resent, in order, once Redis accepts writes again."""
+    config = bus_config("redis", persistent_redis.url, namespace)
+    bus = RedisBus(config)
+    await bus.start()
+    sub = await bus.subscribe(ORDERS, group="aggregator")
+    raw = await _redis(persistent_redis)
+    try:
+        await bus.publish(ORDERS, order(0))
+        await bus.flush()
+        await raw.call("CONFIG", "SET", "maxmemory", "1")  # every write is now refused: OOM
+        for i in range(1, 50):
+            await bus.publish(ORDERS, order(i))
+        await asyncio.sleep(0.3)  # the writer tries, is refused, backs off and tries again
+        assert bus.metrics().publish_buffer_depth == 49
+        assert await raw.call("XLEN", f"{namespace}:{ORDERS.name}") == 1
+        await raw.call("CONFIG", "SET", "maxmemory", "0")
+        async with asyncio.timeout(10):
+            await bus.flush()
+        got = await receive(sub, 50)
+        assert payload_ids(got) == [f"bot_1-{i}" for i in range(50)]
+        assert await raw.call("XLEN", f"{namespace}:{ORDERS.name}") == 50  # each written once
+        assert bus.metrics().publish_dropped == 0
+    finally:
+        await raw.close()
         await bus.close()

@@ -1,5 +1,6 @@
 """The Redis publisher: a bounded buffer per kind and one writer task that sends it in pipelined
-batches (XADD for durable channels, PUBLISH for ephemeral ones), in publish order.
+batches (XADD for durable channels, PUBLISH for ephemeral ones), in publish order. A batch's
+durable writes form one MULTI/EXEC transaction, so Redis takes all of them or none.
 
 - A durable message leaves the buffer only once Redis has confirmed its XADD; a lost connection
   means the unconfirmed batch is sent again after the reconnect (a copy Redis had already taken is
@@ -15,6 +16,7 @@ import asyncio
 import contextlib
 import itertools
 from collections import deque
+from typing import Any
 
 from tsxbot.bus.backoff import Backoff
 from tsxbot.bus.errors import BusClosedError, BusFullError, RedisConnectionError
@@ -26,6 +28,26 @@ from tsxbot.log import get_logger
 from tsxbot.messages import AnyEnvelope, Channel, encode
 
 log = get_logger("tsxbot.bus.redis")
+
+_MULTI = pack(b"MULTI")
+_EXEC = pack(b"EXEC")
+
+
+def _confirmed(replies: list[Any], durable: int) -> tuple[int, str | None]:
+    """How many of the ``durable`` writes at the head of the batch Redis took (in order), and why
+    it refused the next one. ``replies``: MULTI, one QUEUED per write, EXEC's, then ephemeral ones."""
+    if durable == 0:
+        return 0, None
+    results = replies[durable + 1]
+    if reply_error(results) is not None:  # EXECABORT: say what was refused when queued
+        queued = (reply_error(r) for r in replies[: durable + 1])
+        return 0, next((e for e in queued if e is not None), reply_error(results))
+    confirmed = 0
+    for result in results:
+        if (failure := reply_error(result)) is not None:
+            return confirmed, failure
+        confirmed += 1
+    return confirmed, None
 
 
 class RedisPublisher:
@@ -170,9 +192,12 @@ class RedisPublisher:
             batch_size = self._config.batch_size
             durable = list(itertools.islice(self._durable, batch_size))  # stays until confirmed
             ephemeral = [self._ephemeral.popleft() for _ in range(min(batch_size, len(self._ephemeral)))]
+            # Durable writes go in one transaction: Redis takes the whole batch or none of it (a
+            # refusal such as OOM part-way through must not let later messages overtake earlier ones).
+            commands = [_MULTI, *durable, _EXEC, *ephemeral] if durable else ephemeral
             try:
                 replies = await asyncio.wait_for(
-                    conn.pipeline(durable + ephemeral), self._config.command_timeout_seconds
+                    conn.pipeline(commands), self._config.command_timeout_seconds
                 )
             except (RedisConnectionError, TimeoutError) as exc:
                 await conn.close()
@@ -190,15 +215,10 @@ class RedisPublisher:
                 )
                 await asyncio.sleep(delay)
                 continue
-            confirmed = 0
-            failure: str | None = None
-            for reply in replies[: len(durable)]:
-                if (failure := reply_error(reply)) is not None:
-                    break
-                confirmed += 1
+            confirmed, failure = _confirmed(replies, len(durable))
             for _ in range(confirmed):
                 self._durable.popleft()
-            for reply in replies[len(durable) :]:
+            for reply in replies[len(durable) + 2 if durable else 0 :]:
                 if reply_error(reply) is not None:
                     self.counters.dropped += 1
             self.counters.written += confirmed + len(ephemeral)

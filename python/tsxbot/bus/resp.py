@@ -110,11 +110,16 @@ class RespConnection:
                     setup.append(pack("SELECT", address.db))
                 if name:
                     setup.append(pack("CLIENT", "SETNAME", name))
-                if setup:
-                    for reply in await conn.pipeline(setup):
-                        if (error := reply_error(reply)) is not None:
-                            await conn.close()
-                            raise RedisReplyError("connection set-up", error)
+                # Last: a Redis that is still loading its data after a restart answers LOADING to
+                # everything, and may finish half-way through a pipeline, so that its first commands
+                # fail and its last ones succeed (durable writes out of order). Wait until it is ready.
+                setup.append(pack("PING"))
+                for reply in await conn.pipeline(setup):
+                    if (error := reply_error(reply)) is not None:
+                        await conn.close()
+                        if error.startswith("LOADING"):
+                            raise RedisConnectionError("redis is still loading its dataset")
+                        raise RedisReplyError("connection set-up", error)
                 return conn
         except TimeoutError:
             raise RedisConnectionError(f"connecting to redis timed out after {connect_seconds:g} s") from None
