@@ -18,6 +18,7 @@ from tsxbot.config.secrets import Secret
 from tsxbot.connection_manager.service import ConnectionManager
 from tsxbot.messages import (
     ClosePosition,
+    CommandFailure,
     CommandResult,
     Envelope,
     Fill,
@@ -345,3 +346,71 @@ async def test_a_failed_close_leaves_the_stops_in_place(harness: Harness) -> Non
     await h.sim.clear_faults()
     working = await manager.rest.search_open_orders(h.sim.account_id)
     assert len(working) == 2  # the stop and the target still protect the position
+
+
+async def test_a_partial_close_handled_before_a_restart_is_not_repeated(harness: Harness) -> None:
+    """The first manager closed 1 of 3 contracts and died before acknowledging the command; the
+    copy redelivered to the next manager finds the result in the journal: still long 2, not 1."""
+    h = harness
+    first = await h.start_manager()
+    await h.start_observer()
+    await h.send(place("pc", quantity=3, stop=None, target=None))
+    await eventually(lambda: any(p.net_quantity == 3 for p in h.payloads(PositionUpdate)), what="long 3")
+    close = ClosePosition(command_id="close-part", symbol="MES", quantity=1, bot_id="bot_2")
+    assert (await first.execute_command(close)).ok
+    await first.stop()
+    h.managers.remove(first)
+    second = await h.start_manager()
+    result = await second.execute_command(close)  # the redelivered copy
+    assert result.ok
+    assert second.executor.repeats == 1
+    (position,) = await second.rest.search_open_positions(h.sim.account_id)
+    assert position.size == 2
+
+
+async def test_a_close_whose_first_attempt_never_finished_is_not_run_again(harness: Harness) -> None:
+    """A manager claimed a close and stopped in the middle (the journal says started, no result):
+    nobody knows whether it reached TopStepX, so the copy is refused, typed, and nothing closes."""
+    h = harness
+    manager = await h.start_manager()
+    await h.start_observer()
+    await h.send(place("uk", quantity=2, stop=None, target=None))
+    await eventually(lambda: any(p.net_quantity == 2 for p in h.payloads(PositionUpdate)), what="long 2")
+    crashed = await (await h.bus()).journal("commands").claim("close-unknown")  # as the dead one left it
+    assert crashed.new
+    await h.send(ClosePosition(command_id="close-unknown", symbol="MES", quantity=1, bot_id="bot_2"))
+    await eventually(
+        lambda: any(r.command_id == "close-unknown" for r in h.payloads(CommandResult)), what="a result"
+    )
+    (result,) = h.payloads(CommandResult, lambda r: r.command_id == "close-unknown")
+    assert (result.ok, result.failure) == (False, CommandFailure.OUTCOME_UNKNOWN)
+    assert "not executed again" in (result.message or "")
+    assert manager.executor.unknown_outcomes == 1
+    (position,) = await manager.rest.search_open_positions(h.sim.account_id)
+    assert position.size == 2
+    # Later copies get the same answer (it is journaled now), still without touching the position.
+    assert (await manager.execute_command(ClosePosition(command_id="close-unknown", symbol="MES"))) == result
+
+
+async def test_a_place_whose_first_attempt_never_finished_runs_again_once(harness: Harness) -> None:
+    """A place is safe to repeat: its tag is looked up first, so there is still exactly one order."""
+    h = harness
+    manager = await h.start_manager()
+    await h.start_observer()
+    assert (await (await h.bus()).journal("commands").claim("cmd-again")).new  # the dead attempt
+    await manager.execute_command(place("again", stop=None, target=None))
+    assert (await manager.execute_command(place("again", stop=None, target=None))).ok
+    assert len(await sim_orders_tagged(h, "bot_2-again")) == 1
+
+
+async def test_failures_are_typed(harness: Harness) -> None:
+    h = harness
+    manager = await h.start_manager()
+    stale = await manager.execute_command(place("typed-stale"), sent_at=h.sim.now() - dt.timedelta(minutes=5))
+    invalid = await manager.execute_command(ClosePosition(command_id="typed-flat", symbol="MES"))
+    refused = await manager.execute_command(place("typed-refused", quantity=500, stop=None, target=None))
+    assert stale.failure is CommandFailure.STALE
+    assert invalid.failure in (CommandFailure.INVALID, CommandFailure.EXCHANGE_REFUSED)
+    assert refused.failure is CommandFailure.EXCHANGE_REFUSED and refused.error_code is not None
+    ok = await manager.execute_command(place("typed-ok", stop=None, target=None))
+    assert ok.ok and ok.failure is None

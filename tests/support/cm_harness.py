@@ -104,7 +104,7 @@ class Harness:
             task.cancel()
         for bus in self.buses:
             with contextlib.suppress(Exception):
-                await bus.close(timeout=2)
+                await bus.close(flush_seconds=2)
 
 
 def place(

@@ -22,6 +22,7 @@ from tsxbot.bus.errors import (
     RedisReplyError,
 )
 from tsxbot.bus.factory import create_bus
+from tsxbot.bus.journal import Claim, Journal, JournalUnavailableError
 from tsxbot.bus.memory import MemoryBus
 from tsxbot.bus.message import Message
 from tsxbot.bus.metrics import BusMetrics, SubscriptionMetrics
@@ -34,6 +35,9 @@ __all__ = [
     "BusFullError",
     "BusMetrics",
     "BusUsageError",
+    "Claim",
+    "Journal",
+    "JournalUnavailableError",
     "MemoryBus",
     "Message",
     "MessageBus",

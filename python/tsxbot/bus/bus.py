@@ -10,6 +10,8 @@
   channels, ephemeral and durable mixed. Durable channels need a consumer ``group`` (the service:
   ``connection-manager``, ``aggregator``, ``bot_1``): each message goes to one consumer of each
   group, and a restarted consumer of the group resumes where the group was.
+- ``bus.journal(name)``: a small record per key, as durable as the bus's durable messages (see
+  ``journal.py``): how a service remembers what it did across a crash.
 - ``await bus.flush()``: returns once everything published so far is delivered (in-process) or
   confirmed by Redis. ``await bus.close()`` flushes, then closes every subscription.
 """
@@ -20,6 +22,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterable
 
 from tsxbot.bus.errors import BusUsageError
+from tsxbot.bus.journal import Journal
 from tsxbot.bus.metrics import BusMetrics
 from tsxbot.bus.subscription import Subscription
 from tsxbot.messages import AnyEnvelope, Channel
@@ -49,6 +52,10 @@ class MessageBus(ABC):
         group: str | None = None,
         consumer: str | None = None,
     ) -> Subscription: ...
+
+    @abstractmethod
+    def journal(self, name: str) -> Journal:
+        """The journal ``name`` (one per use: ``commands``), closed with the bus."""
 
     @abstractmethod
     def metrics(self) -> BusMetrics: ...

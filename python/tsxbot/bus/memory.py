@@ -13,6 +13,7 @@ from collections.abc import Iterable
 
 from tsxbot.bus.bus import MessageBus, durable_message_id, subscription_channels, subscription_name
 from tsxbot.bus.errors import BusClosedError, BusFullError
+from tsxbot.bus.journal import Journal, MemoryJournal
 from tsxbot.bus.memory_stream import GroupReader, MemoryStream
 from tsxbot.bus.message import Message
 from tsxbot.bus.metrics import BusMetrics, PublisherCounters
@@ -51,6 +52,7 @@ class MemoryBus(MessageBus):
         self._ephemeral: dict[str, list[MemorySubscription]] = {}
         self._streams: dict[str, MemoryStream] = {}
         self._subscriptions: list[MemorySubscription] = []
+        self._journals: dict[str, MemoryJournal] = {}
         self._counters = PublisherCounters()
         self._closed = False
 
@@ -111,6 +113,9 @@ class MemoryBus(MessageBus):
                 self._ephemeral.setdefault(channel.name, []).append(subscription)
         self._subscriptions.append(subscription)
         return subscription
+
+    def journal(self, name: str) -> Journal:
+        return self._journals.setdefault(name, MemoryJournal())
 
     def metrics(self) -> BusMetrics:
         c = self._counters

@@ -11,6 +11,7 @@ from collections.abc import Iterable
 
 from tsxbot.bus.bus import MessageBus, durable_message_id, subscription_channels, subscription_name
 from tsxbot.bus.errors import BusClosedError
+from tsxbot.bus.journal import Journal, RedisJournal
 from tsxbot.bus.metrics import BusMetrics
 from tsxbot.bus.redis_acks import AckWriter
 from tsxbot.bus.redis_names import RedisNames
@@ -33,6 +34,7 @@ class RedisBus(MessageBus):
         self._publisher = RedisPublisher(self._address, config, self._names, f"{self._client_name}-pub")
         self._acks = AckWriter(self._address, config, f"{self._client_name}-ack")
         self._subscriptions: list[RedisSubscription] = []
+        self._journals: dict[str, RedisJournal] = {}
         self._started = False
         self._closed = False
 
@@ -79,6 +81,13 @@ class RedisBus(MessageBus):
         await subscription.start()
         return subscription
 
+    def journal(self, name: str) -> Journal:
+        journal = self._journals.get(name)
+        if journal is None:
+            client = f"{self._client_name}-journal"
+            journal = self._journals[name] = RedisJournal(self._address, self.config, name, client)
+        return journal
+
     def metrics(self) -> BusMetrics:
         c = self._publisher.counters
         return BusMetrics(
@@ -102,6 +111,8 @@ class RedisBus(MessageBus):
         for subscription in list(self._subscriptions):
             await subscription.close()
         await self._acks.close(flush_seconds)
+        for journal in self._journals.values():
+            await journal.close()
 
     def _detach(self, subscription: RedisSubscription) -> None:
         if subscription in self._subscriptions:

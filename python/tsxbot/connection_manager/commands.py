@@ -1,9 +1,13 @@
 """Executes order commands from the bus (or the HTTP API) against TopStepX.
 
 Each command is handled once per ``commandId``: a repeat (a redelivery, a retry by the sender)
-gets the first result again without touching the exchange. ``PlaceOrder`` carries a unique
-``customTag``, so even a command executed twice by two processes cannot double an order (the
-gateway looks the tag up before any resend, and TopStepX refuses a duplicate tag).
+gets the first result again without touching the exchange. The command journal (``bus.journal``,
+as durable as the bus) makes that hold across a crash and across processes: a command is claimed
+in it before it touches the exchange and its result recorded after. A copy that finds it claimed
+and never finished (the process stopped in the middle) runs again only when repeating it is safe:
+a place (its unique ``customTag`` is looked up before any resend, and TopStepX refuses a duplicate
+tag), a modify, cancel or SL/TP update (each sets an absolute state). A close is not (it would
+close a newer position, or a partial close twice): it ends ``OUTCOME_UNKNOWN``, not executed.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from tsxbot.bus.journal import Journal, JournalUnavailableError, MemoryJournal
 from tsxbot.connection_manager.accounts import AccountSelectionError, AccountSelector
 from tsxbot.connection_manager.contracts import ContractNotFoundError, ContractResolver
 from tsxbot.connection_manager.exchange_state import ExchangeState
@@ -26,12 +31,16 @@ from tsxbot.log import get_logger
 from tsxbot.messages import (
     CancelOrder,
     ClosePosition,
+    CommandFailure,
     CommandResult,
+    Envelope,
     ModifyOrder,
     OrderType,
     PlaceOrder,
     Side,
     UpdateStopLossTakeProfit,
+    decode_as,
+    encode,
 )
 from tsxbot.sizing import bracket_ticks
 
@@ -86,6 +95,16 @@ def brackets(
     return stop, target
 
 
+def _failed(command: Command, failure: CommandFailure, message: str) -> CommandResult:
+    return CommandResult(
+        command_id=command.command_id,
+        command=command.MESSAGE_TYPE,
+        ok=False,
+        message=message,
+        failure=failure,
+    )
+
+
 class CommandExecutor:
     """``on_placed(order_id, account_id, command)`` runs after an order with a bracket is placed
     (the service links the bracket legs to their bot there)."""
@@ -100,6 +119,7 @@ class CommandExecutor:
         max_age: dt.timedelta = dt.timedelta(seconds=30),
         clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
         on_placed: Callable[[int, int, PlaceOrder], Awaitable[None]] | None = None,
+        journal: Journal | None = None,
     ) -> None:
         self.rest = rest
         self.state = state
@@ -108,12 +128,14 @@ class CommandExecutor:
         self.max_age = max_age
         self.clock = clock
         self.on_placed = on_placed
+        self.journal = journal or MemoryJournal()
         self._results: OrderedDict[str, CommandResult] = OrderedDict()
         self._running: dict[str, asyncio.Future[CommandResult]] = {}
         self._service = "api"
         self.executed = 0
         self.repeats = 0
         self.stale = 0
+        self.unknown_outcomes = 0
 
     def result_of(self, command_id: str) -> CommandResult | None:
         """The result of a command this executor handled (None if it has not seen it)."""
@@ -139,7 +161,7 @@ class CommandExecutor:
         future: asyncio.Future[CommandResult] = asyncio.get_running_loop().create_future()
         self._running[command.command_id] = future
         try:
-            result = await self._run(command, service, sent_at)
+            result = await self._journaled(command, service, sent_at)
             future.set_result(result)
         except BaseException as exc:
             future.set_exception(exc)
@@ -153,17 +175,61 @@ class CommandExecutor:
         self.executed += 1
         return result
 
+    async def _journaled(self, command: Command, service: str, sent_at: dt.datetime | None) -> CommandResult:
+        """Claims the command in the journal, runs it, records the result."""
+        kind = command.MESSAGE_TYPE
+        try:
+            claim = await self.journal.claim(command.command_id)
+        except JournalUnavailableError as exc:
+            log.error("command journal unreachable; command not executed", command_id=command.command_id)
+            return _failed(command, CommandFailure.JOURNAL_UNAVAILABLE, f"{exc}; not executed")
+        if not claim.new:
+            if claim.result is not None:
+                self.repeats += 1
+                log.info(
+                    "command handled before (journal); returning its result", command_id=command.command_id
+                )
+                return decode_as(claim.result, CommandResult).payload
+            if isinstance(command, ClosePosition):
+                self.unknown_outcomes += 1
+                log.error(
+                    "an earlier attempt of this close never finished; not closing again",
+                    command_id=command.command_id,
+                    symbol=command.symbol,
+                )
+                return await self._record(
+                    _failed(
+                        command,
+                        CommandFailure.OUTCOME_UNKNOWN,
+                        "an earlier attempt of this close started and never finished (the connection "
+                        "manager stopped); not executed again: check the positions published",
+                    )
+                )
+            log.warning(
+                "an earlier attempt never finished; running again (safe to repeat)",
+                command=kind.value,
+                command_id=command.command_id,
+            )
+        return await self._record(await self._run(command, service, sent_at))
+
+    async def _record(self, result: CommandResult) -> CommandResult:
+        try:
+            await self.journal.finish(result.command_id, encode(Envelope.wrap(result, "connection-manager")))
+        except JournalUnavailableError as exc:
+            # Executed, and the result is published; only a later copy of it would not find it.
+            log.error("command result not journaled", command_id=result.command_id, error=str(exc))
+        return result
+
     async def _run(self, command: Command, service: str, sent_at: dt.datetime | None) -> CommandResult:
         kind = command.MESSAGE_TYPE
         if sent_at is not None and self.clock() - sent_at > self.max_age:
             self.stale += 1
             age = (self.clock() - sent_at).total_seconds()
             log.error("stale command refused", command=kind.value, command_id=command.command_id, age_s=age)
-            return CommandResult(
-                command_id=command.command_id,
-                command=kind,
-                ok=False,
-                message=f"stale command: sent {age:.1f} s ago, more than {self.max_age.total_seconds():g} s;"
+            return _failed(
+                command,
+                CommandFailure.STALE,
+                f"stale command: sent {age:.1f} s ago, more than {self.max_age.total_seconds():g} s;"
                 " not executed",
             )
         self._service = service
@@ -198,14 +264,13 @@ class CommandExecutor:
                 error_code=int(exc.code),
                 message=exc.message or str(exc),
                 exchange_order_id=exc.order_id,
+                failure=CommandFailure.EXCHANGE_REFUSED,
             )
         except (CommandError, AccountSelectionError, ContractNotFoundError) as exc:
-            return CommandResult(command_id=command.command_id, command=kind, ok=False, message=str(exc))
+            return _failed(command, CommandFailure.INVALID, str(exc))
         except GatewayError as exc:
             log.error("command failed", command=kind.value, command_id=command.command_id, error=str(exc))
-            return CommandResult(
-                command_id=command.command_id, command=kind, ok=False, message=f"{type(exc).__name__}: {exc}"
-            )
+            return _failed(command, CommandFailure.GATEWAY_ERROR, f"{type(exc).__name__}: {exc}")
 
     # --- place / modify / cancel ------------------------------------------------------------------
 

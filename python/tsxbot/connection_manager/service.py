@@ -139,6 +139,7 @@ class ConnectionManager(Service):
             max_age=dt.timedelta(seconds=self.settings.command_max_age_seconds),
             clock=self.clock,
             on_placed=self._link_bracket_legs,
+            journal=self.bus.journal("commands"),
         )
         self.market = MarketDataFeed(
             self.rest,

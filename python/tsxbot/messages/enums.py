@@ -159,6 +159,25 @@ class RiskReason(StrEnum):
     EXCHANGE_REJECTED = "EXCHANGE_REJECTED"
 
 
+class CommandFailure(StrEnum):
+    """Why an order command did not succeed (``CommandResult.failure``)."""
+
+    # Older than commandMaxAgeSeconds when it arrived: not executed.
+    STALE = "STALE"
+    # TopStepX refused it (``errorCode`` holds the endpoint's own code).
+    EXCHANGE_REFUSED = "EXCHANGE_REFUSED"
+    # Not executable as given: unknown order or account, no position, unknown contract.
+    INVALID = "INVALID"
+    # The gateway failed (network, circuit open, retries exhausted); the reconciliation that
+    # follows publishes what the exchange holds.
+    GATEWAY_ERROR = "GATEWAY_ERROR"
+    # An earlier attempt started and never finished (the process stopped in the middle) and the
+    # command is not safe to repeat: not executed again; the positions published are the truth.
+    OUTCOME_UNKNOWN = "OUTCOME_UNKNOWN"
+    # The command journal could not be reached, so it could not be run exactly once: not executed.
+    JOURNAL_UNAVAILABLE = "JOURNAL_UNAVAILABLE"
+
+
 class RejectionStage(StrEnum):
     BOT = "BOT"
     AGGREGATOR = "AGGREGATOR"

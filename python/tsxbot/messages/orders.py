@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import ClassVar
 
 from tsxbot.messages.enums import (
+    CommandFailure,
     MessageType,
     OrderStatus,
     OrderType,
@@ -121,6 +122,8 @@ class CommandResult(Payload, frozen=True):
     # The ProjectX endpoint's own errorCode (codes differ per endpoint) and its message.
     error_code: int | None = None
     message: str | None = None
+    # Why it failed (None when ``ok``).
+    failure: CommandFailure | None = None
 
 
 class OrderUpdate(Payload, frozen=True):
