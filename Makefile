@@ -11,6 +11,8 @@ PIP := $(PY) -m pip --disable-pip-version-check
 PYTHON ?= $(shell for p in python3.13 python3.12 python3.11 python3; do \
 	command -v $$p >/dev/null 2>&1 && $$p -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null \
 	&& { echo $$p; break; }; done)
+# The oldest Rust that builds the core (rust-version in Cargo.toml).
+RUST_MIN := $(shell sed -n 's/^rust-version *= *"\(.*\)"/\1/p' Cargo.toml | head -n1)
 WHEEL = $(firstword $(wildcard dist/tsxbot-*.whl))
 ARGS ?=
 
@@ -38,6 +40,10 @@ toolchain:
 		echo "==> installing the Rust toolchain (rustup)"; \
 		command -v curl >/dev/null 2>&1 || { echo "make: Rust is required: install it from https://rustup.rs"; exit 1; }; \
 		curl --proto '=https' --tlsv1.2 -sSf https://sh.rustup.rs | sh -s -- -y --profile minimal -c clippy,rustfmt; }
+	@have=$$(cargo --version | cut -d' ' -f2); need=$(RUST_MIN); \
+	if [ "$$(printf '%s\n' "$$need" "$$have" | sort -V | head -n1)" != "$$need" ]; then \
+		if command -v rustup >/dev/null 2>&1; then echo "==> Rust $$have is older than $$need: rustup update stable"; rustup update stable; \
+		else echo "make: Rust >= $$need is required, found $$have: install a newer one (https://rustup.rs)"; exit 1; fi; fi
 	@cargo clippy --version >/dev/null 2>&1 && cargo fmt --version >/dev/null 2>&1 || { \
 		command -v rustup >/dev/null 2>&1 && rustup component add clippy rustfmt || { \
 		echo "make: cargo clippy and cargo fmt are required (rustup component add clippy rustfmt)"; exit 1; }; }
@@ -60,7 +66,7 @@ redis:
 		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 			echo "==> installing redis-server (apt)"; apt-get update -qq && apt-get install -y -qq redis-server; \
 		else echo "make: the tests need a redis-server binary: install it (apt-get install redis-server, brew install redis)"; \
-			echo "      or point REDIS_URL at a Redis the tests may use"; exit 1; fi; }
+			echo "      (with REDIS_URL set, most tests use that Redis, but the restart tests always start their own)"; exit 1; fi; }
 
 # --- the two commands ----------------------------------------------------------------------------
 run: install

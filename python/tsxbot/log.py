@@ -1,6 +1,10 @@
 """Logging: structlog, JSON lines in ``<logDir>/<component>/<date>.log`` (UTC date, rotated by
 size and by day, old files pruned), a console renderer for people, and a redactor that masks
-tokens and keys wherever they appear."""
+tokens and keys wherever they appear.
+
+A process that hosts several components (``run-all``) passes ``routes``: logger-name prefixes
+to components, so each component's records go to its own directory (and carry its name), as
+they would from its own process."""
 
 from __future__ import annotations
 
@@ -9,7 +13,7 @@ import logging
 import re
 import sys
 import threading
-from collections.abc import Iterable, MutableMapping
+from collections.abc import Iterable, Mapping, MutableMapping
 from pathlib import Path
 from typing import Any, Literal, TextIO
 
@@ -149,6 +153,62 @@ class DailyFileHandler(logging.Handler):
         super().close()
 
 
+class ComponentRouter:
+    """The component of a logger: the one routed from the longest prefix of its name, else the
+    process's own component."""
+
+    def __init__(self, default: str, routes: Mapping[str, str] | None = None) -> None:
+        self.default = default
+        self._routes = sorted((routes or {}).items(), key=lambda item: -len(item[0]))
+        self._cache: dict[str, str] = {}
+
+    def component_of(self, logger_name: str | None) -> str:
+        name = logger_name or ""
+        found = self._cache.get(name)
+        if found is None:
+            found = next(
+                (c for prefix, c in self._routes if name == prefix or name.startswith(prefix + ".")),
+                self.default,
+            )
+            self._cache[name] = found
+        return found
+
+    def __call__(self, logger: Any, method: str, event_dict: MutableMapping[str, Any]) -> Any:
+        """structlog processor: names the record's component."""
+        event_dict["component"] = self.component_of(event_dict.get("logger"))
+        return event_dict
+
+
+class RoutingFileHandler(logging.Handler):
+    """One ``DailyFileHandler`` per component, ``<logDir>/<component>/``, chosen by the router."""
+
+    def __init__(self, log_dir: Path, router: ComponentRouter, **options: Any) -> None:
+        super().__init__()
+        self._log_dir = log_dir
+        self._router = router
+        self._options = options
+        self._handlers: dict[str, DailyFileHandler] = {}
+        self._lock = threading.Lock()
+
+    def handler_for(self, component: str) -> DailyFileHandler:
+        with self._lock:
+            handler = self._handlers.get(component)
+            if handler is None:
+                handler = DailyFileHandler(self._log_dir / component, **self._options)
+                handler.setFormatter(self.formatter)
+                self._handlers[component] = handler
+            return handler
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.handler_for(self._router.component_of(record.name)).emit(record)
+
+    def close(self) -> None:
+        with self._lock:
+            for handler in self._handlers.values():
+                handler.close()
+        super().close()
+
+
 def configure_logging(
     component: str,
     *,
@@ -159,15 +219,19 @@ def configure_logging(
     max_bytes: int = 50 * 1024 * 1024,
     retention_days: int = 14,
     secrets: Iterable[str] = (),
+    routes: Mapping[str, str] | None = None,
 ) -> None:
-    """Sets up logging for one component (``connectionmanager``, ``tradingbot_bot_1``, ...).
+    """Sets up logging for one component (``connectionmanager``, ``tradingbot_bot_1``, ...), or
+    for several in one process with ``routes`` (logger-name prefix -> component).
     Calling it again replaces the previous set-up."""
     for secret in secrets:
         REDACTOR.add_secret(secret)
+    router = ComponentRouter(component, routes)
     shared: list[Any] = [
         structlog.contextvars.merge_contextvars,
         structlog.stdlib.add_log_level,
         structlog.stdlib.add_logger_name,
+        router,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
         structlog.processors.StackInfoRenderer(),
         structlog.processors.format_exc_info,
@@ -180,8 +244,8 @@ def configure_logging(
     root.setLevel(level.upper())
 
     if log_dir is not None:
-        file_handler = DailyFileHandler(
-            Path(log_dir) / component, max_bytes=max_bytes, retention_days=retention_days
+        file_handler = RoutingFileHandler(
+            Path(log_dir), router, max_bytes=max_bytes, retention_days=retention_days
         )
         file_handler.setFormatter(
             structlog.stdlib.ProcessorFormatter(

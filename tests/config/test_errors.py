@@ -227,3 +227,39 @@ def test_missing_directory_and_global_file(tmp_path: Path, config_dir: Path) -> 
     only(problems(tmp_path / "nope"), r"nope: \(directory\): config directory not found")
     (config_dir / "global.yaml").unlink()
     only(problems(config_dir), r"^config/global\.yaml: \(file\): file not found")
+
+
+def test_type_errors_do_not_hide_cross_field_or_whole_bot_problems(config_dir: Path) -> None:
+    """One bot file with a type error, an unknown symbol and impossible combinations in the other
+    sections: all come in the first run. (A combination within the section that has the type
+    error, e.g. maxDrawdown below maxDailyLoss beside a bad maxPositions, is checked once that
+    section's values have their types: judging it against a wrong value would mislead.)"""
+    bot = config_dir / "bots" / "bot_2.yaml"
+    edit(bot, "maxPositions: 2", 'maxPositions: "three"')
+    edit(bot, "symbol: MES", "symbol: ZZZ")
+    edit(bot, "fastPeriod: 9", "fastPeriod: 50")
+    edit(bot, "offsetTicks: 1", "offsetTicks: -2")
+    found = problems(config_dir)
+    only(found, r"bot_2\.yaml:\d+: risk\.maxPositions")
+    only(found, r"bot_2\.yaml:\d+: instrument\.symbol: unknown symbol 'ZZZ'")
+    only(found, r"bot_2\.yaml:\d+: strategy\.params\.fastPeriod")
+    only(found, r"bot_2\.yaml:\d+: exits\.breakEven\.offsetTicks")
+    assert len(found) == 4, found
+
+
+def test_an_unknown_strategy_is_named_even_beside_a_type_error(config_dir: Path) -> None:
+    bot = config_dir / "bots" / "bot_2.yaml"
+    edit(bot, "maxPositions: 2", "maxPositions: two")
+    edit(bot, "type: EMA_CROSS", "type: EMA_CROS")
+    found = problems(config_dir)
+    only(found, r"strategy\.type: unknown strategy 'EMA_CROS'")
+    only(found, r"risk\.maxPositions")
+
+
+def test_a_secret_given_with_set_is_never_printed(config_dir: Path) -> None:
+    found = problems(config_dir, overrides=["topstepx.apiKey=MY-REAL-KEY-123"])
+    assert found and not any("MY-REAL-KEY-123" in p for p in found), found
+    only(found, r"--set topstepx\.apiKey=\*\*\*\*")
+    found = problems(config_dir, overrides=["topstepx..apiKey=MY-REAL-KEY-123"])
+    assert not any("MY-REAL-KEY-123" in p for p in found), found
+    only(found, r"--set topstepx\.\.apiKey=\*\*\*\*: empty part in key path")

@@ -4,6 +4,7 @@ simulator and the connection manager as separate processes over Redis."""
 from __future__ import annotations
 
 import asyncio
+import json
 import signal
 from pathlib import Path
 
@@ -41,11 +42,21 @@ def test_run_all_starts_the_services_and_stops_cleanly_on_ctrl_c(tmp_path: Path)
     code, output = stop(process, signal.SIGINT)
     assert code == 0, output
     assert "shutdown requested" in output
+    lines = output.splitlines()
     for service in ("connection-manager", "simulator", "bus"):
-        assert "service stopped" in output
-        assert f"service={service}" in output
+        assert any("service stopped" in line and f"service={service}" in line for line in lines), service
+    assert "not built yet: aggregator, bots" in output
     assert "Traceback" not in output
-    assert (tmp_path / "logs" / "runall").is_dir()
+    # Each component logs to its own directory, as its own process would.
+    logs = tmp_path / "logs"
+    for component, sample in (
+        ("runall", "service stopped"),
+        ("simulator", "simulator"),
+        ("connectionmanager", "connected"),
+    ):
+        records = [json.loads(line) for p in (logs / component).glob("*.log") for line in p.open()]
+        assert records and all(r["component"] == component for r in records), component
+        assert any(sample in r["event"] for r in records), (component, [r["event"] for r in records])
 
 
 @pytest.mark.slow

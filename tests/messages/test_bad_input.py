@@ -124,6 +124,19 @@ def test_arbitrary_bytes_never_escape_as_another_exception(data: bytes) -> None:
         decode(data)
 
 
+@given(st.text(max_size=300))
+def test_arbitrary_text_never_escapes_as_another_exception(text: str) -> None:
+    """``decode`` takes str too: even one that is not valid Unicode (a lone surrogate)."""
+    with contextlib.suppress(MessageDecodeError):
+        decode(text)
+
+
+def test_a_lone_surrogate_is_not_json() -> None:
+    with pytest.raises(MessageDecodeError) as info:
+        decode('{"type": "QUOTE", "source": "\ud800"}')
+    assert info.value.kind is DecodeErrorKind.NOT_JSON
+
+
 @given(
     st.recursive(
         st.none()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Mapping
 
 from tsxbot.config import Config, ConfigError, load_config
 from tsxbot.log import configure_logging
@@ -46,10 +47,21 @@ def load_or_exit(args: argparse.Namespace, overrides: list[str] | None = None) -
         raise SystemExit(EXIT_CONFIG) from None
 
 
-def setup_logging(config: Config, component: str) -> None:
+# run-all hosts several components: each one's loggers write to its own directory, the one its
+# own process would use (``tsxbot sim`` -> simulator, ``tsxbot connection-manager`` ->
+# connectionmanager); the rest (the runner, the bus) to ``runall``.
+RUN_ALL_ROUTES = {
+    "tsxbot.sim": "simulator",
+    "tsxbot.connection_manager": "connectionmanager",
+    "tsxbot.gateway": "connectionmanager",
+}
+
+
+def setup_logging(config: Config, component: str, routes: Mapping[str, str] | None = None) -> None:
     system = config.global_config.system
     configure_logging(
         component,
+        routes=routes,
         level=system.log_level,
         log_dir=system.log_dir,
         console=system.console_format,

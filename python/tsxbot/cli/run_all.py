@@ -14,6 +14,7 @@ from tsxbot.cli.common import (
     EXIT_CONFIG,
     EXIT_FAILURE,
     EXIT_OK,
+    RUN_ALL_ROUTES,
     add_config_options,
     load_or_exit,
     setup_logging,
@@ -65,7 +66,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 def _run_all(args: argparse.Namespace) -> int:
     config = load_or_exit(args, ["bus.backend=redis", f"bus.redisUrl={args.redis}"] if args.redis else None)
-    setup_logging(config, "runall")
+    setup_logging(config, "runall", RUN_ALL_ROUTES)
     log = get_logger("tsxbot.run_all")
     log.info(
         "configuration loaded",

@@ -183,7 +183,7 @@ def load_config(
         try:
             ov = parse_override(text)
         except ValueError as exc:
-            out.add(Origin("--set"), text, str(exc))
+            out.add(Origin("--set"), text.partition("=")[0], str(exc))  # the value may be secret
             continue
         _apply_override(ov, global_layer, bot_layers, out)
 
@@ -227,6 +227,29 @@ def _apply_override(
     bot_layers[bot_id][0].set(ov.path[2:], ov.value, ov.origin)
 
 
+def _check_raw_symbol(
+    layer: Layer, default: Origin, instruments: Instruments | None, out: _Collector
+) -> None:
+    instrument = layer.data.get("instrument")
+    symbol = instrument.get("symbol") if isinstance(instrument, dict) else None
+    if instruments is not None and isinstance(symbol, str) and symbol not in instruments:
+        out.add(
+            layer.origin_of(("instrument", "symbol"), default),
+            "instrument.symbol",
+            _unknown_symbol(symbol, instruments),
+        )
+
+
+def _unknown_symbol(symbol: str, instruments: Instruments) -> str:
+    return f"unknown symbol {symbol!r} (instruments: {', '.join(sorted(instruments.symbols))})"
+
+
+def _unknown_strategy(kind: str) -> str:
+    from tsxbot.strategies.params import BUILTIN_STRATEGY_PARAMS
+
+    return f"unknown strategy {kind!r} (strategies: {', '.join(BUILTIN_STRATEGY_PARAMS)})"
+
+
 def _check_raw_params(layer: Layer, default: Origin, out: _Collector) -> None:
     """When the bot file has other problems, its ``strategy.params`` are still checked against
     the named strategy, so every problem in the file is reported at once."""
@@ -235,7 +258,15 @@ def _check_raw_params(layer: Layer, default: Origin, out: _Collector) -> None:
     strategy = layer.data.get("strategy")
     if not isinstance(strategy, dict):
         return
-    params_type = BUILTIN_STRATEGY_PARAMS.get(strategy.get("type"))  # type: ignore[arg-type]
+    kind = strategy.get("type")
+    if isinstance(kind, str) and kind not in BUILTIN_STRATEGY_PARAMS:
+        out.add(
+            layer.origin_of(("strategy", "type"), default),
+            "strategy.type",
+            _unknown_strategy(kind),
+        )
+        return
+    params_type = BUILTIN_STRATEGY_PARAMS.get(kind)  # type: ignore[arg-type]
     params = strategy.get("params", {})
     if params_type is None or not isinstance(params, dict):
         return
@@ -260,7 +291,9 @@ def _load_bot(
     default = Origin(label)
     config: BotConfig | None = out.validated(layer, BotConfig, default)
     if config is None:
-        _check_raw_params(layer, default, out)  # report the params' problems in the same run
+        # Report the rest of the file's problems in the same run.
+        _check_raw_symbol(layer, default, instruments, out)
+        _check_raw_params(layer, default, out)
         return None
     ok = True
 
@@ -269,11 +302,7 @@ def _load_bot(
         symbol = config.instrument.symbol
         where = layer.origin_of(("instrument", "symbol"), default)
         if symbol not in instruments:
-            out.add(
-                where,
-                "instrument.symbol",
-                f"unknown symbol {symbol!r} (instruments: {', '.join(sorted(instruments.symbols))})",
-            )
+            out.add(where, "instrument.symbol", _unknown_symbol(symbol, instruments))
             ok = False
         else:
             instrument = instruments.get(symbol)
@@ -298,7 +327,7 @@ def _load_bot(
         out.add(
             layer.origin_of(("strategy", "type"), default),
             "strategy.type",
-            f"unknown strategy {config.strategy.type!r} (strategies: {', '.join(BUILTIN_STRATEGY_PARAMS)})",
+            _unknown_strategy(config.strategy.type),
         )
         ok = False
     else:

@@ -12,7 +12,7 @@ from typing import Any
 import yaml
 
 from tsxbot.config.errors import Origin
-from tsxbot.config.validate import KeyPath, format_path
+from tsxbot.config.validate import KeyPath, format_path, is_secret_like
 
 
 class _Loader(yaml.SafeLoader):
@@ -198,14 +198,22 @@ class Override:
 
     @property
     def origin(self) -> Origin:
-        return Origin(f"--set {self.text}")
+        return Origin(f"--set {_shown(self.text)}")
+
+
+def _shown(text: str) -> str:
+    """``--set`` text as it may be printed: the value of a secret-looking key masked."""
+    key, sep, _ = text.partition("=")
+    return f"{key}=****" if sep and is_secret_like(key) else text
 
 
 def parse_override(text: str) -> Override:
     key, sep, value = text.partition("=")
     if not sep or not key.strip():
-        raise ValueError(f"--set {text}: expected KEY.PATH=VALUE, e.g. bots.bot_1.risk.maxDailyLoss=300")
+        raise ValueError(
+            f"--set {_shown(text)}: expected KEY.PATH=VALUE, e.g. bots.bot_1.risk.maxDailyLoss=300"
+        )
     parts = tuple(p for p in key.strip().split("."))
     if any(not p for p in parts):
-        raise ValueError(f"--set {text}: empty part in key path {key!r}")
+        raise ValueError(f"--set {_shown(text)}: empty part in key path {key!r}")
     return Override(parts, parse_scalar(value.strip()), text)

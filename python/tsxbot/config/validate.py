@@ -67,6 +67,10 @@ def validate(data: Any, tp: type[S]) -> tuple[S | None, list[Problem]]:
     problems: list[Problem] = []
     _walk(data, tp, (), problems)
     if problems:
+        # Still run the cross-field checks of every section that did convert, so that the whole
+        # file's problems come in one run, not one layer per run.
+        bad = [p.path for p in problems]
+        problems.extend(_partial_semantic(data, tp, (), bad))
         return None, problems
     try:
         obj = msgspec.convert(data, tp)
@@ -144,6 +148,10 @@ def _walk_struct(value: Any, tp: type[msgspec.Struct], path: KeyPath, problems: 
 _SECRET_LIKE = re.compile(r"(api.?key|password|secret|token|user.?name|credential)", re.I)
 
 
+def is_secret_like(key: str) -> bool:
+    return _SECRET_LIKE.search(key) is not None
+
+
 def _unknown_key_message(key: str, known: list[str]) -> str:
     if _SECRET_LIKE.search(key):
         return (
@@ -181,6 +189,36 @@ def _choices(tp: Any) -> list[str] | None:
     if isinstance(base, type) and issubclass(base, Enum):
         return [repr(m.value) for m in base]
     return None
+
+
+def _partial_semantic(value: Any, tp: Any, path: KeyPath, bad: list[KeyPath]) -> Iterator[Problem]:
+    """``_semantic`` for each largest subtree of ``value`` with none of the ``bad`` paths in it."""
+    base = _unwrap(tp)
+    if not _contains_struct(base):
+        return
+    if not any(p[: len(path)] == path for p in bad):
+        try:
+            obj = msgspec.convert(value, tp)
+        except msgspec.ValidationError:
+            return
+        yield from _semantic(obj, path)
+        return
+    origin = typing.get_origin(base)
+    if origin in (typing.Union, types.UnionType):
+        structs = [_unwrap(a) for a in typing.get_args(base) if _is_struct(_unwrap(a))]
+        base = structs[0] if len(structs) == 1 else base
+    if _is_struct(base) and isinstance(value, dict):
+        for f in msgspec.structs.fields(base):
+            if f.encode_name in value:
+                yield from _partial_semantic(value[f.encode_name], f.type, (*path, f.encode_name), bad)
+    elif origin is list and isinstance(value, list):
+        (item_tp,) = typing.get_args(base)
+        for i, item in enumerate(value):
+            yield from _partial_semantic(item, item_tp, (*path, i), bad)
+    elif origin is dict and isinstance(value, dict):
+        _, value_tp = typing.get_args(base)
+        for key, item in value.items():
+            yield from _partial_semantic(item, value_tp, (*path, str(key)), bad)
 
 
 def _semantic(obj: Any, path: KeyPath) -> Iterator[Problem]:

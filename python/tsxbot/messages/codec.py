@@ -63,6 +63,8 @@ def decode(data: bytes | bytearray | memoryview | str) -> Envelope[Any]:
         raise MessageDecodeError(DecodeErrorKind.INVALID_ENVELOPE, str(exc)) from None
     except msgspec.DecodeError as exc:
         raise MessageDecodeError(DecodeErrorKind.NOT_JSON, str(exc)) from None
+    except UnicodeEncodeError as exc:  # a str that is not valid Unicode (a lone surrogate)
+        raise MessageDecodeError(DecodeErrorKind.NOT_JSON, f"not valid Unicode: {exc.reason}") from None
     decoder = _PAYLOAD_DECODERS.get(wire.type)
     if decoder is None:
         raise MessageDecodeError(
