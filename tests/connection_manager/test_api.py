@@ -63,6 +63,10 @@ async def test_status_accounts_and_balance(api: tuple[ConnectionManager, httpx.A
     assert status["hubs"]["user"]["state"] == "CONNECTED"
     assert status["hubs"]["market"]["state"] == "CONNECTED"
     assert status["defaultAccountId"] == manager.accounts.default_id
+    bus = status["bus"]
+    assert bus["backend"] == "memory"
+    assert {"publishBufferDepth", "publishDropped", "publishFullErrors", "reconnects"} <= set(bus)
+    assert "connection-manager" in [s["name"] for s in bus["subscriptions"]]
     account = (await http.get("/current-account/aggregator", headers=KEY)).json()
     assert account["accountId"] == manager.accounts.default_id
     assert account["service"] == "aggregator"
@@ -201,3 +205,25 @@ async def test_fills_reach_the_bus_too(
     command = {"type": "PLACE_ORDER", "payload": msgspec.to_builtins(place("bus1", stop=None, target=None))}
     assert (await http.post("/command", json=command, headers=KEY)).json()["ok"] is True
     await eventually(lambda: len(harness.payloads(Fill)) == 1, what="fill on the bus")
+
+
+async def test_a_key_that_is_not_utf8_is_refused_not_a_server_error(
+    api: tuple[ConnectionManager, httpx.AsyncClient],
+) -> None:
+    _, http = api
+    response = await http.get("/status", headers={"X-API-Key": b"\xff\xfe-not-utf8"})
+    assert response.status_code == 401
+
+
+async def test_no_new_commands_once_the_manager_stops_or_fails(
+    api: tuple[ConnectionManager, httpx.AsyncClient],
+) -> None:
+    manager, http = api
+    manager.fail(RuntimeError("background work died (test)"))
+    body = {"type": "PLACE_ORDER", "payload": msgspec.to_builtins(place("refused"))}
+    response = await http.post("/command", json=body, headers=KEY)
+    assert response.status_code == 503
+    assert "no new commands" in response.json()["error"]
+    sltp = await http.post("/api/position/update-sltp", json={"symbol": "MES", "stopLoss": 1.0}, headers=KEY)
+    assert sltp.status_code == 503
+    assert manager.executor.executed == 0

@@ -46,6 +46,18 @@ async def test_quotes_trades_depth_and_bars_per_symbol(harness: Harness) -> None
     assert manager.market.bars >= 2
 
 
+async def test_a_first_connect_that_fails_does_not_hold_the_feed_back(harness: Harness) -> None:
+    """The market hub refuses the first attempt: there was no outage (nothing to backfill), and
+    live data flows as soon as it connects."""
+    h = harness
+    await h.sim.admin("faults/hub/refuse", {"hub": "market", "seconds": 0.5})
+    manager = await h.start_manager()
+    seen = await h.watch(channels.market_data("MES"))
+    await eventually(lambda: manager.market_hub.connected, within=10, what="the market hub connected")
+    await eventually(lambda: any(isinstance(p, Quote) for p, _ in seen), within=5, what="a quote")
+    assert manager.market_hub.connects == 1
+
+
 async def test_gap_after_an_outage_is_backfilled_before_live_data() -> None:
     """Bars stay contiguous across a market-hub outage, once each: the bar forming when the feed
     dropped and the missed bars come from History before any live event, and the first bar

@@ -16,6 +16,7 @@ from support.sim import SimHandle
 from tsxbot.bus import create_bus
 from tsxbot.config.secrets import Secret
 from tsxbot.connection_manager.service import ConnectionManager
+from tsxbot.gateway.models import PlaceOrderRequest
 from tsxbot.messages import (
     ClosePosition,
     CommandFailure,
@@ -28,8 +29,24 @@ from tsxbot.messages import (
     PlaceOrder,
     PositionUpdate,
     Side,
+    UpdateStopLossTakeProfit,
     channels,
 )
+
+
+def other_bots_sell_limit(tag: str, price: float) -> PlaceOrder:
+    """bot_3's entry order: a sell limit (on the exit side of bot_2's long positions)."""
+    return PlaceOrder(
+        command_id=f"c-{tag}",
+        order_id=f"o-{tag}",
+        bot_id="bot_3",
+        custom_tag=tag,
+        symbol="MES",
+        side=Side.SELL,
+        quantity=1,
+        order_type=OrderType.LIMIT,
+        limit_price=price,
+    )
 
 
 async def sim_orders_tagged(h: Harness, tag: str) -> list[int]:
@@ -255,7 +272,7 @@ async def test_a_stale_command_is_refused_not_executed_late(harness: Harness) ->
     h = harness
     manager = await h.start_manager()
     await h.start_observer()
-    old = h.sim.now() - dt.timedelta(hours=6)
+    old = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=2)  # envelopes carry the sender's wall time
     assert h.client is not None
     await h.client.publish(
         channels.CM_COMMANDS, Envelope.wrap(place("stale", stop=None, target=None), "bot_2", timestamp=old)
@@ -308,18 +325,7 @@ async def test_closing_cancels_the_positions_stops_after_the_close_and_nothing_e
     await h.send(place("cl", quantity=2))  # long 2 with a bracket
     await eventually(lambda: any(p.net_quantity == 2 for p in h.payloads(PositionUpdate)), what="long 2")
     # Another bot's entry: a sell limit far above the market (the exit side of this position).
-    other = PlaceOrder(
-        command_id="c-other",
-        order_id="o-other",
-        bot_id="bot_3",
-        custom_tag="bot_3-entry",
-        symbol="MES",
-        side=Side.SELL,
-        quantity=1,
-        order_type=OrderType.LIMIT,
-        limit_price=99_000.0,
-    )
-    assert (await manager.execute_command(other)).ok
+    assert (await manager.execute_command(other_bots_sell_limit("bot_3-entry", 99_000.0))).ok
     result = await manager.execute_command(
         ClosePosition(command_id="close-all", symbol="MES", bot_id="bot_2")
     )
@@ -406,7 +412,9 @@ async def test_a_place_whose_first_attempt_never_finished_runs_again_once(harnes
 async def test_failures_are_typed(harness: Harness) -> None:
     h = harness
     manager = await h.start_manager()
-    stale = await manager.execute_command(place("typed-stale"), sent_at=h.sim.now() - dt.timedelta(minutes=5))
+    stale = await manager.execute_command(
+        place("typed-stale"), sent_at=dt.datetime.now(dt.UTC) - dt.timedelta(minutes=5)
+    )
     invalid = await manager.execute_command(ClosePosition(command_id="typed-flat", symbol="MES"))
     refused = await manager.execute_command(place("typed-refused", quantity=500, stop=None, target=None))
     assert stale.failure is CommandFailure.STALE
@@ -414,3 +422,45 @@ async def test_failures_are_typed(harness: Harness) -> None:
     assert refused.failure is CommandFailure.EXCHANGE_REFUSED and refused.error_code is not None
     ok = await manager.execute_command(place("typed-ok", stop=None, target=None))
     assert ok.ok and ok.failure is None
+
+
+async def test_updating_sltp_moves_the_positions_own_orders_and_never_another_bots(harness: Harness) -> None:
+    h = harness
+    manager = await h.start_manager()
+    assert (await manager.execute_command(place("own", stop=None, target=None))).ok  # bot_2 long 1
+    (position,) = await manager.rest.search_open_positions(h.sim.account_id)
+    entry = position.average_price
+    # bot_3's entry: a sell limit on this position's exit side.
+    assert (await manager.execute_command(other_bots_sell_limit("bot_3-1", round(entry + 50, 2)))).ok
+    update = UpdateStopLossTakeProfit(
+        command_id="u1", symbol="MES", bot_id="bot_2", take_profit=round(entry + 10, 2), stop_loss=entry - 10
+    )
+    assert (await manager.execute_command(update)).ok
+    by_tag = {o.custom_tag: o for o in await manager.rest.search_open_orders(h.sim.account_id)}
+    assert by_tag["bot_3-1"].limit_price == round(entry + 50, 2)  # untouched
+    assert by_tag["bot_2-u1-tp"].limit_price == round(entry + 10, 2)  # a target of its own
+    assert by_tag["bot_2-u1-sl"].stop_price == entry - 10
+
+
+async def test_an_interrupted_place_found_by_its_tag_is_reported_placed_even_when_stale(
+    harness: Harness,
+) -> None:
+    """The manager that placed it died before recording the result; the copy redelivered minutes
+    later is too old to place, but it was placed: the tag finds it, and the result says so."""
+    h = harness
+    manager = await h.start_manager()
+    command = place("late", stop=None, target=None)
+    assert (await (await h.bus()).journal("commands").claim(command.command_id)).new  # the dead attempt
+    request = PlaceOrderRequest(  # ... which did reach TopStepX
+        account_id=h.sim.account_id,
+        contract_id=manager.contracts.contract_id("MES"),
+        type=1,
+        side=0,
+        size=1,
+        limit_price=1000.0,
+        custom_tag=command.custom_tag,
+    )
+    order_id = await manager.rest.place_order(request)
+    result = await manager.execute_command(command, sent_at=dt.datetime.now(dt.UTC) - dt.timedelta(minutes=5))
+    assert (result.ok, result.exchange_order_id, result.failure) == (True, order_id, None)
+    assert await sim_orders_tagged(h, command.custom_tag) == [order_id]

@@ -12,7 +12,7 @@ from tsxbot.connection_manager.commands import brackets
 from tsxbot.connection_manager.exchange_state import ExchangeState, bot_of_tag
 from tsxbot.gateway.models import Order, Position, Trade
 from tsxbot.gateway.normalize import Normalizer, UnknownValueError
-from tsxbot.messages import Aggressor, DomType, OrderStatus, OrderType, PlaceOrder, Side
+from tsxbot.messages import Aggressor, DomType, OrderStatus, OrderType, PlaceOrder, PositionUpdate, Side
 
 NOW = dt.datetime(2026, 11, 24, 15, tzinfo=dt.UTC)
 CONTRACT = "CON.F.US.MES.Z26"
@@ -183,6 +183,16 @@ def test_bracket_legs_belong_to_the_parents_bot(normalizer: Normalizer) -> None:
     assert bot_of_tag(None) is None
 
 
+def reconcile(state: ExchangeState, account_id: int, open_positions: list[Position]) -> list[PositionUpdate]:
+    updates = []
+    for position in state.positions_to_reconcile(account_id, open_positions, NOW):
+        update = state.apply_position(position, NOW)
+        if update is not None:
+            updates.append(update)
+    state.commit()
+    return updates
+
+
 def test_reconcile_positions_flattens_what_the_exchange_no_longer_has(normalizer: Normalizer) -> None:
     state = ExchangeState(normalizer)
     long2 = msgspec.convert(
@@ -199,15 +209,45 @@ def test_reconcile_positions_flattens_what_the_exchange_no_longer_has(normalizer
     )
     assert state.apply_position(long2, NOW) is not None
     assert state.net_position(7, CONTRACT) == 2
-    updates = state.reconcile_positions(7, [], NOW)
+    updates = reconcile(state, 7, [])
     assert [(u.contract_id, u.net_quantity) for u in updates] == [(CONTRACT, 0)]
     assert state.net_position(7, CONTRACT) == 0
-    assert state.reconcile_positions(7, [], NOW) == []
+    assert reconcile(state, 7, []) == []
     short = msgspec.convert(
         {"id": 2, "accountId": 7, "contractId": CONTRACT, "type": 2, "size": 1, "averagePrice": 6000.0},
         Position,
     )
-    assert [u.net_quantity for u in state.reconcile_positions(7, [short], NOW)] == [-1]
+    assert [u.net_quantity for u in reconcile(state, 7, [short])] == [-1]
+
+
+def test_a_change_whose_publish_failed_is_forgotten_and_found_again(normalizer: Normalizer) -> None:
+    """rollback(): the next event (or reconciliation) sees the difference again and says it."""
+    state = ExchangeState(normalizer)
+    first = order(status=1, size=3, fillVolume=0)
+    assert state.apply_order(first) is not None
+    state.commit()
+    filled = order(status=2, size=3, fillVolume=3)
+    assert state.apply_order(filled) is not None
+    state.rollback()  # its publish failed
+    assert state.apply_order(filled) is not None  # said again
+    state.commit()
+    assert state.apply_order(filled) is None  # and only once it was said
+    long1 = msgspec.convert(
+        {"id": 1, "accountId": 7, "contractId": CONTRACT, "type": 1, "size": 1, "averagePrice": 6000.0},
+        Position,
+    )
+    assert state.apply_position(long1, NOW) is not None
+    state.rollback()
+    assert state.net_position(7, CONTRACT) == 0
+    assert state.apply_position(long1, NOW) is not None
+    state.commit()
+    assert state.net_position(7, CONTRACT) == 1
+    assert state.apply_trade(trade()) is not None
+    state.rollback()
+    assert state.last_fill_time == {}
+    assert state.apply_trade(trade()) is not None  # the fill goes out after all, once
+    state.commit()
+    assert state.apply_trade(trade()) is None
 
 
 def test_an_older_snapshot_never_moves_an_order_back(normalizer: Normalizer) -> None:

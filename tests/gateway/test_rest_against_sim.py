@@ -12,7 +12,13 @@ from support.sim import SimHandle
 from tsxbot.config.global_config import GatewaySettings, RateLimit
 from tsxbot.config.secrets import Secret
 from tsxbot.gateway import enums
-from tsxbot.gateway.errors import ApiError, AuthenticationError, CircuitOpenError, TransportError
+from tsxbot.gateway.errors import (
+    ApiError,
+    AuthenticationError,
+    CircuitOpenError,
+    OutcomeUnknownError,
+    TransportError,
+)
 from tsxbot.gateway.models import Bracket, ModifyOrderRequest, PlaceOrderRequest
 from tsxbot.gateway.rest import ProjectXRest
 
@@ -241,6 +247,36 @@ async def test_a_failed_place_is_looked_up_by_its_tag_and_never_doubled(
         await sim.admin("faults/http", {"path": "/api/Order/place", **fault})
         order_id = await rest.place_order(far_limit_buy(sim, mes, "tagged-1"))
         assert await orders_tagged(rest, sim, "tagged-1") == [order_id]
+
+
+async def test_a_lost_answer_and_a_failed_look_up_is_an_unknown_outcome_never_a_guess(sim: SimHandle) -> None:
+    """The place went through but its answer was lost, and the look-up by tag fails too: the
+    client cannot know, so it says so (OutcomeUnknownError) and does not send the order again."""
+    async with client(sim) as rest:
+        await rest.login()
+        mes = await mes_contract(rest)
+        await sim.admin(
+            "faults/http", {"path": "/api/Order/place", "status": 502, "count": 1, "afterProcessing": True}
+        )
+        await sim.admin("faults/http", {"path": "/api/Order/search", "status": 503, "count": 20})
+        with pytest.raises(OutcomeUnknownError, match=r"outcome unknown.*unknown-1"):
+            await rest.place_order(far_limit_buy(sim, mes, "unknown-1"))
+        await sim.clear_faults()
+        await asyncio.sleep(0.6)  # the search endpoint's circuit half-opens
+        assert len(await orders_tagged(rest, sim, "unknown-1")) == 1  # it was placed, once
+
+
+async def test_an_unreadable_answer_to_a_place_is_looked_up_not_trusted(sim: SimHandle) -> None:
+    """An answer that is not the documented one (here HTTP 400 after the order went through): the
+    order may exist, so the tag is looked up instead of the answer trusted."""
+    async with client(sim) as rest:
+        await rest.login()
+        mes = await mes_contract(rest)
+        await sim.admin(
+            "faults/http", {"path": "/api/Order/place", "status": 400, "count": 1, "afterProcessing": True}
+        )
+        order_id = await rest.place_order(far_limit_buy(sim, mes, "unreadable-1"))
+        assert await orders_tagged(rest, sim, "unreadable-1") == [order_id]
 
 
 async def test_client_side_rate_limit_keeps_under_the_server_limit(sim: SimHandle) -> None:

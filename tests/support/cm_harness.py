@@ -35,13 +35,16 @@ class Harness:
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
     # Set whenever the observer receives something (for waits without polling).
     arrived: asyncio.Event = field(default_factory=asyncio.Event)
+    # BusConfig fields for every bus this harness makes.
+    bus_overrides: dict[str, Any] = field(default_factory=dict)
 
     async def bus(self) -> MessageBus:
         """A bus of the test's backend: in-process buses are one shared instance (one process);
         Redis buses are separate clients, as separate processes would have."""
         if self.backend == "memory" and self.buses:
             return self.buses[0]
-        bus = create_bus(bus_config(self.backend, self.redis_url, self.namespace), client_name="test")
+        config = bus_config(self.backend, self.redis_url, self.namespace, **self.bus_overrides)
+        bus = create_bus(config, client_name="test")
         await bus.start()
         self.buses.append(bus)
         return bus

@@ -41,8 +41,10 @@ def _connection_manager(config: Config, bus: MessageBus, built: list[Service]) -
     from tsxbot.sim import SimulatorService
 
     simulator = next((s for s in built if isinstance(s, SimulatorService)), None)
-    url = (lambda: simulator.base_url) if simulator is not None else None
-    return [build_connection_manager(config, bus, url)]
+    if simulator is None:
+        return [build_connection_manager(config, bus)]
+    sim = simulator
+    return [build_connection_manager(config, bus, lambda: sim.base_url, sim.now)]
 
 
 # The services run-all starts after the bus, in start order (stopped in reverse). An entry is

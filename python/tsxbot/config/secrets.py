@@ -29,7 +29,8 @@ class Secret:
 
     def matches(self, candidate: str) -> bool:
         """Constant-time comparison (for API keys presented by clients)."""
-        return hmac.compare_digest(self._value.encode(), candidate.encode())
+        # surrogateescape: a header that is not valid UTF-8 compares (unequal), never raises.
+        return hmac.compare_digest(self._value.encode(), candidate.encode("utf-8", "surrogateescape"))
 
     def __repr__(self) -> str:
         return f"Secret({MASK!r})"

@@ -178,7 +178,14 @@ class ConnectionManagerApi:
             }
         )
 
+    def _refuse_when_stopping(self) -> web.Response | None:
+        if self.manager.accepting_commands:
+            return None
+        return _error(503, "the connection manager is stopping (or has failed): no new commands")
+
     async def command(self, request: web.Request) -> web.Response:
+        if (refused := self._refuse_when_stopping()) is not None:
+            return refused
         body = await self._body(request, CommandRequest)
         if isinstance(body, web.Response):
             return body
@@ -199,6 +206,8 @@ class ConnectionManagerApi:
         return _json({"positions": updates})
 
     async def update_sltp(self, request: web.Request) -> web.Response:
+        if (refused := self._refuse_when_stopping()) is not None:
+            return refused
         body = await self._body(request, UpdateSltpRequest)
         if isinstance(body, web.Response):
             return body

@@ -23,7 +23,7 @@ from tsxbot.connection_manager.accounts import AccountSelectionError, AccountSel
 from tsxbot.connection_manager.contracts import ContractNotFoundError, ContractResolver
 from tsxbot.connection_manager.exchange_state import ExchangeState
 from tsxbot.gateway import enums
-from tsxbot.gateway.errors import ApiError, GatewayError
+from tsxbot.gateway.errors import ApiError, GatewayError, OutcomeUnknownError
 from tsxbot.gateway.models import Bracket, ModifyOrderRequest, Order, PlaceOrderRequest
 from tsxbot.gateway.normalize import TO_PROJECTX_SIDE, TO_PROJECTX_TYPE
 from tsxbot.gateway.rest import ProjectXRest
@@ -118,6 +118,7 @@ class CommandExecutor:
         *,
         max_age: dt.timedelta = dt.timedelta(seconds=30),
         clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
+        wall_clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
         on_placed: Callable[[int, int, PlaceOrder], Awaitable[None]] | None = None,
         journal: Journal | None = None,
     ) -> None:
@@ -126,7 +127,8 @@ class CommandExecutor:
         self.accounts = accounts
         self.contracts = contracts
         self.max_age = max_age
-        self.clock = clock
+        self.clock = clock  # the exchange's time (search windows)
+        self.wall_clock = wall_clock  # the senders' time (envelope timestamps: staleness)
         self.on_placed = on_placed
         self.journal = journal or MemoryJournal()
         self._results: OrderedDict[str, CommandResult] = OrderedDict()
@@ -205,12 +207,41 @@ class CommandExecutor:
                         "manager stopped); not executed again: check the positions published",
                     )
                 )
+            if isinstance(command, PlaceOrder):
+                # It may have been placed (and it may now be too old to place): look first.
+                placed = await self._placed_before(command)
+                if placed is not None:
+                    return await self._record(placed)
             log.warning(
                 "an earlier attempt never finished; running again (safe to repeat)",
                 command=kind.value,
                 command_id=command.command_id,
             )
         return await self._record(await self._run(command, service, sent_at))
+
+    async def _placed_before(self, command: PlaceOrder) -> CommandResult | None:
+        """The result of an earlier, interrupted attempt of this place that reached TopStepX: found
+        by its tag. None when there is no such order; an unknown outcome when the look-up fails."""
+        account_id = self._account(command.account_id)
+        since = self.clock() - dt.timedelta(hours=24)
+        try:
+            order = await self.rest.find_order_by_tag(account_id, command.custom_tag, since)
+        except GatewayError as exc:
+            self.unknown_outcomes += 1
+            return _failed(
+                command,
+                CommandFailure.OUTCOME_UNKNOWN,
+                f"an earlier attempt of this place never finished and looking up its tag failed: {exc}",
+            )
+        if order is None:
+            return None
+        self.state.register_order(order.id, command)
+        log.warning(
+            "an earlier attempt of this place had placed it", command_id=command.command_id, order_id=order.id
+        )
+        return CommandResult(
+            command_id=command.command_id, command=command.MESSAGE_TYPE, ok=True, exchange_order_id=order.id
+        )
 
     async def _record(self, result: CommandResult) -> CommandResult:
         try:
@@ -222,9 +253,9 @@ class CommandExecutor:
 
     async def _run(self, command: Command, service: str, sent_at: dt.datetime | None) -> CommandResult:
         kind = command.MESSAGE_TYPE
-        if sent_at is not None and self.clock() - sent_at > self.max_age:
+        if sent_at is not None and self.wall_clock() - sent_at > self.max_age:
             self.stale += 1
-            age = (self.clock() - sent_at).total_seconds()
+            age = (self.wall_clock() - sent_at).total_seconds()
             log.error("stale command refused", command=kind.value, command_id=command.command_id, age_s=age)
             return _failed(
                 command,
@@ -268,6 +299,12 @@ class CommandExecutor:
             )
         except (CommandError, AccountSelectionError, ContractNotFoundError) as exc:
             return _failed(command, CommandFailure.INVALID, str(exc))
+        except OutcomeUnknownError as exc:
+            self.unknown_outcomes += 1
+            log.error(
+                "command outcome unknown", command=kind.value, command_id=command.command_id, error=str(exc)
+            )
+            return _failed(command, CommandFailure.OUTCOME_UNKNOWN, str(exc))
         except GatewayError as exc:
             log.error("command failed", command=kind.value, command_id=command.command_id, error=str(exc))
             return _failed(command, CommandFailure.GATEWAY_ERROR, f"{type(exc).__name__}: {exc}")
@@ -353,11 +390,7 @@ class CommandExecutor:
         if net == 0:
             raise CommandError(f"no open position in {command.symbol} on account {account_id}")
         exit_side = enums.OrderSide.ASK if net > 0 else enums.OrderSide.BID
-        protective = [
-            o
-            for o in await self.rest.search_open_orders(account_id)
-            if o.contract_id == contract_id and o.side == exit_side and _protects_position(o, command.bot_id)
-        ]
+        protective = await self._protective_orders(account_id, contract_id, exit_side, command.bot_id)
         if command.quantity is None or command.quantity >= abs(net):
             # Close first: if the close fails, the stops still protect the position. TopStepX's
             # close leaves resting SL/TP orders in place, so they go next; one left behind could
@@ -389,11 +422,7 @@ class CommandExecutor:
         if net == 0:
             raise CommandError(f"no open position in {command.symbol} on account {account_id}")
         exit_side = enums.OrderSide.ASK if net > 0 else enums.OrderSide.BID
-        working = [
-            o
-            for o in await self.rest.search_open_orders(account_id)
-            if o.contract_id == contract_id and o.side == exit_side
-        ]
+        working = await self._protective_orders(account_id, contract_id, exit_side, command.bot_id)
         stops = [o for o in working if o.type in (enums.OrderType.STOP, enums.OrderType.TRAILING_STOP)]
         targets = [o for o in working if o.type == enums.OrderType.LIMIT]
         tag_base = f"{command.bot_id or 'cm'}-{command.command_id}"
@@ -419,6 +448,16 @@ class CommandExecutor:
                 command.take_profit,
                 f"{tag_base}-tp",
             )
+
+    async def _protective_orders(
+        self, account_id: int, contract_id: str, exit_side: enums.OrderSide, bot_id: str | None
+    ) -> list[Order]:
+        """The position's own working stops and targets: never another bot's entry on the exit side."""
+        return [
+            o
+            for o in await self.rest.search_open_orders(account_id)
+            if o.contract_id == contract_id and o.side == exit_side and _protects_position(o, bot_id)
+        ]
 
     async def _move_or_place(
         self,

@@ -4,13 +4,19 @@ TopStepX reports them (user hub and reconciliation), with each order's attributi
 Every ``apply_*`` returns the tsxbot message to publish, or None when nothing changed, so a
 repeated or reordered hub event, or a reconciliation that finds what the hub already said,
 publishes nothing twice. Fills are published once by their exchange id.
+
+A change is provisional until the caller has published its message: ``commit()`` keeps it,
+``rollback()`` (the publish failed) forgets it, so the next event or reconciliation finds the
+difference again and publishes it then. Nothing is marked as said before it was said.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import msgspec
 
@@ -53,7 +59,28 @@ class ExchangeState:
         self._by_client_id: dict[str, int] = {}
         self._expected: OrderedDict[str, Attribution] = OrderedDict()
         self._fills: OrderedDict[int, None] = OrderedDict()
-        self.last_fill_time: dt.datetime | None = None
+        # The newest published fill's time, per account (where a reconciliation's search starts).
+        self.last_fill_time: dict[int, dt.datetime] = {}
+        self._undo: list[Callable[[], None]] = []
+
+    # --- provisional changes ----------------------------------------------------------------------
+
+    def commit(self) -> None:
+        """The messages of the changes since the last commit are published: keep them."""
+        self._undo.clear()
+
+    def rollback(self) -> None:
+        """Their publish failed: forget the changes since the last commit."""
+        while self._undo:
+            self._undo.pop()()
+
+    def _restore(self, table: dict[Any, Any], key: Any) -> None:
+        """Records how to put ``table[key]`` back as it is now."""
+        if key in table:
+            old = table[key]
+            self._undo.append(lambda: table.__setitem__(key, old))
+        else:
+            self._undo.append(lambda: table.pop(key, None))
 
     # --- attribution ------------------------------------------------------------------------------
 
@@ -104,10 +131,12 @@ class ExchangeState:
     def apply_account(self, account: Account) -> AccountUpdate | None:
         if self.accounts.get(account.id) == account:
             return None
+        self._restore(self.accounts, account.id)
         self.accounts[account.id] = account
         return self.normalizer.account(account)
 
     def apply_order(self, order: Order) -> OrderUpdate | None:
+        self._restore(self.orders, order.id)
         previous = self.orders.get(order.id)
         if previous is not None:
             # Hub events may lack the bracket links REST searches carry: keep what is known.
@@ -144,6 +173,7 @@ class ExchangeState:
             return None
         if previous is None and position.size == 0:
             return None  # flat, and we never thought otherwise
+        self._restore(self.positions, key)
         if position.size == 0:
             del self.positions[key]
         else:
@@ -161,43 +191,39 @@ class ExchangeState:
         if trade.id in self._fills:
             return None
         self._fills[trade.id] = None
+        self._undo.append(lambda: self._fills.pop(trade.id, None))
         while len(self._fills) > SEEN_FILLS_KEPT:
             self._fills.popitem(last=False)
-        if self.last_fill_time is None or trade.creation_timestamp > self.last_fill_time:
-            self.last_fill_time = trade.creation_timestamp
+        self._restore(self.last_fill_time, trade.account_id)
+        last = self.last_fill_time.get(trade.account_id)
+        if last is None or trade.creation_timestamp > last:
+            self.last_fill_time[trade.account_id] = trade.creation_timestamp
         fill = self.normalizer.fill(trade)
         who = self.attribution(trade.order_id)
         return _fill_with_attribution(fill, who)
 
     # --- reconciliation ---------------------------------------------------------------------------
 
-    def reconcile_positions(
+    def positions_to_reconcile(
         self, account_id: int, open_positions: list[Position], now: dt.datetime
-    ) -> list[PositionUpdate]:
-        """The exchange's open positions are the truth: publish what differs, and a flat update for
-        every position we hold that the exchange no longer has."""
-        updates: list[PositionUpdate] = []
-        seen = set()
-        for position in open_positions:
-            seen.add(position.contract_id)
-            update = self.apply_position(position, now)
-            if update is not None:
-                updates.append(update)
-        for (acct, contract), held in list(self.positions.items()):
-            if acct == account_id and contract not in seen:
-                flat = Position(
-                    id=held.id,
-                    account_id=acct,
-                    contract_id=contract,
-                    type=held.type,
-                    size=0,
-                    average_price=held.average_price,
-                    creation_timestamp=now,
-                )
-                update = self.apply_position(flat, now)
-                if update is not None:
-                    updates.append(update)
-        return updates
+    ) -> list[Position]:
+        """The exchange's open positions are the truth: they, and a flat one for every position
+        we hold that the exchange no longer has (each to ``apply_position``)."""
+        seen = {p.contract_id for p in open_positions}
+        flat = [
+            Position(
+                id=held.id,
+                account_id=acct,
+                contract_id=contract,
+                type=held.type,
+                size=0,
+                average_price=held.average_price,
+                creation_timestamp=now,
+            )
+            for (acct, contract), held in self.positions.items()
+            if acct == account_id and contract not in seen
+        ]
+        return [*open_positions, *flat]
 
     def open_orders(self, account_id: int) -> list[Order]:
         return [o for o in self.orders.values() if o.account_id == account_id and o.status not in FINAL]

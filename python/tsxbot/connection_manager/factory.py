@@ -3,6 +3,7 @@ real gateway), whose credentials, and the internal API key."""
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import secrets
 from collections.abc import Callable
@@ -75,11 +76,19 @@ def internal_api_key(config: Config, key_file: Path = API_KEY_FILE) -> Secret:
 
 
 def build_connection_manager(
-    config: Config, bus: MessageBus, simulator_url: Callable[[], str] | None = None
+    config: Config,
+    bus: MessageBus,
+    simulator_url: Callable[[], str] | None = None,
+    simulator_clock: Callable[[], dt.datetime] | None = None,
 ) -> ConnectionManager:
-    """``simulator_url``: the embedded simulator's address, known once it listens (port 0)."""
+    """``simulator_url``: the embedded simulator's address, known once it listens (port 0);
+    ``simulator_clock``: its time (which a start time or a speed can move away from now)."""
     endpoints_for(config)  # refuse a live target without credentials now, not at start
     if simulator_url is None:
-        return ConnectionManager(config, bus, endpoints_for(config), internal_api_key(config))
+        return ConnectionManager(
+            config, bus, endpoints_for(config), internal_api_key(config), clock=simulator_clock
+        )
     url = simulator_url
-    return ConnectionManager(config, bus, lambda: endpoints_for(config, url()), internal_api_key(config))
+    return ConnectionManager(
+        config, bus, lambda: endpoints_for(config, url()), internal_api_key(config), clock=simulator_clock
+    )

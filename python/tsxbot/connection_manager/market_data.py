@@ -177,7 +177,7 @@ class MarketDataFeed:
         self._holding = True
 
     async def on_connected(self, first: bool) -> None:
-        if first:
+        if first and not self._holding:
             return
         try:
             for symbol in self.symbols:

@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
 import msgspec
 
-from tsxbot.bus import MessageBus, Subscription
+from tsxbot.bus import Message, MessageBus, Subscription
 from tsxbot.config import Config
 from tsxbot.config.secrets import Secret
 from tsxbot.connection_manager.accounts import AccountSelector
@@ -41,6 +41,8 @@ from tsxbot.runtime import Service
 SOURCE = "connection-manager"
 USER_EVENTS = ["GatewayUserAccount", "GatewayUserOrder", "GatewayUserPosition", "GatewayUserTrade"]
 log = get_logger("tsxbot.connection_manager")
+# Waits between attempts to handle a command from the bus whose handling failed (then: fail).
+COMMAND_RETRY_SECONDS = (0.5, 2.0, 5.0)
 
 
 @dataclass(frozen=True)
@@ -74,14 +76,15 @@ class ConnectionManager(Service):
         symbols: list[str] | None = None,
         http_port: int | None = None,
         reconcile_interval: float | None = None,
-        clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
+        clock: Callable[[], dt.datetime] | None = None,
     ) -> None:
         super().__init__()
         self.config = config
         self.bus = bus
         # A callable is resolved at start (run-all: the embedded simulator's bound port).
         self._endpoints = endpoints
-        self.clock = clock
+        # The exchange's time: the wall clock, or the simulator's (a start time or speed moves it).
+        self.clock: Callable[[], dt.datetime] = clock or (lambda: dt.datetime.now(dt.UTC))
         settings = config.global_config
         self.settings = settings.topstepx.gateway
         self.symbols = (
@@ -181,9 +184,9 @@ class ConnectionManager(Service):
         await self.market.subscribe(self.market_hub)
         await self.market_hub.start()
         self._commands = await self.bus.subscribe(channels.CM_COMMANDS, group=SOURCE)
-        self._command_task = asyncio.create_task(self._command_loop(), name="cm-commands")
-        self._reconciler = asyncio.create_task(self._reconcile_periodically(), name="cm-reconcile")
-        self._bar_flusher = asyncio.create_task(self._flush_bars_periodically(), name="cm-bars")
+        self._command_task = self._background(self._command_loop(), "cm-commands")
+        self._reconciler = self._background(self._reconcile_periodically(), "cm-reconcile")
+        self._bar_flusher = self._background(self._flush_bars_periodically(), "cm-bars")
         await self.api.start()
         log.info(
             "connection manager started",
@@ -191,6 +194,19 @@ class ConnectionManager(Service):
             symbols=self.symbols,
             contracts=self.market.contract_ids,
         )
+
+    def _background(self, work: Coroutine[Any, Any, None], name: str) -> asyncio.Task[None]:
+        """A task that must run as long as the service: if it ends by an error, the service fails
+        (the runner stops everything) instead of running on half-broken."""
+
+        def ended(task: asyncio.Task[None]) -> None:
+            if not task.cancelled() and (error := task.exception()) is not None:
+                log.error("background work died; the connection manager fails", task=name, error=repr(error))
+                self.fail(error)
+
+        task = asyncio.create_task(work, name=name)
+        task.add_done_callback(ended)
+        return task
 
     async def stop(self) -> None:
         """Stops taking commands, lets the one in flight finish, closes hubs and the API."""
@@ -206,6 +222,8 @@ class ConnectionManager(Service):
             except TimeoutError:
                 log.error("a command did not finish within 15 s of shutdown")
                 self._command_task.cancel()
+            except Exception:  # it failed earlier: logged and reported then
+                pass
         for hub in (getattr(self, "market_hub", None), getattr(self, "user_hub", None)):
             if hub is not None:
                 await hub.stop()
@@ -215,9 +233,14 @@ class ConnectionManager(Service):
         log.info("connection manager stopped")
 
     @property
+    def accepting_commands(self) -> bool:
+        return not self._stopping and not self.failed.done()
+
+    @property
     def healthy(self) -> bool:
         return (
             not self._stopping
+            and not self.failed.done()
             and hasattr(self, "user_hub")
             and self.user_hub.connected
             and self.market_hub.connected
@@ -238,6 +261,22 @@ class ConnectionManager(Service):
         self.counters.published += 1
         self.api.broadcast(envelope)
 
+    async def _emit(
+        self, channel: Channel, message: Payload | None, *, message_id: str | None = None
+    ) -> None:
+        """Publishes what an ``ExchangeState.apply_*`` returned (None: nothing changed) and then
+        keeps the change; when the publish fails the state forgets it, so the next event or
+        reconciliation publishes it again: never marked as published before it was."""
+        if message is None:
+            self.state.commit()
+            return
+        try:
+            await self._publish(channel, message, message_id=message_id)
+        except BaseException:
+            self.state.rollback()
+            raise
+        self.state.commit()
+
     async def _publish_market(
         self, channel: Channel, payload: Payload, metadata: dict[str, Scalar] | None
     ) -> None:
@@ -257,36 +296,31 @@ class ConnectionManager(Service):
     async def _apply_user_row(self, target: str, row: dict[str, Any]) -> None:
         now = self.clock()
         if target == "GatewayUserOrder":
-            update = self.state.apply_order(msgspec.convert(row, Order))
-            if update is not None:
-                await self._publish(channels.CM_ORDER_UPDATES, update)
+            await self._emit(channels.CM_ORDER_UPDATES, self.state.apply_order(msgspec.convert(row, Order)))
         elif target == "GatewayUserTrade":
             trade = msgspec.convert(row, Trade)
             if not self.state.is_attributed(trade.order_id) and trade.order_id not in self._links_looked_up:
                 self._links_looked_up.add(trade.order_id)
                 await self._learn_order_links(trade.account_id, trade.creation_timestamp)
-            fill = self.state.apply_trade(trade)
-            if fill is not None:
-                await self._publish(channels.CM_FILLS, fill, message_id=f"fill-{trade.account_id}-{trade.id}")
+            await self._emit_fill(trade)
         elif target == "GatewayUserPosition":
-            position = self.state.apply_position(msgspec.convert(row, Position), now)
-            if position is not None:
-                await self._publish(channels.CM_POSITIONS, position)
+            position = msgspec.convert(row, Position)
+            await self._emit(channels.CM_POSITIONS, self.state.apply_position(position, now))
         elif target == "GatewayUserAccount":
             account = msgspec.convert(row, Account)
             self.accounts.update(account)
-            account_update = self.state.apply_account(account)
-            if account_update is not None:
-                await self._publish(channels.CM_ACCOUNT_UPDATES, account_update)
+            await self._emit(channels.CM_ACCOUNT_UPDATES, self.state.apply_account(account))
+
+    async def _emit_fill(self, trade: Trade) -> None:
+        fill = self.state.apply_trade(trade)
+        await self._emit(channels.CM_FILLS, fill, message_id=f"fill-{trade.account_id}-{trade.id}")
 
     async def _learn_order_links(self, account_id: int, when: dt.datetime) -> None:
         """Bracket legs arrive on the hub without their parent's id; an order search has it, and
         with it the bot the leg's fill belongs to."""
         try:
             for order in await self.rest.search_orders(account_id, when - dt.timedelta(hours=24)):
-                update = self.state.apply_order(order)
-                if update is not None:
-                    await self._publish(channels.CM_ORDER_UPDATES, update)
+                await self._emit(channels.CM_ORDER_UPDATES, self.state.apply_order(order))
         except GatewayError as exc:
             log.warning("could not look up bracket links; the fill goes out unattributed", error=str(exc))
 
@@ -303,9 +337,7 @@ class ConnectionManager(Service):
                 if order.parent_order_id != order_id:
                     continue
                 changed = self.state.apply_order(order)
-                update = changed or self.state.describe(order.id)
-                if update is not None:
-                    await self._publish(channels.CM_ORDER_UPDATES, update)
+                await self._emit(channels.CM_ORDER_UPDATES, changed or self.state.describe(order.id))
 
     async def _on_user_connected(self, first: bool) -> None:
         await self.reconcile(reason="start" if first else "user hub reconnected")
@@ -313,13 +345,19 @@ class ConnectionManager(Service):
     async def _flush_bars_periodically(self) -> None:
         while True:
             await asyncio.sleep(1.0)
-            await self.market.flush_bars()
+            try:
+                await self.market.flush_bars()
+            except Exception:  # a failed publish (bus full): the next round tries again
+                log.exception("flushing bars failed")
 
     async def _reconcile_periodically(self) -> None:
         while True:
             await asyncio.sleep(self.reconcile_interval)
             if self.user_hub.connected:
-                await self.reconcile(reason="periodic")
+                try:
+                    await self.reconcile(reason="periodic")
+                except Exception:  # a failed publish (bus full): rolled back, found again next time
+                    log.exception("periodic reconciliation failed")
 
     async def reconcile(self, reason: str) -> None:
         """Reads orders, fills, positions and balances from the exchange and publishes whatever
@@ -330,31 +368,20 @@ class ConnectionManager(Service):
             try:
                 for account in await self.rest.search_accounts(True):
                     self.accounts.update(account)
-                    update = self.state.apply_account(account)
-                    if update is not None:
-                        await self._publish(channels.CM_ACCOUNT_UPDATES, update)
+                    await self._emit(channels.CM_ACCOUNT_UPDATES, self.state.apply_account(account))
                 for account in self.accounts.accounts:
                     aid = account.id
-                    since = (
-                        self.state.last_fill_time - dt.timedelta(minutes=5)
-                        if self.state.last_fill_time
-                        else trading_day_start
-                    )
+                    last_fill = self.state.last_fill_time.get(aid)  # this account's own
+                    since = last_fill - dt.timedelta(minutes=5) if last_fill else trading_day_start
                     for order in await self.rest.search_orders(aid, min(since, trading_day_start)):
-                        order_update = self.state.apply_order(order)
-                        if order_update is not None:
-                            await self._publish(channels.CM_ORDER_UPDATES, order_update)
+                        await self._emit(channels.CM_ORDER_UPDATES, self.state.apply_order(order))
                     for order in await self.rest.search_open_orders(aid):
-                        order_update = self.state.apply_order(order)
-                        if order_update is not None:
-                            await self._publish(channels.CM_ORDER_UPDATES, order_update)
+                        await self._emit(channels.CM_ORDER_UPDATES, self.state.apply_order(order))
                     for trade in sorted(await self.rest.search_trades(aid, since), key=lambda t: t.id):
-                        fill = self.state.apply_trade(trade)
-                        if fill is not None:
-                            await self._publish(channels.CM_FILLS, fill, message_id=f"fill-{aid}-{trade.id}")
+                        await self._emit_fill(trade)
                     positions = await self.rest.search_open_positions(aid)
-                    for position_update in self.state.reconcile_positions(aid, positions, now):
-                        await self._publish(channels.CM_POSITIONS, position_update)
+                    for position in self.state.positions_to_reconcile(aid, positions, now):
+                        await self._emit(channels.CM_POSITIONS, self.state.apply_position(position, now))
             except GatewayError as exc:
                 log.error(
                     "reconciliation failed; will retry on the next reconnect", reason=reason, error=str(exc)
@@ -377,10 +404,31 @@ class ConnectionManager(Service):
                 )
                 await message.ack()
                 continue
-            await self.execute_command(
-                payload, service=message.envelope.source, sent_at=message.envelope.timestamp
-            )
-            await message.ack()
+            await self._handle_command(payload, message)
+
+    async def _handle_command(self, command: Command, message: Message) -> None:
+        """Executes a command from the bus, then acknowledges it. A failure outside the command
+        itself (its result could not be published: the bus is full or down) is retried, the
+        journal making the retry return the first result; if it persists the service fails and
+        the command stays unacknowledged, for the next run."""
+        backoff = COMMAND_RETRY_SECONDS
+        for attempt in range(1, len(backoff) + 2):
+            try:
+                await self.execute_command(
+                    command, service=message.envelope.source, sent_at=message.envelope.timestamp
+                )
+                await message.ack()
+                return
+            except Exception as exc:
+                if attempt > len(backoff):
+                    raise
+                log.warning(
+                    "handling a command failed; retrying",
+                    command_id=command.command_id,
+                    attempt=attempt,
+                    error=repr(exc),
+                )
+                await asyncio.sleep(backoff[attempt - 1])
 
     async def execute_command(
         self, command: Command, *, service: str = "api", sent_at: dt.datetime | None = None
@@ -421,6 +469,8 @@ class ConnectionManager(Service):
             if hasattr(self, "rest")
             else {},
             "hubs": hubs,
+            # The bus as this process sees it: buffered, dropped, refused, reconnects, consumer depth.
+            "bus": msgspec.to_builtins(self.bus.metrics()),
             "defaultAccountId": self.accounts.default_id if hasattr(self, "accounts") else None,
             "symbols": self.symbols,
             "counters": {

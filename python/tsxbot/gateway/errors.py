@@ -68,3 +68,13 @@ class ProtocolError(GatewayError):
     def __init__(self, endpoint: str, detail: str) -> None:
         self.endpoint = endpoint
         super().__init__(f"{endpoint}: unexpected response: {detail}")
+
+
+class OutcomeUnknownError(GatewayError):
+    """An order request may or may not have been carried out, and the gateway could not find out
+    (the look-up by its tag failed too). It is not retried blindly; the next reconciliation
+    publishes what the exchange holds."""
+
+    def __init__(self, endpoint: str, detail: str) -> None:
+        self.endpoint = endpoint
+        super().__init__(f"{endpoint}: outcome unknown: {detail}")

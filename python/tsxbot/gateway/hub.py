@@ -193,7 +193,7 @@ class HubConnection:
             reason = self._drop_reason or "connection ended"
             self._drop_reason = ""
             log.warning("hub disconnected", hub=self.name, reason=reason)
-            if self._on_disconnected is not None:
+            if was_connected and self._on_disconnected is not None:  # not for a failed attempt
                 await self._safe(self._on_disconnected(reason))
             if was_connected:
                 first = False

@@ -31,6 +31,7 @@ from tsxbot.gateway.errors import (
     AuthenticationError,
     CircuitOpenError,
     GatewayError,
+    OutcomeUnknownError,
     ProtocolError,
     RateLimitedError,
     TransportError,
@@ -235,7 +236,7 @@ class ProjectXRest:
             except httpx.TimeoutException as exc:
                 outcome = False
                 raise TransportError(endpoint, f"timed out ({type(exc).__name__})") from exc
-            except httpx.TransportError as exc:
+            except httpx.RequestError as exc:  # connection, protocol, decoding, redirects
                 outcome = False
                 raise TransportError(endpoint, f"{type(exc).__name__}: {exc}") from exc
             status = response.status_code
@@ -422,10 +423,14 @@ class ProjectXRest:
                 resp = await self._call(
                     endpoint, request, PlaceOrderResponse, enums.PlaceOrderErrorCode, retries=0
                 )
-            except (TransportError, CircuitOpenError) as exc:
+                if resp.order_id is None:
+                    raise ProtocolError(endpoint, "success without an orderId")
+                return resp.order_id
+            except (TransportError, CircuitOpenError, ProtocolError) as exc:
                 if isinstance(exc, CircuitOpenError) and attempt == 0:
                     raise  # nothing was sent
-                existing = await self._lookup_after_unknown_outcome(request, since)
+                # Lost, failed or unreadable answer: the order may exist. Look before anything else.
+                existing = await self._lookup_after_unknown_outcome(request, since, exc)
                 if existing is not None:
                     log.warning(
                         "place outcome was unknown; the order exists",
@@ -433,7 +438,8 @@ class ProjectXRest:
                         order_id=existing.id,
                     )
                     return existing.id
-                if attempt >= self.settings.max_retries:
+                # Not placed. An answered request (ProtocolError) is not sent again.
+                if isinstance(exc, ProtocolError) or attempt >= self.settings.max_retries:
                     raise
                 await self._sleep_before_retry(endpoint, attempt, exc)
                 attempt += 1
@@ -442,7 +448,7 @@ class ProjectXRest:
                 if exc.code == enums.PlaceOrderErrorCode.ORDER_REJECTED:
                     # Refused, e.g. as a duplicate customTag: an earlier attempt (ours, or a previous
                     # run's before a crash) may have placed it. A live order with the tag is it.
-                    existing = await self._lookup_after_unknown_outcome(request, since)
+                    existing = await self._lookup_after_unknown_outcome(request, since, exc)
                     if (
                         existing is not None
                         and existing.id != exc.order_id
@@ -455,21 +461,21 @@ class ProjectXRest:
                         )
                         return existing.id
                 raise
-            if resp.order_id is None:
-                raise ProtocolError(endpoint, "success without an orderId")
-            return resp.order_id
 
     async def _lookup_after_unknown_outcome(
-        self, request: PlaceOrderRequest, since: dt.datetime
+        self, request: PlaceOrderRequest, since: dt.datetime, cause: GatewayError
     ) -> Order | None:
+        """The order with the request's tag, or None when there is none. When the look-up fails
+        too, nobody knows whether the order exists: ``OutcomeUnknownError``, never a guess."""
         assert request.custom_tag is not None
         try:
             return await self.find_order_by_tag(request.account_id, request.custom_tag, since)
         except GatewayError as exc:
-            log.warning(
-                "could not look the order up by its tag", custom_tag=request.custom_tag, error=str(exc)
-            )
-            return None
+            log.error("could not look the order up by its tag", custom_tag=request.custom_tag, error=str(exc))
+            raise OutcomeUnknownError(
+                "/api/Order/place",
+                f"{cause}; and looking up customTag {request.custom_tag!r} failed: {exc}",
+            ) from exc
 
     async def modify_order(self, request: ModifyOrderRequest) -> None:
         # Setting the same values twice has the same effect: safe to retry.

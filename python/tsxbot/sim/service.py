@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from aiohttp import web
 
 from tsxbot.config import Config
@@ -32,6 +34,12 @@ class SimulatorService(Service):
     @property
     def base_url(self) -> str:
         return f"http://{self.config.host}:{self.port}"
+
+    def now(self) -> dt.datetime:
+        """The simulator's clock (once started)."""
+        if self.sim is None:
+            raise RuntimeError("the simulator is not started")
+        return self.sim.now()
 
     async def start(self) -> None:
         recorded = None
