@@ -16,7 +16,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument("--host", help="address to listen on (default: simulator.host, 127.0.0.1)")
     parser.add_argument("--port", type=int, help="port (default: simulator.port, 7800; 0 = any free port)")
     parser.add_argument("--seed", type=int, help="seed of the synthetic market (default: simulator.seed)")
-    parser.add_argument("--data", metavar="FILE", help="a CSV or Parquet recording to replay")
+    parser.add_argument(
+        "--data", metavar="FILE", help="a recording to replay: CSV, Parquet or Databento DBN (.dbn, .dbn.zst)"
+    )
     parser.add_argument(
         "--speed", type=float, help="1 = real time, 10 = ten times faster, 0 = as fast as possible"
     )

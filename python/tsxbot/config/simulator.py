@@ -176,7 +176,7 @@ class SimulatorConfig(_Section, frozen=True):
     seed: int = 42
     # Replay speed: 1.0 real time, 10.0 ten times faster, 0 as fast as possible.
     speed: float = 1.0
-    # Recorded data to replay (CSV or Parquet); None for the synthetic generator.
+    # Recorded data to replay (CSV, Parquet or Databento DBN); None for the synthetic generator.
     data: str | None = None
     # Simulated time at start (ISO-8601, UTC when no offset); None = now.
     start_time: dt.datetime | None = None

@@ -1,12 +1,26 @@
-"""Recorded data to replay: CSV (or Parquet, with pyarrow installed) of trades or of bars.
+"""Recorded data to replay: trades or bars from CSV, Parquet or Databento DBN.
+
+Formats, chosen by the file (``.parquet``/``.pq``; ``.dbn``/``.dbn.zst`` or DBN's or zstd's magic
+bytes; anything else is CSV):
+- CSV: a header row; the columns below.
+- Parquet: the same columns (needs pyarrow: ``pip install 'tsxbot[replay]'``); timestamp columns
+  keep their nanoseconds. Read a row group at a time.
+- Databento DBN, plain or zstd-compressed (needs databento-dbn: ``pip install 'tsxbot[replay]'``):
+  the ``trades`` schema (``TradeMsg``) or ``ohlcv-1s``/``-1m``/``-1h``/``-1d`` (``OHLCVMsg``); see
+  :mod:`tsxbot.sim.marketdata.dbnfile`. Its records become the same rows as the columns below
+  (``ts_event``, ``price``, ``size``, ``side``, ``symbol`` or the bar's prices and ``volume``).
 
 Columns are found by name, case-blind:
 - time: ``timestamp``, ``time``, ``datetime``, ``ts_event`` or ``t`` (ISO-8601, or epoch
-  seconds / milliseconds / nanoseconds);
+  seconds / milliseconds / microseconds / nanoseconds; integer nanoseconds stay exact);
 - trades: ``price`` and ``size`` (or ``volume``), optional ``side`` (``B``/``buy``/``0`` for a
-  buy aggressor, ``A``/``S``/``sell``/``1`` for a sell; else the tick rule);
+  buy aggressor, ``A``/``S``/``sell``/``1`` for a sell; else, ``N`` included, the tick rule);
 - bars: ``open``, ``high``, ``low``, ``close``, ``volume`` (the bar duration is the smallest gap);
-- optional ``symbol`` (``ES``) or ``contractId`` (``CON.F.US.EP.Z25``); else ``market.replaySymbol``.
+- optional ``symbol`` or ``contractId`` (``CON.F.US.EP.Z25``); else ``market.replaySymbol``. A
+  symbol is the instruments table's (``ES``) or a contract of it: ``ESZ6``/``ESZ26``, Databento's
+  parent ``ES.FUT`` and continuous ``ES.c.0``/``ES.v.1``/``ES.n.0`` all replay as ``ES``. A symbol
+  that maps to no instrument replays as ``market.replaySymbol`` when that is set, else it is an
+  error that names it.
 
 Trades replay exactly; bars are filled with prints the way the synthetic generator fills its
 minute bars. The clock starts after ``market.historyDays`` trading days of the recording (so
@@ -18,7 +32,9 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import itertools
+import re
 from collections import defaultdict
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +49,13 @@ from tsxbot.sim.wire.timestamps import parse_timestamp, to_ns
 from tsxbot.ticks import Rounding
 
 TIME_COLUMNS = ("timestamp", "time", "datetime", "ts_event", "t")
+PARQUET_SUFFIXES = (".parquet", ".pq")
+DBN_SUFFIXES = (".dbn", ".dbn.zst")
+# The first bytes of a DBN stream, and of a zstd frame (a compressed DBN file).
+DBN_MAGIC = b"DBN"
+ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
+# A futures contract of a root (ESZ6, ESZ26), a Databento parent (ES.FUT) or continuous (ES.c.0).
+_CONTRACT = re.compile(r"([A-Z0-9]+?)(?:[FGHJKMNQUVXZ]\d{1,2}|\.FUT|\.[CNV]\.\d+)")
 
 
 class RecordingError(ValueError):
@@ -57,23 +80,78 @@ class RecordedSeries(MinuteSeries):
         return found if found is not None else super()._make_ticks(i)
 
 
-def _read_rows(path: Path) -> list[dict[str, Any]]:
-    if path.suffix.lower() in (".parquet", ".pq"):
+def root_symbol(symbol: str, instruments: Instruments) -> str | None:
+    """The instruments table's symbol for a recorded one: ``ES`` for ``ES``, ``ESZ6``, ``ESZ26``,
+    ``ES.FUT``, ``ES.c.0`` or ``CON.F.US.EP.Z26``; None when it maps to no instrument."""
+    text = symbol.strip().upper()
+    if text in instruments:
+        return text
+    by_contract = instruments.by_contract_id(symbol.strip())
+    if by_contract is not None:
+        return by_contract.symbol
+    match = _CONTRACT.fullmatch(text)
+    if match is not None and match.group(1) in instruments:
+        return match.group(1)
+    return None
+
+
+def is_dbn(path: Path) -> bool:
+    """A Databento DBN file, plain or zstd-compressed: by its name, else by its first bytes."""
+    if path.name.lower().endswith(DBN_SUFFIXES):
+        return True
+    with path.open("rb") as handle:
+        head = handle.read(4)
+    return head.startswith(DBN_MAGIC) or head == ZSTD_MAGIC
+
+
+def _read_rows(path: Path, config: SimulatorConfig, instruments: Instruments) -> list[dict[str, Any]]:
+    if path.suffix.lower() in PARQUET_SUFFIXES:
+        return list(_parquet_rows(path))
+    if is_dbn(path):
         try:
-            import pyarrow.parquet as pq  # type: ignore[import-not-found, unused-ignore]
-        except ImportError:
-            raise RecordingError(f"{path}: reading Parquet needs pyarrow (pip install pyarrow)") from None
-        table = pq.read_table(path)
-        rows: list[dict[str, Any]] = table.to_pylist()
-        return rows
+            from tsxbot.sim.marketdata.dbnfile import read_dbn
+        except ModuleNotFoundError as exc:
+            if exc.name != "databento_dbn":
+                raise
+            raise RecordingError(
+                f"{path}: reading DBN needs databento-dbn: pip install 'tsxbot[replay]'"
+            ) from None
+        return read_dbn(path, config, instruments)
     with path.open(newline="", encoding="utf-8") as handle:
         return list(csv.DictReader(handle))
+
+
+def _parquet_rows(path: Path) -> Iterator[dict[str, Any]]:
+    """The rows of a Parquet file, a row group at a time; timestamps as integer nanoseconds."""
+    try:
+        import pyarrow as pa  # type: ignore[import-untyped, import-not-found, unused-ignore]
+        import pyarrow.parquet as pq  # type: ignore[import-untyped, import-not-found, unused-ignore]
+    except ImportError:
+        raise RecordingError(f"{path}: reading Parquet needs pyarrow: pip install 'tsxbot[replay]'") from None
+    try:
+        source = pq.ParquetFile(path)
+        for batch in source.iter_batches():
+            arrays = [
+                column.cast(pa.timestamp("ns", field.type.tz)).cast(pa.int64())
+                if pa.types.is_timestamp(field.type)
+                else column
+                for field, column in zip(batch.schema, batch.columns, strict=True)
+            ]
+            table = pa.RecordBatch.from_arrays(arrays, names=batch.schema.names)
+            rows: list[dict[str, Any]] = table.to_pylist()
+            yield from rows
+    except (pa.ArrowException, OSError) as exc:
+        raise RecordingError(f"{path}: not a readable Parquet file ({exc})") from None
 
 
 def _time_ns(value: Any) -> int:
     if isinstance(value, dt.datetime):
         return to_ns(value)
+    if isinstance(value, int):
+        return _epoch_ns(value)
     text = str(value).strip()
+    if text.isdigit():
+        return _epoch_ns(int(text))  # exact: a float would round nanoseconds
     try:
         number = float(text)
     except ValueError:
@@ -85,6 +163,17 @@ def _time_ns(value: Any) -> int:
     if number > 1e11:
         return int(number * 1_000_000)
     return int(number * 1e9)
+
+
+def _epoch_ns(number: int) -> int:
+    """Integer epoch nanoseconds, microseconds, milliseconds or seconds, as nanoseconds."""
+    if number > 10**17:
+        return number
+    if number > 10**14:
+        return number * 1_000
+    if number > 10**11:
+        return number * 1_000_000
+    return number * 1_000_000_000
 
 
 def _side(value: Any) -> int | None:
@@ -102,7 +191,7 @@ def load_recording(config: SimulatorConfig, instruments: Instruments) -> tuple[d
     path = Path(config.data)
     if not path.is_file():
         raise RecordingError(f"{path}: file not found")
-    rows = _read_rows(path)
+    rows = _read_rows(path, config, instruments)
     if not rows:
         raise RecordingError(f"{path}: no records")
     columns = {k.lower(): k for k in rows[0]}
@@ -115,8 +204,13 @@ def load_recording(config: SimulatorConfig, instruments: Instruments) -> tuple[d
             f"{path}: expected trades (price, size) or bars (open, high, low, close, volume)"
         )
     by_symbol: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    resolved: dict[str, str] = {}
     for row in rows:
-        by_symbol[_symbol_of(row, columns, config, instruments, path)].append(row)
+        recorded = _recorded_symbol(row, columns, config, path)
+        symbol = resolved.get(recorded)
+        if symbol is None:
+            symbol = resolved[recorded] = _resolve_symbol(recorded, config, instruments, path)
+        by_symbol[symbol].append(row)
     out: dict[str, MinuteSeries] = {}
     first_times: list[int] = []
     for symbol, records in by_symbol.items():
@@ -141,24 +235,25 @@ def load_recording(config: SimulatorConfig, instruments: Instruments) -> tuple[d
     return out, start
 
 
-def _symbol_of(
-    row: dict[str, Any],
-    columns: dict[str, str],
-    config: SimulatorConfig,
-    instruments: Instruments,
-    path: Path,
+def _recorded_symbol(
+    row: dict[str, Any], columns: dict[str, str], config: SimulatorConfig, path: Path
 ) -> str:
     if "symbol" in columns and row[columns["symbol"]]:
-        symbol = str(row[columns["symbol"]]).strip().upper()
-    elif "contractid" in columns and row[columns["contractid"]]:
-        inst = instruments.by_contract_id(str(row[columns["contractid"]]).strip())
-        if inst is None:
-            raise RecordingError(f"{path}: unknown contract {row[columns['contractid']]!r}")
-        symbol = inst.symbol
-    elif config.market.replay_symbol:
-        symbol = config.market.replay_symbol
-    else:
-        raise RecordingError(f"{path}: no symbol column; set simulator.market.replaySymbol")
+        return str(row[columns["symbol"]]).strip()
+    if "contractid" in columns and row[columns["contractid"]]:
+        return str(row[columns["contractid"]]).strip()
+    if config.market.replay_symbol:
+        return config.market.replay_symbol
+    raise RecordingError(f"{path}: no symbol column; set simulator.market.replaySymbol")
+
+
+def _resolve_symbol(recorded: str, config: SimulatorConfig, instruments: Instruments, path: Path) -> str:
+    symbol = root_symbol(recorded, instruments) or config.market.replay_symbol
+    if symbol is None:
+        raise RecordingError(
+            f"{path}: unknown symbol {recorded!r} (not in the instruments table);"
+            " set simulator.market.replaySymbol to replay it as one"
+        )
     if symbol not in instruments:
         raise RecordingError(f"{path}: unknown symbol {symbol!r}")
     return symbol
