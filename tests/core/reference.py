@@ -59,14 +59,17 @@ def atr(high: Sequence[float], low: Sequence[float], close: Sequence[float], per
     return out
 
 
+TA_EPSILON = 1e-14  # current TA-Lib's TA_IS_ZERO (TA-Lib 0.4 used 1e-8)
+
+
 def _is_zero(x: float) -> bool:
-    return -1e-8 < x < 1e-8
+    return -TA_EPSILON < x < TA_EPSILON
 
 
 def dmi(
     high: Sequence[float], low: Sequence[float], close: Sequence[float], period: int
 ) -> tuple[list[float], list[float], list[float]]:
-    """TA-Lib ADX / PLUS_DI / MINUS_DI, in the shape of TA-Lib's C loops."""
+    """TA-Lib ADX / PLUS_DI / MINUS_DI (current TA-Lib, C 0.8.1), in the shape of its C loops."""
     n = len(high)
     adx, plus_di, minus_di = [NAN] * n, [NAN] * n, [NAN] * n
     if n == 0:
@@ -93,7 +96,7 @@ def dmi(
         p_dm = p_dm - p_dm / period + plus
         m_dm = m_dm - m_dm / period + minus
         tr = tr - tr / period + t
-        if _is_zero(tr):
+        if tr <= 0.0:  # current TA-Lib tests the smoothed true range exactly, not with TA_IS_ZERO
             plus_di[i] = minus_di[i] = 0.0
             return None
         plus_di[i] = 100.0 * (p_dm / tr)

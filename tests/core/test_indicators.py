@@ -131,6 +131,75 @@ def test_adx_against_a_known_series() -> None:
     assert math.isclose(a.plus_di, 100 * 1 / 1.5)
 
 
+def quiet_stretch_bars(kind: str) -> tuple[list[float], list[float], list[float]]:
+    """40 moving bars, 600 quiet ones, 12 moving ones (prices on a 0.25 grid, exact in binary).
+    Quiet: "flat" bars have no range at all (high = low = close = the last close); "inside" bars
+    keep a fixed range around the last close but never move, so there is no directional move."""
+    steps = [3, -2, 4, -5, 1, 2, -3, -1]
+    highs: list[float] = []
+    lows: list[float] = []
+    closes: list[float] = []
+    tick = 1600
+
+    def bar(t: int, up: int, down: int) -> None:
+        closes.append(t * 0.25)
+        highs.append((t + up) * 0.25)
+        lows.append((t - down) * 0.25)
+
+    for i in range(40):
+        tick += steps[i % 8]
+        bar(tick, 1 + i % 3, 1 + i % 2)
+    for _ in range(600):
+        bar(tick, 0, 0) if kind == "flat" else bar(tick, 2, 2)
+    for i in range(12):
+        tick += steps[(i + 3) % 8]
+        bar(tick, 1 + i % 3, 1 + i % 2)
+    return highs, lows, closes
+
+
+# (ADX, +DI, -DI) at a few bars, period 14, as computed by TA-Lib itself: Python ta-lib 0.8.2
+# (the C library 0.8.1) with talib.ADX / PLUS_DI / MINUS_DI over quiet_stretch_bars(kind). Not
+# installed in CI, so the numbers are written out. TA-Lib 0.4's fixed 1e-8 zero test (the
+# previous behaviour here) gave +DI = -DI = 0 from bar 325 on in the flat case; a fixed 1e-14
+# test on the smoothed true range gave 0 from bar 512 on; current TA-Lib tests it exactly.
+QUIET_STRETCH_TA_LIB = {
+    "flat": {
+        39: (9.540942698348841, 28.37693742733563, 36.45667393740252),
+        350: (12.462265081034825, 28.376937427335648, 36.45667393740258),
+        520: (12.462265081320696, 28.376937427335687, 36.45667393740265),
+        639: (12.462265081320766, 28.376937427335687, 36.456673937402684),
+        640: (18.714960432654998, 1.347731235088956e-17, 100.0),
+        651: (15.437568317931321, 30.29356150816928, 33.43571338013797),
+    },
+    # The DI sum falls below 1e-8 (TA-Lib 0.4's zero) long before 1e-14 (current TA-Lib's): DX
+    # keeps counting in between.
+    "inside": {
+        350: (9.563151319905097, 3.3007841239884974e-09, 3.998860151907368e-09),
+        520: (9.563151319907305, 1.114861578570936e-14, 1.3506413548950409e-14),
+        639: (9.563151319907304, 1.6490872253899037e-18, 1.9978492821465592e-18),
+        640: (16.022926225628208, 1.4784919951771553e-18, 6.896551724137925),
+        651: (14.975825149027985, 18.897411005994442, 19.410628551523605),
+    },
+}
+
+
+@pytest.mark.parametrize("kind", ["flat", "inside"])
+def test_adx_through_long_quiet_stretches_matches_current_ta_lib(kind: str) -> None:
+    h, low, c = quiet_stretch_bars(kind)
+    indicator = ADX(14)
+    streamed = []
+    for bar in zip(h, low, c, strict=True):
+        indicator.update(*bar)
+        streamed.append((indicator.value, indicator.plus_di, indicator.minus_di))
+    b_adx, b_plus, b_minus = dmi(h, low, c, 14)
+    r_adx, r_plus, r_minus = ref.dmi(h, low, c, 14)
+    for i, want in QUIET_STRETCH_TA_LIB[kind].items():
+        # Bit for bit: the same operations in the same order as TA-Lib's C loop.
+        assert streamed[i] == want, i
+        assert (b_adx[i], b_plus[i], b_minus[i]) == want, i
+        assert (r_adx[i], r_plus[i], r_minus[i]) == want, i
+
+
 @pytest.mark.parametrize(
     ("make", "call"),
     [
