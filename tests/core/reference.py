@@ -134,13 +134,31 @@ def vwap(prices: Sequence[float], sizes: Sequence[float]) -> tuple[float, float]
 
 @dataclass
 class Profile:
-    """Volume by integer tick (exact for integer volumes)."""
+    """Volume by integer tick (exact for integer volumes).
+
+    With a ``window`` (in the same unit as the timestamps) it holds the prints whose timestamp is
+    within ``window`` of the newest timestamp seen (``ts > newest - window``), each counted by its
+    own timestamp: a late print stays until its own time leaves the window, one already out of it
+    when it arrives is ignored, and zero-size prints move the newest timestamp too."""
 
     levels: dict[int, float] = field(default_factory=dict)
+    window: int | None = None
+    prints: list[tuple[int, int, float]] = field(default_factory=list)
+    newest: int | None = None
 
-    def add(self, tick: int, volume: float) -> None:
-        if volume > 0:
-            self.levels[tick] = self.levels.get(tick, 0.0) + volume
+    def add(self, tick: int, volume: float, ts: int = 0) -> None:
+        if self.window is None:
+            if volume > 0:
+                self.levels[tick] = self.levels.get(tick, 0.0) + volume
+            return
+        self.newest = ts if self.newest is None else max(self.newest, ts)
+        cutoff = self.newest - self.window
+        self.prints = [p for p in self.prints if p[0] > cutoff]
+        if ts > cutoff and volume > 0:
+            self.prints.append((ts, tick, volume))
+        self.levels = {}
+        for _, t, v in self.prints:
+            self.levels[t] = self.levels.get(t, 0.0) + v
 
     def dense(self) -> tuple[int, list[float]]:
         lo, hi = min(self.levels), max(self.levels)

@@ -316,6 +316,60 @@ def test_volume_profile_window_forgets_old_prints() -> None:
     assert profile.volume_at(100.0) == 0.0
 
 
+def test_volume_profile_window_expires_a_late_print_by_its_own_time() -> None:
+    second = 1_000_000_000
+    profile = VolumeProfile(0.25, window_seconds=100)
+    profile.update(100 * second, 100.0, 1.0)
+    profile.update(50 * second, 101.0, 5.0)  # late, still inside the window
+    assert (profile.poc, profile.total_volume) == (101.0, 6.0)
+    profile.update(151 * second, 102.0, 2.0)  # the print at 50 s is out, the one at 100 s is not
+    assert profile.volume_at(101.0) == 0.0
+    assert (profile.poc, profile.total_volume) == (102.0, 3.0)
+    profile.update(40 * second, 103.0, 9.0)  # already out of the window: ignored
+    assert profile.total_volume == 3.0
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.integers(min_value=-40, max_value=60),  # clock step in seconds: < 0 is a late print
+            st.integers(min_value=-20, max_value=20),  # price offset in ticks
+            st.integers(min_value=0, max_value=30),  # size
+        ),
+        min_size=1,
+        max_size=120,
+    ),
+    st.integers(min_value=1, max_value=150),
+    st.sampled_from([0.7, 0.5, 1.0]),
+)
+def test_windowed_volume_profile_matches_reference(
+    prints: list[tuple[int, int, int]], window: int, fraction: float
+) -> None:
+    tick, base, second = 0.25, 20_000, 1_000_000_000
+    profile = VolumeProfile(tick, value_area_fraction=fraction, window_seconds=window)
+    reference = ref.Profile(window=window)
+    clock = 1_000
+    for step, offset, size in prints:
+        clock += step
+        profile.update(clock * second, (base + offset) * tick, float(size))
+        reference.add(base + offset, float(size), clock)
+        if not reference.levels:
+            assert math.isnan(profile.poc) and profile.total_volume == 0
+            continue
+        assert profile.poc == reference.poc() * tick
+        assert profile.total_volume == sum(reference.levels.values())
+    if reference.levels:
+        lo, hi = reference.value_area(fraction)
+        assert profile.value_area == (lo * tick, hi * tick)
+        hvn, lvn = reference.nodes(1.5, 0.5)
+        assert profile.hvn == [t * tick for t in hvn]
+        assert profile.lvn == [t * tick for t in lvn]
+        lo_tick, dense = reference.dense()
+        prices, volumes = profile.levels()
+        assert volumes.tolist() == dense
+        assert prices.tolist() == [(lo_tick + i) * tick for i in range(len(dense))]
+
+
 @given(
     st.lists(
         st.lists(
