@@ -251,6 +251,98 @@ def test_reset_forgets_everything() -> None:
     assert not a.initialized and math.isnan(a.plus_di) and a.count == 0
 
 
+def _observed(x: object) -> object:
+    """A value with NaN made comparable (NaN != NaN) and arrays made lists."""
+    if isinstance(x, float) and math.isnan(x):
+        return "NaN"
+    if isinstance(x, np.ndarray):
+        return [_observed(v) for v in x.tolist()]
+    if isinstance(x, tuple | list):
+        return type(x)(_observed(v) for v in x)
+    return x
+
+
+def _state(indicator: object) -> tuple[object, ...]:
+    """Everything an indicator shows."""
+    names = [
+        "value", "initialized", "count", "period", "std_dev", "volume", "trading_date", "poc",
+        "value_area", "hvn", "lvn", "total_volume", "buy_volume", "sell_volume", "bar_delta",
+        "divergence",
+    ]  # fmt: skip
+    shown = [_observed(getattr(indicator, n)) for n in names if hasattr(indicator, n)]
+    if isinstance(indicator, VWAP):
+        shown.append(_observed(indicator.band(2.0)))
+    if isinstance(indicator, VolumeProfile):
+        shown.append(_observed(indicator.levels()))
+    return tuple(shown)
+
+
+def _prints(seed: int, start_ns: int, n: int) -> list[tuple[int, float, float, int]]:
+    """Trades about a minute apart (some late), over a few sessions when started near one's end."""
+    rng = np.random.default_rng(seed)
+    ts, out = start_ns, []
+    for _ in range(n):
+        ts += int(rng.integers(-20, 120)) * 1_000_000_000
+        price = (20_000 + int(rng.integers(-30, 30))) * 0.25
+        out.append((ts, price, float(rng.integers(0, 9)), int(rng.choice([1, -1, 0]))))
+    return out
+
+
+def _feed(indicator: object, prints: list[tuple[int, float, float, int]], step: int) -> list[object]:
+    """Feeds prints (trades become bars for ATR); returns what each update showed."""
+    seen: list[object] = []
+    for i, (ts, price, size, side) in enumerate(prints):
+        if isinstance(indicator, ATR):
+            got = indicator.update(price + size * 0.25, price - 0.25 * (i % 3), price)
+        elif isinstance(indicator, CumulativeDelta):
+            got = indicator.update(ts, price, size, side)
+            if i % step == step - 1:
+                got = (got, indicator.close_bar())
+        else:
+            got = indicator.update(ts, price, size)  # type: ignore[attr-defined]
+        seen.append((_observed(got), _state(indicator)))
+    return seen
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda cal: ATR(5),
+        lambda cal: VWAP(),
+        lambda cal: VWAP(cal),
+        lambda cal: VolumeProfile(0.25),
+        lambda cal: VolumeProfile(0.25, cal),
+        lambda cal: VolumeProfile(0.25, window_seconds=600),
+        lambda cal: VolumeProfile(0.25, cal, window_seconds=600),
+        lambda cal: CumulativeDelta(3),
+        lambda cal: CumulativeDelta(3, calendar=cal),
+    ],
+    ids=[
+        "ATR",
+        "VWAP",
+        "VWAP-session",
+        "VolumeProfile",
+        "VolumeProfile-session",
+        "VolumeProfile-window",
+        "VolumeProfile-session-window",
+        "CumulativeDelta",
+        "CumulativeDelta-session",
+    ],
+)
+def test_reset_behaves_like_a_fresh_indicator(make) -> None:  # type: ignore[no-untyped-def]
+    calendar = calendar_for(load_config(None, env={}).instruments.get("ES"))
+    chicago = dt.timezone(dt.timedelta(hours=-5))  # CDT in June
+    # The first run crosses Wednesday's 16:00 close and 17:00 open (a new session) and ends
+    # later than the second run starts, so a remembered session or window clock would show.
+    first = _prints(1, to_ns(dt.datetime(2025, 6, 11, 15, 0, tzinfo=chicago)), 200)
+    second = _prints(2, to_ns(dt.datetime(2025, 6, 10, 9, 0, tzinfo=chicago)), 150)
+    used, fresh = make(calendar), make(calendar)
+    _feed(used, first, 7)
+    used.reset()
+    assert _state(used) == _state(fresh)
+    assert _feed(used, second, 5) == _feed(fresh, second, 5)
+
+
 @given(
     st.lists(
         st.tuples(st.integers(min_value=1, max_value=4000), st.integers(min_value=0, max_value=50)),
