@@ -551,3 +551,18 @@ def test_order_flow_indicators_reset_at_the_session_boundary() -> None:
     )
     assert vwap.trading_date is not None
     assert date_from_days(vwap.trading_date) == dt.date(2025, 6, 11)
+
+
+def test_a_late_print_from_the_previous_session_is_ignored() -> None:
+    calendar = calendar_for(load_config(None, env={}).instruments.get("ES"))
+    chicago = dt.timezone(dt.timedelta(hours=-5))  # CDT in June
+    at = lambda h, m: to_ns(dt.datetime(2025, 6, 11, h, m, tzinfo=chicago))  # noqa: E731
+    vwap, profile, delta = VWAP(calendar), VolumeProfile(0.25, calendar), CumulativeDelta(calendar=calendar)
+    for ts, price in [(at(17, 1), 100.0), (at(17, 2), 200.0), (at(15, 59), 50.0), (at(17, 3), 300.0)]:
+        vwap.update(ts, price, 1.0)
+        profile.update(ts, price, 1.0)
+        delta.update(ts, price, 1.0, 1)
+    # 15:59 belongs to the session that closed at 16:00: it neither counts nor wipes Thursday's.
+    assert (vwap.value, vwap.volume, profile.total_volume, delta.value) == (200.0, 3.0, 3.0, 3.0)
+    assert vwap.trading_date is not None
+    assert date_from_days(vwap.trading_date) == dt.date(2025, 6, 12)
