@@ -291,6 +291,7 @@ class RiskReason:
     STOP_LOSS_TOO_FAR: RiskReason
     TAKE_PROFIT_WRONG_SIDE: RiskReason
     REWARD_RISK_TOO_LOW: RiskReason
+    MISSING_TAKE_PROFIT: RiskReason
     MAX_CONTRACTS_BOT: RiskReason
     MAX_CONTRACTS_SYMBOL: RiskReason
     MAX_CONTRACTS_ACCOUNT: RiskReason

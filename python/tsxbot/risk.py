@@ -82,10 +82,13 @@ def instrument_spec(instrument: Instrument) -> InstrumentSpec:
 
 
 def bot_limits_from_config(bot: BotConfig, params: StrategyParams | None = None) -> BotLimits:
-    """A bot's limits: at most ``maxPositions`` orders of ``maxOrderSize`` contracts; with strategy
-    params, the stop no farther than ``maxRiskPoints`` and reward:risk at least ``riskRewardRatio``."""
+    """A bot's limits: at most ``maxPositions`` orders of ``maxOrderSize`` contracts, at most
+    ``risk.maxOrdersPerMinute`` orders a minute (when set); with strategy params, the stop no
+    farther than ``maxRiskPoints`` and reward:risk at least ``riskRewardRatio`` (so its opening
+    orders must carry a take-profit)."""
     return BotLimits(
         max_contracts=bot.max_order_size * bot.risk.max_positions,
+        max_orders_per_minute=bot.risk.max_orders_per_minute,
         max_risk_points=params.max_risk_points if params else None,
         min_reward_risk=params.risk_reward_ratio if params else None,
     )

@@ -142,6 +142,12 @@ BROKEN: list[tuple[str, str, str, str]] = [
         r"^config/bots/bot_2\.yaml:\d+: risk\.maxPositions: key appears twice",
     ),
     (
+        "bots/bot_1.yaml",
+        "  maxPositions: 3\n",
+        "  maxPositions: 3\n  maxOrdersPerMinute: 0\n",
+        r"^config/bots/bot_1\.yaml:\d+: risk\.maxOrdersPerMinute: expected `int` >= 1, got 0",
+    ),
+    (
         "bots/bot_3.yaml",
         "  id: bot_3",
         "  id: bot_1",

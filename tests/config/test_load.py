@@ -136,3 +136,16 @@ def test_times_are_text_not_sexagesimal_numbers(config_dir: Path) -> None:
     path.write_text(path.read_text().replace('{start: "08:30", end: "15:00"', "{start: 08:30, end: 15:00"))
     config = load_config(config_dir)
     assert config.bots["bot_2"].config.trading_hours.end == "15:00"
+
+
+def test_bot_order_rate_is_optional(config_dir: Path) -> None:
+    config = load_config(config_dir)
+    assert all(bot.config.risk.max_orders_per_minute is None for bot in config.bots.values())
+    path = config_dir / "bots" / "bot_1.yaml"
+    path.write_text(
+        path.read_text().replace("  maxPositions: 3\n", "  maxPositions: 3\n  maxOrdersPerMinute: 4\n")
+    )
+    config = load_config(config_dir, overrides=["bots.bot_2.risk.maxOrdersPerMinute=10"])
+    assert config.bots["bot_1"].config.risk.max_orders_per_minute == 4
+    assert config.bots["bot_2"].config.risk.max_orders_per_minute == 10
+    assert config.bots["bot_3"].config.risk.max_orders_per_minute is None

@@ -59,14 +59,17 @@ def atr(high: Sequence[float], low: Sequence[float], close: Sequence[float], per
     return out
 
 
+TA_EPSILON = 1e-14  # current TA-Lib's TA_IS_ZERO (TA-Lib 0.4 used 1e-8)
+
+
 def _is_zero(x: float) -> bool:
-    return -1e-8 < x < 1e-8
+    return -TA_EPSILON < x < TA_EPSILON
 
 
 def dmi(
     high: Sequence[float], low: Sequence[float], close: Sequence[float], period: int
 ) -> tuple[list[float], list[float], list[float]]:
-    """TA-Lib ADX / PLUS_DI / MINUS_DI, in the shape of TA-Lib's C loops."""
+    """TA-Lib ADX / PLUS_DI / MINUS_DI (current TA-Lib, C 0.8.1), in the shape of its C loops."""
     n = len(high)
     adx, plus_di, minus_di = [NAN] * n, [NAN] * n, [NAN] * n
     if n == 0:
@@ -93,7 +96,7 @@ def dmi(
         p_dm = p_dm - p_dm / period + plus
         m_dm = m_dm - m_dm / period + minus
         tr = tr - tr / period + t
-        if _is_zero(tr):
+        if tr <= 0.0:  # current TA-Lib tests the smoothed true range exactly, not with TA_IS_ZERO
             plus_di[i] = minus_di[i] = 0.0
             return None
         plus_di[i] = 100.0 * (p_dm / tr)
@@ -131,13 +134,31 @@ def vwap(prices: Sequence[float], sizes: Sequence[float]) -> tuple[float, float]
 
 @dataclass
 class Profile:
-    """Volume by integer tick (exact for integer volumes)."""
+    """Volume by integer tick (exact for integer volumes).
+
+    With a ``window`` (in the same unit as the timestamps) it holds the prints whose timestamp is
+    within ``window`` of the newest timestamp seen (``ts > newest - window``), each counted by its
+    own timestamp: a late print stays until its own time leaves the window, one already out of it
+    when it arrives is ignored, and zero-size prints move the newest timestamp too."""
 
     levels: dict[int, float] = field(default_factory=dict)
+    window: int | None = None
+    prints: list[tuple[int, int, float]] = field(default_factory=list)
+    newest: int | None = None
 
-    def add(self, tick: int, volume: float) -> None:
-        if volume > 0:
-            self.levels[tick] = self.levels.get(tick, 0.0) + volume
+    def add(self, tick: int, volume: float, ts: int = 0) -> None:
+        if self.window is None:
+            if volume > 0:
+                self.levels[tick] = self.levels.get(tick, 0.0) + volume
+            return
+        self.newest = ts if self.newest is None else max(self.newest, ts)
+        cutoff = self.newest - self.window
+        self.prints = [p for p in self.prints if p[0] > cutoff]
+        if ts > cutoff and volume > 0:
+            self.prints.append((ts, tick, volume))
+        self.levels = {}
+        for _, t, v in self.prints:
+            self.levels[t] = self.levels.get(t, 0.0) + v
 
     def dense(self) -> tuple[int, list[float]]:
         lo, hi = min(self.levels), max(self.levels)

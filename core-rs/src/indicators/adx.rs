@@ -4,11 +4,21 @@
 //! - bar 0 only provides the previous high, low and close;
 //! - bars 1 .. period-1: +DM, -DM and true range are summed;
 //! - from bar `period` on: `sum -= sum / period; sum += current` for each of the three, and
-//!   `+DI = 100 * +DM / TR`, `-DI = 100 * -DM / TR` (0 when TR is zero): the DIs are known
+//!   `+DI = 100 * +DM / TR`, `-DI = 100 * -DM / TR` (0 when TR is 0): the DIs are known
 //!   after `period + 1` bars;
 //! - `DX = 100 * |+DI - -DI| / (+DI + -DI)`; ADX is the mean of the first `period` DX values
 //!   (bars `period` .. `2 period - 1`), then `adx = (adx * (period - 1) + dx) / period`. A bar
-//!   whose true range (or DI sum) is zero leaves ADX unchanged, as in TA-Lib.
+//!   whose smoothed true range is 0, or whose DI sum is within `TA_EPSILON` (1e-14) of 0,
+//!   leaves ADX unchanged.
+//!
+//! "As TA-Lib" means current TA-Lib: the C library 0.8.1 that Python ta-lib 0.8.2 ships, read
+//! from its machine code and matched bit for bit, flat stretches included. TA-Lib 0.4 tested
+//! the smoothed true range and the DI sum with a fixed 1e-8, which zeroes the DIs about 290
+//! zero-range bars into a flat market (period 14) where current TA-Lib keeps them. One
+//! difference is deliberate: the smoothed sums are flushed to 0 once they decay below the
+//! smallest normal float (see `true_range::flush_subnormal`), after which TA-Lib divides
+//! subnormals by subnormals; that takes about `710 / -ln(1 - 1 / period)` zero-range bars in a
+//! row (about 1,000 for period 2, 9,500 for period 14).
 //!
 //! +DM is the up move when it is positive and larger than the down move; -DM likewise; a tie
 //! counts as neither.
@@ -16,10 +26,14 @@
 use super::true_range::{flush_subnormal as flush, true_range};
 use super::{checked_hlc, checked_period, Hlc, Indicator, IndicatorError};
 
+/// TA-Lib's `TA_EPSILON` (current TA-Lib; TA-Lib 0.4 used 1e-8): a DI sum closer to zero than
+/// this gives no DX.
+const TA_EPSILON: f64 = 1e-14;
+
 /// TA-Lib's `TA_IS_ZERO`.
 #[inline(always)]
 fn is_zero(x: f64) -> bool {
-    -1e-8 < x && x < 1e-8
+    -TA_EPSILON < x && x < TA_EPSILON
 }
 
 #[derive(Debug, Clone)]
@@ -104,7 +118,9 @@ impl Indicator for Adx {
                 self.minus_dm = flush(self.minus_dm - self.minus_dm / n + minus);
                 self.tr = flush(self.tr - self.tr / n + tr);
                 let mut dx = None;
-                if is_zero(self.tr) {
+                // Current TA-Lib tests the smoothed true range exactly (`> 0`), not with
+                // `TA_IS_ZERO`: its DIs are scale-free however small the ranges.
+                if self.tr <= 0.0 {
                     self.plus_di = 0.0;
                     self.minus_di = 0.0;
                 } else {
@@ -180,9 +196,45 @@ mod tests {
         for _ in 0..20_000 {
             adx.update(bar(60.0, 59.0, 59.5)).unwrap();
         }
-        // No subnormal left behind (they are slow), and nothing observable changed.
+        // No subnormal left behind (they are slow): the sums were flushed to 0, so the DIs are 0.
         assert_eq!((adx.plus_di(), adx.minus_di()), (0.0, 0.0));
         assert!(adx.value() > 0.0);
+    }
+
+    #[test]
+    fn flat_markets_keep_the_dis_as_current_ta_lib_does() {
+        // 40 moving bars, then 600 with no range at all (tests/core/test_indicators.py's
+        // quiet_stretch_bars("flat")). Expected values from Python ta-lib 0.8.2 (C library
+        // 0.8.1): talib.ADX / PLUS_DI / MINUS_DI over the same bars, period 14.
+        let steps = [3, -2, 4, -5, 1, 2, -3, -1];
+        let mut tick = 1600i64;
+        let mut adx = Adx::new(14).unwrap();
+        let mut seen = Vec::new();
+        for i in 0..640 {
+            let (up, down) = if i < 40 {
+                tick += steps[i % 8];
+                (1 + i as i64 % 3, 1 + i as i64 % 2)
+            } else {
+                (0, 0)
+            };
+            let q = |t: i64| t as f64 * 0.25;
+            adx.update(bar(q(tick + up), q(tick - down), q(tick)))
+                .unwrap();
+            seen.push((adx.value(), adx.plus_di(), adx.minus_di()));
+        }
+        // TA-Lib 0.4's 1e-8 zero test made both DIs 0 from bar 325, a fixed 1e-14 from bar 512.
+        assert_eq!(
+            seen[350],
+            (12.462265081034825, 28.376937427335648, 36.45667393740258)
+        );
+        assert_eq!(
+            seen[520],
+            (12.462265081320696, 28.376937427335687, 36.45667393740265)
+        );
+        assert_eq!(
+            seen[639],
+            (12.462265081320766, 28.376937427335687, 36.456673937402684)
+        );
     }
 
     #[test]

@@ -12,8 +12,14 @@
 //!   `lvn_ratio` (default 0.5) x that mean (the two edge levels are always thin and are left out).
 //!
 //! Levels are held densely (a vector indexed by tick), so an update is O(1); the queries above
-//! are O(levels). With a window, prints older than `window_ns` before the newest one are taken
-//! out again.
+//! are O(levels).
+//!
+//! **Rolling window** (`window_ns`): the profile holds the prints whose timestamp is within
+//! `window_ns` of the newest timestamp seen so far in the session (`ts > newest - window_ns`),
+//! each counted by its own timestamp. A late print (older than the newest) is kept in
+//! timestamp order and leaves when its own time leaves the window; one already out of the
+//! window when it arrives is ignored. A print never moves the window back: the newest
+//! timestamp only grows (zero-size prints move it too). `reset()` and a new session forget it.
 
 use std::collections::VecDeque;
 
@@ -60,7 +66,10 @@ pub struct VolumeProfile {
     levels: Vec<f64>,
     total: f64,
     poc: Option<usize>,
+    /// Windowed prints `(ts, tick, size)` in timestamp order (equal timestamps: arrival order).
     history: VecDeque<(i64, i64, f64)>,
+    /// The newest print timestamp seen in the session (`i64::MIN`: none).
+    newest: i64,
 }
 
 impl VolumeProfile {
@@ -92,6 +101,7 @@ impl VolumeProfile {
             total: 0.0,
             poc: None,
             history: VecDeque::new(),
+            newest: i64::MIN,
         })
     }
 
@@ -158,13 +168,12 @@ impl VolumeProfile {
         }
     }
 
-    fn expire(&mut self, now: i64) {
-        let Some(window) = self.params.window_ns else {
-            return;
-        };
+    /// Takes out the prints at or before `cutoff` (the oldest first: `history` is in timestamp
+    /// order).
+    fn expire(&mut self, cutoff: i64) {
         let mut poc_hit = false;
         while let Some(&(ts, tick, size)) = self.history.front() {
-            if ts > now.saturating_sub(window) {
+            if ts > cutoff {
                 break;
             }
             self.history.pop_front();
@@ -181,6 +190,7 @@ impl VolumeProfile {
         }
     }
 
+    /// Empties the profile (the newest timestamp stays: see `update`).
     fn clear(&mut self) {
         self.levels.clear();
         self.total = 0.0;
@@ -296,10 +306,20 @@ impl Indicator for VolumeProfile {
         let print = print.checked()?;
         match self.anchor.place(print.ts) {
             Anchored::Outside => return Ok(self.poc()),
-            Anchored::NewSession => self.clear(),
+            Anchored::NewSession => {
+                self.clear();
+                self.newest = i64::MIN;
+            }
             Anchored::Same => {}
         }
-        self.expire(print.ts);
+        if let Some(window) = self.params.window_ns {
+            self.newest = self.newest.max(print.ts);
+            let cutoff = self.newest.saturating_sub(window);
+            self.expire(cutoff);
+            if print.ts <= cutoff {
+                return Ok(self.poc()); // already out of the window
+            }
+        }
         if print.size == 0.0 {
             return Ok(self.poc());
         }
@@ -311,7 +331,14 @@ impl Indicator for VolumeProfile {
         self.levels[i] += print.size;
         self.total += print.size;
         if self.params.window_ns.is_some() {
-            self.history.push_back((print.ts, tick, print.size));
+            let entry = (print.ts, tick, print.size);
+            if self.history.back().is_none_or(|&(ts, _, _)| ts <= print.ts) {
+                self.history.push_back(entry);
+            } else {
+                // A late print: after every print with the same or an earlier timestamp.
+                let at = self.history.partition_point(|&(ts, _, _)| ts <= print.ts);
+                self.history.insert(at, entry);
+            }
         }
         if self.poc.is_none_or(|p| self.better_poc(i, p)) {
             self.poc = Some(i);
@@ -329,6 +356,7 @@ impl Indicator for VolumeProfile {
 
     fn reset(&mut self) {
         self.clear();
+        self.newest = i64::MIN;
         self.anchor.reset();
     }
 }
@@ -402,5 +430,36 @@ mod tests {
         assert_eq!(add(&mut p, 10, 102.0, 2.0), 102.0);
         assert_eq!(p.total_volume(), 3.0);
         assert_eq!(p.levels().1.first(), Some(&1.0));
+    }
+
+    #[test]
+    fn a_late_print_leaves_the_window_by_its_own_time() {
+        let mut p = profile(Some(100));
+        add(&mut p, 100, 100.0, 1.0);
+        add(&mut p, 50, 101.0, 5.0); // late, still inside (50 > 100 - 100)
+        assert_eq!((p.poc(), p.total_volume()), (101.0, 6.0));
+        // At 151 the late print (50) is out, the one at 100 is not.
+        add(&mut p, 151, 102.0, 2.0);
+        assert_eq!(p.volume_at(101.0).unwrap(), 0.0);
+        assert_eq!((p.poc(), p.total_volume()), (102.0, 3.0));
+        // A print already out of the window is ignored, and never moves the window back.
+        add(&mut p, 40, 103.0, 9.0);
+        assert_eq!((p.poc(), p.total_volume()), (102.0, 3.0));
+        add(&mut p, 120, 100.0, 1.0); // late, inside: expires at 220, after the one at 151
+        add(&mut p, 201, 104.0, 0.5); // takes out the print at 100 (not the one at 120)
+        let at = |p: &VolumeProfile, price: f64| p.volume_at(price).unwrap();
+        assert_eq!(
+            (at(&p, 100.0), at(&p, 102.0), at(&p, 104.0)),
+            (1.0, 2.0, 0.5)
+        );
+        add(&mut p, 220, 104.0, 0.5); // takes out 120
+        assert_eq!(
+            (at(&p, 100.0), at(&p, 102.0), at(&p, 104.0)),
+            (0.0, 2.0, 1.0)
+        );
+        assert_eq!(p.total_volume(), 3.0);
+        p.reset();
+        add(&mut p, 0, 100.0, 1.0); // after a reset the clock starts again
+        assert_eq!(p.total_volume(), 1.0);
     }
 }

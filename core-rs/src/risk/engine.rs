@@ -9,16 +9,32 @@
 //! 2. sanity: quantity > 0 and <= max order size; known and enabled symbol; prices finite,
 //!    > 0 and on the contract's tick;
 //! 3. an `order_id` already working is refused (DUPLICATE_ORDER);
-//! 4. `reduce_only` orders must reduce the account's position in the symbol;
+//! 4. `reduce_only` orders must be exits (below);
 //! 5. bot contract limit, whenever the order grows the bot's own position;
-//! 6. for orders that open or grow exposure (not for reductions, which always stay possible):
-//!    REDUCING state; blocked date and trading hours; stop-loss present (if required), on the
-//!    losing side of entry, no farther than the bot's max risk points; take-profit on the
-//!    winning side; reward:risk; contracts per symbol, per account in mini-equivalents (micros
-//!    count by their `mini_milli` weight, 10:1), concentration; margin; daily loss (realized +
-//!    open P&L, and that P&L less this order's stop-loss risk); daily profit stop; trailing
-//!    drawdown (equity, and equity less this order's risk, above the floor);
+//! 6. for orders that are not exits: REDUCING state; blocked date and trading hours; stop-loss
+//!    present (if required), on the losing side of entry, no farther than the bot's max risk
+//!    points; take-profit present when the bot has a minimum reward:risk, on the winning side;
+//!    reward:risk; contracts per symbol, per account in mini-equivalents (micros count by their
+//!    `mini_milli` weight, 10:1), concentration; margin; daily loss (realized + open P&L, and
+//!    that P&L less this order's stop-loss risk); daily profit stop; trailing drawdown (equity,
+//!    and equity less this order's risk, above the floor). An exit skips all of these, except
+//!    that an exit which grows the account's worst-case position in the symbol (another bot
+//!    holds the other side) must still fit the contract, concentration and margin limits;
 //! 7. order rate: the bot's bucket, then the global one.
+//!
+//! Exits. Positions are kept per bot as well as per account (the account's is the bots' sum).
+//! An order is an exit when it reduces the submitting bot's own position in the symbol and
+//! never flips it: with the bot's working orders on the same side counted as filled, the bot's
+//! position moves toward zero and stops at or before zero. Whether the account's net position
+//! shrinks decides nothing: with bot A long 3, bot B's sell of 2 opens a short for B and is
+//! checked in full, though it nets the account down to 1; and A's sell of 3 is A's exit even
+//! though the account, B being short 2, goes from +1 to -2. That exposure is B's position,
+//! which passed the opening checks (its stop-loss, the daily loss and drawdown against its
+//! risk) when B opened it. So an exit stays possible in REDUCING, outside the hours and past the
+//! loss limits, and needs no stop-loss or take-profit: it takes no new risk for its bot, whose
+//! exposure only shrinks. The account's contract,
+//! concentration and margin limits are absolute, so they are checked for an exit too whenever
+//! it grows the account's worst-case position (a bot cannot exit into an account over them).
 //!
 //! Working orders: an accepted order that carries an `order_id` is held as working until fills
 //! (`on_fill` with that id) or `on_order_closed` (cancelled, rejected, expired) use it up. Every
@@ -297,22 +313,6 @@ impl RiskEngine {
 
         let sign = order.side.sign();
         let side = side_index(order.side);
-        let old = self.positions[i].quantity;
-        // With this order and every working order on its side filled.
-        let mut pending = self.pending[i];
-        pending[side] += q;
-        let new = old + sign * pending[side];
-        let reduces = old != 0 && new.signum() != -old.signum() && new.abs() < old.abs();
-        let worst_new = worst_case(old, pending);
-        if order.reduce_only && !reduces {
-            return deny(
-                RiskReason::ReduceOnlyViolation,
-                format!(
-                    "reduce-only {} {q} would not reduce the {old} position",
-                    order.side
-                ),
-            );
-        }
 
         // One lookup for everything about the bot (a bot seen for the first time has the
         // default limits, no position and a full bucket).
@@ -325,6 +325,20 @@ impl RiskEngine {
             ),
             None => (self.limits.default_bot, 0, [0, 0], true),
         };
+        // An exit brings the bot's own position toward zero without crossing it, counting every
+        // working order of the bot on the same side as filled (see the module's rule).
+        let bot_new = bot_old + sign * (bot_pending[side] + q);
+        let exits =
+            bot_old != 0 && bot_new.signum() != -bot_old.signum() && bot_new.abs() < bot_old.abs();
+        if order.reduce_only && !exits {
+            return deny(
+                RiskReason::ReduceOnlyViolation,
+                format!(
+                    "reduce-only {} {q} would not reduce the {bot_old} position of bot {}",
+                    order.side, order.bot_id
+                ),
+            );
+        }
         if let Some(max) = bot.max_contracts {
             let mut after = bot_pending;
             after[side] += q;
@@ -341,8 +355,17 @@ impl RiskEngine {
             }
         }
 
-        if !reduces {
+        // The account's worst case in the symbol with this order and every working order on its
+        // side filled.
+        let mut pending = self.pending[i];
+        pending[side] += q;
+        let worst_new = worst_case(self.positions[i].quantity, pending);
+        if !exits {
             self.check_opening(order, now, i, price, stop, target, bot, worst_new)?;
+        } else if worst_new > self.worst[i] {
+            // An exit that grows the account's exposure (another bot holds the other side):
+            // the account's contract, concentration and margin limits still hold.
+            self.check_capacity(i, worst_new)?;
         }
 
         if !bot_rate_ok {
@@ -504,6 +527,18 @@ impl RiskEngine {
                 risk_ticks = distance;
             }
         }
+        // A configured reward:risk minimum needs a target to measure (exits never get here).
+        let min_rr = bot.min_reward_risk.filter(|r| *r > 0.0);
+        if let (None, Some(min_rr)) = (target, min_rr) {
+            return Err(Denial::new(
+                RiskReason::MissingTakeProfit,
+                format!(
+                    "an opening order of bot {} must carry a take-profit (minimum reward:risk {min_rr})",
+                    order.bot_id
+                ),
+            )
+            .with(min_rr, 0.0));
+        }
         if let Some(tp) = target {
             let reward = (tp - entry()?) * sign;
             if reward <= 0 {
@@ -515,7 +550,7 @@ impl RiskEngine {
                     ),
                 );
             }
-            if let (Some(min_rr), true) = (bot.min_reward_risk, risk_ticks > 0) {
+            if let (Some(min_rr), true) = (min_rr, risk_ticks > 0) {
                 let rr = reward as f64 / risk_ticks as f64;
                 if rr < min_rr - EPS {
                     return Err(Denial::new(
@@ -526,6 +561,59 @@ impl RiskEngine {
                 }
             }
         }
+        self.check_capacity(i, worst_new)?;
+        let order_risk = risk_ticks as f64 * spec.tick_value() * order.quantity as f64;
+        let daily = self.daily_pnl();
+        if daily <= -l.max_daily_loss + EPS {
+            return Err(Denial::new(
+                RiskReason::DailyLossLimit,
+                format!(
+                    "daily P&L {daily:.2} has reached the loss limit {}",
+                    l.max_daily_loss
+                ),
+            )
+            .with(l.max_daily_loss, -daily));
+        }
+        if daily - order_risk <= -l.max_daily_loss + EPS {
+            return Err(Denial::new(
+                RiskReason::DailyLossLimit,
+                format!(
+                    "daily P&L {daily:.2} less this order's stop-loss risk {order_risk:.2} would reach the loss limit {}",
+                    l.max_daily_loss
+                ),
+            )
+            .with(l.max_daily_loss, order_risk - daily));
+        }
+        if let Some(profit) = l.max_daily_profit {
+            if daily >= profit - EPS {
+                return Err(Denial::new(
+                    RiskReason::DailyProfitStop,
+                    format!("daily P&L {daily:.2} has reached the profit stop {profit}"),
+                )
+                .with(profit, daily));
+            }
+        }
+        let equity = self.equity();
+        let floor = self.drawdown.floor();
+        if equity - order_risk <= floor + EPS {
+            let message = if equity <= floor + EPS {
+                format!("equity {equity:.2} is at the trailing drawdown floor {floor:.2}")
+            } else {
+                format!("equity {equity:.2} less this order's risk {order_risk:.2} would reach the floor {floor:.2}")
+            };
+            return Err(
+                Denial::new(RiskReason::MaxDrawdown, message).with(floor, equity - order_risk)
+            );
+        }
+        Ok(())
+    }
+
+    /// The account's capacity in instrument `i` if its worst case became `worst_new`: contracts
+    /// per symbol, per account in mini-equivalents, concentration and margin.
+    #[inline]
+    fn check_capacity(&self, i: usize, worst_new: i64) -> Result<(), Denial> {
+        let l = &self.limits;
+        let spec = &l.instruments[i];
         if worst_new > l.max_contracts_per_symbol {
             return Err(Denial::new(
                 RiskReason::MaxContractsSymbol,
@@ -574,49 +662,6 @@ impl RiskEngine {
                 )
                 .with(available, needed));
             }
-        }
-        let order_risk = risk_ticks as f64 * spec.tick_value() * order.quantity as f64;
-        let daily = self.daily_pnl();
-        if daily <= -l.max_daily_loss + EPS {
-            return Err(Denial::new(
-                RiskReason::DailyLossLimit,
-                format!(
-                    "daily P&L {daily:.2} has reached the loss limit {}",
-                    l.max_daily_loss
-                ),
-            )
-            .with(l.max_daily_loss, -daily));
-        }
-        if daily - order_risk <= -l.max_daily_loss + EPS {
-            return Err(Denial::new(
-                RiskReason::DailyLossLimit,
-                format!(
-                    "daily P&L {daily:.2} less this order's stop-loss risk {order_risk:.2} would reach the loss limit {}",
-                    l.max_daily_loss
-                ),
-            )
-            .with(l.max_daily_loss, order_risk - daily));
-        }
-        if let Some(profit) = l.max_daily_profit {
-            if daily >= profit - EPS {
-                return Err(Denial::new(
-                    RiskReason::DailyProfitStop,
-                    format!("daily P&L {daily:.2} has reached the profit stop {profit}"),
-                )
-                .with(profit, daily));
-            }
-        }
-        let equity = self.equity();
-        let floor = self.drawdown.floor();
-        if equity - order_risk <= floor + EPS {
-            let message = if equity <= floor + EPS {
-                format!("equity {equity:.2} is at the trailing drawdown floor {floor:.2}")
-            } else {
-                format!("equity {equity:.2} less this order's risk {order_risk:.2} would reach the floor {floor:.2}")
-            };
-            return Err(
-                Denial::new(RiskReason::MaxDrawdown, message).with(floor, equity - order_risk)
-            );
         }
         Ok(())
     }

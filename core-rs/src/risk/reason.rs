@@ -21,6 +21,7 @@ macro_rules! for_each_risk_reason {
             (StopLossTooFar, "STOP_LOSS_TOO_FAR"),
             (TakeProfitWrongSide, "TAKE_PROFIT_WRONG_SIDE"),
             (RewardRiskTooLow, "REWARD_RISK_TOO_LOW"),
+            (MissingTakeProfit, "MISSING_TAKE_PROFIT"),
             (MaxContractsBot, "MAX_CONTRACTS_BOT"),
             (MaxContractsSymbol, "MAX_CONTRACTS_SYMBOL"),
             (MaxContractsAccount, "MAX_CONTRACTS_ACCOUNT"),

@@ -11,6 +11,7 @@ from tsxbot.config.global_config import Section, TradingHours
 from tsxbot.config.types import (
     Identifier,
     NonNegativeInt,
+    OrdersPerMinute,
     PositiveFloat,
     PositiveInt,
     PositiveMoney,
@@ -45,6 +46,9 @@ class BotRisk(Section, frozen=True):
     max_drawdown: PositiveMoney = 1000.0
     max_signals_per_day: PositiveInt = 5
     max_consecutive_losses: PositiveInt | None = None
+    # The bot's own order-rate bucket in the aggregator's risk engine (orders a minute, a burst of
+    # as many); unset: only the account's ``risk.maxOrdersPerMinute`` applies (it always does).
+    max_orders_per_minute: OrdersPerMinute | None = None
 
     def problems(self) -> Iterable[tuple[str, str]]:
         if self.max_drawdown < self.max_daily_loss:

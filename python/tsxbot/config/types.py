@@ -14,6 +14,8 @@ PositiveMoney = Annotated[float, msgspec.Meta(gt=0, description="US dollars, > 0
 PositiveFloat = Annotated[float, msgspec.Meta(gt=0)]
 NonNegativeFloat = Annotated[float, msgspec.Meta(ge=0)]
 PositiveInt = Annotated[int, msgspec.Meta(ge=1)]
+# The risk engine holds a rate as an unsigned 32-bit count.
+OrdersPerMinute = Annotated[int, msgspec.Meta(ge=1, le=2**32 - 1)]
 NonNegativeInt = Annotated[int, msgspec.Meta(ge=0)]
 Period = Annotated[int, msgspec.Meta(ge=1, le=10_000, description="an indicator period")]
 Fraction = Annotated[float, msgspec.Meta(gt=0, le=1)]

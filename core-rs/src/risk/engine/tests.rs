@@ -19,6 +19,10 @@ fn limits() -> RiskLimits {
         spec("ES", 0.25, 50.0, 1000, 500.0),
         spec("MES", 0.25, 5.0, 100, 50.0),
         spec("MGC", 0.1, 10.0, 100, 100.0),
+        InstrumentSpec {
+            enabled: false,
+            ..spec("NQ", 0.25, 20.0, 1000, 500.0)
+        },
     ]);
     l.max_order_size = 20;
     l.max_contracts_per_symbol = 20;
@@ -82,6 +86,13 @@ fn sanity_checks() {
                 ..good.clone()
             },
             RiskReason::UnknownSymbol,
+        ),
+        (
+            OrderRequest {
+                symbol: "NQ".into(),
+                ..good.clone()
+            },
+            RiskReason::SymbolDisabled,
         ),
         (
             OrderRequest {
@@ -247,7 +258,7 @@ fn concentration_and_margin() {
 #[test]
 fn daily_loss_counts_open_pnl_and_the_orders_own_risk() {
     let mut e = RiskEngine::new(limits()).unwrap(); // daily loss 1000
-    e.on_fill("b", "ES", Side::Buy, 1, 5000.0, 2.0, None)
+    e.on_fill("bot_1", "ES", Side::Buy, 1, 5000.0, 2.0, None)
         .unwrap();
     e.on_mark("ES", 4985.0).unwrap(); // -750 open, -2 fees
     assert_eq!(e.daily_pnl(), -752.0);
@@ -265,7 +276,7 @@ fn daily_loss_counts_open_pnl_and_the_orders_own_risk() {
         reason(e.check(&order("MES", Side::Buy, 1, 4980.0, 4979.75, 4981.0), 0)),
         Some(RiskReason::DailyLossLimit)
     );
-    // Closing out is still allowed.
+    // Closing out is still allowed (by the bot that holds the position).
     let exit = OrderRequest {
         stop_loss: None,
         take_profit: None,
@@ -274,7 +285,7 @@ fn daily_loss_counts_open_pnl_and_the_orders_own_risk() {
     };
     assert_eq!(e.check(&exit, 0), Ok(()));
     assert_eq!(
-        e.on_fill("b", "ES", Side::Sell, 1, 4979.75, 2.0, None)
+        e.on_fill("bot_1", "ES", Side::Sell, 1, 4979.75, 2.0, None)
             .unwrap(),
         -1012.5
     );
@@ -332,7 +343,7 @@ fn trading_states_and_hours() {
         reason(e.check(&o, monday_9 + 86_400_000_000_000)),
         Some(RiskReason::BlockedDate)
     );
-    e.on_fill("b", "ES", Side::Buy, 2, 5000.0, 0.0, None)
+    e.on_fill("bot_1", "ES", Side::Buy, 2, 5000.0, 0.0, None)
         .unwrap();
     e.set_trading_state(TradingState::Reducing);
     assert_eq!(
@@ -427,4 +438,190 @@ fn working_exits_cannot_flip_the_position() {
     e.on_fill("bot_1", "ES", Side::Sell, 2, 5001.0, 0.0, Some("x1"))
         .unwrap();
     assert_eq!((e.working_orders(), e.exposure()), (0, 0.0));
+}
+
+fn by(bot_id: &str, o: OrderRequest) -> OrderRequest {
+    OrderRequest {
+        bot_id: bot_id.into(),
+        ..o
+    }
+}
+
+/// A market order with neither stop-loss nor take-profit: what an exit looks like.
+fn bare(bot_id: &str, symbol: &str, side: Side, quantity: i64) -> OrderRequest {
+    OrderRequest {
+        price: None,
+        stop_loss: None,
+        take_profit: None,
+        ..by(bot_id, order(symbol, side, quantity, 1.0, 0.0, 0.0))
+    }
+}
+
+#[test]
+fn another_bots_position_does_not_make_an_order_an_exit() {
+    let mut e = RiskEngine::new(limits()).unwrap();
+    e.on_fill("a", "ES", Side::Buy, 3, 5000.0, 0.0, None)
+        .unwrap();
+    // B is flat: its sell opens a short, though it would net the account down from 3 to 1.
+    let b_sells = bare("b", "ES", Side::Sell, 2);
+    assert_eq!(
+        reason(e.check(&b_sells, 0)),
+        Some(RiskReason::MissingStopLoss)
+    );
+    assert_eq!(
+        reason(e.check(
+            &OrderRequest {
+                reduce_only: true,
+                ..b_sells.clone()
+            },
+            0
+        )),
+        Some(RiskReason::ReduceOnlyViolation)
+    );
+    e.set_trading_state(TradingState::Reducing);
+    assert_eq!(
+        reason(e.check(&b_sells, 0)),
+        Some(RiskReason::TradingReducing)
+    );
+    // A's own exit needs no stop-loss, in any state but HALTED.
+    let a_exits = bare("a", "ES", Side::Sell, 3);
+    assert_eq!(e.check(&a_exits, 0), Ok(()));
+    e.set_trading_state(TradingState::Active);
+    assert_eq!(e.check(&a_exits, 0), Ok(()));
+    // Past the daily loss limit B still cannot open, even with a stop-loss; A can still exit.
+    e.on_mark("ES", 4990.0).unwrap(); // -1500 open
+    let b_bracketed = by("b", order("ES", Side::Sell, 1, 4990.0, 4995.0, 4980.0));
+    assert_eq!(
+        reason(e.check(&b_bracketed, 0)),
+        Some(RiskReason::DailyLossLimit)
+    );
+    assert_eq!(e.check(&a_exits, 0), Ok(()));
+}
+
+#[test]
+fn a_bot_exits_its_own_position_whatever_the_account_holds() {
+    let mut e = RiskEngine::new(limits()).unwrap();
+    e.on_fill("a", "ES", Side::Buy, 3, 5000.0, 0.0, None)
+        .unwrap();
+    e.on_fill("b", "ES", Side::Sell, 2, 5000.0, 0.0, None)
+        .unwrap();
+    assert_eq!(e.position("ES").unwrap().quantity, 1);
+    e.set_trading_state(TradingState::Reducing);
+    // A's sell of 3 takes the account from +1 to -2 (B's short): still A's exit.
+    assert_eq!(e.check(&bare("a", "ES", Side::Sell, 3), 0), Ok(()));
+    assert_eq!(
+        e.check(
+            &OrderRequest {
+                reduce_only: true,
+                ..bare("a", "ES", Side::Sell, 1)
+            },
+            0
+        ),
+        Ok(())
+    );
+    // B's buy of 2 takes the account from +1 to +3 (A's long): B's exit.
+    assert_eq!(e.check(&bare("b", "ES", Side::Buy, 2), 0), Ok(()));
+    // Through zero is not an exit, for either bot.
+    assert_eq!(
+        reason(e.check(&bare("a", "ES", Side::Sell, 4), 0)),
+        Some(RiskReason::TradingReducing)
+    );
+    assert_eq!(
+        reason(e.check(&bare("b", "ES", Side::Buy, 3), 0)),
+        Some(RiskReason::TradingReducing)
+    );
+    // The wrong direction is not an exit either.
+    assert_eq!(
+        reason(e.check(&bare("a", "ES", Side::Buy, 1), 0)),
+        Some(RiskReason::TradingReducing)
+    );
+    // A bot's working exits count: a second exit of 2 after a working one of 2 flips B.
+    e.set_trading_state(TradingState::Active);
+    assert_eq!(
+        e.check(&with_id(bare("b", "ES", Side::Buy, 2), "x1"), 0),
+        Ok(())
+    );
+    assert_eq!(
+        reason(e.check(&with_id(bare("b", "ES", Side::Buy, 2), "x2"), 0)),
+        Some(RiskReason::MissingStopLoss)
+    );
+    // ... but another bot's working orders do not.
+    assert_eq!(e.check(&bare("a", "ES", Side::Sell, 3), 0), Ok(()));
+}
+
+#[test]
+fn an_exit_that_grows_the_account_must_fit_the_account_limits() {
+    let mut l = limits();
+    l.max_contracts_per_symbol = 5;
+    l.available_margin = Some(4_000.0); // 8 ES
+    let mut e = RiskEngine::new(l).unwrap();
+    // Filled as they came (fills are never refused): A +5, B -5, C -5; the account is -5.
+    e.on_fill("a", "ES", Side::Buy, 5, 5000.0, 0.0, None)
+        .unwrap();
+    e.on_fill("b", "ES", Side::Sell, 5, 5000.0, 0.0, None)
+        .unwrap();
+    e.on_fill("c", "ES", Side::Sell, 5, 5000.0, 0.0, None)
+        .unwrap();
+    assert_eq!(e.exposure(), 5.0);
+    // A's exit would leave the account short 10.
+    let denied = e.check(&bare("a", "ES", Side::Sell, 5), 0).unwrap_err();
+    assert_eq!(denied.reason, RiskReason::MaxContractsSymbol);
+    assert_eq!((denied.limit, denied.value), (Some(5.0), Some(10.0)));
+    // With looser contract limits, 1 more (short 6: 3000 of margin) is still over the margin.
+    let mut l = limits();
+    l.max_open_milli = 20 * MILLI;
+    l.available_margin = Some(2_900.0);
+    let mut e2 = RiskEngine::new(l).unwrap();
+    for (bot, side) in [("a", Side::Buy), ("b", Side::Sell), ("c", Side::Sell)] {
+        e2.on_fill(bot, "ES", side, 5, 5000.0, 0.0, None).unwrap();
+    }
+    assert_eq!(
+        reason(e2.check(&bare("a", "ES", Side::Sell, 1), 0)),
+        Some(RiskReason::InsufficientMargin)
+    );
+    // Exits that do not grow the account are not held to them: B and C buy back.
+    assert_eq!(e.check(&bare("b", "ES", Side::Buy, 5), 0), Ok(()));
+    assert_eq!(e2.check(&bare("c", "ES", Side::Buy, 5), 0), Ok(()));
+    e.set_trading_state(TradingState::Reducing);
+    assert_eq!(e.check(&bare("c", "ES", Side::Buy, 5), 0), Ok(()));
+}
+
+#[test]
+fn a_minimum_reward_risk_needs_a_take_profit_on_openings_only() {
+    let mut l = limits();
+    l.default_bot.min_reward_risk = Some(2.0);
+    let mut e = RiskEngine::new(l).unwrap();
+    let no_tp = OrderRequest {
+        take_profit: None,
+        ..order("ES", Side::Buy, 1, 5000.0, 4990.0, 0.0)
+    };
+    let denied = e.check(&no_tp, 0).unwrap_err();
+    assert_eq!(denied.reason, RiskReason::MissingTakeProfit);
+    assert_eq!(denied.limit, Some(2.0));
+    // The stop-loss is checked first.
+    assert_eq!(
+        reason(e.check(
+            &OrderRequest {
+                stop_loss: None,
+                ..no_tp.clone()
+            },
+            0
+        )),
+        Some(RiskReason::MissingStopLoss)
+    );
+    assert_eq!(
+        e.check(&order("ES", Side::Buy, 1, 5000.0, 4990.0, 5020.0), 0),
+        Ok(())
+    );
+    // An exit needs no target.
+    e.on_fill("bot_1", "ES", Side::Buy, 1, 5000.0, 0.0, None)
+        .unwrap();
+    assert_eq!(e.check(&bare("bot_1", "ES", Side::Sell, 1), 0), Ok(()));
+    // Without a minimum (or a zero one) a target stays optional.
+    for min_rr in [None, Some(0.0)] {
+        let mut l = limits();
+        l.default_bot.min_reward_risk = min_rr;
+        let mut e = RiskEngine::new(l).unwrap();
+        assert_eq!(e.check(&no_tp, 0), Ok(()));
+    }
 }
