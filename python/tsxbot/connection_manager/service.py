@@ -27,7 +27,7 @@ from tsxbot.connection_manager.contracts import ContractResolver
 from tsxbot.connection_manager.exchange_state import ExchangeState
 from tsxbot.connection_manager.market_data import MARKET_EVENTS, MarketDataFeed
 from tsxbot.gateway.errors import GatewayError
-from tsxbot.gateway.hub import HubConnection
+from tsxbot.gateway.hub import HubConnection, HubInvocationError
 from tsxbot.gateway.models import Account, Order, Position, Trade
 from tsxbot.gateway.normalize import Normalizer, UnknownValueError
 from tsxbot.gateway.payloads import user_entities
@@ -165,9 +165,7 @@ class ConnectionManager(Service):
             on_connected=self._on_user_connected,
         )
         await self.user_hub.subscribe("SubscribeAccounts")
-        for account in self.accounts.accounts:
-            for method in ("SubscribeOrders", "SubscribePositions", "SubscribeTrades"):
-                await self.user_hub.subscribe(method, account.id)
+        await self._subscribe_accounts()
         await self.user_hub.start()  # its first connect reconciles
         self.market_hub = HubConnection(
             "market",
@@ -389,6 +387,19 @@ class ConnectionManager(Service):
                 return
             self.counters.reconciliations += 1
             log.info("reconciled with the exchange", reason=reason)
+        await self._subscribe_accounts()  # an account opened since the start (outside the lock)
+
+    async def _subscribe_accounts(self) -> None:
+        """Each account's orders, positions and trades on the user hub (the hub remembers them,
+        re-invokes them after every reconnect, and ignores a repeat)."""
+        for account in self.accounts.accounts:
+            for method in ("SubscribeOrders", "SubscribePositions", "SubscribeTrades"):
+                try:
+                    await self.user_hub.subscribe(method, account.id)
+                except HubInvocationError as exc:  # remembered: invoked again on the next connect
+                    log.error(
+                        "user hub subscription failed", method=method, account=account.id, error=str(exc)
+                    )
 
     # --- commands ---------------------------------------------------------------------------------
 

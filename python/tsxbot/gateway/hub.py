@@ -258,8 +258,11 @@ class HubConnection:
                 raise TimeoutError("hub did not open within 15 s")
             self.connects += 1
             self.last_message_at = time.monotonic()
-            for method, args in list(self._subscriptions):
-                await self.invoke(method, *args)
+            invoked: set[tuple[str, tuple[Any, ...]]] = set()
+            while pending := [key for key in self._subscriptions if key not in invoked]:
+                for method, args in pending:  # including any added while these were invoked
+                    await self.invoke(method, *args)
+                    invoked.add((method, args))
             self.state = HubState.CONNECTED
             self._connected.set()
             log.info("hub connected", hub=self.name, subscriptions=len(self._subscriptions), first=first)
