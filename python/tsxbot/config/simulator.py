@@ -161,6 +161,10 @@ class WireSettings(_Section, frozen=True):
     # The newer Swagger's order fields (trailDistance, trailPrice, parentOrderId, linkedOrderId):
     # on REST only, on REST and hub events, or nowhere.
     order_extras: Literal["rest", "both", "none"] = "rest"
+    # ``type`` of the GatewayUserPosition that reports a close (size 0): the side the position
+    # had ("lastSide": 1 long, 2 short) or 0 Undefined. The reference only says a close is
+    # size 0 and that type 0 does not mean closed; the real value is unconfirmed.
+    closed_position_type: Literal["lastSide", "undefined"] = "lastSide"
 
 
 class FaultDefaults(_Section, frozen=True):

@@ -26,6 +26,7 @@ class Presenter:
         self.times = TimestampStyle(wire.timestamps)
         self.decimals = DecimalStyle(wire.decimals)
         self.order_extras = wire.order_extras == "both" or (wire.order_extras == "rest" and self.rest)
+        self.closed_keeps_side = wire.closed_position_type == "lastSide"
 
     def ts(self, ns: int) -> str:
         return self.times.format(ns, self.surface)
@@ -101,12 +102,16 @@ class Presenter:
         )
 
     def position(self, position: Position) -> PositionModel:
+        """A closed position (size 0) keeps the side it had, unless the config says 0."""
+        kind = position.type
+        if position.net == 0 and self.closed_keeps_side:
+            kind = position.last_side
         return PositionModel(
             id=position.id,
             account_id=position.account_id,
             contract_id=position.contract.id,
             creation_timestamp=self.ts(position.created_ns),
-            type=int(position.type),
+            type=int(kind),
             size=abs(position.net),
             average_price=self.price(position.contract, position.avg),
         )
