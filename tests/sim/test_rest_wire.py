@@ -177,6 +177,43 @@ async def test_contracts_available_search_and_search_by_id() -> None:
         check_envelope(missing, "contract", 1)
 
 
+async def test_search_by_id_resolves_only_listed_months_in_a_plausible_range_of_years() -> None:
+    async with running_sim() as s:  # the clock is in November 2026
+        for contract_id in (
+            "CON.F.US.EP.F26",  # ES lists no January
+            "CON.F.US.GCE.H26",  # gold lists no March
+            "CON.F.US.EP.Z99",  # 2099
+            "CON.F.US.EP.Z20",  # more than 5 years back
+            "CON.F.US.EP.H29",  # more than 2 years ahead
+            "CON.F.US.EP.Z2X",
+        ):
+            missing = await s.api("Contract/searchById", {"contractId": contract_id})
+            check_envelope(missing, "contract", 1)
+            assert missing["contract"] is None, contract_id
+        for contract_id, active in (
+            (ES, True),
+            ("CON.F.US.EP.H21", False),
+            ("CON.F.US.EP.Z28", False),
+            ("CON.F.US.CLE.G27", False),
+            ("CON.F.US.GCE.G27", False),
+        ):
+            found = await s.api("Contract/searchById", {"contractId": contract_id})
+            check_envelope(found, "contract")
+            assert (found["contract"]["id"], found["contract"]["activeContract"]) == (contract_id, active)
+        # Every endpoint that takes a contract id agrees: placing is ContractNotFound (8), not
+        # ContractNotActive (9); History 1; closeContract 3.
+        check_envelope(await s.place(contractId="CON.F.US.EP.F26"), "orderId", 8)
+        check_envelope(await s.place(contractId="CON.F.US.EP.Z99"), "orderId", 8)
+        check_envelope(await s.place(contractId="CON.F.US.EP.Z28"), "orderId", 9)
+        bars = await s.api("History/retrieveBars", _bars_request(contractId="CON.F.US.EP.F26"))
+        check_envelope(bars, "bars", 1)
+        close = {"accountId": COMBINE, "contractId": "CON.F.US.EP.F26"}
+        check_envelope(await s.api("Position/closeContract", close), None, 3)
+    async with running_sim("simulator.exchange.contractYearsAhead=0") as s:
+        check_envelope(await s.api("Contract/searchById", {"contractId": "CON.F.US.EP.H27"}), "contract", 1)
+        check_envelope(await s.api("Contract/searchById", {"contractId": "CON.F.US.EP.Z26"}), "contract")
+
+
 def _bars_request(**overrides: object) -> dict[str, object]:
     body: dict[str, object] = {
         "contractId": ES,

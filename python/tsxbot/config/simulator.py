@@ -149,6 +149,11 @@ class ExchangeSettings(_Section, frozen=True):
     bar_limit_overflow: Literal["cap", "error"] = "cap"
     # First order id; ids are consecutive and deterministic.
     first_order_id: PositiveInt = 10_001
+    # Contract ids that resolve (searchById, place, History...): a month the product lists, in a
+    # year from contractYearsBack before the clock's year to contractYearsAhead after it (expired
+    # and deferred months). Anything else is ContractNotFound.
+    contract_years_back: Annotated[int, msgspec.Meta(ge=0, le=20)] = 5
+    contract_years_ahead: Annotated[int, msgspec.Meta(ge=0, le=10)] = 2
 
 
 class WireSettings(_Section, frozen=True):

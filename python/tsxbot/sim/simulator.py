@@ -49,7 +49,12 @@ class Simulator:
             start_ns = to_ns(config.start_time) if config.start_time is not None else time.time_ns()
         self.start_ns = start_ns
         self.clock = SimClock(start_ns, speed=config.speed, paused=config.paused)
-        self.contracts = ContractTable(instruments, from_ns(start_ns).date())
+        self.contracts = ContractTable(
+            instruments,
+            from_ns(start_ns).date(),
+            years_back=config.exchange.contract_years_back,
+            years_ahead=config.exchange.contract_years_ahead,
+        )
         self.markets: dict[str, ContractMarket] = build_markets(config, self.contracts, start_ns, recorded)
         self.exchange = Exchange(config, self.contracts, self.markets, self.clock)
         self.tokens = TokenStore(config.auth.token_lifetime)
