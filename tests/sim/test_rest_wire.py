@@ -3,6 +3,7 @@ codes per endpoint, HTTP 200 for business errors, 401, 400 and 429."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import time
@@ -10,7 +11,7 @@ import time
 import httpx
 import pytest
 
-from support.sim import COMBINE, ES, NQ, PRACTICE, running_sim
+from support.sim import COMBINE, ES, NQ, PRACTICE, SimHandle, running_sim
 from support.wire import (
     ACCOUNT,
     BAR,
@@ -22,6 +23,8 @@ from support.wire import (
     check_envelope,
     check_fields,
 )
+from tsxbot.config.limits import RateLimit
+from tsxbot.sim.ratelimit import RateLimiter
 
 AUTHENTICATED = [
     ("Auth/validate", None),
@@ -418,35 +421,87 @@ async def test_status_ping_is_a_get_without_auth() -> None:
         assert (response.status_code, response.text) == (200, "pong")
 
 
-async def test_rate_limits_answer_429_and_history_has_its_own_bucket() -> None:
+async def _statuses(s: SimHandle, path: str, body: dict[str, object], n: int) -> list[int]:
+    return [(await s.http.post(path, json=body, headers=s.headers)).status_code for _ in range(n)]
+
+
+ACCOUNTS = ("/api/Account/search", {"onlyActiveAccounts": True})
+
+
+async def test_rate_limits_answer_429_and_history_counts_against_both_limits() -> None:
     async with running_sim(
         "simulator.rateLimits.all.requests=5",
         "simulator.rateLimits.history.requests=2",
         "simulator.rateLimits.retryAfterHeader=true",
     ) as s:  # the login counted against the caller's address (no token yet), not the user
-        statuses = []
-        for _ in range(6):
-            response = await s.http.post(
-                "/api/Account/search", json={"onlyActiveAccounts": True}, headers=s.headers
-            )
-            statuses.append(response.status_code)
-        assert statuses == [200, 200, 200, 200, 200, 429]
-        assert int(response.headers["Retry-After"]) >= 1
-        bars = [
-            (
-                await s.http.post("/api/History/retrieveBars", json=_bars_request(), headers=s.headers)
-            ).status_code
-            for _ in range(3)
-        ]
+        # History has its own limit (2)...
+        bars = await _statuses(s, "/api/History/retrieveBars", _bars_request(), 3)
         assert bars == [200, 200, 429]
-        assert (await s.state())["counters"]["rateLimited"] == 2
+        # ... and its two answered calls also took two of the general limit's five.
+        statuses = await _statuses(s, *ACCOUNTS, 4)
+        assert statuses == [200, 200, 200, 429]
+        response = await s.http.post(ACCOUNTS[0], json=ACCOUNTS[1], headers=s.headers)
+        assert response.status_code == 429 and int(response.headers["Retry-After"]) >= 1
+        # The general limit spent, History is refused too (though its own limit would let it).
+        assert (await s.state())["counters"]["rateLimited"] == 3
     async with running_sim("simulator.rateLimits.all.requests=1") as s:
         for expected in (200, 429):
-            response = await s.http.post(
-                "/api/Account/search", json={"onlyActiveAccounts": True}, headers=s.headers
-            )
+            response = await s.http.post(ACCOUNTS[0], json=ACCOUNTS[1], headers=s.headers)
             assert response.status_code == expected
         assert "Retry-After" not in response.headers
+        assert await _statuses(s, "/api/History/retrieveBars", _bars_request(), 1) == [429]
+
+
+async def test_history_can_have_only_its_own_limit() -> None:
+    async with running_sim(
+        "simulator.rateLimits.all.requests=2",
+        "simulator.rateLimits.history.requests=2",
+        "simulator.rateLimits.historyCountsAgainstAll=false",
+    ) as s:
+        assert await _statuses(s, *ACCOUNTS, 3) == [200, 200, 429]
+        assert await _statuses(s, "/api/History/retrieveBars", _bars_request(), 3) == [200, 200, 429]
+
+
+async def test_the_general_limit_is_a_sliding_window_by_default() -> None:
+    """5 requests / 2 s: five pass at once, and nothing more until the first is 2 s old (a
+    token bucket would let one through every 0.4 s)."""
+    for algorithm, refills in (("slidingWindow", False), ("tokenBucket", True)):
+        async with running_sim(
+            "simulator.rateLimits.all.requests=5",
+            "simulator.rateLimits.all.periodSeconds=2",
+            f"simulator.rateLimits.algorithm={algorithm}",
+        ) as s:
+            started = time.monotonic()
+            assert await _statuses(s, *ACCOUNTS, 5) == [200] * 5
+            later = []
+            while time.monotonic() - started < 1.2:
+                await asyncio.sleep(0.1)
+                later += await _statuses(s, *ACCOUNTS, 1)
+            assert (200 in later) is refills, (algorithm, later)
+            if not refills:
+                await asyncio.sleep(max(0.0, started + 2.05 - time.monotonic()))
+                assert await _statuses(s, *ACCOUNTS, 6) == [200] * 5 + [429]
+
+
+def test_a_sliding_window_allows_exactly_n_in_any_window(monkeypatch: pytest.MonkeyPatch) -> None:
+    now = [1000.0]
+    monkeypatch.setattr("tsxbot.sim.ratelimit.time.monotonic", lambda: now[0])
+    limiter = RateLimiter({"all": RateLimit(requests=200, period_seconds=60.0)})
+    passed: list[float] = []
+    while now[0] < 1000.0 + 180:  # one request every 0.1 s for three minutes
+        if limiter.take("all", "demo") == 0:
+            passed.append(now[0])
+        now[0] = round(now[0] + 0.1, 1)
+    assert len(passed) == 3 * 200
+    for i in range(len(passed) - 200):  # never more than 200 in any 60 s
+        assert passed[i + 200] - passed[i] >= 60.0
+    bucket = RateLimiter({"all": RateLimit(requests=200, period_seconds=60.0)}, algorithm="tokenBucket")
+    now[0] = 5000.0
+    first_minute = 0
+    while now[0] < 5060.0:
+        first_minute += bucket.take("all", "demo") == 0
+        now[0] = round(now[0] + 0.1, 1)
+    assert first_minute > 350  # the burst the sliding window does not allow
 
 
 async def test_default_limits_follow_the_documentation() -> None:

@@ -102,6 +102,13 @@ class RateLimits(_Section, frozen=True):
     scope: Literal["token", "user", "ip"] = "user"
     all: RateLimit = msgspec.field(default_factory=lambda: RateLimit(requests=200, period_seconds=60.0))
     history: RateLimit = msgspec.field(default_factory=lambda: RateLimit(requests=50, period_seconds=30.0))
+    # How "N requests / W s" is counted: "slidingWindow" = at most N in any W seconds (the
+    # documented wording); "tokenBucket" = N tokens refilled at N/W per second (lets up to 2N
+    # through in the first W seconds).
+    algorithm: Literal["slidingWindow", "tokenBucket"] = "slidingWindow"
+    # History/retrieveBars counts against the general limit too ("All endpoints: 200 / 60 s"),
+    # not only its own.
+    history_counts_against_all: bool = True
     # Send Retry-After (seconds) with a 429 (unconfirmed on the real gateway).
     retry_after_header: bool = False
 

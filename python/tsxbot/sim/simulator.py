@@ -60,7 +60,9 @@ class Simulator:
         self.tokens = TokenStore(config.auth.token_lifetime)
         self.faults = FaultState(config.faults, config.seed)
         limits = config.rate_limits
-        self.limiter = RateLimiter({"all": limits.all, "history": limits.history}, enabled=limits.enabled)
+        self.limiter = RateLimiter(
+            {"all": limits.all, "history": limits.history}, enabled=limits.enabled, algorithm=limits.algorithm
+        )
         self.rest_present = Presenter(config.wire, "rest")
         self.user_hub = UserHub(config.hub, config.wire, self.tokens, self.faults)
         self.market_hub = MarketHub(config.hub, config.wire, self.tokens, self.faults, self._market_now)
@@ -89,7 +91,9 @@ class Simulator:
             key = raw or "?"
         else:
             key = token.user_name.lower()
-        wait = self.limiter.take(bucket, key)
+        both = bucket == "history" and limits.history_counts_against_all
+        buckets = ("all", "history") if both else (bucket,)
+        wait = self.limiter.take(buckets, key)
         if not wait:
             return None
         headers = {"Retry-After": RateLimiter.retry_after(wait)} if limits.retry_after_header else {}
