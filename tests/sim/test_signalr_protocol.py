@@ -38,6 +38,12 @@ async def test_negotiate_answers_version_1_with_a_token_and_version_0_without() 
         assert response.status_code == 401
 
 
+async def _refused(url: str) -> int:
+    with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
+        await RawHub.open(url)
+    return refused.value.status
+
+
 async def test_a_negotiated_id_opens_one_connection_and_unknown_ids_get_404() -> None:
     async with running_sim() as s:
         body = (await s.http.post("/hubs/market/negotiate?negotiateVersion=1", headers=s.headers)).json()
@@ -47,11 +53,18 @@ async def test_a_negotiated_id_opens_one_connection_and_unknown_ids_get_404() ->
             assert await hub.next() == {}
             state = await s.state()
             assert state["connections"]["market"][0]["connectionId"] == body["connectionId"]
+            # A second socket for a connection that is live: 409 Conflict (signalr-protocol §5),
+            # by its connectionToken or its connectionId.
+            assert await _refused(url) == 409
+            assert await _refused(f"{s.hub_url('market')}&id={body['connectionId']}") == 409
+            assert await _refused(f"{s.hub_url('market')}&id=never-negotiated") == 404
         finally:
             await hub.close()
-        with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
-            await RawHub.open(url)  # the id was used up
-        assert refused.value.status == 404
+        for _ in range(50):
+            if not (await s.state())["connections"]["market"]:
+                break
+            await asyncio.sleep(0.05)
+        assert await _refused(url) == 404  # the connection is gone and the id was used up
         with pytest.raises(aiohttp.WSServerHandshakeError) as unauthorized:
             await RawHub.open(s.hub_url("market", token=False))
         assert unauthorized.value.status == 401
