@@ -268,6 +268,18 @@ async def test_bar_errors_and_the_20000_cap() -> None:
         check_envelope(await s.api("History/retrieveBars", _bars_request(limit=20_001)), "bars", 4)
 
 
+async def test_tick_bars_follow_their_setting() -> None:
+    """Unit 7 (Tick) is only in the newer Swagger (unconfirmed): accepted unless turned off."""
+    ticks = _bars_request(unit=7, unitNumber=100, limit=5, startTime="2026-11-24T14:00:00Z")
+    async with running_sim("simulator.paused=true") as s:
+        body = await s.api("History/retrieveBars", ticks)
+        check_envelope(body, "bars")
+        assert len(body["bars"]) == 5
+    async with running_sim("simulator.paused=true", "simulator.exchange.allowTickBars=false") as s:
+        check_envelope(await s.api("History/retrieveBars", ticks), "bars", 2)  # UnitInvalid
+        check_envelope(await s.api("History/retrieveBars", _bars_request(unit=6, unitNumber=1)), "bars")
+
+
 async def test_history_reaches_30_trading_days_back_and_never_past_the_clock() -> None:
     async with running_sim("simulator.paused=true") as s:
         days = (

@@ -152,6 +152,9 @@ class ExchangeSettings(_Section, frozen=True):
     close_cancels_brackets: bool = False
     # Accept StopLimit (type 3) orders; the place docs do not list it (unconfirmed).
     allow_stop_limit: bool = True
+    # Accept History unit 7 (Tick): only the newer Swagger lists it (unconfirmed). Off: errorCode 2
+    # (UnitInvalid), as for any unit outside the documented 0-6.
+    allow_tick_bars: bool = True
     # Limit above 20,000 on History/retrieveBars: cap it, or answer errorCode 4.
     bar_limit_overflow: Literal["cap", "error"] = "cap"
     # First order id; ids are consecutive and deterministic.

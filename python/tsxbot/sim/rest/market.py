@@ -50,7 +50,7 @@ async def retrieve_bars(call: Call) -> web.Response:
         unit = BarUnit(body.unit)
     except ValueError:
         return envelope({"bars": None}, RetrieveBarErrorCode.UNIT_INVALID)
-    if unit is BarUnit.UNSPECIFIED:
+    if unit is BarUnit.UNSPECIFIED or (unit is BarUnit.TICK and not sim.config.exchange.allow_tick_bars):
         return envelope({"bars": None}, RetrieveBarErrorCode.UNIT_INVALID)
     if body.unit_number < 1:
         return envelope({"bars": None}, RetrieveBarErrorCode.UNIT_NUMBER_INVALID)
