@@ -11,6 +11,7 @@ import time
 import httpx
 import pytest
 
+from support.signalr import RawHub
 from support.sim import COMBINE, ES, NQ, PRACTICE, SimHandle, running_sim
 from support.wire import (
     ACCOUNT,
@@ -350,6 +351,46 @@ async def test_orders_positions_and_trades_round_trip_with_every_field() -> None
         check_envelope(await s.api("Order/searchById", {"accountId": COMBINE, "orderId": 1}), "order", 1)
         later = await s.api("Order/search", {"accountId": COMBINE, "startTimestamp": "2026-11-25T00:00:00Z"})
         assert later["orders"] == []
+
+
+async def _one_trade(*overrides: str) -> tuple[dict[str, object], dict[str, object], str, float]:
+    """Buys one ES: the trade as Trade/search and GatewayUserTrade give it, the raw REST body,
+    and the balance after."""
+    async with running_sim(*overrides) as s:
+        hub = await RawHub.open(s.hub_url("user"))
+        try:
+            assert await hub.next() == {}
+            await hub.invoke("SubscribeTrades", COMBINE)
+            await hub.completion()
+            await s.place()
+            pushed = (await hub.next_where(lambda r: r.get("target") == "GatewayUserTrade"))["arguments"][0]
+        finally:
+            await hub.close()
+        raw = (await s.http.post("/api/Trade/search", json={"accountId": COMBINE}, headers=s.headers)).text
+        (account,) = [a for a in (await s.state())["accounts"] if a["id"] == COMBINE]
+        return json.loads(raw)["trades"][0], pushed, raw, account["balance"]
+
+
+async def test_trade_commissions_are_an_option() -> None:
+    rest, hub, raw, balance = await _one_trade()
+    check_fields(rest, TRADE)  # no commissions field by default
+    check_fields(hub, TRADE)
+    assert balance == 50_000 - 1.40
+    with_field = {**TRADE, "commissions": (int, float)}
+    rest, hub, raw, balance = await _one_trade(
+        "simulator.wire.tradeCommissions=true", "simulator.exchange.commissionPerSide=0.5"
+    )
+    for trade in (rest, hub):
+        check_fields(trade, with_field)
+        assert (trade["fees"], trade["commissions"]) == (1.4, 0.5)
+    assert '"fees":1.4000,"commissions":0.5000' in raw
+    assert balance == 50_000 - 1.90
+    rest, hub, raw, balance = await _one_trade("simulator.wire.tradeCommissions=true")
+    assert (rest["commissions"], hub["commissions"]) == (0, 0)
+    # A commission with the field off is part of the fees (the only cost field there is).
+    rest, hub, raw, balance = await _one_trade("simulator.exchange.commissionPerSide=0.5")
+    check_fields(rest, TRADE)
+    assert (rest["fees"], hub["fees"], balance) == (1.9, 1.9, 50_000 - 1.90)
 
 
 async def test_prices_carry_nine_decimals_and_fees_four_as_the_docs_print_them() -> None:

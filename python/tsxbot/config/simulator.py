@@ -148,6 +148,10 @@ class ExchangeSettings(_Section, frozen=True):
             "GC": 1.62,
         }
     )
+    # Commission per contract per side, on top of the fees (default none). It is charged to the
+    # balance; on the wire it is the trade's `commissions` (wire.tradeCommissions) or, when that
+    # field is off, part of `fees`.
+    commission_per_side: NonNegativeFloat = 0.0
     # Does Position/closeContract cancel the position's resting bracket orders? (unconfirmed)
     close_cancels_brackets: bool = False
     # Accept StopLimit (type 3) orders; the place docs do not list it (unconfirmed).
@@ -180,6 +184,9 @@ class WireSettings(_Section, frozen=True):
     # had ("lastSide": 1 long, 2 short) or 0 Undefined. The reference only says a close is
     # size 0 and that type 0 does not mean closed; the real value is unconfirmed.
     closed_position_type: Literal["lastSide", "undefined"] = "lastSide"
+    # The newer Swagger's `commissions` (decimal) on Trade/search results and GatewayUserTrade
+    # events (unconfirmed: no sample shows it, nor whether `fees` includes it).
+    trade_commissions: bool = False
 
 
 class FaultDefaults(_Section, frozen=True):

@@ -33,6 +33,7 @@ class HalfTrade:
     size: int
     order_id: int
     voided: bool = False
+    commissions: float = 0.0
 
 
 @dataclass
