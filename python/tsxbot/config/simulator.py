@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import msgspec
 
@@ -189,11 +189,36 @@ class WireSettings(_Section, frozen=True):
     trade_commissions: bool = False
 
 
+FaultBody = dict[str, Any]
+
+
 class FaultDefaults(_Section, frozen=True):
-    """Faults active from the start (the admin API changes them at run time)."""
+    """Faults in force from the start. Each is written as the body of the admin API call that
+    sets the same fault (``tsxbot.sim.faults.admin``) and parsed by the same code
+    (``tsxbot.sim.faults.specs``); times ("seconds") count from the simulator's start. The
+    admin API changes them at run time (``DELETE /admin/faults`` clears them)."""
 
     latency_ms: NonNegativeFloat = 0.0
     latency_jitter_ms: NonNegativeFloat = 0.0
+    # POST /admin/faults/http bodies: [{path, status, count? | seconds?, retryAfter?, afterProcessing?}]
+    http: list[FaultBody] = msgspec.field(default_factory=list)
+    # POST /admin/faults/latency body {ms, jitterMs?, path?} (replaces latencyMs/latencyJitterMs).
+    latency: FaultBody | None = None
+    # POST /admin/faults/events body {hub?, duplicate?, reorder?, drop?, targets?}.
+    events: FaultBody | None = None
+    # POST /admin/faults/hub/refuse bodies: [{hub, seconds, status?}].
+    hub_refuse: list[FaultBody] = msgspec.field(default_factory=list)
+    # POST /admin/faults/hub/handshake bodies: [{hub, error}].
+    hub_handshake: list[FaultBody] = msgspec.field(default_factory=list)
+    # POST /admin/faults/hub/completions bodies: [{hub, delaySeconds?, drop?}].
+    hub_completions: list[FaultBody] = msgspec.field(default_factory=list)
+    # POST /admin/faults/tokens/lifetime body {seconds} (overrides auth.tokenLifetime).
+    token_lifetime: FaultBody | None = None
+
+    def problems(self) -> Iterable[tuple[str, str]]:
+        from tsxbot.sim.faults.specs import configured  # the admin API's parsers (sim -> config)
+
+        yield from configured(self, 0.0).problems
 
 
 class SimulatorConfig(_Section, frozen=True):

@@ -16,6 +16,7 @@ from tsxbot.log import get_logger
 from tsxbot.sim.clock import SimClock
 from tsxbot.sim.contracts import ContractTable
 from tsxbot.sim.exchange.venue import Exchange
+from tsxbot.sim.faults.specs import install as install_faults
 from tsxbot.sim.faults.state import FaultState
 from tsxbot.sim.hubs import protocol
 from tsxbot.sim.hubs.market_hub import MarketHub
@@ -57,8 +58,9 @@ class Simulator:
         )
         self.markets: dict[str, ContractMarket] = build_markets(config, self.contracts, start_ns, recorded)
         self.exchange = Exchange(config, self.contracts, self.markets, self.clock)
-        self.tokens = TokenStore(config.auth.token_lifetime)
         self.faults = FaultState(config.faults, config.seed)
+        lifetime = install_faults(self.faults, config.faults, time.monotonic())
+        self.tokens = TokenStore(lifetime if lifetime is not None else config.auth.token_lifetime)
         limits = config.rate_limits
         self.limiter = RateLimiter(
             {"all": limits.all, "history": limits.history}, enabled=limits.enabled, algorithm=limits.algorithm
