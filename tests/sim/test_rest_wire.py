@@ -318,6 +318,44 @@ async def test_history_reaches_30_trading_days_back_and_never_past_the_clock() -
         )
 
 
+async def _daily_bars(*overrides: str) -> dict[int, list[dict[str, object]]]:
+    wide = {"startTime": "2026-06-01T00:00:00Z", "endTime": "2027-01-01T00:00:00Z", "includePartialBar": True}
+    async with running_sim("simulator.paused=true", *overrides) as s:
+        return {
+            unit: (
+                await s.api("History/retrieveBars", _bars_request(unit=unit, unitNumber=1, limit=3, **wide))
+            )["bars"]
+            for unit in (4, 5, 6)
+        }
+
+
+async def test_day_week_and_month_bars_are_labelled_by_date_or_by_session_open() -> None:
+    """Whether `t` is the bar's open time is unconfirmed (§4.3): by default a day, week or month
+    is labelled 00:00 UTC of its (first) trading date; with dailyBarTime=sessionOpen, with the
+    open of its (first) session, 17:00 CT the evening before."""
+    by_date = await _daily_bars()
+    by_open = await _daily_bars("simulator.exchange.dailyBarTime=sessionOpen")
+    assert [b["t"][:19] for b in by_date[4]] == [
+        "2026-11-24T00:00:00",
+        "2026-11-23T00:00:00",
+        "2026-11-20T00:00:00",
+    ]
+    assert [b["t"][:19] for b in by_open[4]] == [
+        "2026-11-23T23:00:00",
+        "2026-11-22T23:00:00",
+        "2026-11-19T23:00:00",
+    ]
+    assert [b["t"][:19] for b in by_date[5]][:2] == ["2026-11-23T00:00:00", "2026-11-16T00:00:00"]
+    assert [b["t"][:19] for b in by_open[5]][:2] == ["2026-11-22T23:00:00", "2026-11-15T23:00:00"]
+    assert by_date[6][0]["t"][:19] == "2026-11-01T00:00:00"
+    # November's first session (Monday the 2nd) opened Sunday 1 November, 17:00 CST.
+    assert by_open[6][0]["t"][:19] == "2026-11-01T23:00:00"
+    assert by_open[6][1]["t"][:19] == "2026-09-30T22:00:00"  # Thursday 1 October's, 17:00 CDT
+    for unit in (4, 5, 6):  # only the label differs
+        strip = lambda bars: [{k: v for k, v in b.items() if k != "t"} for b in bars]  # noqa: E731
+        assert strip(by_date[unit]) == strip(by_open[unit])
+
+
 async def test_orders_positions_and_trades_round_trip_with_every_field() -> None:
     async with running_sim() as s:
         placed = await s.place(customTag="wire-1")

@@ -159,6 +159,9 @@ class ExchangeSettings(_Section, frozen=True):
     # Accept History unit 7 (Tick): only the newer Swagger lists it (unconfirmed). Off: errorCode 2
     # (UnitInvalid), as for any unit outside the documented 0-6.
     allow_tick_bars: bool = True
+    # `t` of day, week and month bars: 00:00 UTC of the (first) trading date, or the open time of
+    # the (first) session, e.g. 17:00 CT the evening before (whether `t` is the open is unconfirmed).
+    daily_bar_time: Literal["tradingDate", "sessionOpen"] = "tradingDate"
     # Limit above 20,000 on History/retrieveBars: cap it, or answer errorCode 4.
     bar_limit_overflow: Literal["cap", "error"] = "cap"
     # First order id; ids are consecutive and deterministic.

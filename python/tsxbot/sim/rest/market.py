@@ -66,6 +66,7 @@ async def retrieve_bars(call: Call) -> web.Response:
         end_ns=timestamp_ns(body.end_time, "endTime"),
         limit=min(limit, MAX_BARS),
         include_partial=body.include_partial_bar,
+        session_open=sim.config.exchange.daily_bar_time == "sessionOpen",
     )
     bars = retrieve(market.series, contract.calendar, query, sim.clock.now_ns())
     present = sim.rest_present
