@@ -215,7 +215,9 @@ class ProjectXRest:
         wait = breaker.remaining()
         if wait is not None:
             raise CircuitOpenError(endpoint, wait)  # fail fast, before waiting on anything
-        await (self._history_limiter if endpoint == HISTORY_ENDPOINT else self._limiter).acquire()
+        if endpoint == HISTORY_ENDPOINT:  # History has its own limit, within "all endpoints" (§8)
+            await self._history_limiter.acquire()
+        await self._limiter.acquire()
         headers = {"Accept": "application/json"}
         if auth:
             headers["Authorization"] = f"Bearer {token or await self.session_token()}"
