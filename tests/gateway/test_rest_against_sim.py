@@ -302,3 +302,20 @@ async def test_history_calls_count_against_the_general_limit_too() -> None:
                 await rest.search_accounts()
             assert asyncio.get_running_loop().time() - started >= 0.9  # it waited for the window
         assert (await s.state())["counters"]["rateLimited"] == 0
+
+
+async def test_the_client_stays_under_an_exact_window_whatever_the_delays() -> None:
+    """The simulator counts a request when it handles it (after its latency): requests that
+    take different times to arrive must still never put more than the limit in one window, so
+    the client dates each place from the answer."""
+    async with running_sim(
+        "simulator.rateLimits.all.requests=3",
+        "simulator.rateLimits.all.periodSeconds=0.5",
+        'simulator.faults.latency={"ms": 150, "jitterMs": 145, "path": "/api/Account/search"}',
+        login=False,
+    ) as s:
+        settings = GatewaySettings(rate_limit=RateLimit(requests=3, period_seconds=0.5), max_retries=0)
+        async with client(s, settings) as rest:
+            await rest.login()
+            await asyncio.gather(*(rest.search_accounts() for _ in range(15)))
+        assert (await s.state())["counters"]["rateLimited"] == 0
