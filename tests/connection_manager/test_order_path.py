@@ -354,6 +354,21 @@ async def test_a_failed_close_leaves_the_stops_in_place(harness: Harness) -> Non
     assert len(working) == 2  # the stop and the target still protect the position
 
 
+async def test_a_closed_short_is_published_flat_though_its_close_event_says_short(harness: Harness) -> None:
+    """The simulator pushes a close as ``{"type": 2, "size": 0}`` (the side kept): the manager
+    keys on size 0 and publishes a flat position."""
+    h = harness
+    manager = await h.start_manager()
+    await h.start_observer()
+    await h.send(place("sh", side=Side.SELL, stop=None, target=None))
+    await eventually(lambda: any(p.net_quantity == -1 for p in h.payloads(PositionUpdate)), what="short 1")
+    result = await manager.execute_command(ClosePosition(command_id="close-sh", symbol="MES", bot_id="bot_2"))
+    assert result.ok, result
+    await eventually(lambda: h.payloads(PositionUpdate)[-1].net_quantity == 0, what="flat")
+    assert manager.positions() == []
+    assert manager.state.net_position(h.sim.account_id, "CON.F.US.MES.Z26") == 0
+
+
 async def test_a_partial_close_handled_before_a_restart_is_not_repeated(harness: Harness) -> None:
     """The first manager closed 1 of 3 contracts and died before acknowledging the command; the
     copy redelivered to the next manager finds the result in the journal: still long 2, not 1."""

@@ -37,6 +37,33 @@ async def test_limiter_never_exceeds_the_limit_in_any_window() -> None:
         assert stamps[i + 4] - stamps[i] >= 0.2 - 0.005
 
 
+async def test_a_held_place_counts_from_when_the_request_ends() -> None:
+    """The server counts a request when it arrives (after it was sent): a place dated from the
+    answer keeps the server's count under the limit whatever the network delays."""
+    limiter = SlidingWindowLimiter(2, 0.3)
+    start = time.monotonic()
+
+    async def request(seconds: float) -> float:
+        async with limiter.slot():
+            began = time.monotonic() - start
+            await asyncio.sleep(seconds)
+        return began
+
+    first = await asyncio.gather(request(0.2), request(0.2))
+    assert max(first) < 0.1
+    third = await request(0.0)  # both places count from ~0.2 s: free again at ~0.5 s, not 0.3 s
+    assert third >= 0.49
+    one = SlidingWindowLimiter(1, 0.1)
+    start = time.monotonic()
+    await asyncio.gather(*(_hold(one, 0.1) for _ in range(2)))  # the second waits for the first's end
+    assert time.monotonic() - start >= 0.29  # 0.1 held, 0.1 in the window, 0.1 held
+
+
+async def _hold(limiter: SlidingWindowLimiter, seconds: float) -> None:
+    async with limiter.slot():
+        await asyncio.sleep(seconds)
+
+
 def test_limiter_rejects_nonsense() -> None:
     with pytest.raises(ValueError, match="limit"):
         SlidingWindowLimiter(0, 1)

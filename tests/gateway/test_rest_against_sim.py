@@ -8,7 +8,7 @@ import datetime as dt
 
 import pytest
 
-from support.sim import SimHandle
+from support.sim import SimHandle, running_sim
 from tsxbot.config.global_config import GatewaySettings, RateLimit
 from tsxbot.config.secrets import Secret
 from tsxbot.gateway import enums
@@ -312,3 +312,46 @@ async def test_a_trial_call_that_never_completes_does_not_keep_the_circuit_open(
             await trial
         await sim.clear_faults()
         assert await rest.search_accounts()  # the next call may try, and closes the circuit
+
+
+async def test_history_calls_count_against_the_general_limit_too() -> None:
+    """Reference §8: all endpoints 200 / 60 s, and History also 50 / 30 s. The simulator counts a
+    History call against both; so does the client, so it waits instead of meeting a 429."""
+    async with running_sim(
+        "simulator.rateLimits.all.requests=4", "simulator.rateLimits.all.periodSeconds=1", login=False
+    ) as s:
+        settings = GatewaySettings(
+            rate_limit=RateLimit(requests=4, period_seconds=1.0),
+            history_rate_limit=RateLimit(requests=10, period_seconds=1.0),
+            max_retries=0,
+        )
+        async with client(s, settings) as rest:
+            await rest.login()
+            mes = "CON.F.US.MES.Z26"
+            now = s.now()
+            started = asyncio.get_running_loop().time()
+            for _ in range(2):
+                await rest.retrieve_bars(
+                    mes, now - dt.timedelta(hours=1), now, enums.BarUnit.MINUTE, 1, limit=5
+                )
+            for _ in range(4):
+                await rest.search_accounts()
+            assert asyncio.get_running_loop().time() - started >= 0.9  # it waited for the window
+        assert (await s.state())["counters"]["rateLimited"] == 0
+
+
+async def test_the_client_stays_under_an_exact_window_whatever_the_delays() -> None:
+    """The simulator counts a request when it handles it (after its latency): requests that
+    take different times to arrive must still never put more than the limit in one window, so
+    the client dates each place from the answer."""
+    async with running_sim(
+        "simulator.rateLimits.all.requests=3",
+        "simulator.rateLimits.all.periodSeconds=0.5",
+        'simulator.faults.latency={"ms": 150, "jitterMs": 145, "path": "/api/Account/search"}',
+        login=False,
+    ) as s:
+        settings = GatewaySettings(rate_limit=RateLimit(requests=3, period_seconds=0.5), max_retries=0)
+        async with client(s, settings) as rest:
+            await rest.login()
+            await asyncio.gather(*(rest.search_accounts() for _ in range(15)))
+        assert (await s.state())["counters"]["rateLimited"] == 0

@@ -6,13 +6,17 @@ and the clock controls."""
 from __future__ import annotations
 
 import asyncio
+import base64
+import json
+import re
 import time
 
 import aiohttp
 import pytest
 
 from support.signalr import RawHub
-from support.sim import COMBINE, ES, running_sim
+from support.sim import COMBINE, ES, running_sim, sim_config
+from tsxbot.config import ConfigError
 
 
 async def test_forced_statuses_hit_the_named_endpoint_the_given_number_of_times() -> None:
@@ -187,3 +191,96 @@ async def test_the_clock_pauses_advances_and_resumes() -> None:
         assert bad.status_code == 400 and bad.json()["ok"] is False
     async with running_sim("simulator.admin=false") as s:
         assert (await s.http.get("/admin/state")).status_code == 404
+
+
+CONFIGURED_FAULTS = [
+    'simulator.faults.http=[{"path": "/api/Order/place", "status": 503, "count": 2, "retryAfter": 3}]',
+    'simulator.faults.latency={"ms": 300, "path": "/api/Contract/available"}',
+    'simulator.faults.hubRefuse=[{"hub": "market", "seconds": 1.0, "status": 502}]',
+    'simulator.faults.events={"hub": "user", "duplicate": 1.0, "targets": ["GatewayUserOrder"]}',
+    'simulator.faults.hubCompletions=[{"hub": "user", "delaySeconds": 0.4}]',
+    'simulator.faults.tokenLifetime={"seconds": 60}',
+]
+
+
+async def test_faults_declared_in_the_config_are_in_force_from_the_start() -> None:
+    """The same bodies as the admin API, in ``simulator.faults``."""
+    async with running_sim(*CONFIGURED_FAULTS) as s:
+        started = time.monotonic()
+        response = await s.http.post("/hubs/market/negotiate?negotiateVersion=1", headers=s.headers)
+        assert response.status_code == 502
+        assert (await s.http.post("/hubs/user/negotiate", headers=s.headers)).status_code == 200
+        body = {"accountId": COMBINE, "contractId": ES, "type": 2, "side": 0, "size": 1}
+        statuses = []
+        for _ in range(3):
+            response = await s.http.post("/api/Order/place", json=body, headers=s.headers)
+            statuses.append(response.status_code)
+        assert statuses == [503, 503, 200] and response.json()["success"]
+        began = time.monotonic()
+        await s.api("Contract/available", {"live": False})
+        assert time.monotonic() - began >= 0.3
+        state = await s.state()
+        assert state["faults"]["latency"] == {"ms": 300.0, "jitterMs": 0.0, "path": "/api/Contract/available"}
+        claims = s.token.split(".")[1]
+        payload = json.loads(base64.urlsafe_b64decode(claims + "=" * (-len(claims) % 4)))
+        assert payload["exp"] - payload["iat"] == 60
+
+        hub = await RawHub.open(s.hub_url("user"))
+        try:
+            assert await hub.next() == {}
+            began = time.monotonic()
+            await hub.invoke("SubscribeOrders", COMBINE, invocation_id="o")
+            await hub.completion("o")
+            assert time.monotonic() - began >= 0.35
+            await s.place()
+            first = await hub.next_where(lambda r: r.get("target") == "GatewayUserOrder")
+            assert await hub.next_where(lambda r: r.get("target") == "GatewayUserOrder") == first
+        finally:
+            await hub.close()
+        await asyncio.sleep(max(0.0, started + 1.05 - time.monotonic()))
+        hub = await RawHub.open(s.hub_url("market"))  # the refusal was for the first second
+        try:
+            assert await hub.next() == {}
+        finally:
+            await hub.close()
+        await s.clear_faults()
+        assert (await s.state())["faults"]["events"] is None
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        (
+            'simulator.faults.http=[{"path": "/api/Order/place", "status": 503, "cout": 2}]',
+            r"simulator\.faults\.http\[0\]: unknown key 'cout' \(expected one of: path, status, count",
+        ),
+        (
+            'simulator.faults.http=[{"path": "/api/Order/place", "status": 200}]',
+            r"simulator\.faults\.http\[0\]: status must be an HTTP error status \(400-599\), got 200",
+        ),
+        ('simulator.faults.http=[{"path": "Order/place", "status": 503}]', r"http\[0\]: path must be"),
+        ('simulator.faults.events={"drop": 1.5}', r"simulator\.faults\.events: drop must be <= 1, got 1\.5"),
+        ('simulator.faults.hubRefuse=[{"hub": "mkt", "seconds": 3}]', r"hubRefuse\[0\]: unknown hub 'mkt'"),
+        ('simulator.faults.hubRefuse=[{"hub": "market"}]', r"hubRefuse\[0\]: seconds is required"),
+        ('simulator.faults.latency={"ms": "slow"}', r"faults\.latency: ms must be a number, got 'slow'"),
+        ('simulator.faults.hubCompletions=[{"hub": "user", "drop": 1}]', r"drop must be true or false"),
+        ('simulator.faults.tokenLifetime={"seconds": 0}', r"faults\.tokenLifetime: seconds must be > 0"),
+        ("simulator.faults.http=[503]", r"simulator\.faults\.http: expected `object`"),
+    ],
+)
+def test_bad_faults_in_the_config_are_reported_at_load(override: str, message: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        sim_config(override)
+    assert any(re.search(message, str(p)) for p in info.value.problems), info.value.problems
+
+
+async def test_the_admin_api_checks_a_fault_as_the_config_does() -> None:
+    async with running_sim() as s:
+        for path, body in (
+            ("faults/http", {"path": "/api/Order/place", "status": 503, "cout": 2}),
+            ("faults/events", {"drop": 1.5}),
+            ("faults/hub/refuse", {"hub": "mkt", "seconds": 3}),
+        ):
+            response = await s.http.post(f"/admin/{path}", json=body)
+            assert response.status_code == 400 and response.json()["ok"] is False, (path, response.text)
+        assert (await s.state())["faults"]["http"] == []

@@ -172,7 +172,8 @@ async def test_user_hub_follows_a_bracket_order_and_its_position_to_flat() -> No
     for position in positions:
         check_fields(position, POSITION)
     assert positions[0]["size"] == 1 and positions[0]["type"] == 1
-    assert positions[-1]["size"] == 0  # a closed position is pushed with size 0
+    # A closed position is pushed with size 0, and keeps its side (type 0 does not mean closed).
+    assert (positions[-1]["size"], positions[-1]["type"]) == (0, 1)
     for account in rec.of("GatewayUserAccount"):
         check_fields(_unwrap(account), ACCOUNT)
     expected = 50_000 + trades[-1]["profitAndLoss"] - 2 * 1.40

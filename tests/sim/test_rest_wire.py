@@ -3,6 +3,7 @@ codes per endpoint, HTTP 200 for business errors, 401, 400 and 429."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import time
@@ -10,7 +11,8 @@ import time
 import httpx
 import pytest
 
-from support.sim import COMBINE, ES, NQ, PRACTICE, running_sim
+from support.signalr import RawHub
+from support.sim import COMBINE, ES, NQ, PRACTICE, SimHandle, running_sim
 from support.wire import (
     ACCOUNT,
     BAR,
@@ -22,6 +24,8 @@ from support.wire import (
     check_envelope,
     check_fields,
 )
+from tsxbot.config.limits import RateLimit
+from tsxbot.sim.ratelimit import RateLimiter
 
 AUTHENTICATED = [
     ("Auth/validate", None),
@@ -177,6 +181,43 @@ async def test_contracts_available_search_and_search_by_id() -> None:
         check_envelope(missing, "contract", 1)
 
 
+async def test_search_by_id_resolves_only_listed_months_in_a_plausible_range_of_years() -> None:
+    async with running_sim() as s:  # the clock is in November 2026
+        for contract_id in (
+            "CON.F.US.EP.F26",  # ES lists no January
+            "CON.F.US.GCE.H26",  # gold lists no March
+            "CON.F.US.EP.Z99",  # 2099
+            "CON.F.US.EP.Z20",  # more than 5 years back
+            "CON.F.US.EP.H29",  # more than 2 years ahead
+            "CON.F.US.EP.Z2X",
+        ):
+            missing = await s.api("Contract/searchById", {"contractId": contract_id})
+            check_envelope(missing, "contract", 1)
+            assert missing["contract"] is None, contract_id
+        for contract_id, active in (
+            (ES, True),
+            ("CON.F.US.EP.H21", False),
+            ("CON.F.US.EP.Z28", False),
+            ("CON.F.US.CLE.G27", False),
+            ("CON.F.US.GCE.G27", False),
+        ):
+            found = await s.api("Contract/searchById", {"contractId": contract_id})
+            check_envelope(found, "contract")
+            assert (found["contract"]["id"], found["contract"]["activeContract"]) == (contract_id, active)
+        # Every endpoint that takes a contract id agrees: placing is ContractNotFound (8), not
+        # ContractNotActive (9); History 1; closeContract 3.
+        check_envelope(await s.place(contractId="CON.F.US.EP.F26"), "orderId", 8)
+        check_envelope(await s.place(contractId="CON.F.US.EP.Z99"), "orderId", 8)
+        check_envelope(await s.place(contractId="CON.F.US.EP.Z28"), "orderId", 9)
+        bars = await s.api("History/retrieveBars", _bars_request(contractId="CON.F.US.EP.F26"))
+        check_envelope(bars, "bars", 1)
+        close = {"accountId": COMBINE, "contractId": "CON.F.US.EP.F26"}
+        check_envelope(await s.api("Position/closeContract", close), None, 3)
+    async with running_sim("simulator.exchange.contractYearsAhead=0") as s:
+        check_envelope(await s.api("Contract/searchById", {"contractId": "CON.F.US.EP.H27"}), "contract", 1)
+        check_envelope(await s.api("Contract/searchById", {"contractId": "CON.F.US.EP.Z26"}), "contract")
+
+
 def _bars_request(**overrides: object) -> dict[str, object]:
     body: dict[str, object] = {
         "contractId": ES,
@@ -228,6 +269,18 @@ async def test_bar_errors_and_the_20000_cap() -> None:
         check_envelope(await s.api("History/retrieveBars", _bars_request(limit=20_001)), "bars", 4)
 
 
+async def test_tick_bars_follow_their_setting() -> None:
+    """Unit 7 (Tick) is only in the newer Swagger (unconfirmed): accepted unless turned off."""
+    ticks = _bars_request(unit=7, unitNumber=100, limit=5, startTime="2026-11-24T14:00:00Z")
+    async with running_sim("simulator.paused=true") as s:
+        body = await s.api("History/retrieveBars", ticks)
+        check_envelope(body, "bars")
+        assert len(body["bars"]) == 5
+    async with running_sim("simulator.paused=true", "simulator.exchange.allowTickBars=false") as s:
+        check_envelope(await s.api("History/retrieveBars", ticks), "bars", 2)  # UnitInvalid
+        check_envelope(await s.api("History/retrieveBars", _bars_request(unit=6, unitNumber=1)), "bars")
+
+
 async def test_history_reaches_30_trading_days_back_and_never_past_the_clock() -> None:
     async with running_sim("simulator.paused=true") as s:
         days = (
@@ -265,6 +318,44 @@ async def test_history_reaches_30_trading_days_back_and_never_past_the_clock() -
         )
 
 
+async def _daily_bars(*overrides: str) -> dict[int, list[dict[str, object]]]:
+    wide = {"startTime": "2026-06-01T00:00:00Z", "endTime": "2027-01-01T00:00:00Z", "includePartialBar": True}
+    async with running_sim("simulator.paused=true", *overrides) as s:
+        return {
+            unit: (
+                await s.api("History/retrieveBars", _bars_request(unit=unit, unitNumber=1, limit=3, **wide))
+            )["bars"]
+            for unit in (4, 5, 6)
+        }
+
+
+async def test_day_week_and_month_bars_are_labelled_by_date_or_by_session_open() -> None:
+    """Whether `t` is the bar's open time is unconfirmed (§4.3): by default a day, week or month
+    is labelled 00:00 UTC of its (first) trading date; with dailyBarTime=sessionOpen, with the
+    open of its (first) session, 17:00 CT the evening before."""
+    by_date = await _daily_bars()
+    by_open = await _daily_bars("simulator.exchange.dailyBarTime=sessionOpen")
+    assert [b["t"][:19] for b in by_date[4]] == [
+        "2026-11-24T00:00:00",
+        "2026-11-23T00:00:00",
+        "2026-11-20T00:00:00",
+    ]
+    assert [b["t"][:19] for b in by_open[4]] == [
+        "2026-11-23T23:00:00",
+        "2026-11-22T23:00:00",
+        "2026-11-19T23:00:00",
+    ]
+    assert [b["t"][:19] for b in by_date[5]][:2] == ["2026-11-23T00:00:00", "2026-11-16T00:00:00"]
+    assert [b["t"][:19] for b in by_open[5]][:2] == ["2026-11-22T23:00:00", "2026-11-15T23:00:00"]
+    assert by_date[6][0]["t"][:19] == "2026-11-01T00:00:00"
+    # November's first session (Monday the 2nd) opened Sunday 1 November, 17:00 CST.
+    assert by_open[6][0]["t"][:19] == "2026-11-01T23:00:00"
+    assert by_open[6][1]["t"][:19] == "2026-09-30T22:00:00"  # Thursday 1 October's, 17:00 CDT
+    for unit in (4, 5, 6):  # only the label differs
+        strip = lambda bars: [{k: v for k, v in b.items() if k != "t"} for b in bars]  # noqa: E731
+        assert strip(by_date[unit]) == strip(by_open[unit])
+
+
 async def test_orders_positions_and_trades_round_trip_with_every_field() -> None:
     async with running_sim() as s:
         placed = await s.place(customTag="wire-1")
@@ -298,6 +389,46 @@ async def test_orders_positions_and_trades_round_trip_with_every_field() -> None
         check_envelope(await s.api("Order/searchById", {"accountId": COMBINE, "orderId": 1}), "order", 1)
         later = await s.api("Order/search", {"accountId": COMBINE, "startTimestamp": "2026-11-25T00:00:00Z"})
         assert later["orders"] == []
+
+
+async def _one_trade(*overrides: str) -> tuple[dict[str, object], dict[str, object], str, float]:
+    """Buys one ES: the trade as Trade/search and GatewayUserTrade give it, the raw REST body,
+    and the balance after."""
+    async with running_sim(*overrides) as s:
+        hub = await RawHub.open(s.hub_url("user"))
+        try:
+            assert await hub.next() == {}
+            await hub.invoke("SubscribeTrades", COMBINE)
+            await hub.completion()
+            await s.place()
+            pushed = (await hub.next_where(lambda r: r.get("target") == "GatewayUserTrade"))["arguments"][0]
+        finally:
+            await hub.close()
+        raw = (await s.http.post("/api/Trade/search", json={"accountId": COMBINE}, headers=s.headers)).text
+        (account,) = [a for a in (await s.state())["accounts"] if a["id"] == COMBINE]
+        return json.loads(raw)["trades"][0], pushed, raw, account["balance"]
+
+
+async def test_trade_commissions_are_an_option() -> None:
+    rest, hub, raw, balance = await _one_trade()
+    check_fields(rest, TRADE)  # no commissions field by default
+    check_fields(hub, TRADE)
+    assert balance == 50_000 - 1.40
+    with_field = {**TRADE, "commissions": (int, float)}
+    rest, hub, raw, balance = await _one_trade(
+        "simulator.wire.tradeCommissions=true", "simulator.exchange.commissionPerSide=0.5"
+    )
+    for trade in (rest, hub):
+        check_fields(trade, with_field)
+        assert (trade["fees"], trade["commissions"]) == (1.4, 0.5)
+    assert '"fees":1.4000,"commissions":0.5000' in raw
+    assert balance == 50_000 - 1.90
+    rest, hub, raw, balance = await _one_trade("simulator.wire.tradeCommissions=true")
+    assert (rest["commissions"], hub["commissions"]) == (0, 0)
+    # A commission with the field off is part of the fees (the only cost field there is).
+    rest, hub, raw, balance = await _one_trade("simulator.exchange.commissionPerSide=0.5")
+    check_fields(rest, TRADE)
+    assert (rest["fees"], hub["fees"], balance) == (1.9, 1.9, 50_000 - 1.90)
 
 
 async def test_prices_carry_nine_decimals_and_fees_four_as_the_docs_print_them() -> None:
@@ -381,35 +512,87 @@ async def test_status_ping_is_a_get_without_auth() -> None:
         assert (response.status_code, response.text) == (200, "pong")
 
 
-async def test_rate_limits_answer_429_and_history_has_its_own_bucket() -> None:
+async def _statuses(s: SimHandle, path: str, body: dict[str, object], n: int) -> list[int]:
+    return [(await s.http.post(path, json=body, headers=s.headers)).status_code for _ in range(n)]
+
+
+ACCOUNTS = ("/api/Account/search", {"onlyActiveAccounts": True})
+
+
+async def test_rate_limits_answer_429_and_history_counts_against_both_limits() -> None:
     async with running_sim(
         "simulator.rateLimits.all.requests=5",
         "simulator.rateLimits.history.requests=2",
         "simulator.rateLimits.retryAfterHeader=true",
     ) as s:  # the login counted against the caller's address (no token yet), not the user
-        statuses = []
-        for _ in range(6):
-            response = await s.http.post(
-                "/api/Account/search", json={"onlyActiveAccounts": True}, headers=s.headers
-            )
-            statuses.append(response.status_code)
-        assert statuses == [200, 200, 200, 200, 200, 429]
-        assert int(response.headers["Retry-After"]) >= 1
-        bars = [
-            (
-                await s.http.post("/api/History/retrieveBars", json=_bars_request(), headers=s.headers)
-            ).status_code
-            for _ in range(3)
-        ]
+        # History has its own limit (2)...
+        bars = await _statuses(s, "/api/History/retrieveBars", _bars_request(), 3)
         assert bars == [200, 200, 429]
-        assert (await s.state())["counters"]["rateLimited"] == 2
+        # ... and its two answered calls also took two of the general limit's five.
+        statuses = await _statuses(s, *ACCOUNTS, 4)
+        assert statuses == [200, 200, 200, 429]
+        response = await s.http.post(ACCOUNTS[0], json=ACCOUNTS[1], headers=s.headers)
+        assert response.status_code == 429 and int(response.headers["Retry-After"]) >= 1
+        # The general limit spent, History is refused too (though its own limit would let it).
+        assert (await s.state())["counters"]["rateLimited"] == 3
     async with running_sim("simulator.rateLimits.all.requests=1") as s:
         for expected in (200, 429):
-            response = await s.http.post(
-                "/api/Account/search", json={"onlyActiveAccounts": True}, headers=s.headers
-            )
+            response = await s.http.post(ACCOUNTS[0], json=ACCOUNTS[1], headers=s.headers)
             assert response.status_code == expected
         assert "Retry-After" not in response.headers
+        assert await _statuses(s, "/api/History/retrieveBars", _bars_request(), 1) == [429]
+
+
+async def test_history_can_have_only_its_own_limit() -> None:
+    async with running_sim(
+        "simulator.rateLimits.all.requests=2",
+        "simulator.rateLimits.history.requests=2",
+        "simulator.rateLimits.historyCountsAgainstAll=false",
+    ) as s:
+        assert await _statuses(s, *ACCOUNTS, 3) == [200, 200, 429]
+        assert await _statuses(s, "/api/History/retrieveBars", _bars_request(), 3) == [200, 200, 429]
+
+
+async def test_the_general_limit_is_a_sliding_window_by_default() -> None:
+    """5 requests / 2 s: five pass at once, and nothing more until the first is 2 s old (a
+    token bucket would let one through every 0.4 s)."""
+    for algorithm, refills in (("slidingWindow", False), ("tokenBucket", True)):
+        async with running_sim(
+            "simulator.rateLimits.all.requests=5",
+            "simulator.rateLimits.all.periodSeconds=2",
+            f"simulator.rateLimits.algorithm={algorithm}",
+        ) as s:
+            started = time.monotonic()
+            assert await _statuses(s, *ACCOUNTS, 5) == [200] * 5
+            later = []
+            while time.monotonic() - started < 1.2:
+                await asyncio.sleep(0.1)
+                later += await _statuses(s, *ACCOUNTS, 1)
+            assert (200 in later) is refills, (algorithm, later)
+            if not refills:
+                await asyncio.sleep(max(0.0, started + 2.05 - time.monotonic()))
+                assert await _statuses(s, *ACCOUNTS, 6) == [200] * 5 + [429]
+
+
+def test_a_sliding_window_allows_exactly_n_in_any_window(monkeypatch: pytest.MonkeyPatch) -> None:
+    now = [1000.0]
+    monkeypatch.setattr("tsxbot.sim.ratelimit.time.monotonic", lambda: now[0])
+    limiter = RateLimiter({"all": RateLimit(requests=200, period_seconds=60.0)})
+    passed: list[float] = []
+    while now[0] < 1000.0 + 180:  # one request every 0.1 s for three minutes
+        if limiter.take("all", "demo") == 0:
+            passed.append(now[0])
+        now[0] = round(now[0] + 0.1, 1)
+    assert len(passed) == 3 * 200
+    for i in range(len(passed) - 200):  # never more than 200 in any 60 s
+        assert passed[i + 200] - passed[i] >= 60.0
+    bucket = RateLimiter({"all": RateLimit(requests=200, period_seconds=60.0)}, algorithm="tokenBucket")
+    now[0] = 5000.0
+    first_minute = 0
+    while now[0] < 5060.0:
+        first_minute += bucket.take("all", "demo") == 0
+        now[0] = round(now[0] + 0.1, 1)
+    assert first_minute > 350  # the burst the sliding window does not allow
 
 
 async def test_default_limits_follow_the_documentation() -> None:

@@ -6,13 +6,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import json
 
 import aiohttp
+import msgspec
 import pytest
 
 from support.signalr import RawHub
 from support.sim import ES, running_sim
+from tsxbot.config import DEFAULTS_DIR, load_config
+from tsxbot.connection_manager.exchange_state import ExchangeState
+from tsxbot.gateway.models import Position
+from tsxbot.gateway.normalize import Normalizer
 
 
 async def test_negotiate_answers_version_1_with_a_token_and_version_0_without() -> None:
@@ -32,6 +38,12 @@ async def test_negotiate_answers_version_1_with_a_token_and_version_0_without() 
         assert response.status_code == 401
 
 
+async def _refused(url: str) -> int:
+    with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
+        await RawHub.open(url)
+    return refused.value.status
+
+
 async def test_a_negotiated_id_opens_one_connection_and_unknown_ids_get_404() -> None:
     async with running_sim() as s:
         body = (await s.http.post("/hubs/market/negotiate?negotiateVersion=1", headers=s.headers)).json()
@@ -41,11 +53,18 @@ async def test_a_negotiated_id_opens_one_connection_and_unknown_ids_get_404() ->
             assert await hub.next() == {}
             state = await s.state()
             assert state["connections"]["market"][0]["connectionId"] == body["connectionId"]
+            # A second socket for a connection that is live: 409 Conflict (signalr-protocol §5),
+            # by its connectionToken or its connectionId.
+            assert await _refused(url) == 409
+            assert await _refused(f"{s.hub_url('market')}&id={body['connectionId']}") == 409
+            assert await _refused(f"{s.hub_url('market')}&id=never-negotiated") == 404
         finally:
             await hub.close()
-        with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
-            await RawHub.open(url)  # the id was used up
-        assert refused.value.status == 404
+        for _ in range(50):
+            if not (await s.state())["connections"]["market"]:
+                break
+            await asyncio.sleep(0.05)
+        assert await _refused(url) == 404  # the connection is gone and the id was used up
         with pytest.raises(aiohttp.WSServerHandshakeError) as unauthorized:
             await RawHub.open(s.hub_url("market", token=False))
         assert unauthorized.value.status == 401
@@ -284,3 +303,44 @@ async def test_a_fill_is_told_in_the_documented_order() -> None:
             "GatewayUserAccount",
         ]
         assert [pushes[0]["arguments"][0]["status"], pushes[2]["arguments"][0]["status"]] == [1, 2]
+
+
+async def _close_pushes(*overrides: str) -> list[dict[str, object]]:
+    """Opens a short position, closes it; the GatewayUserPosition payloads pushed, in order."""
+    async with running_sim(*overrides) as s:
+        hub = await RawHub.open(s.hub_url("user"))
+        try:
+            assert await hub.next() == {}
+            await hub.invoke("SubscribePositions", 1001)
+            await hub.completion()
+            await s.place(side=1)
+            close = await s.api("Position/closeContract", {"accountId": 1001, "contractId": ES})
+            assert close["success"], close
+            positions = []
+            while not positions or positions[-1]["size"] != 0:
+                push = await hub.next_where(lambda r: r.get("target") == "GatewayUserPosition")
+                positions.append(push["arguments"][0])
+        finally:
+            await hub.close()
+    return positions
+
+
+async def test_a_closed_position_is_size_0_and_keeps_its_side_by_default() -> None:
+    opened, closed = await _close_pushes()
+    assert (opened["type"], opened["size"]) == (2, 1)
+    assert (closed["type"], closed["size"]) == (2, 0)  # type 0 does not mean closed: size 0 does
+    assert closed["id"] == opened["id"] and closed["contractId"] == ES
+    # The project's client reads that as flat.
+    normalizer = Normalizer(load_config(DEFAULTS_DIR, env={}).instruments)
+    state = ExchangeState(normalizer)
+    now = dt.datetime(2026, 11, 24, 15, 30, tzinfo=dt.UTC)
+    for payload, net in ((opened, -1), (closed, 0)):
+        update = state.apply_position(msgspec.convert(payload, Position), now)
+        assert update is not None and update.net_quantity == net
+        assert state.net_position(1001, ES) == net
+    assert state.positions == {}
+
+
+async def test_the_closed_position_type_is_configurable() -> None:
+    _, closed = await _close_pushes("simulator.wire.closedPositionType=undefined")
+    assert (closed["type"], closed["size"]) == (0, 0)

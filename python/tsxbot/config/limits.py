@@ -8,7 +8,8 @@ from tsxbot.config.types import PositiveFloat, PositiveInt
 
 
 class RateLimit(msgspec.Struct, rename="camel", forbid_unknown_fields=True, frozen=True):
-    """At most ``requests`` in any ``period_seconds`` (a token bucket of that size and rate)."""
+    """At most ``requests`` in any ``period_seconds`` (the simulator can also count it as a token
+    bucket of that size and rate: ``simulator.rateLimits.algorithm``)."""
 
     requests: PositiveInt
     period_seconds: PositiveFloat

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import msgspec
 
@@ -102,6 +102,13 @@ class RateLimits(_Section, frozen=True):
     scope: Literal["token", "user", "ip"] = "user"
     all: RateLimit = msgspec.field(default_factory=lambda: RateLimit(requests=200, period_seconds=60.0))
     history: RateLimit = msgspec.field(default_factory=lambda: RateLimit(requests=50, period_seconds=30.0))
+    # How "N requests / W s" is counted: "slidingWindow" = at most N in any W seconds (the
+    # documented wording); "tokenBucket" = N tokens refilled at N/W per second (lets up to 2N
+    # through in the first W seconds).
+    algorithm: Literal["slidingWindow", "tokenBucket"] = "slidingWindow"
+    # History/retrieveBars counts against the general limit too ("All endpoints: 200 / 60 s"),
+    # not only its own.
+    history_counts_against_all: bool = True
     # Send Retry-After (seconds) with a 429 (unconfirmed on the real gateway).
     retry_after_header: bool = False
 
@@ -141,14 +148,29 @@ class ExchangeSettings(_Section, frozen=True):
             "GC": 1.62,
         }
     )
+    # Commission per contract per side, on top of the fees (default none). It is charged to the
+    # balance; on the wire it is the trade's `commissions` (wire.tradeCommissions) or, when that
+    # field is off, part of `fees`.
+    commission_per_side: NonNegativeFloat = 0.0
     # Does Position/closeContract cancel the position's resting bracket orders? (unconfirmed)
     close_cancels_brackets: bool = False
     # Accept StopLimit (type 3) orders; the place docs do not list it (unconfirmed).
     allow_stop_limit: bool = True
+    # Accept History unit 7 (Tick): only the newer Swagger lists it (unconfirmed). Off: errorCode 2
+    # (UnitInvalid), as for any unit outside the documented 0-6.
+    allow_tick_bars: bool = True
+    # `t` of day, week and month bars: 00:00 UTC of the (first) trading date, or the open time of
+    # the (first) session, e.g. 17:00 CT the evening before (whether `t` is the open is unconfirmed).
+    daily_bar_time: Literal["tradingDate", "sessionOpen"] = "tradingDate"
     # Limit above 20,000 on History/retrieveBars: cap it, or answer errorCode 4.
     bar_limit_overflow: Literal["cap", "error"] = "cap"
     # First order id; ids are consecutive and deterministic.
     first_order_id: PositiveInt = 10_001
+    # Contract ids that resolve (searchById, place, History...): a month the product lists, in a
+    # year from contractYearsBack before the clock's year to contractYearsAhead after it (expired
+    # and deferred months). Anything else is ContractNotFound.
+    contract_years_back: Annotated[int, msgspec.Meta(ge=0, le=20)] = 5
+    contract_years_ahead: Annotated[int, msgspec.Meta(ge=0, le=10)] = 2
 
 
 class WireSettings(_Section, frozen=True):
@@ -161,13 +183,45 @@ class WireSettings(_Section, frozen=True):
     # The newer Swagger's order fields (trailDistance, trailPrice, parentOrderId, linkedOrderId):
     # on REST only, on REST and hub events, or nowhere.
     order_extras: Literal["rest", "both", "none"] = "rest"
+    # ``type`` of the GatewayUserPosition that reports a close (size 0): the side the position
+    # had ("lastSide": 1 long, 2 short) or 0 Undefined. The reference only says a close is
+    # size 0 and that type 0 does not mean closed; the real value is unconfirmed.
+    closed_position_type: Literal["lastSide", "undefined"] = "lastSide"
+    # The newer Swagger's `commissions` (decimal) on Trade/search results and GatewayUserTrade
+    # events (unconfirmed: no sample shows it, nor whether `fees` includes it).
+    trade_commissions: bool = False
+
+
+FaultBody = dict[str, Any]
 
 
 class FaultDefaults(_Section, frozen=True):
-    """Faults active from the start (the admin API changes them at run time)."""
+    """Faults in force from the start. Each is written as the body of the admin API call that
+    sets the same fault (``tsxbot.sim.faults.admin``) and parsed by the same code
+    (``tsxbot.sim.faults.specs``); times ("seconds") count from the simulator's start. The
+    admin API changes them at run time (``DELETE /admin/faults`` clears them)."""
 
     latency_ms: NonNegativeFloat = 0.0
     latency_jitter_ms: NonNegativeFloat = 0.0
+    # POST /admin/faults/http bodies: [{path, status, count? | seconds?, retryAfter?, afterProcessing?}]
+    http: list[FaultBody] = msgspec.field(default_factory=list)
+    # POST /admin/faults/latency body {ms, jitterMs?, path?} (replaces latencyMs/latencyJitterMs).
+    latency: FaultBody | None = None
+    # POST /admin/faults/events body {hub?, duplicate?, reorder?, drop?, targets?}.
+    events: FaultBody | None = None
+    # POST /admin/faults/hub/refuse bodies: [{hub, seconds, status?}].
+    hub_refuse: list[FaultBody] = msgspec.field(default_factory=list)
+    # POST /admin/faults/hub/handshake bodies: [{hub, error}].
+    hub_handshake: list[FaultBody] = msgspec.field(default_factory=list)
+    # POST /admin/faults/hub/completions bodies: [{hub, delaySeconds?, drop?}].
+    hub_completions: list[FaultBody] = msgspec.field(default_factory=list)
+    # POST /admin/faults/tokens/lifetime body {seconds} (overrides auth.tokenLifetime).
+    token_lifetime: FaultBody | None = None
+
+    def problems(self) -> Iterable[tuple[str, str]]:
+        from tsxbot.sim.faults.specs import configured  # the admin API's parsers (sim -> config)
+
+        yield from configured(self, 0.0).problems
 
 
 class SimulatorConfig(_Section, frozen=True):

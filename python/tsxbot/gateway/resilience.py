@@ -4,15 +4,22 @@ circuit breaker per endpoint."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import random
 import time
 from collections import deque
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 
 class SlidingWindowLimiter:
     """At most ``limit`` acquisitions in any ``period`` seconds (how ProjectX documents its limits:
-    200 requests / 60 s; History 50 / 30 s, throttled to 30 / 30 s to be safe)."""
+    200 requests / 60 s; History 50 / 30 s, throttled to 30 / 30 s to be safe).
+
+    ``slot()`` holds a place for a request in flight and dates it from when the request ends:
+    the server counts a request when it arrives, which is after it was sent and before its
+    answer is back, so however the network delays each one the server never sees more than
+    ``limit`` in any ``period``. ``acquire()`` dates a place from now."""
 
     def __init__(self, limit: int, period: float) -> None:
         if limit < 1 or period <= 0:
@@ -20,20 +27,43 @@ class SlidingWindowLimiter:
         self.limit = limit
         self.period = period
         self._sent: deque[float] = deque()
+        self._in_flight = 0
         self._lock = asyncio.Lock()
+        self._released = asyncio.Event()
         self.waits = 0
 
     async def acquire(self) -> None:
+        await self._take(hold=False)
+
+    @contextlib.asynccontextmanager
+    async def slot(self) -> AsyncIterator[None]:
+        await self._take(hold=True)
+        try:
+            yield
+        finally:
+            self._in_flight -= 1
+            self._sent.append(time.monotonic())
+            self._released.set()
+
+    async def _take(self, *, hold: bool) -> None:
         async with self._lock:
             while True:
                 now = time.monotonic()
                 while self._sent and now - self._sent[0] >= self.period:
                     self._sent.popleft()
-                if len(self._sent) < self.limit:
-                    self._sent.append(now)
+                if len(self._sent) + self._in_flight < self.limit:
+                    if hold:
+                        self._in_flight += 1
+                    else:
+                        self._sent.append(now)
                     return
                 self.waits += 1
-                await asyncio.sleep(self.period - (now - self._sent[0]) + 0.001)
+                # A place frees when the oldest leaves the window; with every place in flight,
+                # wait for one to end first.
+                self._released.clear()
+                timeout = self.period - (now - self._sent[0]) + 0.001 if self._sent else None
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._released.wait(), timeout)
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import random
 from collections.abc import Callable
@@ -201,6 +202,19 @@ class ProjectXRest:
             )
         return breaker
 
+    async def _rate_limit_places(self, endpoint: str) -> contextlib.AsyncExitStack:
+        """Places in the rate limits for one request, held until the stack is closed (when its
+        answer is back). History has its own limit, within "all endpoints" (reference §8)."""
+        places = contextlib.AsyncExitStack()
+        try:
+            if endpoint == HISTORY_ENDPOINT:
+                await places.enter_async_context(self._history_limiter.slot())
+            await places.enter_async_context(self._limiter.slot())
+        except BaseException:
+            await places.aclose()
+            raise
+        return places
+
     async def _send(
         self,
         endpoint: str,
@@ -216,18 +230,19 @@ class ProjectXRest:
         wait = breaker.remaining()
         if wait is not None:
             raise CircuitOpenError(endpoint, wait)  # fail fast, before waiting on anything
-        await (self._history_limiter if endpoint == HISTORY_ENDPOINT else self._limiter).acquire()
         headers = {"Accept": "application/json"}
-        if auth:
+        if auth:  # before taking a rate-limit place: getting the token may itself be a request
             headers["Authorization"] = f"Bearer {token or await self.session_token()}"
         content = None
         if body is not None:
             content = _ENCODER.encode(body)
             headers["Content-Type"] = "application/json"
+        places = await self._rate_limit_places(endpoint)
         # Claimed right before the request, and always given back: a trial call that never got
         # an answer (cancelled, or an error before it was sent) must not keep the circuit open.
         wait = breaker.check()
         if wait is not None:
+            await places.aclose()
             raise CircuitOpenError(endpoint, wait)
         outcome: bool | None = None  # True: the endpoint answered; False: it failed
         try:
@@ -242,6 +257,7 @@ class ProjectXRest:
             status = response.status_code
             outcome = status < 500
         finally:
+            await places.aclose()
             if outcome is True:
                 breaker.success()
             elif outcome is False:

@@ -70,7 +70,17 @@ def front_month(instrument: Instrument, today: dt.date) -> tuple[str, int]:
 
 
 class ContractTable:
-    def __init__(self, instruments: Iterable[Instrument], today: dt.date) -> None:
+    def __init__(
+        self,
+        instruments: Iterable[Instrument],
+        today: dt.date,
+        *,
+        years_back: int = 5,
+        years_ahead: int = 2,
+    ) -> None:
+        """``years_back`` / ``years_ahead``: the range of years (around ``today``) in which a
+        listed month of a known product resolves by id."""
+        self._years = range(today.year - years_back, today.year + years_ahead + 1)
         self._by_root: dict[str, Instrument] = {}
         self._calendars: dict[str, SessionCalendar] = {}
         self._ticks: dict[str, TickSize] = {}
@@ -105,7 +115,8 @@ class ContractTable:
         return list(self.front.values())
 
     def get(self, contract_id: str) -> Contract | None:
-        """Any well-formed id of a known root, active or not (like ``searchById``)."""
+        """A well-formed id of a known root, active or not (like ``searchById``): a month the
+        product lists (ES has no January) in the table's range of years; else None."""
         found = self._by_id.get(contract_id)
         if found is not None:
             return found
@@ -114,9 +125,12 @@ class ContractTable:
             return None
         inst = self._by_root.get(parts[3])
         code, yy = parts[4][0], parts[4][1:]
-        if inst is None or code not in MONTH_CODES or not yy.isdigit():
+        if inst is None or code not in inst.contract_months or not yy.isdigit():
             return None
-        contract = self._make(inst, code, 2000 + int(yy), active=False)
+        year = 2000 + int(yy)
+        if year not in self._years:
+            return None
+        contract = self._make(inst, code, year, active=False)
         return contract if contract.id == contract_id else None
 
     def active_by_id(self, contract_id: str) -> Contract | None:

@@ -16,6 +16,7 @@ from tsxbot.log import get_logger
 from tsxbot.sim.clock import SimClock
 from tsxbot.sim.contracts import ContractTable
 from tsxbot.sim.exchange.venue import Exchange
+from tsxbot.sim.faults.specs import install as install_faults
 from tsxbot.sim.faults.state import FaultState
 from tsxbot.sim.hubs import protocol
 from tsxbot.sim.hubs.market_hub import MarketHub
@@ -49,13 +50,21 @@ class Simulator:
             start_ns = to_ns(config.start_time) if config.start_time is not None else time.time_ns()
         self.start_ns = start_ns
         self.clock = SimClock(start_ns, speed=config.speed, paused=config.paused)
-        self.contracts = ContractTable(instruments, from_ns(start_ns).date())
+        self.contracts = ContractTable(
+            instruments,
+            from_ns(start_ns).date(),
+            years_back=config.exchange.contract_years_back,
+            years_ahead=config.exchange.contract_years_ahead,
+        )
         self.markets: dict[str, ContractMarket] = build_markets(config, self.contracts, start_ns, recorded)
         self.exchange = Exchange(config, self.contracts, self.markets, self.clock)
-        self.tokens = TokenStore(config.auth.token_lifetime)
         self.faults = FaultState(config.faults, config.seed)
+        lifetime = install_faults(self.faults, config.faults, time.monotonic())
+        self.tokens = TokenStore(lifetime if lifetime is not None else config.auth.token_lifetime)
         limits = config.rate_limits
-        self.limiter = RateLimiter({"all": limits.all, "history": limits.history}, enabled=limits.enabled)
+        self.limiter = RateLimiter(
+            {"all": limits.all, "history": limits.history}, enabled=limits.enabled, algorithm=limits.algorithm
+        )
         self.rest_present = Presenter(config.wire, "rest")
         self.user_hub = UserHub(config.hub, config.wire, self.tokens, self.faults)
         self.market_hub = MarketHub(config.hub, config.wire, self.tokens, self.faults, self._market_now)
@@ -84,7 +93,9 @@ class Simulator:
             key = raw or "?"
         else:
             key = token.user_name.lower()
-        wait = self.limiter.take(bucket, key)
+        both = bucket == "history" and limits.history_counts_against_all
+        buckets = ("all", "history") if both else (bucket,)
+        wait = self.limiter.take(buckets, key)
         if not wait:
             return None
         headers = {"Retry-After": RateLimiter.retry_after(wait)} if limits.retry_after_header else {}

@@ -33,6 +33,7 @@ class HalfTrade:
     size: int
     order_id: int
     voided: bool = False
+    commissions: float = 0.0
 
 
 @dataclass
@@ -43,14 +44,21 @@ class Position:
     created_ns: int
     net: int = 0  # signed contracts
     avg: float = 0.0  # average entry in ticks
+    # The side it last had while open: what a close event carries (``wire.closedPositionType``).
+    last_side: PositionType = PositionType.UNDEFINED
 
     @property
     def type(self) -> PositionType:
+        """Long or short while open, Undefined once flat (see ``last_side``)."""
         if self.net > 0:
             return PositionType.LONG
         if self.net < 0:
             return PositionType.SHORT
         return PositionType.UNDEFINED
+
+    def _remember_side(self) -> None:
+        if self.net:
+            self.last_side = self.type
 
     def open_pnl(self, last: int) -> float:
         return (last - self.avg) * self.net * self.contract.tick_value
@@ -63,6 +71,7 @@ class Position:
             total = self.net + signed
             self.avg = (self.avg * abs(self.net) + price * qty) / abs(total)
             self.net = total
+            self._remember_side()
             return [(qty, None)]
         closing = min(qty, abs(self.net))
         direction = 1 if self.net > 0 else -1
@@ -76,6 +85,7 @@ class Position:
             legs.append((rest, None))
         elif self.net == 0:
             self.avg = 0.0
+        self._remember_side()
         return legs
 
 

@@ -412,8 +412,10 @@ class Exchange:
             self._next_position += 1
             account.positions[contract.id] = position
         fee_rate = self.settings.fees.get(contract.symbol, self.settings.fee_per_side)
+        commission_rate = self.settings.commission_per_side
         for leg_qty, pnl in position.apply(order.side, qty, price):
             fees = round(fee_rate * leg_qty, 4)
+            commissions = round(commission_rate * leg_qty, 4)
             trade = HalfTrade(
                 id=self._next_trade,
                 account_id=account.id,
@@ -425,10 +427,11 @@ class Exchange:
                 side=order.side,
                 size=leg_qty,
                 order_id=order.id,
+                commissions=commissions,
             )
             self._next_trade += 1
             account.trades.append(trade)
-            account.balance = round(account.balance + (pnl or 0.0) - fees, 2)
+            account.balance = round(account.balance + (pnl or 0.0) - fees - commissions, 2)
             self.user.trade(trade)
         self.user.order(order)
         self.user.position(position)

@@ -3,6 +3,11 @@
 All bodies and answers are JSON; every route answers ``{"ok": true, ...}`` or HTTP 400/404 with
 ``{"ok": false, "error": "..."}``. No authentication: bind the simulator to localhost.
 
+The fault bodies below are parsed by ``faults/specs.py``, which the config shares: the same
+bodies under ``simulator.faults`` (``http``, ``latency``, ``events``, ``hubRefuse``,
+``hubHandshake``, ``hubCompletions``, ``tokenLifetime``) are in force from the start. An unknown
+key or an impossible value is HTTP 400 here and a configuration problem there.
+
 State
   GET  /admin/state                      clock, accounts, hub connections (ids, subscriptions,
                                          counters), faults in force
@@ -58,7 +63,8 @@ import msgspec
 from aiohttp import web
 
 from tsxbot.config.limits import RateLimit
-from tsxbot.sim.faults.state import EventFaults, HttpFault, Latency, Refusal
+from tsxbot.sim.faults import specs
+from tsxbot.sim.faults.specs import FaultSpecError
 from tsxbot.sim.hubs.connection import HubConnection
 from tsxbot.sim.hubs.endpoint import HubEndpoint
 from tsxbot.sim.simulator import Simulator
@@ -67,7 +73,7 @@ from tsxbot.sim.wire.timestamps import format_ns, parse_timestamp, to_ns
 AdminHandler = Callable[[Simulator, dict[str, Any], web.Request], Awaitable[dict[str, Any]]]
 
 
-class AdminError(Exception):
+class AdminError(FaultSpecError):
     pass
 
 
@@ -76,13 +82,8 @@ def _json(data: dict[str, Any], status: int = 200) -> web.Response:
 
 
 def _hubs(sim: Simulator, name: Any) -> list[HubEndpoint]:
-    if name in (None, "*", "all"):
-        return [sim.user_hub, sim.market_hub]
-    if name == "user":
-        return [sim.user_hub]
-    if name == "market":
-        return [sim.market_hub]
-    raise AdminError(f"unknown hub {name!r} (user, market or *)")
+    by_name = {"user": sim.user_hub, "market": sim.market_hub}
+    return [by_name[n] for n in specs.hub_names(name)]
 
 
 def _conns(sim: Simulator, body: dict[str, Any]) -> list[HubConnection]:
@@ -93,10 +94,7 @@ def _conns(sim: Simulator, body: dict[str, Any]) -> list[HubConnection]:
 
 
 def _number(body: dict[str, Any], key: str, default: float | None = None) -> float:
-    value = body.get(key, default)
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise AdminError(f"{key} must be a number")
-    return float(value)
+    return specs.number(body, key, default)
 
 
 def state(sim: Simulator) -> dict[str, Any]:
@@ -216,69 +214,32 @@ async def _stall(sim: Simulator, body: dict[str, Any], request: web.Request) -> 
 
 
 async def _refuse(sim: Simulator, body: dict[str, Any], request: web.Request) -> dict[str, Any]:
-    hub = body.get("hub", "*")
-    _hubs(sim, hub)
-    sim.faults.refuse["*" if hub in (None, "all") else str(hub)] = Refusal(
-        until=time.monotonic() + _number(body, "seconds"), status=int(_number(body, "status", 503))
-    )
+    sim.faults.add_refusal(*specs.refuse(body, time.monotonic()))
     return {"ok": True}
 
 
 async def _handshake(sim: Simulator, body: dict[str, Any], request: web.Request) -> dict[str, Any]:
-    error = body.get("error")
-    for hub in _hubs(sim, body.get("hub")):
-        if error is None:
-            sim.faults.handshake_error.pop(hub.name, None)
-        else:
-            sim.faults.handshake_error[hub.name] = str(error)
+    sim.faults.set_handshake(specs.handshake(body))
     return {"ok": True}
 
 
 async def _completions(sim: Simulator, body: dict[str, Any], request: web.Request) -> dict[str, Any]:
-    for hub in _hubs(sim, body.get("hub")):
-        sim.faults.completion_delay_s[hub.name] = _number(body, "delaySeconds", 0.0)
-        sim.faults.drop_completions[hub.name] = bool(body.get("drop", False))
+    sim.faults.set_completions(specs.completions(body))
     return {"ok": True}
 
 
 async def _events(sim: Simulator, body: dict[str, Any], request: web.Request) -> dict[str, Any]:
-    targets = body.get("targets") or []
-    if not isinstance(targets, list):
-        raise AdminError("targets must be a list of event names")
-    sim.faults.events = EventFaults(
-        hub=str(body.get("hub", "*")),
-        duplicate=_number(body, "duplicate", 0.0),
-        reorder=_number(body, "reorder", 0.0),
-        drop=_number(body, "drop", 0.0),
-        targets=[str(t) for t in targets],
-    )
+    sim.faults.events = specs.events(body)
     return {"ok": True}
 
 
 async def _http(sim: Simulator, body: dict[str, Any], request: web.Request) -> dict[str, Any]:
-    status = int(_number(body, "status"))
-    if not 400 <= status <= 599:
-        raise AdminError("status must be an HTTP error status (400-599)")
-    count = body.get("count")
-    seconds = body.get("seconds")
-    retry = body.get("retryAfter")
-    sim.faults.http.append(
-        HttpFault(
-            path=str(body.get("path", "*")),
-            status=status,
-            count=int(count) if count is not None else None,
-            until=time.monotonic() + float(seconds) if seconds is not None else None,
-            retry_after=float(retry) if retry is not None else None,
-            after_processing=bool(body.get("afterProcessing", False)),
-        )
-    )
+    sim.faults.http.append(specs.http(body, time.monotonic()))
     return {"ok": True}
 
 
 async def _latency(sim: Simulator, body: dict[str, Any], request: web.Request) -> dict[str, Any]:
-    sim.faults.latency = Latency(
-        ms=_number(body, "ms"), jitter_ms=_number(body, "jitterMs", 0.0), path=str(body.get("path", "*"))
-    )
+    sim.faults.latency = specs.latency(body)
     return {"ok": True}
 
 
@@ -299,7 +260,7 @@ async def _expire(sim: Simulator, body: dict[str, Any], request: web.Request) ->
 
 
 async def _lifetime(sim: Simulator, body: dict[str, Any], request: web.Request) -> dict[str, Any]:
-    sim.tokens.lifetime_s = _number(body, "seconds")
+    sim.tokens.lifetime_s = specs.token_lifetime(body)
     return {"ok": True}
 
 

@@ -7,8 +7,12 @@ from __future__ import annotations
 import random
 import time
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from tsxbot.config.simulator import FaultDefaults
+
+if TYPE_CHECKING:
+    from tsxbot.sim.faults.specs import CompletionFault, HandshakeFault
 
 
 @dataclass
@@ -81,6 +85,21 @@ class FaultState:
         self.handshake_error.clear()
         self.completion_delay_s.clear()
         self.drop_completions.clear()
+
+    def add_refusal(self, hub: str, refusal: Refusal) -> None:
+        self.refuse[hub] = refusal
+
+    def set_handshake(self, fault: HandshakeFault) -> None:
+        for hub in fault.hubs:
+            if fault.error is None:
+                self.handshake_error.pop(hub, None)
+            else:
+                self.handshake_error[hub] = fault.error
+
+    def set_completions(self, fault: CompletionFault) -> None:
+        for hub in fault.hubs:
+            self.completion_delay_s[hub] = fault.delay_s
+            self.drop_completions[hub] = fault.drop
 
     def http_fault_for(self, path: str) -> HttpFault | None:
         self.http = [f for f in self.http if f.live()]

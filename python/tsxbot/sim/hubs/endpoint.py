@@ -70,6 +70,9 @@ class HubEndpoint:
         self.connections: dict[str, HubConnection] = {}
         self.topics: dict[Hashable, set[HubConnection]] = {}
         self._negotiated: dict[str, _Negotiated] = {}
+        # The negotiated keys (connectionToken and connectionId) of live connections: a second
+        # WebSocket with one of them is 409 Conflict, as on ASP.NET (unknown keys are 404).
+        self._live_keys: dict[str, str] = {}
         self.connects = 0
         self.subscribe_calls = 0
         self._held: dict[HubConnection, list[bytes]] = {}
@@ -164,26 +167,34 @@ class HubEndpoint:
             return web.Response(status=refusal.status)
         token = self._authenticate(request)
         given = request.query.get("id")
+        keys: list[str] = []
         if given:
+            if given in self._live_keys or any(c.id == given for c in self.connections.values()):
+                return web.Response(status=409, text="Connection ID already in use")
             entry = self._negotiated.pop(given, None)
             if entry is None:
-                if any(c.id == given for c in self.connections.values()):
-                    return web.Response(status=409, text="Connection ID already in use")
                 return web.Response(status=404, text="No Connection with that ID")
-            for key in [k for k, v in self._negotiated.items() if v is entry]:
+            keys = [given, *(k for k, v in self._negotiated.items() if v is entry)]
+            for key in keys[1:]:
                 del self._negotiated[key]
             connection_id = entry.connection_id
         else:
             connection_id = _new_id()
-        ws = web.WebSocketResponse(
-            heartbeat=None, autoping=True, compress=False, max_msg_size=4 * 1024 * 1024
-        )
-        await ws.prepare(request)
-        conn = HubConnection(self.name, connection_id, ws, token)
+        for key in keys:
+            self._live_keys[key] = connection_id
         try:
-            await self._run(conn)
+            ws = web.WebSocketResponse(
+                heartbeat=None, autoping=True, compress=False, max_msg_size=4 * 1024 * 1024
+            )
+            await ws.prepare(request)
+            conn = HubConnection(self.name, connection_id, ws, token)
+            try:
+                await self._run(conn)
+            finally:
+                self._drop(conn)
         finally:
-            self._drop(conn)
+            for key in keys:
+                self._live_keys.pop(key, None)
         return ws
 
     # --- the connection's life -----------------------------------------------------------------

@@ -4,7 +4,10 @@ live feed plays, so a client's bars and the feed always agree.
 Seconds and ticks come from the prints; minutes, hours, days, weeks and months from the minute
 bars. Minute and hour buckets are aligned to UTC multiples of their size; a day is a trading
 session labelled with its trading date (00:00 UTC); a week starts on the Monday of its trading
-dates, a month on the first. Bars are returned newest first; ``limit`` keeps the most recent.
+dates, a month on the first. With ``session_open`` labels (``exchange.dailyBarTime:
+sessionOpen``) a day, week or month is labelled instead with the open time of its first session
+(whether the real ``t`` is the open time is unconfirmed). Bars are returned newest first;
+``limit`` keeps the most recent.
 """
 
 from __future__ import annotations
@@ -40,10 +43,24 @@ class BarQuery:
     end_ns: int
     limit: int
     include_partial: bool
+    # Days, weeks, months: labelled with the open of their first session, not 00:00 UTC of the date.
+    session_open: bool = False
 
 
 def _date_label(day: dt.date) -> int:
     return to_ns(dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC))
+
+
+def _open_label(calendar: SessionCalendar, first_day: dt.date) -> int:
+    """The open of the first session on or after ``first_day`` (a day's own session; a week's
+    or a month's first)."""
+    day = first_day
+    for _ in range(14):
+        session = calendar.session_on(day)
+        if session is not None:
+            return session.open_ns
+        day += dt.timedelta(days=1)
+    return _date_label(first_day)
 
 
 def current_minute(series: MinuteSeries, now_ns: int) -> tuple[int, Bar | None]:
@@ -81,6 +98,7 @@ def _bucket_keys(t: np.ndarray, query: BarQuery, calendar: SessionCalendar) -> n
     # Days, weeks, months: by trading date (a session's minutes share its close date).
     dates = [_trading_date(calendar, int(x)) for x in t]
     labels: list[int] = []
+    by_day: dict[dt.date, int] = {}
     for day in dates:
         if query.unit == BarUnit.DAY:
             label_day = day
@@ -88,7 +106,11 @@ def _bucket_keys(t: np.ndarray, query: BarQuery, calendar: SessionCalendar) -> n
             label_day = day - dt.timedelta(days=day.weekday())
         else:
             label_day = day.replace(day=1)
-        labels.append(_date_label(label_day))
+        label = by_day.get(label_day)
+        if label is None:
+            label = _open_label(calendar, label_day) if query.session_open else _date_label(label_day)
+            by_day[label_day] = label
+        labels.append(label)
     keys = np.asarray(labels, dtype=np.int64)
     if n > 1 and len(keys):
         # Group n consecutive days/weeks/months: number the distinct labels and bucket them.
@@ -161,7 +183,7 @@ def _is_partial(label: int, query: BarQuery, calendar: SessionCalendar, now_ns: 
         return now_ns < label + query.unit_number * 3600 * SECOND_NS
     upcoming = calendar.session_at(now_ns) or calendar.next_session(now_ns)
     probe = np.asarray([upcoming.open_ns], dtype=np.int64)
-    keys = _bucket_keys(probe, BarQuery(query.unit, 1, 0, 0, 1, True), calendar)
+    keys = _bucket_keys(probe, BarQuery(query.unit, 1, 0, 0, 1, True, query.session_open), calendar)
     if query.unit_number == 1:
         return int(keys[0]) == label
     return int(keys[0]) >= label

@@ -50,7 +50,7 @@ async def retrieve_bars(call: Call) -> web.Response:
         unit = BarUnit(body.unit)
     except ValueError:
         return envelope({"bars": None}, RetrieveBarErrorCode.UNIT_INVALID)
-    if unit is BarUnit.UNSPECIFIED:
+    if unit is BarUnit.UNSPECIFIED or (unit is BarUnit.TICK and not sim.config.exchange.allow_tick_bars):
         return envelope({"bars": None}, RetrieveBarErrorCode.UNIT_INVALID)
     if body.unit_number < 1:
         return envelope({"bars": None}, RetrieveBarErrorCode.UNIT_NUMBER_INVALID)
@@ -66,6 +66,7 @@ async def retrieve_bars(call: Call) -> web.Response:
         end_ns=timestamp_ns(body.end_time, "endTime"),
         limit=min(limit, MAX_BARS),
         include_partial=body.include_partial_bar,
+        session_open=sim.config.exchange.daily_bar_time == "sessionOpen",
     )
     bars = retrieve(market.series, contract.calendar, query, sim.clock.now_ns())
     present = sim.rest_present

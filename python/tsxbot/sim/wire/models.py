@@ -96,6 +96,23 @@ class HalfTradeModel(_Model):
     order_id: int
 
 
+class HalfTradeCommissionsModel(_Model):
+    """HalfTradeModel with the newer Swagger's ``commissions`` (after ``fees``, as listed)."""
+
+    id: int
+    account_id: int
+    contract_id: str
+    creation_timestamp: str
+    price: Num
+    profit_and_loss: Num | None
+    fees: Num
+    commissions: Num
+    side: int
+    size: int
+    voided: bool
+    order_id: int
+
+
 class MarketTradeModel(_Model):
     symbol_id: str
     price: float

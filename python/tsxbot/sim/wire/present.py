@@ -9,6 +9,7 @@ from tsxbot.sim.exchange.orders import SimOrder
 from tsxbot.sim.wire.decimals import DecimalStyle
 from tsxbot.sim.wire.models import (
     ContractModel,
+    HalfTradeCommissionsModel,
     HalfTradeModel,
     Num,
     OrderModel,
@@ -26,6 +27,8 @@ class Presenter:
         self.times = TimestampStyle(wire.timestamps)
         self.decimals = DecimalStyle(wire.decimals)
         self.order_extras = wire.order_extras == "both" or (wire.order_extras == "rest" and self.rest)
+        self.closed_keeps_side = wire.closed_position_type == "lastSide"
+        self.commissions = wire.trade_commissions
 
     def ts(self, ns: int) -> str:
         return self.times.format(ns, self.surface)
@@ -101,25 +104,47 @@ class Presenter:
         )
 
     def position(self, position: Position) -> PositionModel:
+        """A closed position (size 0) keeps the side it had, unless the config says 0."""
+        kind = position.type
+        if position.net == 0 and self.closed_keeps_side:
+            kind = position.last_side
         return PositionModel(
             id=position.id,
             account_id=position.account_id,
             contract_id=position.contract.id,
             creation_timestamp=self.ts(position.created_ns),
-            type=int(position.type),
+            type=int(kind),
             size=abs(position.net),
             average_price=self.price(position.contract, position.avg),
         )
 
-    def trade(self, trade: HalfTrade) -> HalfTradeModel:
+    def trade(self, trade: HalfTrade) -> HalfTradeModel | HalfTradeCommissionsModel:
+        """Commissions in their own field (``wire.tradeCommissions``), else inside ``fees``."""
+        price = self.price(trade.contract, trade.price)
+        pnl = None if trade.pnl is None else self.money(trade.pnl)
+        if self.commissions:
+            return HalfTradeCommissionsModel(
+                id=trade.id,
+                account_id=trade.account_id,
+                contract_id=trade.contract.id,
+                creation_timestamp=self.ts(trade.ns),
+                price=price,
+                profit_and_loss=pnl,
+                fees=self.fees(trade.fees),
+                commissions=self.fees(trade.commissions),
+                side=int(trade.side),
+                size=trade.size,
+                voided=trade.voided,
+                order_id=trade.order_id,
+            )
         return HalfTradeModel(
             id=trade.id,
             account_id=trade.account_id,
             contract_id=trade.contract.id,
             creation_timestamp=self.ts(trade.ns),
-            price=self.price(trade.contract, trade.price),
-            profit_and_loss=None if trade.pnl is None else self.money(trade.pnl),
-            fees=self.fees(trade.fees),
+            price=price,
+            profit_and_loss=pnl,
+            fees=self.fees(round(trade.fees + trade.commissions, 4)),
             side=int(trade.side),
             size=trade.size,
             voided=trade.voided,
