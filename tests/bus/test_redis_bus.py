@@ -8,6 +8,7 @@ import asyncio
 import pytest
 
 from support.bus_helpers import bus_config, eventually, nothing_more, order, payload_ids, quote, receive
+from support.redis_proxy import RedisProxy
 from support.redis_server import RedisServer
 from tsxbot.bus import BusFullError, RedisBus
 from tsxbot.bus.resp import RedisAddress, RespConnection
@@ -220,3 +221,84 @@ async def test_a_refused_durable_batch_is_kept_whole_and_sent_again_in_order(
     finally:
         await raw.close()
         await bus.close()
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        b"-BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSCRIPT.\r\n",
+        b"-NOAUTH Authentication required.\r\n",
+    ],
+    ids=["busy", "noauth"],
+)
+async def test_error_replies_while_connecting_are_retried_until_redis_recovers(
+    redis: RedisServer, namespace: str, error: bytes
+) -> None:
+    """A Redis answering an error to every new connection for a while (busy running a script,
+    not yet configured) holds the publisher, the acks, the subscription and the journal back,
+    and ends none of them: once it recovers everything goes through, once."""
+    proxy = RedisProxy(redis.host, redis.port)
+    await proxy.start()
+    bus = RedisBus(bus_config("redis", proxy.url, namespace))
+    await bus.start()
+    try:
+        sub = await bus.subscribe(ORDERS, group="aggregator")
+        await bus.publish(ORDERS, order(0))
+        await bus.flush()
+        (first,) = await receive(sub, 1)
+        proxy.answer(error)  # every connection dropped; each new one is refused at set-up
+        acking = asyncio.create_task(first.ack())
+        claiming = asyncio.create_task(bus.journal("commands").claim("cmd-1"))
+        for i in range(1, 21):
+            await bus.publish(ORDERS, order(i))
+        flushing = asyncio.create_task(bus.flush())
+        for role in ("pub", "ack", "sub", "journal"):
+            await eventually(lambda role=role: proxy.answered.count(role) >= 2, what=f"{role} refused twice")
+        assert not flushing.done() and not acking.done() and not claiming.done()
+        proxy.forward()
+        async with asyncio.timeout(10):
+            await flushing
+            await acking
+            assert (await claiming).new
+        got = await receive(sub, 20, within=10)
+        assert payload_ids(got) == [f"bot_1-{i}" for i in range(1, 21)]
+        for m in got:
+            await m.ack()
+        assert await nothing_more(sub) == []
+        metrics = bus.metrics()
+        assert metrics.reconnects >= 1 and metrics.publish_dropped == 0
+    finally:
+        await bus.close()
+        await proxy.close()
+
+
+async def test_a_reply_of_the_wrong_shape_does_not_end_the_publisher(
+    redis: RedisServer, namespace: str
+) -> None:
+    """Whatever breaks the writer (here: a reply it cannot make sense of) is logged and the writer
+    starts again, keeping every unconfirmed durable message."""
+    proxy = RedisProxy(redis.host, redis.port)
+    await proxy.start()
+    bus = RedisBus(bus_config("redis", proxy.url, namespace))
+    await bus.start()
+    raw = await _redis(redis)
+    try:
+        proxy.answer(b":1\r\n")  # every command "succeeds" with an integer, EXEC included
+        for i in range(10):
+            await bus.publish(ORDERS, order(i))
+        flushing = asyncio.create_task(bus.flush())
+        await eventually(
+            lambda: proxy.answered.count("pub") >= 3, what="the writer failing and starting again"
+        )
+        assert not flushing.done()
+        proxy.forward()
+        async with asyncio.timeout(10):
+            await flushing
+        sub = await bus.subscribe(ORDERS, group="aggregator")
+        got = await receive(sub, 10)
+        assert payload_ids(got) == [f"bot_1-{i}" for i in range(10)]
+        assert await raw.call("XLEN", f"{namespace}:{ORDERS.name}") == 10
+    finally:
+        await raw.close()
+        await bus.close()
+        await proxy.close()

@@ -8,6 +8,9 @@ durable writes form one MULTI/EXEC transaction, so Redis takes all of them or no
   ``publish`` waits for room, then raises ``BusFullError``: never a silent drop.
 - An ephemeral message beyond the buffer drops the oldest ephemeral one (counted); a batch lost
   with a connection is counted as dropped too (pub/sub gives no more than that anyway).
+- An error reply while connecting (``BUSY`` while Redis runs a script, ``NOAUTH``, ``MISCONF``) is
+  retried with backoff like an unreachable Redis, logged with its text. Anything unexpected
+  restarts the writer after a backoff (logged with its traceback): it never silently ends.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from collections import deque
 from typing import Any
 
 from tsxbot.bus.backoff import Backoff
-from tsxbot.bus.errors import BusClosedError, BusFullError, RedisConnectionError
+from tsxbot.bus.errors import BusClosedError, BusFullError, RedisConnectionError, RedisReplyError
 from tsxbot.bus.metrics import PublisherCounters
 from tsxbot.bus.redis_names import DATA_FIELD, RedisNames
 from tsxbot.bus.resp import RedisAddress, RespConnection, pack, reply_error
@@ -42,6 +45,9 @@ def _confirmed(replies: list[Any], durable: int) -> tuple[int, str | None]:
     if reply_error(results) is not None:  # EXECABORT: say what was refused when queued
         queued = (reply_error(r) for r in replies[: durable + 1])
         return 0, next((e for e in queued if e is not None), reply_error(results))
+    if not isinstance(results, list) or len(results) != durable:
+        # Never guess from a reply of the wrong shape which writes were taken (the writer restarts).
+        raise RuntimeError(f"unexpected reply to EXEC of {durable} writes: {results!r:.100}")
     confirmed = 0
     for result in results:
         if (failure := reply_error(result)) is not None:
@@ -70,6 +76,7 @@ class RedisPublisher:
         self._conn: RespConnection | None = None
         self._closing = False
         self._ever_connected = False
+        self._sending_ephemeral = 0  # ephemeral messages of the batch being written
 
     @property
     def depth(self) -> int:
@@ -174,6 +181,16 @@ class RedisPublisher:
                 )
                 await asyncio.sleep(delay)
                 continue
+            except RedisReplyError as exc:  # BUSY (a script running), NOAUTH, MISCONF...: wait it out
+                delay = backoff.next_delay()
+                log.error(
+                    "redis refused the connection set-up, publisher retrying",
+                    error=exc.reply,
+                    durable_buffered=len(self._durable),
+                    retry_in_s=round(delay, 3),
+                )
+                await asyncio.sleep(delay)
+                continue
             if self._ever_connected:
                 self.counters.reconnects += 1
                 log.info("redis reconnected, publisher flushing", buffered=self.depth)
@@ -183,7 +200,31 @@ class RedisPublisher:
             return conn
 
     async def _run(self) -> None:
+        """The writer, restarted after anything unexpected (logged): it never silently ends while
+        durable messages wait. Unconfirmed durable messages stay in the buffer throughout."""
         backoff = Backoff(self._config.reconnect_initial_seconds, self._config.reconnect_max_seconds)
+        while True:
+            try:
+                await self._write_forever(backoff)
+            except Exception:
+                delay = backoff.next_delay()
+                log.exception(
+                    "redis publisher failed, restarting it",
+                    durable_buffered=len(self._durable),
+                    ephemeral_lost=self._sending_ephemeral,
+                    retry_in_s=round(delay, 3),
+                )
+                # The connection is in an unknown state: start again on a new one.
+                if self._conn is not None:
+                    await self._conn.close()
+                self.counters.connected = False
+                self.counters.dropped += self._sending_ephemeral
+                self._done += self._sending_ephemeral
+                self._sending_ephemeral = 0
+                self._notify()
+                await asyncio.sleep(delay)
+
+    async def _write_forever(self, backoff: Backoff) -> None:
         while True:
             if not self._durable and not self._ephemeral:
                 self._wake.clear()
@@ -192,6 +233,7 @@ class RedisPublisher:
             batch_size = self._config.batch_size
             durable = list(itertools.islice(self._durable, batch_size))  # stays until confirmed
             ephemeral = [self._ephemeral.popleft() for _ in range(min(batch_size, len(self._ephemeral)))]
+            self._sending_ephemeral = len(ephemeral)  # out of the buffer, not yet accounted for
             # Durable writes go in one transaction: Redis takes the whole batch or none of it (a
             # refusal such as OOM part-way through must not let later messages overtake earlier ones).
             commands = [_MULTI, *durable, _EXEC, *ephemeral] if durable else ephemeral
@@ -204,6 +246,7 @@ class RedisPublisher:
                 self.counters.connected = False
                 self.counters.dropped += len(ephemeral)
                 self._done += len(ephemeral)
+                self._sending_ephemeral = 0
                 self._notify()
                 delay = backoff.next_delay()
                 log.warning(
@@ -223,6 +266,7 @@ class RedisPublisher:
                     self.counters.dropped += 1
             self.counters.written += confirmed + len(ephemeral)
             self._done += confirmed + len(ephemeral)
+            self._sending_ephemeral = 0
             self._notify()
             if failure is not None:
                 # Redis refused a write (out of memory, wrong key type): keep it and the ones after
