@@ -11,6 +11,8 @@ durable writes form one MULTI/EXEC transaction, so Redis takes all of them or no
 - An error reply while connecting (``BUSY`` while Redis runs a script, ``NOAUTH``, ``MISCONF``) is
   retried with backoff like an unreachable Redis, logged with its text. Anything unexpected
   restarts the writer after a backoff (logged with its traceback): it never silently ends.
+- Durable streams are appended to without ``MAXLEN``; the writer trims them every
+  ``streamTrimIntervalSeconds`` of what every consumer group has acknowledged (``redis_trim``).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from tsxbot.bus.backoff import Backoff
 from tsxbot.bus.errors import BusClosedError, BusFullError, RedisConnectionError, RedisReplyError
 from tsxbot.bus.metrics import PublisherCounters
 from tsxbot.bus.redis_names import DATA_FIELD, RedisNames
+from tsxbot.bus.redis_trim import StreamTrimmer
 from tsxbot.bus.resp import RedisAddress, RespConnection, pack, reply_error
 from tsxbot.config.global_config import BusConfig
 from tsxbot.log import get_logger
@@ -77,6 +80,8 @@ class RedisPublisher:
         self._closing = False
         self._ever_connected = False
         self._sending_ephemeral = 0  # ephemeral messages of the batch being written
+        self.trimmer = StreamTrimmer(config)  # the durable streams written to, trimmed by the writer
+        self._next_trim = 0.0
 
     @property
     def depth(self) -> int:
@@ -84,6 +89,7 @@ class RedisPublisher:
 
     def start(self) -> None:
         if self._task is None:
+            self._next_trim = asyncio.get_running_loop().time() + self._config.stream_trim_interval_seconds
             self._task = asyncio.create_task(self._run(), name="bus-redis-publisher")
 
     async def publish(self, channel: Channel, envelope: AnyEnvelope) -> None:
@@ -139,8 +145,9 @@ class RedisPublisher:
     def _header(self, channel: Channel) -> bytes:
         key = self._names.key(channel)
         if channel.durable:
-            maxlen = str(self._config.stream_max_len).encode()
-            head = pack(b"XADD", key, b"MAXLEN", b"~", maxlen, b"*", DATA_FIELD, b"")
+            # No MAXLEN: entries some group has not acknowledged must stay (see ``redis_trim``).
+            head = pack(b"XADD", key, b"*", DATA_FIELD, b"")
+            self.trimmer.add(key, channel.name)
         else:
             head = pack(b"PUBLISH", key, b"")
         # Everything but the last (empty) argument: the data is appended per message.
@@ -225,11 +232,27 @@ class RedisPublisher:
                 await asyncio.sleep(delay)
 
     async def _write_forever(self, backoff: Backoff) -> None:
+        loop = asyncio.get_running_loop()
         while True:
             if not self._durable and not self._ephemeral:
-                self._wake.clear()
-                await self._wake.wait()
+                await self._idle(loop)
+            trim_due = self.trimmer.streams > 0 and loop.time() >= self._next_trim
+            if not trim_due and not self._durable and not self._ephemeral:
+                continue
             conn = await self._connection()
+            if trim_due:
+                self._next_trim = loop.time() + self._config.stream_trim_interval_seconds
+                try:
+                    await self.trimmer.trim(conn)
+                except (RedisConnectionError, TimeoutError) as exc:
+                    await conn.close()
+                    self.counters.connected = False
+                    log.warning(
+                        "redis stream trim failed, publisher reconnecting", error=str(exc) or "timeout"
+                    )
+                    continue
+                if not self._durable and not self._ephemeral:
+                    continue
             batch_size = self._config.batch_size
             durable = list(itertools.islice(self._durable, batch_size))  # stays until confirmed
             ephemeral = [self._ephemeral.popleft() for _ in range(min(batch_size, len(self._ephemeral)))]
@@ -278,6 +301,18 @@ class RedisPublisher:
                 await asyncio.sleep(delay)
             else:
                 backoff.reset()
+
+    async def _idle(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Until something is published, or (with durable streams to trim) the next trim is due."""
+        self._wake.clear()
+        if not self.trimmer.streams:
+            await self._wake.wait()
+            return
+        delay = self._next_trim - loop.time()
+        if delay > 0:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(delay):
+                    await self._wake.wait()
 
     def _notify(self) -> None:
         if len(self._durable) < self._config.publish_buffer_size:
