@@ -4,10 +4,12 @@ server that can go away (buffering, reconnects, nothing lost on durable channels
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 
 import pytest
 
 from support.bus_helpers import bus_config, eventually, nothing_more, order, payload_ids, quote, receive
+from support.redis_proxy import RedisProxy
 from support.redis_server import RedisServer
 from tsxbot.bus import BusFullError, RedisBus
 from tsxbot.bus.resp import RedisAddress, RespConnection
@@ -217,6 +219,208 @@ async def test_a_refused_durable_batch_is_kept_whole_and_sent_again_in_order(
         assert payload_ids(got) == [f"bot_1-{i}" for i in range(50)]
         assert await raw.call("XLEN", f"{namespace}:{ORDERS.name}") == 50  # each written once
         assert bus.metrics().publish_dropped == 0
+    finally:
+        await raw.close()
+        await bus.close()
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        b"-BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSCRIPT.\r\n",
+        b"-NOAUTH Authentication required.\r\n",
+    ],
+    ids=["busy", "noauth"],
+)
+async def test_error_replies_while_connecting_are_retried_until_redis_recovers(
+    redis: RedisServer, namespace: str, error: bytes
+) -> None:
+    """A Redis answering an error to every new connection for a while (busy running a script,
+    not yet configured) holds the publisher, the acks, the subscription and the journal back,
+    and ends none of them: once it recovers everything goes through, once."""
+    proxy = RedisProxy(redis.host, redis.port)
+    await proxy.start()
+    bus = RedisBus(bus_config("redis", proxy.url, namespace))
+    await bus.start()
+    try:
+        sub = await bus.subscribe(ORDERS, group="aggregator")
+        await bus.publish(ORDERS, order(0))
+        await bus.flush()
+        (first,) = await receive(sub, 1)
+        proxy.answer(error)  # every connection dropped; each new one is refused at set-up
+        acking = asyncio.create_task(first.ack())
+        claiming = asyncio.create_task(bus.journal("commands").claim("cmd-1"))
+        for i in range(1, 21):
+            await bus.publish(ORDERS, order(i))
+        flushing = asyncio.create_task(bus.flush())
+        for role in ("pub", "ack", "sub", "journal"):
+            await eventually(lambda role=role: proxy.answered.count(role) >= 2, what=f"{role} refused twice")
+        assert not flushing.done() and not acking.done() and not claiming.done()
+        proxy.forward()
+        async with asyncio.timeout(10):
+            await flushing
+            await acking
+            assert (await claiming).new
+        got = await receive(sub, 20, within=10)
+        assert payload_ids(got) == [f"bot_1-{i}" for i in range(1, 21)]
+        for m in got:
+            await m.ack()
+        assert await nothing_more(sub) == []
+        metrics = bus.metrics()
+        assert metrics.reconnects >= 1 and metrics.publish_dropped == 0
+    finally:
+        await bus.close()
+        await proxy.close()
+
+
+async def test_a_reply_of_the_wrong_shape_does_not_end_the_publisher(
+    redis: RedisServer, namespace: str
+) -> None:
+    """Whatever breaks the writer (here: a reply it cannot make sense of) is logged and the writer
+    starts again, keeping every unconfirmed durable message."""
+    proxy = RedisProxy(redis.host, redis.port)
+    await proxy.start()
+    bus = RedisBus(bus_config("redis", proxy.url, namespace))
+    await bus.start()
+    raw = await _redis(redis)
+    try:
+        proxy.answer(b":1\r\n")  # every command "succeeds" with an integer, EXEC included
+        for i in range(10):
+            await bus.publish(ORDERS, order(i))
+        flushing = asyncio.create_task(bus.flush())
+        await eventually(
+            lambda: proxy.answered.count("pub") >= 3, what="the writer failing and starting again"
+        )
+        assert not flushing.done()
+        proxy.forward()
+        async with asyncio.timeout(10):
+            await flushing
+        sub = await bus.subscribe(ORDERS, group="aggregator")
+        got = await receive(sub, 10)
+        assert payload_ids(got) == [f"bot_1-{i}" for i in range(10)]
+        assert await raw.call("XLEN", f"{namespace}:{ORDERS.name}") == 10
+    finally:
+        await raw.close()
+        await bus.close()
+        await proxy.close()
+
+
+async def _stream_length(raw: RespConnection, key: str, condition: Callable[[int], bool], what: str) -> int:
+    """The stream's length once ``condition`` holds (polled for up to 5 s: trimming runs apart)."""
+    length = -1
+    for _ in range(250):
+        length = int(await raw.call("XLEN", key))
+        if condition(length):
+            return length
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"{what}: not reached, the stream has {length} entries")
+
+
+async def test_a_group_far_behind_loses_nothing_and_is_reported(redis: RedisServer, namespace: str) -> None:
+    """A group more than ``streamMaxLen`` behind keeps every entry it has not acknowledged (the
+    stream grows, reported in the log and the metrics); once every group has acknowledged them,
+    the entries are trimmed."""
+    config = bus_config(
+        "redis",
+        redis.url,
+        namespace,
+        stream_max_len=50,
+        stream_trim_interval_seconds=0.05,
+        consumer_buffer_size=10,
+    )
+    bus = RedisBus(config)
+    await bus.start()
+    raw = await _redis(redis)
+    key = f"{namespace}:{ORDERS.name}"
+    total = 300
+    expected = [f"bot_1-{i}" for i in range(total)]
+    try:
+        fast = await bus.subscribe(ORDERS, group="fast")
+        slow = await bus.subscribe(ORDERS, group="slow")  # holds 10 unacknowledged, reads no more
+        for i in range(total):
+            await bus.publish(ORDERS, order(i))
+        await bus.flush()
+        handled_fast: list[str] = []
+        async with asyncio.timeout(10):
+            while len(handled_fast) < total:
+                for m in await fast.next_batch():
+                    handled_fast.append(m.envelope.payload.order_id)
+                    await m.ack()
+        assert handled_fast == expected
+        await eventually(lambda: bus.metrics().streams_over_limit == 1, what="the lagging group reported")
+        await asyncio.sleep(0.2)  # several trim passes
+        metrics = bus.metrics()
+        assert metrics.stream_limit_warnings == 1  # once per crossing, not once per pass
+        assert metrics.lagging_groups == (f"{ORDERS.name}/slow",)
+        assert metrics.as_values()[f"bus.laggingGroup.{ORDERS.name}.slow"] == 1
+        assert await raw.call("XLEN", key) == total  # the slow group still needs every entry
+
+        handled_slow: list[str] = []
+        async with asyncio.timeout(20):
+            while len(handled_slow) < total:
+                for m in await slow.next_batch():
+                    handled_slow.append(m.envelope.payload.order_id)
+                    await m.ack()
+        assert handled_slow == expected
+        assert await nothing_more(slow) == [] and await nothing_more(fast) == []
+        # Both groups acknowledged everything: trimmed down to the last entry delivered.
+        assert await _stream_length(raw, key, lambda n: n <= 1, "trimmed") == 1
+        await eventually(lambda: bus.metrics().streams_over_limit == 0, what="the lag cleared")
+        assert bus.metrics().lagging_groups == ()
+        assert bus.metrics().unconsumed_trimmed == 0
+    finally:
+        await raw.close()
+        await bus.close()
+
+
+async def test_entries_pending_at_a_consumer_are_not_trimmed(redis: RedisServer, namespace: str) -> None:
+    """Entries are trimmed up to the oldest one some group still has pending, not further: an
+    entry delivered and not acknowledged stays (for a redelivery after a crash)."""
+    config = bus_config("redis", redis.url, namespace, stream_max_len=50, stream_trim_interval_seconds=0.05)
+    bus = RedisBus(config)
+    await bus.start()
+    raw = await _redis(redis)
+    key = f"{namespace}:{ORDERS.name}"
+    try:
+        sub = await bus.subscribe(ORDERS, group="aggregator")
+        for i in range(20):
+            await bus.publish(ORDERS, order(i))
+        await bus.flush()
+        got = await receive(sub, 20)
+        for m in got[:5] + got[6:]:
+            await m.ack()  # all but bot_1-5
+        assert await _stream_length(raw, key, lambda n: n <= 15, "trimmed to the pending entry") == 15
+        first = await raw.call("XRANGE", key, "-", "+", "COUNT", 1)
+        assert first[0][0] == got[5].token[1]  # the pending entry is the oldest kept
+        await got[5].ack()
+        assert await _stream_length(raw, key, lambda n: n <= 1, "trimmed") == 1
+    finally:
+        await raw.close()
+        await bus.close()
+
+
+async def test_a_stream_without_any_group_keeps_its_newest_stream_max_len(
+    redis: RedisServer, namespace: str
+) -> None:
+    """Before any group exists nothing says who will read a stream (maybe nobody: it must not
+    grow without bound): it keeps the newest ``streamMaxLen`` entries, counted when trimmed, and a
+    group created later reads those, as on the in-process bus."""
+    config = bus_config("redis", redis.url, namespace, stream_max_len=50, stream_trim_interval_seconds=0.05)
+    bus = RedisBus(config)
+    await bus.start()
+    raw = await _redis(redis)
+    key = f"{namespace}:{ORDERS.name}"
+    try:
+        for i in range(300):
+            await bus.publish(ORDERS, order(i))
+        await bus.flush()
+        assert await _stream_length(raw, key, lambda n: n <= 50, "trimmed to streamMaxLen") == 50
+        assert bus.metrics().unconsumed_trimmed == 250
+        assert bus.metrics().streams_over_limit == 0  # no group is behind
+        sub = await bus.subscribe(ORDERS, group="late")
+        got = await receive(sub, 50)
+        assert payload_ids(got) == [f"bot_1-{i}" for i in range(250, 300)]
+        assert await nothing_more(sub) == []
     finally:
         await raw.close()
         await bus.close()

@@ -25,6 +25,9 @@ from tsxbot.bus.backoff import Backoff
 from tsxbot.bus.errors import BusError, RedisConnectionError, RedisReplyError
 from tsxbot.bus.resp import RedisAddress, RespConnection, pack, reply_error
 from tsxbot.config.global_config import BusConfig
+from tsxbot.log import get_logger
+
+log = get_logger("tsxbot.bus.redis")
 
 # What a claimed, unfinished entry holds: this prefix and the claimer's token (so a claim retried
 # after a lost reply recognises its own). A finished entry holds its result instead.
@@ -143,6 +146,12 @@ class RedisJournal(Journal):
                             f"journal {self._prefix!r} unreachable for "
                             f"{config.durable_publish_timeout_seconds:g} s: {exc or type(exc).__name__}"
                         ) from None
+                    log.warning(
+                        "redis journal call failed, retrying",
+                        journal=self._prefix,
+                        error=str(exc) or type(exc).__name__,
+                        retry_in_s=round(delay, 3),
+                    )
                     await asyncio.sleep(delay)
 
 

@@ -67,6 +67,13 @@ class BusMetrics(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
     publish_full_errors: int
     reconnects: int
     subscriptions: tuple[SubscriptionMetrics, ...] = ()
+    # Over Redis (see ``redis_trim``): durable streams longer than streamMaxLen because a group is
+    # that far behind, how often one went over, the ``<channel>/<group>`` holding each back, and
+    # entries trimmed from streams no group reads yet.
+    streams_over_limit: int = 0
+    stream_limit_warnings: int = 0
+    lagging_groups: tuple[str, ...] = ()
+    unconsumed_trimmed: int = 0
 
     def as_values(self) -> dict[str, float]:
         """Flat ``name -> value`` for a ``Metrics`` message (``bus.subscription.<name>.depth``...)."""
@@ -79,7 +86,13 @@ class BusMetrics(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
             "bus.publishDropped": self.publish_dropped,
             "bus.publishFullErrors": self.publish_full_errors,
             "bus.reconnects": self.reconnects,
+            "bus.streamsOverLimit": self.streams_over_limit,
+            "bus.streamLimitWarnings": self.stream_limit_warnings,
+            "bus.unconsumedTrimmed": self.unconsumed_trimmed,
         }
+        for lagging in self.lagging_groups:
+            channel, _, group = lagging.partition("/")  # channel names have no "/"
+            values[f"bus.laggingGroup.{channel}.{group}"] = 1.0
         for sub in self.subscriptions:
             for key, value in msgspec.structs.asdict(sub).items():
                 if isinstance(value, int):

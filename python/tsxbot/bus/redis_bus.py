@@ -1,7 +1,8 @@
 """The bus over Redis: pub/sub for ephemeral channels, streams with consumer groups for durable
 ones. Connections: one for publishing, one for acknowledgements, and per subscription one for
 pub/sub and one for reading streams. Every connection reconnects on its own (exponential backoff
-with jitter); see ``redis_publisher`` and ``redis_subscription`` for what happens to messages.
+with jitter); see ``redis_publisher`` and ``redis_subscription`` for what happens to messages,
+and ``redis_trim`` for when entries leave a durable stream.
 """
 
 from __future__ import annotations
@@ -90,6 +91,7 @@ class RedisBus(MessageBus):
 
     def metrics(self) -> BusMetrics:
         c = self._publisher.counters
+        trimmer = self._publisher.trimmer
         return BusMetrics(
             backend=self.backend,
             connected=c.connected,
@@ -101,6 +103,10 @@ class RedisBus(MessageBus):
             publish_full_errors=c.full_errors,
             reconnects=c.reconnects,
             subscriptions=tuple(s.metrics() for s in self._subscriptions),
+            streams_over_limit=trimmer.streams_over_limit,
+            stream_limit_warnings=trimmer.stream_limit_warnings,
+            lagging_groups=trimmer.lagging_groups,
+            unconsumed_trimmed=trimmer.unconsumed_trimmed,
         )
 
     async def close(self, *, flush_seconds: float | None = 10.0) -> None:

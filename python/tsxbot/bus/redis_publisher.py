@@ -8,6 +8,11 @@ durable writes form one MULTI/EXEC transaction, so Redis takes all of them or no
   ``publish`` waits for room, then raises ``BusFullError``: never a silent drop.
 - An ephemeral message beyond the buffer drops the oldest ephemeral one (counted); a batch lost
   with a connection is counted as dropped too (pub/sub gives no more than that anyway).
+- An error reply while connecting (``BUSY`` while Redis runs a script, ``NOAUTH``, ``MISCONF``) is
+  retried with backoff like an unreachable Redis, logged with its text. Anything unexpected
+  restarts the writer after a backoff (logged with its traceback): it never silently ends.
+- Durable streams are appended to without ``MAXLEN``; the writer trims them every
+  ``streamTrimIntervalSeconds`` of what every consumer group has acknowledged (``redis_trim``).
 """
 
 from __future__ import annotations
@@ -19,9 +24,10 @@ from collections import deque
 from typing import Any
 
 from tsxbot.bus.backoff import Backoff
-from tsxbot.bus.errors import BusClosedError, BusFullError, RedisConnectionError
+from tsxbot.bus.errors import BusClosedError, BusFullError, RedisConnectionError, RedisReplyError
 from tsxbot.bus.metrics import PublisherCounters
 from tsxbot.bus.redis_names import DATA_FIELD, RedisNames
+from tsxbot.bus.redis_trim import StreamTrimmer
 from tsxbot.bus.resp import RedisAddress, RespConnection, pack, reply_error
 from tsxbot.config.global_config import BusConfig
 from tsxbot.log import get_logger
@@ -42,6 +48,9 @@ def _confirmed(replies: list[Any], durable: int) -> tuple[int, str | None]:
     if reply_error(results) is not None:  # EXECABORT: say what was refused when queued
         queued = (reply_error(r) for r in replies[: durable + 1])
         return 0, next((e for e in queued if e is not None), reply_error(results))
+    if not isinstance(results, list) or len(results) != durable:
+        # Never guess from a reply of the wrong shape which writes were taken (the writer restarts).
+        raise RuntimeError(f"unexpected reply to EXEC of {durable} writes: {results!r:.100}")
     confirmed = 0
     for result in results:
         if (failure := reply_error(result)) is not None:
@@ -70,6 +79,9 @@ class RedisPublisher:
         self._conn: RespConnection | None = None
         self._closing = False
         self._ever_connected = False
+        self._sending_ephemeral = 0  # ephemeral messages of the batch being written
+        self.trimmer = StreamTrimmer(config)  # the durable streams written to, trimmed by the writer
+        self._next_trim = 0.0
 
     @property
     def depth(self) -> int:
@@ -77,6 +89,7 @@ class RedisPublisher:
 
     def start(self) -> None:
         if self._task is None:
+            self._next_trim = asyncio.get_running_loop().time() + self._config.stream_trim_interval_seconds
             self._task = asyncio.create_task(self._run(), name="bus-redis-publisher")
 
     async def publish(self, channel: Channel, envelope: AnyEnvelope) -> None:
@@ -132,8 +145,9 @@ class RedisPublisher:
     def _header(self, channel: Channel) -> bytes:
         key = self._names.key(channel)
         if channel.durable:
-            maxlen = str(self._config.stream_max_len).encode()
-            head = pack(b"XADD", key, b"MAXLEN", b"~", maxlen, b"*", DATA_FIELD, b"")
+            # No MAXLEN: entries some group has not acknowledged must stay (see ``redis_trim``).
+            head = pack(b"XADD", key, b"*", DATA_FIELD, b"")
+            self.trimmer.add(key, channel.name)
         else:
             head = pack(b"PUBLISH", key, b"")
         # Everything but the last (empty) argument: the data is appended per message.
@@ -174,6 +188,16 @@ class RedisPublisher:
                 )
                 await asyncio.sleep(delay)
                 continue
+            except RedisReplyError as exc:  # BUSY (a script running), NOAUTH, MISCONF...: wait it out
+                delay = backoff.next_delay()
+                log.error(
+                    "redis refused the connection set-up, publisher retrying",
+                    error=exc.reply,
+                    durable_buffered=len(self._durable),
+                    retry_in_s=round(delay, 3),
+                )
+                await asyncio.sleep(delay)
+                continue
             if self._ever_connected:
                 self.counters.reconnects += 1
                 log.info("redis reconnected, publisher flushing", buffered=self.depth)
@@ -183,15 +207,56 @@ class RedisPublisher:
             return conn
 
     async def _run(self) -> None:
+        """The writer, restarted after anything unexpected (logged): it never silently ends while
+        durable messages wait. Unconfirmed durable messages stay in the buffer throughout."""
         backoff = Backoff(self._config.reconnect_initial_seconds, self._config.reconnect_max_seconds)
         while True:
+            try:
+                await self._write_forever(backoff)
+            except Exception:
+                delay = backoff.next_delay()
+                log.exception(
+                    "redis publisher failed, restarting it",
+                    durable_buffered=len(self._durable),
+                    ephemeral_lost=self._sending_ephemeral,
+                    retry_in_s=round(delay, 3),
+                )
+                # The connection is in an unknown state: start again on a new one.
+                if self._conn is not None:
+                    await self._conn.close()
+                self.counters.connected = False
+                self.counters.dropped += self._sending_ephemeral
+                self._done += self._sending_ephemeral
+                self._sending_ephemeral = 0
+                self._notify()
+                await asyncio.sleep(delay)
+
+    async def _write_forever(self, backoff: Backoff) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
             if not self._durable and not self._ephemeral:
-                self._wake.clear()
-                await self._wake.wait()
+                await self._idle(loop)
+            trim_due = self.trimmer.streams > 0 and loop.time() >= self._next_trim
+            if not trim_due and not self._durable and not self._ephemeral:
+                continue
             conn = await self._connection()
+            if trim_due:
+                self._next_trim = loop.time() + self._config.stream_trim_interval_seconds
+                try:
+                    await self.trimmer.trim(conn)
+                except (RedisConnectionError, TimeoutError) as exc:
+                    await conn.close()
+                    self.counters.connected = False
+                    log.warning(
+                        "redis stream trim failed, publisher reconnecting", error=str(exc) or "timeout"
+                    )
+                    continue
+                if not self._durable and not self._ephemeral:
+                    continue
             batch_size = self._config.batch_size
             durable = list(itertools.islice(self._durable, batch_size))  # stays until confirmed
             ephemeral = [self._ephemeral.popleft() for _ in range(min(batch_size, len(self._ephemeral)))]
+            self._sending_ephemeral = len(ephemeral)  # out of the buffer, not yet accounted for
             # Durable writes go in one transaction: Redis takes the whole batch or none of it (a
             # refusal such as OOM part-way through must not let later messages overtake earlier ones).
             commands = [_MULTI, *durable, _EXEC, *ephemeral] if durable else ephemeral
@@ -204,6 +269,7 @@ class RedisPublisher:
                 self.counters.connected = False
                 self.counters.dropped += len(ephemeral)
                 self._done += len(ephemeral)
+                self._sending_ephemeral = 0
                 self._notify()
                 delay = backoff.next_delay()
                 log.warning(
@@ -223,6 +289,7 @@ class RedisPublisher:
                     self.counters.dropped += 1
             self.counters.written += confirmed + len(ephemeral)
             self._done += confirmed + len(ephemeral)
+            self._sending_ephemeral = 0
             self._notify()
             if failure is not None:
                 # Redis refused a write (out of memory, wrong key type): keep it and the ones after
@@ -234,6 +301,18 @@ class RedisPublisher:
                 await asyncio.sleep(delay)
             else:
                 backoff.reset()
+
+    async def _idle(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Until something is published, or (with durable streams to trim) the next trim is due."""
+        self._wake.clear()
+        if not self.trimmer.streams:
+            await self._wake.wait()
+            return
+        delay = self._next_trim - loop.time()
+        if delay > 0:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(delay):
+                    await self._wake.wait()
 
     def _notify(self) -> None:
         if len(self._durable) < self._config.publish_buffer_size:

@@ -2,14 +2,14 @@
 connection for its durable ones (each only when it has such channels).
 
 Durable reading: on (re)connect the groups are created if missing (``XGROUP CREATE ... 0
-MKSTREAM``: a new group reads what the stream retains), then this consumer's own pending entries
-are read again (what it received but never acknowledged before a crash or restart), then new
-entries. Entries another consumer of the group left pending longer than ``claimIdleSeconds`` are
-claimed (``XAUTOCLAIM``). Every entry is checked against the group's handled message ids: a
-duplicate (a publisher's resend, a redelivery of a handled message) is acknowledged and skipped.
-A malformed entry is moved to the dead-letter stream and acknowledged, never handed out.
-Flow control: at most ``consumerBufferSize`` messages are delivered and unacknowledged at a
-time; the rest waits in the stream.
+MKSTREAM``: a new group reads what the stream retains, see ``redis_trim``), then this consumer's
+own pending entries are read again (what it received but never acknowledged before a crash or
+restart), then new entries. Entries another consumer of the group left pending longer than
+``claimIdleSeconds`` are claimed (``XAUTOCLAIM``). Every entry is checked against the group's
+handled message ids: a duplicate (a publisher's resend, a redelivery of a handled message) is
+acknowledged and skipped. A malformed entry is moved to the dead-letter stream and acknowledged,
+never handed out. Flow control: at most ``consumerBufferSize`` messages are delivered and
+unacknowledged at a time; the rest waits in the stream.
 """
 
 from __future__ import annotations

@@ -55,8 +55,13 @@ class BusConfig(Section, frozen=True):
     consumer_buffer_size: PositiveInt = 10_000
     # How long a durable publish waits for room before it raises BusFullError.
     durable_publish_timeout_seconds: PositiveFloat = 10.0
-    # Approximate cap on a durable stream's length (XADD MAXLEN ~): far above a day of order flow.
+    # Over Redis a durable stream keeps every entry some consumer group has not acknowledged (it is
+    # trimmed only of entries every group has): a stream longer than this means a group is that far
+    # behind, reported as an error (log, metrics streamsOverLimit and laggingGroup), never a silent
+    # loss. A stream no group reads yet keeps its newest this many. In-process: the latter only.
     stream_max_len: PositiveInt = 100_000
+    # How often a publisher trims the durable streams it writes to (over Redis).
+    stream_trim_interval_seconds: PositiveFloat = 5.0
     # How long a consumer group remembers a handled message id (duplicates within it are skipped).
     dedupe_window_seconds: PositiveInt = 86_400
     # A pending durable message idle this long at a consumer is claimed by another of its group.
