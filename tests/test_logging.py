@@ -144,3 +144,13 @@ def test_restart_appends_to_todays_file(tmp_path: Path) -> None:
         handler.emit(make_record(now, message))
         handler.close()
     assert (tmp_path / "2026-11-24.log").read_text() == "first run\nsecond run\n"
+
+
+def test_httpx_request_lines_only_when_debugging(tmp_path: Path) -> None:
+    """httpx logs every request at INFO; the gateway makes several a minute."""
+    configure_logging("quiet", log_dir=tmp_path, console=None, level="INFO")
+    logging.getLogger("httpx").info("HTTP Request: POST /api/Order/search")
+    assert not (tmp_path / "quiet").exists() or read_lines(tmp_path / "quiet") == []
+    configure_logging("loud", log_dir=tmp_path, console=None, level="DEBUG")
+    logging.getLogger("httpx").info("HTTP Request: POST /api/Order/search")
+    assert [r["event"] for r in read_lines(tmp_path / "loud")] == ["HTTP Request: POST /api/Order/search"]

@@ -242,6 +242,8 @@ def configure_logging(
         root.removeHandler(handler)
         handler.close()
     root.setLevel(level.upper())
+    # httpx logs every request at INFO (the gateway makes several a minute): only when debugging.
+    logging.getLogger("httpx").setLevel(logging.DEBUG if level.upper() == "DEBUG" else logging.WARNING)
 
     if log_dir is not None:
         file_handler = RoutingFileHandler(

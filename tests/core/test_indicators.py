@@ -363,6 +363,15 @@ def test_vwap_matches_two_pass_reference(trades: list[tuple[int, int]]) -> None:
         assert math.isclose(hi - lo, 4 * vwap.std_dev, rel_tol=1e-9, abs_tol=1e-9)
 
 
+def test_a_vwap_band_width_must_be_a_finite_non_negative_number() -> None:
+    vwap = VWAP()
+    vwap.update(0, 100.0, 2.0)
+    for bad in (math.nan, math.inf, -1.0):
+        with pytest.raises(ValueError, match="k"):
+            vwap.band(bad)
+    assert vwap.band(0.0) == (100.0, 100.0)
+
+
 @given(
     st.lists(
         st.tuples(st.integers(min_value=-40, max_value=40), st.integers(min_value=0, max_value=30)),

@@ -35,10 +35,18 @@ impl Vwap {
         }
     }
 
-    /// `(vwap - k sd, vwap + k sd)`.
-    pub fn band(&self, k: f64) -> (f64, f64) {
+    /// `(vwap - k sd, vwap + k sd)`; `k` must be finite and not negative.
+    pub fn band(&self, k: f64) -> Result<(f64, f64), IndicatorError> {
+        if !k.is_finite() {
+            return Err(IndicatorError::NonFinite("k"));
+        }
+        if k < 0.0 {
+            return Err(IndicatorError::InvalidParameter(
+                "k (a band width in standard deviations, >= 0)",
+            ));
+        }
         let sd = self.std_dev();
-        (self.mean - k * sd, self.mean + k * sd)
+        Ok((self.mean - k * sd, self.mean + k * sd))
     }
 
     /// Volume since the session began.
@@ -120,8 +128,13 @@ mod tests {
         assert_eq!(vwap.value(), 17.5);
         // Weighted variance: (1 * 7.5^2 + 3 * 2.5^2) / 4 = 18.75.
         assert!((vwap.std_dev() - 18.75f64.sqrt()).abs() < 1e-12);
-        let (lo, hi) = vwap.band(2.0);
+        let (lo, hi) = vwap.band(2.0).unwrap();
         assert!((hi - lo - 4.0 * 18.75f64.sqrt()).abs() < 1e-12);
+        assert_eq!(vwap.band(f64::NAN), Err(IndicatorError::NonFinite("k")));
+        assert!(matches!(
+            vwap.band(-1.0),
+            Err(IndicatorError::InvalidParameter(_))
+        ));
         assert_eq!(
             vwap.update(print(0, f64::NAN, 1.0)),
             Err(IndicatorError::NonFinite("price"))

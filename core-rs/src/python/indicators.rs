@@ -169,8 +169,8 @@ impl PyVwap {
         self.0.trading_date()
     }
     /// `(vwap - k sd, vwap + k sd)`.
-    fn band(&self, k: f64) -> (f64, f64) {
-        self.0.band(k)
+    fn band(&self, k: f64) -> PyResult<(f64, f64)> {
+        Ok(self.0.band(k)?)
     }
     #[getter]
     fn initialized(&self) -> bool {

@@ -54,6 +54,7 @@ RUN_ALL_ROUTES = {
     "tsxbot.sim": "simulator",
     "tsxbot.connection_manager": "connectionmanager",
     "tsxbot.gateway": "connectionmanager",
+    "httpx": "connectionmanager",  # the gateway's REST client
 }
 
 
