@@ -58,6 +58,20 @@ def test_config_check_prints_resolved_config_with_secrets_masked(workdir: Path) 
     assert "********" in result.stdout
 
 
+def test_config_check_refuses_a_live_target_without_credentials(workdir: Path) -> None:
+    result = run("config", "check", cwd=workdir, env={"TSXBOT_TARGET": "live"})
+    assert result.returncode == 2
+    assert "TOPSTEPX_API_KEY" in result.stderr
+    assert "configuration OK" not in result.stdout
+    ok = run(
+        "config",
+        "check",
+        cwd=workdir,
+        env={"TSXBOT_TARGET": "live", "TOPSTEPX_USERNAME": "trader42", "TOPSTEPX_API_KEY": "pk_abc"},
+    )
+    assert ok.returncode == 0, ok.stderr
+
+
 def test_config_check_reports_every_problem_and_exits_2(workdir: Path) -> None:
     bot = workdir / "config" / "bots" / "bot_2.yaml"
     bot.write_text(bot.read_text().replace("fastPeriod: 9", "fastPeriod: 0"))

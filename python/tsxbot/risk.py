@@ -11,6 +11,9 @@ The owner (the aggregator) calls ``new_trading_day()`` at the session roll (17:0
 CME products, TopStepX's trading day), feeds every fill and mark, syncs ``on_balance`` from the
 account events, and closes working orders (``on_order_closed``) when the exchange cancels,
 rejects or expires them. Flattening at ``flattenAt`` is the owner's job, not the engine's.
+A fill the owner cannot attribute to a bot goes in with ``bot_id=UNATTRIBUTED``: while such
+fills leave a position open in a symbol, exits there are decided by the account's position
+(a bot's own book may be stale).
 """
 
 from __future__ import annotations
@@ -40,7 +43,11 @@ from tsxbot.messages.orders import OrderSubmission
 from tsxbot.sessions import utc_offset_transitions
 from tsxbot.strategies.params import StrategyParams
 
+# The bot_id of a fill that belongs to no known bot (core-rs risk::UNATTRIBUTED).
+UNATTRIBUTED = ""
+
 __all__ = [
+    "UNATTRIBUTED",
     "BotLimits",
     "DrawdownMode",
     "InstrumentSpec",

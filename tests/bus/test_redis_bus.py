@@ -428,3 +428,34 @@ async def test_a_stream_without_any_group_keeps_its_newest_stream_max_len(
     finally:
         await raw.close()
         await bus.close()
+
+
+async def test_a_write_refused_on_one_stream_neither_doubles_nor_holds_back_the_others(
+    persistent_redis: RedisServer, namespace: str
+) -> None:
+    """WRONGTYPE is refused while the transaction runs, and Redis applies the batch's other
+    writes: those are done (written once), the refused ones wait, in order, for the key to heal."""
+    fills = channels.CM_FILLS
+    bus = RedisBus(bus_config("redis", persistent_redis.url, namespace))
+    await bus.start()
+    sub = await bus.subscribe([ORDERS, fills], group="aggregator")
+    raw = await _redis(persistent_redis)
+    try:
+        await raw.call("SET", f"{namespace}:{fills.name}", "not a stream")  # WRONGTYPE for XADD
+        for i in range(5):
+            await bus.publish(ORDERS, order(i))
+            await bus.publish(fills, order(i, bot="fills"))
+        await eventually(lambda: bus.metrics().publish_buffer_depth == 5, what="the orders written")
+        await asyncio.sleep(0.3)  # retries of the refused writes: the orders must stay written once
+        assert await raw.call("XLEN", f"{namespace}:{ORDERS.name}") == 5
+        await raw.call("DEL", f"{namespace}:{fills.name}")
+        async with asyncio.timeout(10):
+            await bus.flush()
+        got = await receive(sub, 10, within=10)
+        ids = payload_ids(got)
+        assert [i for i in ids if i.startswith("fills-")] == [f"fills-{i}" for i in range(5)]
+        assert [i for i in ids if i.startswith("bot_1-")] == [f"bot_1-{i}" for i in range(5)]
+        assert await raw.call("XLEN", f"{namespace}:{ORDERS.name}") == 5
+    finally:
+        await raw.close()
+        await bus.close()

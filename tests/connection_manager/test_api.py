@@ -85,6 +85,11 @@ async def test_status_accounts_and_balance(api: tuple[ConnectionManager, httpx.A
         await asyncio.sleep(0.05)
     assert [p.size for p in await manager.rest.search_open_positions(other)] == [1]
     assert await manager.rest.search_open_positions(account["accountId"]) == []
+    # The SL/TP endpoint follows the service's account as /command does.
+    sltp = await http.post(
+        "/api/position/update-sltp?service=bot_3", json={"symbol": "MES", "stopLoss": 1000.0}, headers=KEY
+    )
+    assert sltp.status_code == 200, sltp.text
     missing = await http.post("/current-account/bot_3", json={"accountId": 99}, headers=KEY)
     assert missing.status_code == 404
     assert "unknown account 99" in missing.json()["error"]

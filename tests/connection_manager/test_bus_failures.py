@@ -59,3 +59,26 @@ async def test_a_result_that_cannot_be_published_is_retried_then_the_service_fai
     assert not manager.healthy
     assert manager.executor.executed >= 1  # what ran, ran once: the retries found its result
     assert manager.executor.repeats >= 1
+
+
+async def test_a_later_fill_does_not_hide_an_earlier_one_whose_publish_failed(harness: Harness) -> None:
+    """The reconciliation searches trades from the failed fill, not from the newest fill (which
+    a later, published fill moved minutes past it)."""
+    h = harness
+    h.bus_overrides = LAG
+    manager = await h.start_manager()
+    await h.start_observer()
+    lagging = await (await h.bus()).subscribe(channels.CM_FILLS, group="slow-consumer")
+    for i in range(4):
+        await h.send(place(f"pre{i}", stop=None, target=None))
+        await eventually(lambda i=i: len(h.payloads(Fill)) == i + 1, what=f"fill {i}")
+    await h.send(place("lost", stop=None, target=None))
+    await eventually(lambda: manager.user_hub.handler_errors >= 1, what="the fill's publish failing")
+    for message in await receive(lagging, 4):
+        await message.ack()
+    await h.sim.admin("clock", {"action": "advance", "seconds": 600})  # ten minutes later ...
+    await h.send(place("later", stop=None, target=None))  # ... a fill that does get out
+    await eventually(lambda: len(h.payloads(Fill)) == 5, what="the later fill")
+    await manager.reconcile(reason="test")
+    await eventually(lambda: len(h.payloads(Fill)) == 6, what="the earlier fill, after all")
+    assert manager.state.unpublished_fill_time == {}

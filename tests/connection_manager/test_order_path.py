@@ -222,6 +222,20 @@ async def test_redis_restart_mid_flow_loses_nothing_and_doubles_nothing(
         await h.close()
 
 
+async def test_health_follows_the_redis_bus(sim: SimHandle, persistent_redis: RedisServer) -> None:
+    """Commands and results travel over the bus: without it the manager is not healthy."""
+    h = Harness(sim, "redis", persistent_redis.url, "health")
+    try:
+        manager = await h.start_manager()
+        await eventually(lambda: manager.healthy, what="healthy")
+        await asyncio.to_thread(persistent_redis.stop)
+        await eventually(lambda: not manager.healthy, within=10, what="unhealthy without Redis")
+        await asyncio.to_thread(persistent_redis.restart_stopped)
+        await eventually(lambda: manager.healthy, within=10, what="healthy again")
+    finally:
+        await h.close()
+
+
 async def test_graceful_stop_leaves_unhandled_commands_for_the_next_run(
     sim: SimHandle, redis: RedisServer
 ) -> None:

@@ -205,7 +205,8 @@ async def test_place_that_times_out_every_time_fails_loudly_and_places_nothing(s
         await rest.login()
         mes = await mes_contract(rest)
         await sim.admin("faults/latency", {"ms": 1000, "path": "/api/Order/place"})
-        with pytest.raises(TransportError, match="timed out"):
+        # The client cannot know whether TopStepX is still placing the last attempt: it says so.
+        with pytest.raises(OutcomeUnknownError, match="timed out"):
             await rest.place_order(far_limit_buy(sim, mes, "slow-place-1"))
         await sim.clear_faults()
         await asyncio.sleep(1.2)
@@ -277,6 +278,20 @@ async def test_an_unreadable_answer_to_a_place_is_looked_up_not_trusted(sim: Sim
         )
         order_id = await rest.place_order(far_limit_buy(sim, mes, "unreadable-1"))
         assert await orders_tagged(rest, sim, "unreadable-1") == [order_id]
+
+
+async def test_a_reused_tag_is_refused_never_answered_with_the_other_order(sim: SimHandle) -> None:
+    """TopStepX refuses a duplicate customTag; the order found under that tag is the answer only
+    when it is this order (a retry). A different order under a reused tag is a refusal."""
+    async with client(sim) as rest:
+        await rest.login()
+        mes = await mes_contract(rest)
+        first = await rest.place_order(far_limit_buy(sim, mes, "reused-1"))
+        assert await rest.place_order(far_limit_buy(sim, mes, "reused-1")) == first  # a retry
+        mnq = next(c.id for c in await rest.available_contracts() if c.symbol_id == "F.US.MNQ")
+        with pytest.raises(ApiError, match="already used by order"):
+            await rest.place_order(far_limit_buy(sim, mnq, "reused-1"))
+        assert await orders_tagged(rest, sim, "reused-1") == [first]
 
 
 async def test_client_side_rate_limit_keeps_under_the_server_limit(sim: SimHandle) -> None:

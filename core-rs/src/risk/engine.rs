@@ -35,6 +35,10 @@
 //! exposure only shrinks. The account's contract,
 //! concentration and margin limits are absolute, so they are checked for an exit too whenever
 //! it grows the account's worst-case position (a bot cannot exit into an account over them).
+//! A fill that belongs to no known bot is given with `bot_id` "" ([`UNATTRIBUTED`]); while such
+//! fills leave a position open in a symbol, a bot's book there may be stale (its stop may have
+//! filled unattributed), so exits in that symbol are decided by the account's own position
+//! instead: only an order that brings the account toward zero is an exit.
 //!
 //! Working orders: an accepted order that carries an `order_id` is held as working until fills
 //! (`on_fill` with that id) or `on_order_closed` (cancelled, rejected, expired) use it up. Every
@@ -72,6 +76,16 @@ pub enum TradingState {
 
 /// Working quantity per instrument: `[buys, sells]`.
 type Pending = [i64; 2];
+
+/// The `bot_id` of a fill that belongs to no known bot (e.g. a bracket leg whose parent could
+/// not be looked up). While such fills leave a position open in a symbol, the bots' own books
+/// do not add up to what each bot holds, so exits there are decided by the account's position.
+pub const UNATTRIBUTED: &str = "";
+
+/// `new` is `old` moved toward zero without crossing it (and not left where it was).
+fn toward_zero(old: i64, new: i64) -> bool {
+    old != 0 && new.signum() != -old.signum() && new.abs() < old.abs()
+}
 
 #[inline]
 fn side_index(side: Side) -> usize {
@@ -221,6 +235,14 @@ impl RiskEngine {
             .ok_or_else(|| RiskInputError::UnknownSymbol(symbol.to_owned()))
     }
 
+    /// Whether fills that belong to no bot (``bot_id`` [`UNATTRIBUTED`]) leave a position open
+    /// in instrument `i`.
+    fn unattributed_open(&self, i: usize) -> bool {
+        self.bots
+            .get(UNATTRIBUTED)
+            .is_some_and(|b| b.positions[i] != 0)
+    }
+
     fn bot_book(&mut self, bot_id: &str) -> &mut BotBook {
         if !self.bots.contains_key(bot_id) {
             let book = BotBook::new(self.limits.default_bot, self.limits.instruments.len());
@@ -326,10 +348,15 @@ impl RiskEngine {
             None => (self.limits.default_bot, 0, [0, 0], true),
         };
         // An exit brings the bot's own position toward zero without crossing it, counting every
-        // working order of the bot on the same side as filled (see the module's rule).
-        let bot_new = bot_old + sign * (bot_pending[side] + q);
-        let exits =
-            bot_old != 0 && bot_new.signum() != -bot_old.signum() && bot_new.abs() < bot_old.abs();
+        // working order of the bot on the same side as filled (see the module's rule). While
+        // fills that belong to no bot are open in the symbol, the books cannot be trusted and
+        // only the account's own position decides.
+        let exits = if self.unattributed_open(i) {
+            let old = self.positions[i].quantity;
+            toward_zero(old, old + sign * (self.pending[i][side] + q))
+        } else {
+            toward_zero(bot_old, bot_old + sign * (bot_pending[side] + q))
+        };
         if order.reduce_only && !exits {
             return deny(
                 RiskReason::ReduceOnlyViolation,

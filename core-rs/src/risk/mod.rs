@@ -11,7 +11,7 @@ mod trading_window;
 mod trailing_drawdown;
 mod verdict;
 
-pub use engine::{RiskEngine, TradingState};
+pub use engine::{RiskEngine, TradingState, UNATTRIBUTED};
 pub use error::RiskInputError;
 pub use limits::{BotLimits, InstrumentSpec, RiskLimits, MILLI};
 pub use order::OrderRequest;

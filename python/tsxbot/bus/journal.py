@@ -136,6 +136,12 @@ class RedisJournal(Journal):
                         if (error := reply_error(reply)) is not None:
                             raise RedisReplyError("journal", error)
                     return replies
+                except asyncio.CancelledError:
+                    # Replies may still be on their way: this connection is out of step now.
+                    if self._conn is not None:
+                        await self._conn.close()
+                        self._conn = None
+                    raise
                 except (RedisConnectionError, RedisReplyError, TimeoutError) as exc:
                     if self._conn is not None:
                         await self._conn.close()

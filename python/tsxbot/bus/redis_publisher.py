@@ -39,24 +39,22 @@ _MULTI = pack(b"MULTI")
 _EXEC = pack(b"EXEC")
 
 
-def _confirmed(replies: list[Any], durable: int) -> tuple[int, str | None]:
-    """How many of the ``durable`` writes at the head of the batch Redis took (in order), and why
-    it refused the next one. ``replies``: MULTI, one QUEUED per write, EXEC's, then ephemeral ones."""
+def _taken(replies: list[Any], durable: int) -> tuple[list[bool], str | None]:
+    """Which of the ``durable`` writes at the head of the batch Redis took, and why it refused
+    one. ``replies``: MULTI, one QUEUED per write, EXEC's, then the ephemeral ones. A refusal at
+    queueing (OOM, LOADING) aborts the whole transaction; one while executing (WRONGTYPE on
+    that key) refuses that write only, and Redis applies the others."""
     if durable == 0:
-        return 0, None
+        return [], None
     results = replies[durable + 1]
     if reply_error(results) is not None:  # EXECABORT: say what was refused when queued
         queued = (reply_error(r) for r in replies[: durable + 1])
-        return 0, next((e for e in queued if e is not None), reply_error(results))
+        return [False] * durable, next((e for e in queued if e is not None), reply_error(results))
     if not isinstance(results, list) or len(results) != durable:
         # Never guess from a reply of the wrong shape which writes were taken (the writer restarts).
         raise RuntimeError(f"unexpected reply to EXEC of {durable} writes: {results!r:.100}")
-    confirmed = 0
-    for result in results:
-        if (failure := reply_error(result)) is not None:
-            return confirmed, failure
-        confirmed += 1
-    return confirmed, None
+    errors = [reply_error(result) for result in results]
+    return [e is None for e in errors], next((e for e in errors if e is not None), None)
 
 
 class RedisPublisher:
@@ -281,9 +279,12 @@ class RedisPublisher:
                 )
                 await asyncio.sleep(delay)
                 continue
-            confirmed, failure = _confirmed(replies, len(durable))
-            for _ in range(confirmed):
+            taken, failure = _taken(replies, len(durable))
+            refused = [command for command, ok in zip(durable, taken, strict=True) if not ok]
+            for _ in durable:  # the batch leaves the head; what Redis refused goes back, in order
                 self._durable.popleft()
+            self._durable.extendleft(reversed(refused))
+            confirmed = len(durable) - len(refused)
             for reply in replies[len(durable) + 2 if durable else 0 :]:
                 if reply_error(reply) is not None:
                     self.counters.dropped += 1
@@ -292,8 +293,8 @@ class RedisPublisher:
             self._sending_ephemeral = 0
             self._notify()
             if failure is not None:
-                # Redis refused a write (out of memory, wrong key type): keep it and the ones after
-                # it, in order, and try again; publishers see backpressure, then BusFullError.
+                # Redis refused writes (out of memory, wrong key type): keep them, in order, and
+                # try again; publishers see backpressure, then BusFullError.
                 delay = backoff.next_delay()
                 log.error(
                     "redis refused a durable write, retrying", error=failure, retry_in_s=round(delay, 3)

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 import yaml
 
-from tsxbot.cli.common import EXIT_OK, add_config_options, load_or_exit
+from tsxbot.cli.common import EXIT_CONFIG, EXIT_OK, add_config_options, load_or_exit
+from tsxbot.connection_manager.factory import MissingCredentialsError, endpoints_for
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -22,6 +24,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 def _check(args: argparse.Namespace) -> int:
     config = load_or_exit(args)
     print(yaml.safe_dump(config.to_display(), sort_keys=False, default_flow_style=False), end="")
+    try:
+        endpoints_for(config)  # a live target needs its credentials in the environment
+    except MissingCredentialsError as exc:
+        print(f"tsxbot: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
     enabled = ", ".join(b.id for b in config.enabled_bots) or "none"
     print(
         f"# configuration OK: {len(config.bots)} bots ({enabled} enabled), "

@@ -220,7 +220,8 @@ class ConnectionManagerApi:
             stop_loss=body.stop_loss,
             take_profit=body.take_profit,
         )
-        result: CommandResult = await self.manager.execute_command(command)
+        service = request.query.get("service", "api")  # whose account, when the body names none
+        result: CommandResult = await self.manager.execute_command(command, service=service)
         return _json(result, 200 if result.ok else 422)
 
     async def stream(self, request: web.Request) -> web.StreamResponse:

@@ -171,7 +171,8 @@ class CommandExecutor:
             raise
         finally:
             del self._running[command.command_id]
-        self._results[command.command_id] = result
+        if result.failure is not CommandFailure.JOURNAL_UNAVAILABLE:  # passing: a retry may run it
+            self._results[command.command_id] = result
         while len(self._results) > RESULTS_KEPT:
             self._results.popitem(last=False)
         self.executed += 1
@@ -180,6 +181,7 @@ class CommandExecutor:
     async def _journaled(self, command: Command, service: str, sent_at: dt.datetime | None) -> CommandResult:
         """Claims the command in the journal, runs it, records the result."""
         kind = command.MESSAGE_TYPE
+        self._service = service  # whose account a command without one trades
         try:
             claim = await self.journal.claim(command.command_id)
         except JournalUnavailableError as exc:
@@ -222,10 +224,12 @@ class CommandExecutor:
     async def _placed_before(self, command: PlaceOrder) -> CommandResult | None:
         """The result of an earlier, interrupted attempt of this place that reached TopStepX: found
         by its tag. None when there is no such order; an unknown outcome when the look-up fails."""
-        account_id = self._account(command.account_id)
         since = self.clock() - dt.timedelta(hours=24)
         try:
+            account_id = self._account(command.account_id)
             order = await self.rest.find_order_by_tag(account_id, command.custom_tag, since)
+        except AccountSelectionError as exc:
+            return _failed(command, CommandFailure.INVALID, str(exc))
         except GatewayError as exc:
             self.unknown_outcomes += 1
             return _failed(

@@ -16,7 +16,7 @@ import datetime as dt
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 import msgspec
 
@@ -48,6 +48,27 @@ def bot_of_tag(custom_tag: str | None) -> str | None:
     return prefix or None
 
 
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def _all_or_nothing(
+    method: Callable[Concatenate[ExchangeState, P], R],
+) -> Callable[Concatenate[ExchangeState, P], R]:
+    """An ``apply_*`` that raises (an unknown enum value in the event) leaves nothing behind."""
+
+    def wrapper(self: ExchangeState, /, *args: P.args, **kwargs: P.kwargs) -> R:
+        mark = len(self._undo)
+        try:
+            return method(self, *args, **kwargs)
+        except BaseException:
+            while len(self._undo) > mark:
+                self._undo.pop()()
+            raise
+
+    return wrapper
+
+
 class ExchangeState:
     def __init__(self, normalizer: Normalizer) -> None:
         self.normalizer = normalizer
@@ -61,6 +82,9 @@ class ExchangeState:
         self._fills: OrderedDict[int, None] = OrderedDict()
         # The newest published fill's time, per account (where a reconciliation's search starts).
         self.last_fill_time: dict[int, dt.datetime] = {}
+        # The oldest fill per account whose publish failed: a reconciliation's trade search starts
+        # no later than it until a reconciliation has covered it (later fills move last_fill_time).
+        self.unpublished_fill_time: dict[int, dt.datetime] = {}
         self._undo: list[Callable[[], None]] = []
 
     # --- provisional changes ----------------------------------------------------------------------
@@ -73,6 +97,12 @@ class ExchangeState:
         """Their publish failed: forget the changes since the last commit."""
         while self._undo:
             self._undo.pop()()
+
+    def _forget_fill(self, trade: Trade) -> None:
+        self._fills.pop(trade.id, None)
+        oldest = self.unpublished_fill_time.get(trade.account_id)
+        if oldest is None or trade.creation_timestamp < oldest:
+            self.unpublished_fill_time[trade.account_id] = trade.creation_timestamp
 
     def _restore(self, table: dict[Any, Any], key: Any) -> None:
         """Records how to put ``table[key]`` back as it is now."""
@@ -128,6 +158,7 @@ class ExchangeState:
 
     # --- applying exchange events -----------------------------------------------------------------
 
+    @_all_or_nothing
     def apply_account(self, account: Account) -> AccountUpdate | None:
         if self.accounts.get(account.id) == account:
             return None
@@ -135,6 +166,7 @@ class ExchangeState:
         self.accounts[account.id] = account
         return self.normalizer.account(account)
 
+    @_all_or_nothing
     def apply_order(self, order: Order) -> OrderUpdate | None:
         self._restore(self.orders, order.id)
         previous = self.orders.get(order.id)
@@ -163,6 +195,7 @@ class ExchangeState:
         who = self.attribution(order.id)
         return _with_attribution(update, who)
 
+    @_all_or_nothing
     def apply_position(self, position: Position, now: dt.datetime) -> PositionUpdate | None:
         key = (position.account_id, position.contract_id)
         previous = self.positions.get(key)
@@ -187,11 +220,12 @@ class ExchangeState:
             return None
         return _with_attribution(self.normalizer.order(order), self.attribution(order.id))
 
+    @_all_or_nothing
     def apply_trade(self, trade: Trade) -> Fill | None:
         if trade.id in self._fills:
             return None
         self._fills[trade.id] = None
-        self._undo.append(lambda: self._fills.pop(trade.id, None))
+        self._undo.append(lambda: self._forget_fill(trade))
         while len(self._fills) > SEEN_FILLS_KEPT:
             self._fills.popitem(last=False)
         self._restore(self.last_fill_time, trade.account_id)

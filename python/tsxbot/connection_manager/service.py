@@ -239,6 +239,7 @@ class ConnectionManager(Service):
         return (
             not self._stopping
             and not self.failed.done()
+            and self.bus.metrics().connected  # commands and results travel over it
             and hasattr(self, "user_hub")
             and self.user_hub.connected
             and self.market_hub.connected
@@ -371,12 +372,17 @@ class ConnectionManager(Service):
                     aid = account.id
                     last_fill = self.state.last_fill_time.get(aid)  # this account's own
                     since = last_fill - dt.timedelta(minutes=5) if last_fill else trading_day_start
+                    unpublished = self.state.unpublished_fill_time.get(aid)
+                    if unpublished is not None:  # a fill whose publish failed: search from it
+                        since = min(since, unpublished - dt.timedelta(minutes=1))
                     for order in await self.rest.search_orders(aid, min(since, trading_day_start)):
                         await self._emit(channels.CM_ORDER_UPDATES, self.state.apply_order(order))
                     for order in await self.rest.search_open_orders(aid):
                         await self._emit(channels.CM_ORDER_UPDATES, self.state.apply_order(order))
                     for trade in sorted(await self.rest.search_trades(aid, since), key=lambda t: t.id):
                         await self._emit_fill(trade)
+                    if unpublished is not None and self.state.unpublished_fill_time.get(aid) == unpublished:
+                        del self.state.unpublished_fill_time[aid]  # covered, and published now
                     positions = await self.rest.search_open_positions(aid)
                     for position in self.state.positions_to_reconcile(aid, positions, now):
                         await self._emit(channels.CM_POSITIONS, self.state.apply_position(position, now))

@@ -14,9 +14,13 @@ class TransportError(GatewayError):
     """The request may not have reached TopStepX, or its answer was lost (connect error, timeout,
     HTTP 5xx): the outcome is unknown."""
 
-    def __init__(self, endpoint: str, detail: str, status: int | None = None) -> None:
+    def __init__(
+        self, endpoint: str, detail: str, status: int | None = None, *, maybe_processed: bool = True
+    ) -> None:
         self.endpoint = endpoint
         self.status = status
+        # False only when the request surely never reached TopStepX (no connection, HTTP 429).
+        self.maybe_processed = maybe_processed
         super().__init__(f"{endpoint}: {detail}")
 
 
@@ -25,7 +29,12 @@ class RateLimitedError(TransportError):
 
     def __init__(self, endpoint: str, retry_after: float | None) -> None:
         self.retry_after = retry_after
-        super().__init__(endpoint, f"rate limited (HTTP 429, retry after {retry_after or '?'} s)", 429)
+        super().__init__(
+            endpoint,
+            f"rate limited (HTTP 429, retry after {retry_after or '?'} s)",
+            429,
+            maybe_processed=False,
+        )
 
 
 class CircuitOpenError(GatewayError):

@@ -250,10 +250,14 @@ class ProjectXRest:
                 response = await self._http.request(method, endpoint, content=content, headers=headers)
             except httpx.TimeoutException as exc:
                 outcome = False
-                raise TransportError(endpoint, f"timed out ({type(exc).__name__})") from exc
+                sent = not isinstance(exc, (httpx.ConnectTimeout, httpx.PoolTimeout))
+                raise TransportError(
+                    endpoint, f"timed out ({type(exc).__name__})", maybe_processed=sent
+                ) from exc
             except httpx.RequestError as exc:  # connection, protocol, decoding, redirects
                 outcome = False
-                raise TransportError(endpoint, f"{type(exc).__name__}: {exc}") from exc
+                sent = not isinstance(exc, httpx.ConnectError)
+                raise TransportError(endpoint, f"{type(exc).__name__}: {exc}", maybe_processed=sent) from exc
             status = response.status_code
             outcome = status < 500
         finally:
@@ -454,8 +458,15 @@ class ProjectXRest:
                         order_id=existing.id,
                     )
                     return existing.id
-                # Not placed. An answered request (ProtocolError) is not sent again.
-                if isinstance(exc, ProtocolError) or attempt >= self.settings.max_retries:
+                # Not found. An answered request (ProtocolError) is not sent again.
+                if isinstance(exc, ProtocolError):
+                    raise
+                if attempt >= self.settings.max_retries:
+                    if isinstance(exc, TransportError) and exc.maybe_processed:
+                        # TopStepX may still be working on the last attempt: nobody knows.
+                        raise OutcomeUnknownError(
+                            endpoint, f"{exc}; and no order with customTag {request.custom_tag!r} yet"
+                        ) from exc
                     raise
                 await self._sleep_before_retry(endpoint, attempt, exc)
                 attempt += 1
@@ -482,16 +493,31 @@ class ProjectXRest:
         self, request: PlaceOrderRequest, since: dt.datetime, cause: GatewayError
     ) -> Order | None:
         """The order with the request's tag, or None when there is none. When the look-up fails
-        too, nobody knows whether the order exists: ``OutcomeUnknownError``, never a guess."""
+        too, nobody knows whether the order exists: ``OutcomeUnknownError``, never a guess. An
+        order with the tag that is not this request (another contract, side or type: the tag was
+        reused) means this one cannot have been placed: ``ApiError``, never the other order."""
         assert request.custom_tag is not None
         try:
-            return await self.find_order_by_tag(request.account_id, request.custom_tag, since)
+            order = await self.find_order_by_tag(request.account_id, request.custom_tag, since)
         except GatewayError as exc:
             log.error("could not look the order up by its tag", custom_tag=request.custom_tag, error=str(exc))
             raise OutcomeUnknownError(
                 "/api/Order/place",
                 f"{cause}; and looking up customTag {request.custom_tag!r} failed: {exc}",
             ) from exc
+        if order is not None and (order.contract_id, order.side, order.type) != (
+            request.contract_id,
+            request.side,
+            request.type,
+        ):
+            raise ApiError(
+                "/api/Order/place",
+                enums.PlaceOrderErrorCode.ORDER_REJECTED,
+                f"customTag {request.custom_tag!r} is already used by order {order.id} "
+                f"({order.contract_id}, side {order.side}, type {order.type}), a different order: "
+                "not placed; give every order a new tag",
+            )
+        return order
 
     async def modify_order(self, request: ModifyOrderRequest) -> None:
         # Setting the same values twice has the same effect: safe to retry.

@@ -458,6 +458,38 @@ fn bare(bot_id: &str, symbol: &str, side: Side, quantity: i64) -> OrderRequest {
 }
 
 #[test]
+fn an_unattributed_fill_makes_the_account_decide_what_an_exit_is() {
+    let mut e = RiskEngine::new(limits()).unwrap();
+    e.on_fill("a", "ES", Side::Buy, 3, 5000.0, 0.0, None)
+        .unwrap();
+    // A's stop fills, but the fill reaches the engine without its bot: the account is flat,
+    // A's own book still says long 3.
+    e.on_fill(UNATTRIBUTED, "ES", Side::Sell, 3, 4990.0, 0.0, None)
+        .unwrap();
+    e.set_trading_state(TradingState::Reducing);
+    let a_sells = bare("a", "ES", Side::Sell, 3);
+    // Not an exit: it would open a short, unchecked.
+    assert_eq!(
+        reason(e.check(&a_sells, 0)),
+        Some(RiskReason::TradingReducing)
+    );
+    e.set_trading_state(TradingState::Active);
+    assert_eq!(
+        reason(e.check(&a_sells, 0)),
+        Some(RiskReason::MissingStopLoss)
+    );
+    // Once the account holds a position again, an order bringing it toward zero is an exit.
+    e.on_fill("b", "ES", Side::Buy, 2, 4990.0, 0.0, None)
+        .unwrap();
+    e.set_trading_state(TradingState::Reducing);
+    assert_eq!(e.check(&bare("b", "ES", Side::Sell, 2), 0), Ok(()));
+    assert_eq!(
+        reason(e.check(&bare("b", "ES", Side::Sell, 3), 0)),
+        Some(RiskReason::TradingReducing)
+    );
+}
+
+#[test]
 fn another_bots_position_does_not_make_an_order_an_exit() {
     let mut e = RiskEngine::new(limits()).unwrap();
     e.on_fill("a", "ES", Side::Buy, 3, 5000.0, 0.0, None)
