@@ -150,7 +150,10 @@ async def test_fill_during_a_user_hub_outage_is_recovered_exactly_once(harness: 
     fill = h.payloads(Fill)[0]
     assert (fill.bot_id, fill.quantity) == ("bot_2", 1)
     assert any(u.status is OrderStatus.FILLED for u in h.payloads(OrderUpdate))
-    assert h.payloads(PositionUpdate)[-1].net_quantity == 1
+    # Positions are reconciled after fills: over Redis they may arrive a moment later.
+    await eventually(
+        lambda: [p.net_quantity for p in h.payloads(PositionUpdate)][-1:] == [1], what="the position"
+    )
     await asyncio.sleep(0.5)
     assert len(h.payloads(Fill)) == 1  # and never a second time
 
@@ -168,7 +171,9 @@ async def test_duplicated_reordered_and_lost_hub_events_converge_once(harness: H
     net = sum(s.sign for s in sides)
     await eventually(lambda: len(h.payloads(Fill)) == len(sides), within=10, what="every fill")
     await eventually(
-        lambda: h.payloads(PositionUpdate)[-1].net_quantity == net, within=10, what="final position"
+        lambda: [p.net_quantity for p in h.payloads(PositionUpdate)][-1:] == [net],
+        within=10,
+        what="final position",
     )
     await asyncio.sleep(1.2)  # one more reconciliation finds nothing new
     fills = h.payloads(Fill)
@@ -189,10 +194,10 @@ async def test_token_expiry_mid_flow(harness: Harness) -> None:
         lambda: manager.user_hub.connected and manager.market_hub.connected, within=10, what="hubs back"
     )
     assert manager.rest.logins >= 2
-    results = h.payloads(CommandResult)
-    assert [r.ok for r in results] == [True, True]
+    await eventually(lambda: len(h.payloads(CommandResult)) == 2, what="both results")
+    assert [r.ok for r in h.payloads(CommandResult)] == [True, True]
     assert len(await sim_orders_tagged(h, "bot_2-t2")) == 1
-    assert h.payloads(PositionUpdate)[-1].net_quantity == 2
+    await eventually(lambda: [p.net_quantity for p in h.payloads(PositionUpdate)][-1:] == [2], what="long 2")
 
 
 @pytest.mark.parametrize("backend", ["redis"])
@@ -320,6 +325,8 @@ async def test_fills_and_bracket_legs_carry_their_bot_whatever_the_tag(harness: 
     await eventually(lambda: len(h.payloads(Fill)) == 1, what="fill")
     fill = h.payloads(Fill)[0]
     assert (fill.bot_id, fill.order_id, fill.custom_tag) == ("bot_1", "ord-attr", "manualtag")
+    # The fill can arrive before the command's result (published once the bracket legs are linked).
+    await eventually(lambda: len(h.payloads(CommandResult)) == 1, what="the result")
     result = h.payloads(CommandResult)[0]
 
     def legs() -> set[int]:
