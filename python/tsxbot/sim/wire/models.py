@@ -82,7 +82,7 @@ class PositionModel(_Model):
     average_price: Num
 
 
-class HalfTradeModel(_Model):
+class HalfTradeModel(_Model, kw_only=True):
     id: int
     account_id: int
     contract_id: str
@@ -90,23 +90,8 @@ class HalfTradeModel(_Model):
     price: Num
     profit_and_loss: Num | None
     fees: Num
-    side: int
-    size: int
-    voided: bool
-    order_id: int
-
-
-class HalfTradeCommissionsModel(_Model):
-    """HalfTradeModel with the newer Swagger's ``commissions`` (after ``fees``, as listed)."""
-
-    id: int
-    account_id: int
-    contract_id: str
-    creation_timestamp: str
-    price: Num
-    profit_and_loss: Num | None
-    fees: Num
-    commissions: Num
+    # The newer Swagger's field (after ``fees``, as listed); left out unless wire.tradeCommissions.
+    commissions: Num | msgspec.UnsetType = msgspec.UNSET
     side: int
     size: int
     voided: bool

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import msgspec
+
 from tsxbot.config.simulator import WireSettings
 from tsxbot.sim.accounts.state import Account, HalfTrade, Position
 from tsxbot.sim.contracts import Contract
@@ -9,7 +11,6 @@ from tsxbot.sim.exchange.orders import SimOrder
 from tsxbot.sim.wire.decimals import DecimalStyle
 from tsxbot.sim.wire.models import (
     ContractModel,
-    HalfTradeCommissionsModel,
     HalfTradeModel,
     Num,
     OrderModel,
@@ -118,33 +119,22 @@ class Presenter:
             average_price=self.price(position.contract, position.avg),
         )
 
-    def trade(self, trade: HalfTrade) -> HalfTradeModel | HalfTradeCommissionsModel:
+    def trade(self, trade: HalfTrade) -> HalfTradeModel:
         """Commissions in their own field (``wire.tradeCommissions``), else inside ``fees``."""
-        price = self.price(trade.contract, trade.price)
-        pnl = None if trade.pnl is None else self.money(trade.pnl)
+        commissions: Num | msgspec.UnsetType = msgspec.UNSET
         if self.commissions:
-            return HalfTradeCommissionsModel(
-                id=trade.id,
-                account_id=trade.account_id,
-                contract_id=trade.contract.id,
-                creation_timestamp=self.ts(trade.ns),
-                price=price,
-                profit_and_loss=pnl,
-                fees=self.fees(trade.fees),
-                commissions=self.fees(trade.commissions),
-                side=int(trade.side),
-                size=trade.size,
-                voided=trade.voided,
-                order_id=trade.order_id,
-            )
+            fees, commissions = self.fees(trade.fees), self.fees(trade.commissions)
+        else:
+            fees = self.fees(round(trade.fees + trade.commissions, 4))
         return HalfTradeModel(
             id=trade.id,
             account_id=trade.account_id,
             contract_id=trade.contract.id,
             creation_timestamp=self.ts(trade.ns),
-            price=price,
-            profit_and_loss=pnl,
-            fees=self.fees(round(trade.fees + trade.commissions, 4)),
+            price=self.price(trade.contract, trade.price),
+            profit_and_loss=None if trade.pnl is None else self.money(trade.pnl),
+            fees=fees,
+            commissions=commissions,
             side=int(trade.side),
             size=trade.size,
             voided=trade.voided,
