@@ -2,12 +2,29 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
+from support.processes import check_none_left
 from support.redis_server import RedisServer, redis_server
 from support.sim import SimHandle, running_sim
+from tsxbot.sim.start_time import REQUIRED_ENV
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # Every simulator a test starts, in this process or in a tsxbot process it runs (they inherit
+    # the environment), must have a pinned start time: one that follows the machine's clock is
+    # refused (a test must pass at any time of day, at weekends too).
+    os.environ[REQUIRED_ENV] = "1"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def no_process_left_behind() -> Iterator[None]:
+    """Fails the run if a tsxbot process a test started is still running at the end (and ends it)."""
+    yield
+    check_none_left()
 
 
 @pytest.fixture(scope="session")

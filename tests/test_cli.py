@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 import tsxbot
+from support.processes import PINNED, Ports
 from tsxbot.config import DEFAULTS_DIR
 
 
@@ -100,6 +101,7 @@ def test_unknown_subcommand_is_an_error(workdir: Path) -> None:
 
 
 def test_run_all_with_a_broken_config_exits_2(workdir: Path) -> None:
-    result = run("run-all", "--set", "bus.backend=kafka", cwd=workdir)
+    # Free ports and a pinned clock, as for any run-all a test starts (this one must not start).
+    result = run("run-all", *Ports.free().overrides(), *PINNED, "--set", "bus.backend=kafka", cwd=workdir)
     assert result.returncode == 2
     assert "bus.backend" in result.stderr

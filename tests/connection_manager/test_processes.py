@@ -12,8 +12,8 @@ import pytest
 
 from support.bus_helpers import bus_config, eventually
 from support.cm_harness import place
-from support.processes import clean_env, start, stop, wait_http
-from support.redis_server import RedisServer, free_port
+from support.processes import PINNED, Ports, clean_env, running, stop, wait_http
+from support.redis_server import RedisServer
 from tsxbot.bus import create_bus
 from tsxbot.messages import CommandResult, Envelope, Fill, channels
 
@@ -22,24 +22,23 @@ KEY = "process-test-key"
 
 @pytest.mark.slow
 def test_run_all_starts_the_services_and_stops_cleanly_on_ctrl_c(tmp_path: Path) -> None:
-    sim_port, cm_port = free_port(), free_port()
-    process = start(
+    ports = Ports.free()
+    cm_port = ports.connection_manager
+    with running(
         "run-all",
-        "--set",
-        f"simulator.port={sim_port}",
-        "--set",
-        f"services.connectionManager.port={cm_port}",
+        *ports.overrides(),
+        *PINNED,
         "--set",
         f"system.logDir={tmp_path / 'logs'}",
         cwd=tmp_path,
         env=clean_env(TSXBOT_API_KEY=KEY),
-    )
-    health = wait_http(f"http://127.0.0.1:{cm_port}/health", process)
-    assert health.json()["status"] == "ok"
-    status = wait_http(f"http://127.0.0.1:{cm_port}/status", process, headers={"X-API-Key": KEY}).json()
-    assert status["target"] == "simulator"
-    assert status["hubs"]["user"]["state"] == "CONNECTED"
-    code, output = stop(process, signal.SIGINT)
+    ) as process:
+        health = wait_http(f"http://127.0.0.1:{cm_port}/health", process)
+        assert health.json()["status"] == "ok"
+        status = wait_http(f"http://127.0.0.1:{cm_port}/status", process, headers={"X-API-Key": KEY}).json()
+        assert status["target"] == "simulator"
+        assert status["hubs"]["user"]["state"] == "CONNECTED"
+        code, output = stop(process, signal.SIGINT)
     assert code == 0, output
     assert "shutdown requested" in output
     lines = output.splitlines()
@@ -61,60 +60,55 @@ def test_run_all_starts_the_services_and_stops_cleanly_on_ctrl_c(tmp_path: Path)
 
 @pytest.mark.slow
 async def test_connection_manager_process_over_redis(tmp_path: Path, redis: RedisServer) -> None:
-    sim_port, cm_port = free_port(), free_port()
+    ports = Ports.free()
+    sim_port, cm_port = ports.simulator, ports.connection_manager
     namespace = "proc"
-    sim = start("sim", "--port", str(sim_port), cwd=tmp_path)
-    cm = None
-    try:
+    with running("sim", *ports.overrides(), *PINNED, cwd=tmp_path) as sim:
+        # The connection manager after the simulator: it logs in at start.
         wait_http(f"http://127.0.0.1:{sim_port}/api/Status/ping", sim)
-        cm = start(
+        with running(
             "connection-manager",
             "--redis",
             redis.url,
-            "--port",
-            str(cm_port),
-            "--set",
-            f"simulator.port={sim_port}",
+            *ports.overrides(),
             "--set",
             f"bus.namespace={namespace}",
             cwd=tmp_path,
             env=clean_env(TSXBOT_API_KEY=KEY),
-        )
-        wait_http(f"http://127.0.0.1:{cm_port}/health", cm)
-        bus = create_bus(bus_config("redis", redis.url, namespace), client_name="test")
-        await bus.start()
-        try:
-            observer = await bus.subscribe([channels.CM_ORDER_UPDATES, channels.CM_FILLS], group="observer")
-            await bus.publish(
-                channels.CM_COMMANDS, Envelope.wrap(place("proc1", stop=None, target=None), "test")
-            )
-            seen: list[object] = []
+        ) as cm:
+            wait_http(f"http://127.0.0.1:{cm_port}/health", cm)
+            bus = create_bus(bus_config("redis", redis.url, namespace), client_name="test")
+            await bus.start()
+            try:
+                observer = await bus.subscribe(
+                    [channels.CM_ORDER_UPDATES, channels.CM_FILLS], group="observer"
+                )
+                await bus.publish(
+                    channels.CM_COMMANDS, Envelope.wrap(place("proc1", stop=None, target=None), "test")
+                )
+                seen: list[object] = []
 
-            async def collect() -> None:
-                async for message in observer:
-                    seen.append(message.envelope.payload)
-                    await message.ack()
+                async def collect() -> None:
+                    async for message in observer:
+                        seen.append(message.envelope.payload)
+                        await message.ack()
 
-            collector = asyncio.create_task(collect())
-            await eventually(
-                lambda: any(isinstance(p, Fill) for p in seen), within=15, what="fill over Redis"
-            )
-            collector.cancel()
-            result = next(p for p in seen if isinstance(p, CommandResult))
-            assert result.ok
-        finally:
-            await bus.close()
-        code, output = stop(cm, signal.SIGTERM)
-        assert code == 0, output
-    finally:
-        for process in (cm, sim):
-            if process is not None and process.poll() is None:
-                stop(process, signal.SIGTERM)
+                collector = asyncio.create_task(collect())
+                await eventually(
+                    lambda: any(isinstance(p, Fill) for p in seen), within=15, what="fill over Redis"
+                )
+                collector.cancel()
+                result = next(p for p in seen if isinstance(p, CommandResult))
+                assert result.ok
+            finally:
+                await bus.close()
+            code, output = stop(cm, signal.SIGTERM)
+            assert code == 0, output
 
 
 def test_live_target_without_credentials_is_refused_by_name(tmp_path: Path) -> None:
-    process = start("connection-manager", "--set", "topstepx.target=live", cwd=tmp_path)
-    output, _ = process.communicate(timeout=30)
+    with running("connection-manager", "--set", "topstepx.target=live", cwd=tmp_path) as process:
+        output, _ = process.communicate(timeout=30)
     assert process.returncode == 2
     assert "TOPSTEPX_USERNAME" in output
     assert "TOPSTEPX_API_KEY" in output

@@ -3,54 +3,51 @@ to connect, serves the API, and stops cleanly on SIGTERM or Ctrl-C."""
 
 from __future__ import annotations
 
-import os
+import contextlib
 import re
 import signal
 import subprocess
-import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
+from support.processes import PINNED, Ports, clean_env, running
+from support.sim import START
 from tsxbot.cli.run_all import _build
 from tsxbot.config import DEFAULTS_DIR, load_config
 from tsxbot.connection_manager.factory import MissingCredentialsError
+from tsxbot.sim.start_time import REQUIRED_ENV
 
 
-def _start(*args: str, tmp_path: Path) -> tuple[subprocess.Popen[str], str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("TSXBOT_", "TOPSTEP"))}
-    env["TSXBOT_CONFIG_DIR"] = str(DEFAULTS_DIR)
-    process = subprocess.Popen(
-        [sys.executable, "-m", "tsxbot", *args, "--set", f"system.logDir={tmp_path / 'logs'}"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        env=env,
-        cwd=tmp_path,
-    )
-    lines: list[str] = []
-    deadline = time.monotonic() + 60
-    assert process.stdout is not None
-    while time.monotonic() < deadline:
-        line = process.stdout.readline()
-        if not line:
-            break
-        lines.append(line)
-        if line.startswith("Ctrl-C stops it."):
-            break
-    return process, "".join(lines)
+@contextlib.contextmanager
+def _started(*args: str, tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], str]]:
+    """``tsxbot args`` with the packaged config, and its banner (up to "Ctrl-C stops it.")."""
+    env = clean_env(TSXBOT_CONFIG_DIR=str(DEFAULTS_DIR))
+    with running(*args, "--set", f"system.logDir={tmp_path / 'logs'}", cwd=tmp_path, env=env) as process:
+        lines: list[str] = []
+        deadline = time.monotonic() + 60
+        assert process.stdout is not None
+        while time.monotonic() < deadline:
+            line = process.stdout.readline()
+            if not line:
+                break
+            lines.append(line)
+            if line.startswith("Ctrl-C stops it."):
+                break
+        yield process, "".join(lines)
 
 
 @pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT])
 def test_tsxbot_sim_prints_the_demo_login_serves_and_stops_cleanly(
     tmp_path: Path, stop: signal.Signals
 ) -> None:
-    process, banner = _start(
-        "sim", "--port", "0", "--seed", "7", "--start", "2026-11-24T15:30:00Z", tmp_path=tmp_path
-    )
-    try:
+    with _started("sim", "--port", "0", "--seed", "7", "--start", START, tmp_path=tmp_path) as (
+        process,
+        banner,
+    ):
         assert "userName='demo' apiKey='demo'" in banner, banner
         assert "1001 50KTC-V2-1001-0001 (combine, autoOco)" in banner
         url = re.search(r"TopStepX simulator on (http://\S+)", banner)
@@ -65,7 +62,6 @@ def test_tsxbot_sim_prints_the_demo_login_serves_and_stops_cleanly(
                 headers={"Authorization": f"Bearer {token}"},
             )
             assert [a["id"] for a in accounts.json()["accounts"]] == [1001, 1002]
-    finally:
         process.send_signal(stop)
         rest, _ = process.communicate(timeout=30)
     assert process.returncode == 0, rest
@@ -85,34 +81,31 @@ def test_run_all_builds_the_simulator_only_for_the_simulator_target() -> None:
 
 
 def test_run_all_runs_the_simulator_until_stopped(tmp_path: Path) -> None:
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "tsxbot",
-            "run-all",
-            "--set",
-            "simulator.port=0",
-            "--set",
-            f"system.logDir={tmp_path / 'logs'}",
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        env={
-            **{k: v for k, v in os.environ.items() if not k.startswith("TSXBOT_")},
-            "TSXBOT_CONFIG_DIR": str(DEFAULTS_DIR),
-        },
-        cwd=tmp_path,
-    )
-    try:
+    # Every service on a free port (not only the simulator): a tsxbot already running on the
+    # defaults (7500, 7800...) must not matter, and the process never outlives the test.
+    args = ["run-all", *Ports.free().overrides(), *PINNED]
+    env = clean_env(TSXBOT_CONFIG_DIR=str(DEFAULTS_DIR))
+    with running(*args, "--set", f"system.logDir={tmp_path / 'logs'}", cwd=tmp_path, env=env) as process:
         assert process.stdout is not None
         deadline = time.monotonic() + 60
         seen = ""
         while time.monotonic() < deadline and "simulator listening" not in seen:
             seen += process.stdout.readline()
         assert "simulator listening" in seen
-    finally:
+        assert "simulated clock starts at Tue 2026-11-24 09:30 CT" in seen, seen
         process.send_signal(signal.SIGTERM)
         rest, _ = process.communicate(timeout=30)
     assert process.returncode == 0, seen + rest
+
+
+@pytest.mark.parametrize("command", ["sim", "run-all"])
+def test_an_unpinned_simulator_process_is_refused_in_the_test_session(tmp_path: Path, command: str) -> None:
+    # The test session's environment reaches the processes it starts: a simulator there that
+    # would follow the machine's clock (startTime auto, the default) does not start.
+    env = clean_env(TSXBOT_CONFIG_DIR=str(DEFAULTS_DIR))
+    assert env[REQUIRED_ENV] == "1"
+    args = [command, *Ports.free().overrides(), "--set", f"system.logDir={tmp_path / 'logs'}"]
+    with running(*args, cwd=tmp_path, env=env) as process:
+        output, _ = process.communicate(timeout=60)
+    assert process.returncode != 0, output
+    assert f"{REQUIRED_ENV} is set" in output and "pin the simulated time" in output, output

@@ -1,14 +1,25 @@
-"""Running tsxbot commands as real processes."""
+"""Running tsxbot commands as real processes: on free ports for every service, the simulated
+clock pinned, and never left behind (``running`` kills in ``finally``; the session checks)."""
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+
+from support.redis_server import free_port
+from support.sim import START
+
+# Pins the simulated time of any simulator the command starts (tsxbot sim, run-all).
+PINNED = ["--set", f"simulator.startTime={START}"]
 
 
 def tsxbot_cmd() -> list[str]:
@@ -22,7 +33,36 @@ def clean_env(**extra: str) -> dict[str, str]:
     return env
 
 
+@dataclass(frozen=True)
+class Ports:
+    """A free port for every service tsxbot can start (none of the defaults 7400-7800, 3000)."""
+
+    simulator: int
+    connection_manager: int
+    aggregator_api: int
+    aggregator_monitoring: int
+    manual_trading: int
+    control_panel: int
+
+    @classmethod
+    def free(cls) -> Ports:
+        return cls(*(free_port() for _ in range(6)))
+
+    def overrides(self) -> list[str]:
+        """``--set`` options that move every service to its free port."""
+        pairs = {
+            "simulator.port": self.simulator,
+            "services.connectionManager.port": self.connection_manager,
+            "services.aggregator.apiPort": self.aggregator_api,
+            "services.aggregator.monitoringPort": self.aggregator_monitoring,
+            "services.manualTrading.port": self.manual_trading,
+            "services.controlPanel.port": self.control_panel,
+        }
+        return [arg for key, port in pairs.items() for arg in ("--set", f"{key}={port}")]
+
+
 def start(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
+    """Starts ``tsxbot args``; prefer ``running``, which never leaves the process behind."""
     return subprocess.Popen(
         [*tsxbot_cmd(), *args],
         cwd=cwd,
@@ -52,6 +92,77 @@ def wait_http(
             pass
         time.sleep(0.1)
     raise AssertionError(f"{url} did not answer within {within} s")
+
+
+@contextlib.contextmanager
+def running(*args: str, cwd: Path, env: dict[str, str] | None = None) -> Iterator[subprocess.Popen[str]]:
+    """``tsxbot args`` as a process, killed on the way out if the test has not stopped it (also
+    when the test fails)."""
+    process = start(*args, cwd=cwd, env=env)
+    try:
+        yield process
+    finally:
+        kill(process)
+
+
+def kill(process: subprocess.Popen[str]) -> None:
+    """Ends ``process`` (SIGTERM, then SIGKILL after 10 s) and reaps it; a no-op once it exited."""
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)
+    if process.stdout is not None:
+        process.stdout.close()
+
+
+@dataclass(frozen=True)
+class Child:
+    pid: int
+    command: str
+
+
+def tsxbot_children(parent: int | None = None) -> list[Child]:
+    """Live (not zombie) tsxbot processes descended from ``parent`` (this process by default)."""
+    root = os.getpid() if parent is None else parent
+    table = subprocess.run(
+        ["ps", "-A", "-o", "pid=,ppid=,stat=,args="], capture_output=True, text=True, check=True
+    ).stdout
+    rows: dict[int, tuple[int, str, str]] = {}
+    for line in table.splitlines():
+        fields = line.split(None, 3)
+        if len(fields) == 4:
+            rows[int(fields[0])] = (int(fields[1]), fields[2], fields[3])
+    found: list[Child] = []
+    for pid, (_, stat, command) in rows.items():
+        if stat.startswith("Z") or not _is_tsxbot(command):
+            continue
+        ancestor = rows[pid][0]
+        while ancestor in rows and ancestor != root:
+            ancestor = rows[ancestor][0]
+        if ancestor == root and pid != root:
+            found.append(Child(pid, command))
+    return found
+
+
+def check_none_left() -> None:
+    """Raises AssertionError naming every tsxbot process still running under this one (after
+    killing them): the test session's last check."""
+    left = tsxbot_children()
+    for child in left:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(child.pid, signal.SIGKILL)
+    assert not left, "tsxbot processes left running by the tests (killed now): " + "; ".join(
+        f"{c.pid} {c.command}" for c in left
+    )
+
+
+def _is_tsxbot(command: str) -> bool:
+    """``.../bin/tsxbot ...`` (run directly or by its interpreter) or ``python -m tsxbot ...``."""
+    argv = command.split()
+    return any(Path(arg).name == "tsxbot" for arg in argv[:2]) or argv[1:3] == ["-m", "tsxbot"]
 
 
 def stop(process: subprocess.Popen[str], signal_number: int, within: float = 20.0) -> tuple[int, str]:

@@ -22,7 +22,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument(
         "--speed", type=float, help="1 = real time, 10 = ten times faster, 0 = as fast as possible"
     )
-    parser.add_argument("--start", metavar="TIME", help="simulated start time, ISO-8601 (default: now)")
+    parser.add_argument(
+        "--start",
+        metavar="TIME",
+        help="simulated start: an ISO-8601 time, now, or auto (default: simulator.startTime, auto)",
+    )
     add_config_options(parser)
     parser.set_defaults(handler=_sim)
 

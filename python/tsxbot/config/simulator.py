@@ -28,6 +28,9 @@ class _Section(msgspec.Struct, rename="camel", forbid_unknown_fields=True, froze
     pass
 
 
+# ``simulator.startTime`` values that follow the machine's clock (anything else is a time).
+START_MODES = ("auto", "now")
+
 # 0 = any free port (tests).
 ListenPort = Annotated[int, msgspec.Meta(ge=0, le=65535, description="a TCP port, 0 = any free one")]
 Seconds = Annotated[float, msgspec.Meta(gt=0, description="seconds, > 0")]
@@ -232,8 +235,10 @@ class SimulatorConfig(_Section, frozen=True):
     speed: float = 1.0
     # Recorded data to replay (CSV, Parquet or Databento DBN); None for the synthetic generator.
     data: str | None = None
-    # Simulated time at start (ISO-8601, UTC when no offset); None = now.
-    start_time: dt.datetime | None = None
+    # Simulated time at start: "auto" = now when TopStepX accepts orders now, else the latest
+    # weekday's regular open (08:30 CT) before now; "now"; or an ISO-8601 time (UTC when no
+    # offset). null = auto. A recording (``data``) starts at its own time unless this is a time.
+    start_time: str | None = "auto"
     # Start with the clock paused (it moves only through the admin API).
     paused: bool = False
     credentials: SimCredentials = msgspec.field(default_factory=SimCredentials)
@@ -248,7 +253,23 @@ class SimulatorConfig(_Section, frozen=True):
     # The admin (fault injection) API under /admin; off = 404.
     admin: bool = True
 
+    def pinned_start(self) -> dt.datetime | None:
+        """``startTime`` when it is a time (aware, UTC when it has no offset); None for auto/now."""
+        if self.start_time is None or self.start_time in START_MODES:
+            return None
+        when = dt.datetime.fromisoformat(self.start_time.strip())
+        return when if when.tzinfo is not None else when.replace(tzinfo=dt.UTC)
+
     def problems(self) -> Iterable[tuple[str, str]]:
+        if self.start_time is not None and self.start_time not in START_MODES:
+            try:
+                self.pinned_start()
+            except ValueError:
+                yield (
+                    "startTime",
+                    f"expected auto, now or an ISO-8601 time such as 2026-11-24T15:30:00Z,"
+                    f" got {self.start_time!r}",
+                )
         if self.speed < 0:
             yield "speed", f"expected a speed >= 0 (0 = as fast as possible), got {self.speed:g}"
         seen: set[int] = set()
@@ -261,6 +282,7 @@ class SimulatorConfig(_Section, frozen=True):
 
 
 __all__ = [
+    "START_MODES",
     "AuthSettings",
     "BracketMode",
     "ExchangeSettings",

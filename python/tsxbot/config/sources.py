@@ -17,14 +17,15 @@ from tsxbot.config.validate import KeyPath, format_path, is_secret_like
 
 class _Loader(yaml.SafeLoader):
     """YAML 1.1 safe loader without sexagesimal numbers, so ``15:00`` stays the text "15:00"
-    instead of becoming the integer 900."""
+    instead of becoming the integer 900, and without implicit timestamps, so a date or a time
+    stays text for its field to read (``simulator.startTime`` is ``auto``, ``now`` or a time)."""
 
 
 _Loader.yaml_implicit_resolvers = {
     first: [
         (tag, regexp)
         for tag, regexp in resolvers
-        if tag not in ("tag:yaml.org,2002:int", "tag:yaml.org,2002:float")
+        if tag not in ("tag:yaml.org,2002:int", "tag:yaml.org,2002:float", "tag:yaml.org,2002:timestamp")
     ]
     for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
 }

@@ -47,6 +47,8 @@ class SimulatorService(Service):
         if self.config.data:
             recorded, start_ns = load_recording(self.config, self.instruments)
         self.sim = Simulator(self.config, self.instruments, recorded=recorded, start_ns=start_ns)
+        if self.sim.start_note is not None:
+            log.info(self.sim.start_note)
         app = build_app(self.sim)
         self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
         await self._runner.setup()

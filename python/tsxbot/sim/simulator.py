@@ -25,9 +25,10 @@ from tsxbot.sim.marketdata.live import ContractMarket
 from tsxbot.sim.marketdata.series import MinuteSeries
 from tsxbot.sim.marketdata.universe import build_markets
 from tsxbot.sim.ratelimit import RateLimiter
+from tsxbot.sim.start_time import choose_start
 from tsxbot.sim.tokens import TokenInfo, TokenStore
 from tsxbot.sim.wire.present import Presenter
-from tsxbot.sim.wire.timestamps import from_ns, to_ns
+from tsxbot.sim.wire.timestamps import from_ns
 
 log = get_logger("tsxbot.sim")
 
@@ -46,8 +47,12 @@ class Simulator:
         start_ns: int | None = None,
     ) -> None:
         self.config = config
+        # The line saying which start ``simulator.startTime`` picked and why (logged at start);
+        # None when the caller gives the start (a recording's own time).
+        self.start_note: str | None = None
         if start_ns is None:
-            start_ns = to_ns(config.start_time) if config.start_time is not None else time.time_ns()
+            choice = choose_start(config, instruments)
+            start_ns, self.start_note = choice.ns, choice.line
         self.start_ns = start_ns
         self.clock = SimClock(start_ns, speed=config.speed, paused=config.paused)
         self.contracts = ContractTable(

@@ -13,7 +13,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from tsxbot.config.simulator import SimulatorConfig
-from tsxbot.config.types import parse_time_of_day
 from tsxbot.gateway.enums import (
     CancelOrderErrorCode,
     ClosePositionErrorCode,
@@ -30,6 +29,7 @@ from tsxbot.sim.clock import SimClock
 from tsxbot.sim.contracts import Contract, ContractTable
 from tsxbot.sim.events import MarketEvents, NoMarketEvents, NoUserEvents, UserEvents
 from tsxbot.sim.exchange import matching
+from tsxbot.sim.exchange.hours import TradingHours
 from tsxbot.sim.exchange.orders import BracketSpec, SimOrder, opposite, side_sign
 from tsxbot.sim.marketdata.live import ContractMarket
 from tsxbot.ticks import TickArithmeticError
@@ -76,11 +76,9 @@ class Exchange:
         self._next_order = self.settings.first_order_id
         self._next_trade = 1_000_001
         self._next_position = 5_001
-        self._flatten_time = (
-            parse_time_of_day(self.settings.auto_flatten_at) if self.settings.auto_flatten_at else None
-        )
         reference = next(iter(markets.values()))
         self._calendar = reference.calendar
+        self.hours = TradingHours(reference.calendar, self.settings)
         self._trading_date: dt.date | None = None
         self._flattened_on: dt.date | None = None
         self.fills = 0
@@ -167,20 +165,13 @@ class Exchange:
                     account.breach = None
                     account.can_trade = True
                     self.user.account(account)
-        if session is not None and self._flatten_time is not None:
-            flatten_ns = self._calendar.at_local_time(session.trading_date, self._flatten_time)
-            if ns >= flatten_ns and self._flattened_on != session.trading_date:
-                self._flattened_on = session.trading_date
-                for account in self.accounts.values():
-                    self._liquidate(account, ns)
-
-    def _after_flatten(self, ns: int) -> bool:
-        if self._flatten_time is None or not self.settings.reject_after_flatten:
-            return False
-        session = self._calendar.session_at(ns)
-        if session is None:
-            return True
-        return ns >= self._calendar.at_local_time(session.trading_date, self._flatten_time)
+        if session is None or self._flattened_on == session.trading_date:
+            return
+        flatten_ns = self.hours.flatten_ns(session)
+        if flatten_ns is not None and ns >= flatten_ns:
+            self._flattened_on = session.trading_date
+            for account in self.accounts.values():
+                self._liquidate(account, ns)
 
     def _next_open(self, ns: int) -> int:
         session = self._calendar.session_at(ns)
@@ -215,8 +206,8 @@ class Exchange:
             return Result(PlaceOrderErrorCode.ACCOUNT_VIOLATION, "The account is not allowed to trade.")
         ns = self.clock.now_ns()
         market = self.market_at(contract.id, ns)
-        if not market.is_open(ns) or self._after_flatten(ns):
-            return Result(PlaceOrderErrorCode.OUTSIDE_TRADING_HOURS)
+        if not market.is_open(ns) or self.hours.after_flatten(ns):
+            return Result(PlaceOrderErrorCode.OUTSIDE_TRADING_HOURS, self.hours.refusal(ns))
         if request.custom_tag is not None and request.custom_tag in account.tags:
             return Result(PlaceOrderErrorCode.ORDER_REJECTED, "An order with this custom tag already exists.")
         order = SimOrder(

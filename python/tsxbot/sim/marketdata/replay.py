@@ -24,7 +24,7 @@ Columns are found by name, case-blind:
 
 Trades replay exactly; bars are filled with prints the way the synthetic generator fills its
 minute bars. The clock starts after ``market.historyDays`` trading days of the recording (so
-they are history), or at its first record when it is shorter, unless ``startTime`` is set.
+they are history), or at its first record when it is shorter, unless ``startTime`` is a time.
 """
 
 from __future__ import annotations
@@ -222,8 +222,9 @@ def load_recording(config: SimulatorConfig, instruments: Instruments) -> tuple[d
             series = _from_trades(inst, records, columns, time_key, config)
         out[symbol] = series
         first_times.append(int(series.t[0]))
-    if config.start_time is not None:
-        return out, to_ns(config.start_time)
+    pinned = config.pinned_start()
+    if pinned is not None:
+        return out, to_ns(pinned)
     main = next(iter(out.values()))
     days = sorted({int(t) // (86_400 * 10**9) for t in main.t.tolist()})
     skip = config.market.history_days
