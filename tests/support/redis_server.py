@@ -50,11 +50,17 @@ class RedisServer:
         if self.process.poll() is None:
             self.stop()
         self.process = subprocess.Popen(
-            self.process.args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+            self.process.args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=_server_env()
         )
         _wait_ready(self.host, self.port, self.process)
 
     restart_stopped = restart  # after ``stop()``: starts it again
+
+
+def _server_env() -> dict[str, str]:
+    """The environment without libfaketime (tests/test_faked_clock.py fakes the clock of the tests
+    and of the tsxbot processes they start): redis-server does not run under it."""
+    return {k: v for k, v in os.environ.items() if k != "LD_PRELOAD" and not k.startswith("FAKETIME")}
 
 
 def _wait_ready(host: str, port: int, process: subprocess.Popen[bytes], timeout: float = 10.0) -> None:
@@ -105,7 +111,9 @@ def redis_server(*, appendonly: bool = False, private: bool = False) -> Iterator
             "--daemonize",
             "no",
         ]
-        process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        process = subprocess.Popen(
+            args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=_server_env()
+        )
         server = RedisServer(f"redis://127.0.0.1:{port}/0", "127.0.0.1", port, process)
         try:
             _wait_ready("127.0.0.1", port, process)

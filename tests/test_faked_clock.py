@@ -1,0 +1,71 @@
+"""The tests that start tsxbot processes, run with the machine's clock faked (libfaketime) to the
+times that used to break them: a Saturday, and a weekday at 15:30 CT (after TopStepX's 15:10 end
+of day). Nothing may depend on the time of day."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+FAKETIME = shutil.which("faketime")
+ROOT = Path(__file__).resolve().parent.parent
+SUBSET = ["tests/connection_manager/test_processes.py", "tests/sim/test_cli.py"]
+
+
+def _run(args: list[str], env: dict[str, str], timeout: float) -> tuple[int, str]:
+    """Runs ``args`` in its own process group, killed whole (with any tsxbot it started) on timeout."""
+    process = subprocess.Popen(
+        args,
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        output, _ = process.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        output, _ = process.communicate()
+        raise AssertionError(f"not done within {timeout} s:\n{output[-4000:]}") from None
+    return process.returncode, output
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(FAKETIME is None, reason="needs the faketime binary (make test installs it)")
+@pytest.mark.parametrize(
+    "fake",
+    ["2026-12-05 18:00:00", "2026-12-03 21:30:00"],  # UTC: Sat 12:00 CT; Thu 15:30 CT
+    ids=["saturday", "weekday-1530-CT"],
+)
+def test_the_process_tests_pass_with_the_machine_clock_faked(fake: str) -> None:
+    assert FAKETIME is not None
+    # An offset ("+N" seconds), not a start time ("@..."): every process the run starts shares
+    # one faked clock that advances (a start time restarts the clock in each new process).
+    # Monotonic clocks are shifted by the same offset (FAKETIME_DONT_FAKE_MONOTONIC breaks
+    # Python's time.sleep with libfaketime 0.9.10: EINVAL from clock_nanosleep).
+    target = dt.datetime.fromisoformat(fake).replace(tzinfo=dt.UTC).timestamp()
+    offset = f"{int(target - time.time()):+d}"
+    env = {**os.environ, "TZ": "UTC"}
+    probe_code = "import time; a = time.time(); time.sleep(1.2); print(a, time.time())"
+    code, output = _run([FAKETIME, "-f", offset, sys.executable, "-c", probe_code], env, 60)
+    assert code == 0, output
+    first, second = (float(x) for x in output.split())
+    assert abs(first - target) < 120, "the clock is not faked"
+    assert second - first >= 1.0, "the faked clock does not advance"
+    args = [FAKETIME, "-f", offset, sys.executable, "-m", "pytest", *SUBSET, "-q", "-p", "no:cacheprovider"]
+    code, output = _run(args, env, 900)
+    assert code == 0, output[-6000:]
+    passed = re.search(r"(\d+) passed", output)
+    assert passed is not None and int(passed.group(1)) >= 8, output[-2000:]
+    assert "skipped" not in output, output[-2000:]
