@@ -14,11 +14,26 @@ import sys
 import time
 from pathlib import Path
 
+import httpx
 import pytest
+
+from support.processes import clean_env, kill, tsxbot_cmd
+from support.sim import ES
+from tsxbot.sim.start_time import REQUIRED_ENV
 
 FAKETIME = shutil.which("faketime")
 ROOT = Path(__file__).resolve().parent.parent
 SUBSET = ["tests/connection_manager/test_processes.py", "tests/sim/test_cli.py"]
+
+
+def _offset(fake: str) -> tuple[float, str]:
+    """The faked instant and libfaketime's offset to it. An offset ("+N" seconds), not a start
+    time ("@..."): every process started under it shares one faked clock that advances (a start
+    time restarts the clock in each new process). Monotonic clocks are shifted by the same
+    offset (FAKETIME_DONT_FAKE_MONOTONIC breaks Python's time.sleep with libfaketime 0.9.10:
+    EINVAL from clock_nanosleep)."""
+    target = dt.datetime.fromisoformat(fake).replace(tzinfo=dt.UTC).timestamp()
+    return target, f"{int(target - time.time()):+d}"
 
 
 def _run(args: list[str], env: dict[str, str], timeout: float) -> tuple[int, str]:
@@ -41,21 +56,22 @@ def _run(args: list[str], env: dict[str, str], timeout: float) -> tuple[int, str
     return process.returncode, output
 
 
-@pytest.mark.slow
-@pytest.mark.skipif(FAKETIME is None, reason="needs the faketime binary (make test installs it)")
-@pytest.mark.parametrize(
+FAKES = pytest.mark.parametrize(
     "fake",
     ["2026-12-05 18:00:00", "2026-12-03 21:30:00"],  # UTC: Sat 12:00 CT; Thu 15:30 CT
     ids=["saturday", "weekday-1530-CT"],
 )
+NEEDS_FAKETIME = pytest.mark.skipif(
+    FAKETIME is None, reason="needs the faketime binary (make test installs it)"
+)
+
+
+@pytest.mark.slow
+@NEEDS_FAKETIME
+@FAKES
 def test_the_process_tests_pass_with_the_machine_clock_faked(fake: str) -> None:
     assert FAKETIME is not None
-    # An offset ("+N" seconds), not a start time ("@..."): every process the run starts shares
-    # one faked clock that advances (a start time restarts the clock in each new process).
-    # Monotonic clocks are shifted by the same offset (FAKETIME_DONT_FAKE_MONOTONIC breaks
-    # Python's time.sleep with libfaketime 0.9.10: EINVAL from clock_nanosleep).
-    target = dt.datetime.fromisoformat(fake).replace(tzinfo=dt.UTC).timestamp()
-    offset = f"{int(target - time.time()):+d}"
+    target, offset = _offset(fake)
     env = {**os.environ, "TZ": "UTC"}
     probe_code = "import time; a = time.time(); time.sleep(1.2); print(a, time.time())"
     code, output = _run([FAKETIME, "-f", offset, sys.executable, "-c", probe_code], env, 60)
@@ -69,3 +85,40 @@ def test_the_process_tests_pass_with_the_machine_clock_faked(fake: str) -> None:
     passed = re.search(r"(\d+) passed", output)
     assert passed is not None and int(passed.group(1)) >= 8, output[-2000:]
     assert "skipped" not in output, output[-2000:]
+
+
+@pytest.mark.slow
+@NEEDS_FAKETIME
+@FAKES
+def test_tsxbot_sim_with_the_default_start_takes_an_order_while_the_market_is_closed(
+    fake: str, tmp_path: Path
+) -> None:
+    """What a user meets: ``tsxbot sim`` with ``startTime: auto`` at a weekend or after 15:10 CT
+    starts at the latest regular open, says so, and fills a market order. (The test session's
+    pin requirement is lifted for this process only: its clock is the faked one.)"""
+    assert FAKETIME is not None
+    _, offset = _offset(fake)
+    env = {k: v for k, v in clean_env(TZ="UTC").items() if k != REQUIRED_ENV}
+    args = [FAKETIME, "-f", offset, *tsxbot_cmd(), "sim", "--port", "0", "--set", f"system.logDir={tmp_path}"]
+    process = subprocess.Popen(
+        args, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    try:
+        assert process.stdout is not None
+        seen = ""
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and "Ctrl-C stops it." not in seen:
+            seen += process.stdout.readline()
+        picked = "Fri 2026-12-04 08:30 CT" if fake.startswith("2026-12-05") else "Thu 2026-12-03 08:30 CT"
+        assert seen.count("simulated clock starts") == 1, seen
+        assert "market closed now" in seen and f"simulated clock starts at {picked}" in seen, seen
+        url = re.search(r"TopStepX simulator on (http://\S+)", seen)
+        assert url is not None, seen
+        with httpx.Client(base_url=url.group(1), timeout=10) as http:
+            login = http.post("/api/Auth/loginKey", json={"userName": "demo", "apiKey": "demo"}).json()
+            headers = {"Authorization": f"Bearer {login['token']}"}
+            order = {"accountId": 1001, "contractId": ES, "type": 2, "side": 0, "size": 1}
+            placed = http.post("/api/Order/place", json=order, headers=headers).json()
+        assert placed["success"], placed
+    finally:
+        kill(process)

@@ -92,6 +92,7 @@ def test_run_all_runs_the_simulator_until_stopped(tmp_path: Path) -> None:
         while time.monotonic() < deadline and "simulator listening" not in seen:
             seen += process.stdout.readline()
         assert "simulator listening" in seen
+        assert seen.count("simulated clock starts") == 1, seen
         assert "simulated clock starts at Tue 2026-11-24 09:30 CT" in seen, seen
         process.send_signal(signal.SIGTERM)
         rest, _ = process.communicate(timeout=30)
