@@ -26,14 +26,28 @@ ROOT = Path(__file__).resolve().parent.parent
 SUBSET = ["tests/connection_manager/test_processes.py", "tests/sim/test_cli.py"]
 
 
+def _unfaked_env(base: dict[str, str] | None = None, **extra: str) -> dict[str, str]:
+    """``base`` (the environment) without libfaketime: this run may itself be under it."""
+    env = dict(os.environ) if base is None else base
+    return {k: v for k, v in {**env, **extra}.items() if k != "LD_PRELOAD" and not k.startswith("FAKETIME")}
+
+
 def _offset(fake: str) -> tuple[float, str]:
-    """The faked instant and libfaketime's offset to it. An offset ("+N" seconds), not a start
-    time ("@..."): every process started under it shares one faked clock that advances (a start
-    time restarts the clock in each new process). Monotonic clocks are shifted by the same
+    """The faked instant and libfaketime's offset to it from the real clock (read by a process
+    outside libfaketime, in case this run is faked already). An offset ("+N" seconds), not a
+    start time ("@..."): every process started under it shares one faked clock that advances (a
+    start time restarts the clock in each new process). Monotonic clocks are shifted by the same
     offset (FAKETIME_DONT_FAKE_MONOTONIC breaks Python's time.sleep with libfaketime 0.9.10:
     EINVAL from clock_nanosleep)."""
     target = dt.datetime.fromisoformat(fake).replace(tzinfo=dt.UTC).timestamp()
-    return target, f"{int(target - time.time()):+d}"
+    real = subprocess.run(
+        [sys.executable, "-c", "import time; print(time.time())"],
+        env=_unfaked_env(),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return target, f"{int(target - float(real.stdout)):+d}"
 
 
 def _run(args: list[str], env: dict[str, str], timeout: float) -> tuple[int, str]:
@@ -72,7 +86,7 @@ NEEDS_FAKETIME = pytest.mark.skipif(
 def test_the_process_tests_pass_with_the_machine_clock_faked(fake: str) -> None:
     assert FAKETIME is not None
     target, offset = _offset(fake)
-    env = {**os.environ, "TZ": "UTC"}
+    env = _unfaked_env(TZ="UTC")
     probe_code = "import time; a = time.time(); time.sleep(1.2); print(a, time.time())"
     code, output = _run([FAKETIME, "-f", offset, sys.executable, "-c", probe_code], env, 60)
     assert code == 0, output
@@ -98,7 +112,7 @@ def test_tsxbot_sim_with_the_default_start_takes_an_order_while_the_market_is_cl
     pin requirement is lifted for this process only: its clock is the faked one.)"""
     assert FAKETIME is not None
     _, offset = _offset(fake)
-    env = {k: v for k, v in clean_env(TZ="UTC").items() if k != REQUIRED_ENV}
+    env = {k: v for k, v in _unfaked_env(clean_env(TZ="UTC")).items() if k != REQUIRED_ENV}
     args = [FAKETIME, "-f", offset, *tsxbot_cmd(), "sim", "--port", "0", "--set", f"system.logDir={tmp_path}"]
     process = subprocess.Popen(
         args, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
