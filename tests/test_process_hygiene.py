@@ -56,3 +56,18 @@ def test_only_tsxbot_processes_count(tmp_path: Path) -> None:
     finally:
         other.kill()
         other.wait()
+
+
+@pytest.mark.parametrize(
+    ("args", "missing"),
+    [
+        (("sim",), "simulator.port"),
+        (("connection-manager", "--set", "simulator.port=0"), "services.connectionManager.port"),
+        (("run-all", "--set", "simulator.port=0"), "services.aggregator.apiPort"),
+    ],
+)
+def test_a_service_on_a_default_port_is_refused_before_it_starts(
+    tmp_path: Path, args: tuple[str, ...], missing: str
+) -> None:
+    with pytest.raises(ValueError, match=missing):
+        start(*args, cwd=tmp_path)

@@ -107,7 +107,9 @@ async def test_connection_manager_process_over_redis(tmp_path: Path, redis: Redi
 
 
 def test_live_target_without_credentials_is_refused_by_name(tmp_path: Path) -> None:
-    with running("connection-manager", "--set", "topstepx.target=live", cwd=tmp_path) as process:
+    with running(
+        "connection-manager", *Ports.free().overrides(), "--set", "topstepx.target=live", cwd=tmp_path
+    ) as process:
         output, _ = process.communicate(timeout=30)
     assert process.returncode == 2
     assert "TOPSTEPX_USERNAME" in output

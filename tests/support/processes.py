@@ -61,8 +61,35 @@ class Ports:
         return [arg for key, port in pairs.items() for arg in ("--set", f"{key}={port}")]
 
 
+# The port settings each command binds: a test must move every one off its default (a tsxbot
+# already running on this machine must not matter). ``--port`` sets the first.
+BOUND_PORTS = {
+    "sim": ["simulator.port"],
+    "connection-manager": ["services.connectionManager.port"],
+    "run-all": [
+        "simulator.port",
+        "services.connectionManager.port",
+        "services.aggregator.apiPort",
+        "services.aggregator.monitoringPort",
+        "services.manualTrading.port",
+        "services.controlPanel.port",
+    ],
+}
+
+
+def _check_ports(args: tuple[str, ...]) -> None:
+    command = args[0] if args else ""
+    given = {a.split("=", 1)[0] for a in args if "=" in a}
+    if "--port" in args:
+        given.add(BOUND_PORTS.get(command, [""])[0])
+    missing = [key for key in BOUND_PORTS.get(command, []) if key not in given]
+    if missing:
+        raise ValueError(f"tsxbot {command} in a test must move every port off its default: {missing}")
+
+
 def start(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
     """Starts ``tsxbot args``; prefer ``running``, which never leaves the process behind."""
+    _check_ports(args)
     return subprocess.Popen(
         [*tsxbot_cmd(), *args],
         cwd=cwd,
