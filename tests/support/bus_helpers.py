@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import tempfile
 from collections.abc import Callable
 from typing import Any
 
@@ -18,6 +19,9 @@ FAST = {"reconnect_initial_seconds": 0.02, "reconnect_max_seconds": 0.2, "connec
 
 
 def bus_config(backend: str, url: str, namespace: str, **overrides: Any) -> BusConfig:
+    # A spill directory of its own (never the working directory's .tsxbot/spill, where one test's
+    # unconfirmed messages would be re-sent by the next test using the same namespace).
+    overrides.setdefault("spill_dir", tempfile.mkdtemp(prefix="tsxbot-spill-"))
     return BusConfig(backend=backend, redis_url=url, namespace=namespace, **{**FAST, **overrides})  # type: ignore[arg-type]
 
 

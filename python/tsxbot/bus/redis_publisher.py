@@ -11,6 +11,8 @@ durable writes form one MULTI/EXEC transaction, so Redis takes all of them or no
 - An error reply while connecting (``BUSY`` while Redis runs a script, ``NOAUTH``, ``MISCONF``) is
   retried with backoff like an unreachable Redis, logged with its text. Anything unexpected
   restarts the writer after a backoff (logged with its traceback): it never silently ends.
+- Durable messages Redis has not confirmed when the bus closes are never dropped: they are kept
+  in a spill file that the next start sends first (``redis_spill``).
 - Durable streams are appended to without ``MAXLEN``; the writer trims them every
   ``streamTrimIntervalSeconds`` of what every consumer group has acknowledged (``redis_trim``).
 """
@@ -27,6 +29,7 @@ from tsxbot.bus.backoff import Backoff
 from tsxbot.bus.errors import BusClosedError, BusFullError, RedisConnectionError, RedisReplyError
 from tsxbot.bus.metrics import PublisherCounters
 from tsxbot.bus.redis_names import DATA_FIELD, RedisNames
+from tsxbot.bus.redis_spill import SpillFile
 from tsxbot.bus.redis_trim import StreamTrimmer
 from tsxbot.bus.resp import RedisAddress, RespConnection, pack, reply_error
 from tsxbot.config.global_config import BusConfig
@@ -80,10 +83,35 @@ class RedisPublisher:
         self._sending_ephemeral = 0  # ephemeral messages of the batch being written
         self.trimmer = StreamTrimmer(config)  # the durable streams written to, trimmed by the writer
         self._next_trim = 0.0
+        # Unconfirmed durable messages at close go to this file; the next start sends them first.
+        self.spill = SpillFile(config.spill_dir, names.namespace)
+        self._confirmed_durable = 0  # durable writes Redis confirmed (they leave the head, in order)
+        self._spilled_pending: int | None = None  # re-sent spilled messages at the head, until confirmed
 
     @property
     def depth(self) -> int:
         return len(self._durable) + len(self._ephemeral)
+
+    def resend_spilled(self) -> int:
+        """Puts the messages an earlier run kept in the spill file at the head of the durable
+        buffer (before anything published now); the file goes once Redis confirmed them all."""
+        kept = self.spill.read()
+        if not kept:
+            return 0
+        prefix = f"{self._names.namespace}:".encode()
+        for spilled in reversed(kept):
+            self._durable.appendleft(spilled.command)
+        for stream in dict.fromkeys(s.stream for s in kept):
+            self.trimmer.add(stream, stream.removeprefix(prefix).decode())
+        self._spilled_pending = self._confirmed_durable + len(kept)
+        self._enqueued += len(kept)
+        self._wake.set()
+        log.warning(
+            "re-sending durable messages an earlier run could not deliver",
+            count=len(kept),
+            spill_file=str(self.spill.path),
+        )
+        return len(kept)
 
     def start(self) -> None:
         if self._task is None:
@@ -133,10 +161,23 @@ class RedisPublisher:
         with contextlib.suppress(asyncio.CancelledError):
             await self._task
         if self._durable:
-            log.error(
-                "bus closed with durable messages not confirmed by redis: they were NOT published",
-                count=len(self._durable),
-            )
+            try:
+                self.spill.write(list(self._durable))
+            except (OSError, ValueError) as exc:
+                log.error(
+                    "bus closed with durable messages not confirmed by redis, and they could NOT be "
+                    "kept in the spill file: they were NOT published",
+                    count=len(self._durable),
+                    spill_file=str(self.spill.path),
+                    error=str(exc),
+                )
+            else:
+                log.warning(
+                    "bus closed with durable messages not confirmed by redis: kept in the spill file, "
+                    "the next start sends them first",
+                    count=len(self._durable),
+                    spill_file=str(self.spill.path),
+                )
         if self._conn is not None:
             await self._conn.close()
 
@@ -288,6 +329,13 @@ class RedisPublisher:
             for reply in replies[len(durable) + 2 if durable else 0 :]:
                 if reply_error(reply) is not None:
                     self.counters.dropped += 1
+            self._confirmed_durable += confirmed
+            if self._spilled_pending is not None and self._confirmed_durable >= self._spilled_pending:
+                self._spilled_pending = None
+                self.spill.remove()
+                log.info(
+                    "redis confirmed the re-sent messages; spill file removed", file=str(self.spill.path)
+                )
             self.counters.written += confirmed + len(ephemeral)
             self._done += confirmed + len(ephemeral)
             self._sending_ephemeral = 0

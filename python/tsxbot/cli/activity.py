@@ -1,0 +1,78 @@
+"""What a person running ``run-all`` wants to see as it happens: every fill, every closed trade
+with its P&L, every risk refusal, one readable INFO line each (logger ``tsxbot.activity``)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+
+from tsxbot.bus import MessageBus, Subscription
+from tsxbot.log import get_logger
+from tsxbot.messages import Fill, RiskRejection, channels
+from tsxbot.runtime import Service
+
+log = get_logger("tsxbot.activity")
+GROUP = "console"
+
+
+def describe_fill(fill: Fill) -> str:
+    symbol = fill.symbol or fill.contract_id
+    owner = f" for {fill.bot_id}" if fill.bot_id else ""
+    text = f"filled {fill.side.name} {fill.quantity:g} {symbol} @ {fill.price:g}{owner}"
+    if fill.voided:
+        text += " (voided)"
+    return text
+
+
+def describe_close(fill: Fill) -> str:
+    assert fill.realized_pnl is not None
+    symbol = fill.symbol or fill.contract_id
+    owner = f" for {fill.bot_id}" if fill.bot_id else ""
+    net = fill.realized_pnl - fill.fees
+    return (
+        f"trade closed {symbol}{owner}: P&L {fill.realized_pnl:+.2f} (fees {fill.fees:.2f}, net {net:+.2f})"
+    )
+
+
+class ActivityLog(Service):
+    """Subscribes to the fills and the risk refusals (its own consumer group) and logs them."""
+
+    name = "console"
+
+    def __init__(self, bus: MessageBus) -> None:
+        super().__init__()
+        self.bus = bus
+        self._subscription: Subscription | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        self._subscription = await self.bus.subscribe(
+            [channels.CM_FILLS, channels.AGGREGATOR_RISK], group=GROUP
+        )
+        self._task = asyncio.create_task(self._run(self._subscription), name="console-activity")
+
+    async def stop(self) -> None:
+        if self._subscription is not None:
+            await self._subscription.close()
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.wait({self._task})
+
+    async def _run(self, subscription: Subscription) -> None:
+        async for message in subscription:
+            payload = message.envelope.payload
+            try:
+                if isinstance(payload, Fill):
+                    log.info(describe_fill(payload), account=payload.account_id, fill_id=payload.fill_id)
+                    if payload.realized_pnl is not None:
+                        log.info(describe_close(payload), account=payload.account_id)
+                elif isinstance(payload, RiskRejection):
+                    owner = f" of {payload.bot_id}" if payload.bot_id else ""
+                    log.warning(
+                        f"risk refused order {payload.order_id}{owner}: {payload.reason.value}: "
+                        f"{payload.message}",
+                        stage=payload.stage.value,
+                    )
+            finally:
+                await message.ack()
