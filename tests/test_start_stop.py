@@ -9,6 +9,7 @@ import re
 import signal
 import socket
 import subprocess
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -193,14 +194,38 @@ def test_a_signal_while_running_and_another_while_stopping(tmp_path: Path) -> No
     ]
     with process(*args, cwd=tmp_path) as proc:
         health(cm_port, proc, ready=True)
+        # An order in flight makes the stop take a while: the exchange answers it in 2 s.
+        slow = {"ms": 2000, "path": "/api/Order/place"}
+        assert httpx.post(f"http://127.0.0.1:{sim_port}/admin/faults/latency", json=slow).status_code == 200
+        command = {
+            "type": "PLACE_ORDER",
+            "payload": msgspec.to_builtins(place("slow", stop=None, target=None)),
+        }
+        answers: list[httpx.Response] = []
+        sender = threading.Thread(
+            target=lambda: answers.append(
+                httpx.post(
+                    f"http://127.0.0.1:{cm_port}/command",
+                    json=command,
+                    headers={"X-API-Key": KEY},
+                    timeout=30,
+                )
+            )
+        )
+        sender.start()
+        time.sleep(0.5)
         proc.send_signal(signal.SIGTERM)
-        time.sleep(0.05)
+        time.sleep(0.5)
         proc.send_signal(signal.SIGINT)  # while stopping
         code, _out, err = finish(proc, 20)
+        sender.join(30)
     assert code == 0, err
     clean_exit(err)
+    assert re.search(r"already stopping: each service still has its stop timeout .*signal=SIGINT", err), err
     for service in ("connection-manager", "simulator", "bus"):
         assert re.search(rf"service stopped .*service={service}", err), service
+    # The order in flight was finished, not abandoned.
+    assert len(answers) == 1 and answers[0].json()["ok"] is True, answers
 
 
 @pytest.mark.slow
