@@ -38,7 +38,7 @@ async def test_unconfirmed_durable_messages_are_spilled_and_sent_once_at_the_nex
     persistent_redis: RedisServer, namespace: str, tmp_path: Path
 ) -> None:
     config = bus_config("redis", persistent_redis.url, namespace, spill_dir=str(tmp_path / "spill"))
-    spill = tmp_path / "spill" / f"{namespace}.jsonl"
+    spill_dir = tmp_path / "spill" / namespace
     first = RedisBus(config)
     await first.start()
     assert await _consume_once(first, 0) == []  # the group exists: it reads from its start on
@@ -48,6 +48,7 @@ async def test_unconfirmed_durable_messages_are_spilled_and_sent_once_at_the_nex
         await first.publish(ORDERS, envelope)
     await first.close(flush_seconds=0.3)
 
+    (spill,) = list(spill_dir.glob("*.jsonl"))
     lines = [json.loads(line) for line in spill.read_text().splitlines()]
     assert [line["stream"] for line in lines] == [f"{namespace}:{ORDERS.name}"] * 2
     assert [line["messageId"] for line in lines] == [e.message_id for e in sent]
@@ -60,6 +61,7 @@ async def test_unconfirmed_durable_messages_are_spilled_and_sent_once_at_the_nex
     await second.start()
     try:
         await eventually(lambda: not spill.exists(), within=10, what="the spill file removed once confirmed")
+        assert list(spill_dir.iterdir()) == []
         assert await _consume_once(second, 2) == ["bot_1-0", "bot_1-1"]
     finally:
         await second.close()
@@ -79,26 +81,24 @@ async def test_unconfirmed_durable_messages_are_spilled_and_sent_once_at_the_nex
 async def test_a_corrupt_spill_line_is_kept_aside_and_the_rest_is_sent(
     redis: RedisServer, namespace: str, tmp_path: Path
 ) -> None:
-    spill_dir = tmp_path / "spill"
-    config = bus_config("redis", "redis://127.0.0.1:1/0", namespace, spill_dir=str(spill_dir))
+    config = bus_config("redis", "redis://127.0.0.1:1/0", namespace, spill_dir=str(tmp_path / "spill"))
+    spill_dir = tmp_path / "spill" / namespace
     # Spill one message the honest way: a bus that never reached Redis.
-    unreachable = RedisBus(config)
-    unreachable._publisher.start()  # running without start(): start() would refuse an unreachable Redis
-    unreachable._started = True
+    unreachable = RedisBus(config)  # never started (it would refuse to: Redis is not there)
     await unreachable.publish(ORDERS, order(7))
     await unreachable.close(flush_seconds=0.1)
-    spill = spill_dir / f"{namespace}.jsonl"
+    (spill,) = list(spill_dir.glob("*.jsonl"))
     good = spill.read_text()
     spill.write_text('{"stream": "x", "messageId": "m", "envelope": {"type": "NOPE"}}\nnot json\n' + good)
 
-    reachable = RedisBus(bus_config("redis", redis.url, namespace, spill_dir=str(spill_dir)))
+    reachable = RedisBus(bus_config("redis", redis.url, namespace, spill_dir=str(tmp_path / "spill")))
     await reachable.start()
     try:
         await eventually(lambda: not spill.exists(), within=10, what="the spill file removed")
         assert await _consume_once(reachable, 1) == ["bot_1-7"]
     finally:
         await reachable.close()
-    aside = list(spill_dir.glob(f"{namespace}.corrupt-*.jsonl"))
+    aside = list(spill_dir.glob("corrupt-*.jsonl"))
     assert len(aside) == 1
     assert aside[0].read_text().splitlines() == [
         '{"stream": "x", "messageId": "m", "envelope": {"type": "NOPE"}}',
@@ -122,3 +122,25 @@ async def test_an_unreachable_redis_at_start_is_a_startup_error_naming_the_url(
     assert "(set bus.redisUrl or REDIS_URL; bus.startupTimeoutSeconds)" in message
     assert "secret" not in message
     await bus.close()
+
+
+async def test_two_publishers_sharing_a_spill_directory_keep_both_their_messages(
+    redis: RedisServer, namespace: str, tmp_path: Path
+) -> None:
+    """Two processes started from one directory, both closing while Redis is away: neither
+    overwrites what the other kept."""
+    config = bus_config("redis", "redis://127.0.0.1:1/0", namespace, spill_dir=str(tmp_path / "spill"))
+    for i in (1, 2):
+        publisher = RedisBus(config)
+        await publisher.publish(ORDERS, order(i))
+        await publisher.close(flush_seconds=0.1)
+    assert len(list((tmp_path / "spill" / namespace).glob("*.jsonl"))) == 2
+    reachable = RedisBus(bus_config("redis", redis.url, namespace, spill_dir=str(tmp_path / "spill")))
+    await reachable.start()
+    try:
+        assert await _consume_once(reachable, 2) == ["bot_1-1", "bot_1-2"]
+        await eventually(
+            lambda: not list((tmp_path / "spill" / namespace).glob("*.jsonl")), what="spill files removed"
+        )
+    finally:
+        await reachable.close()

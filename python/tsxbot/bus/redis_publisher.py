@@ -23,13 +23,14 @@ import asyncio
 import contextlib
 import itertools
 from collections import deque
+from pathlib import Path
 from typing import Any
 
 from tsxbot.bus.backoff import Backoff
 from tsxbot.bus.errors import BusClosedError, BusFullError, RedisConnectionError, RedisReplyError
 from tsxbot.bus.metrics import PublisherCounters
 from tsxbot.bus.redis_names import DATA_FIELD, RedisNames
-from tsxbot.bus.redis_spill import SpillFile
+from tsxbot.bus.redis_spill import SpillDirectory
 from tsxbot.bus.redis_trim import StreamTrimmer
 from tsxbot.bus.resp import RedisAddress, RespConnection, pack, reply_error
 from tsxbot.config.global_config import BusConfig
@@ -84,9 +85,11 @@ class RedisPublisher:
         self.trimmer = StreamTrimmer(config)  # the durable streams written to, trimmed by the writer
         self._next_trim = 0.0
         # Unconfirmed durable messages at close go to this file; the next start sends them first.
-        self.spill = SpillFile(config.spill_dir, names.namespace)
+        self.spill = SpillDirectory(config.spill_dir, names.namespace)
         self._confirmed_durable = 0  # durable writes Redis confirmed (they leave the head, in order)
-        self._spilled_pending: int | None = None  # re-sent spilled messages at the head, until confirmed
+        # The spill files re-sent at start, and the count of confirmed writes that covers them.
+        self._spilled_files: list[Path] = []
+        self._spilled_pending = 0
 
     @property
     def depth(self) -> int:
@@ -95,9 +98,11 @@ class RedisPublisher:
     def resend_spilled(self) -> int:
         """Puts the messages an earlier run kept in the spill file at the head of the durable
         buffer (before anything published now); the file goes once Redis confirmed them all."""
-        kept = self.spill.read()
+        kept, files = self.spill.read()
         if not kept:
+            self.spill.remove(files)  # nothing readable left in them (what was not is kept aside)
             return 0
+        self._spilled_files = files
         prefix = f"{self._names.namespace}:".encode()
         for spilled in reversed(kept):
             self._durable.appendleft(spilled.command)
@@ -109,7 +114,7 @@ class RedisPublisher:
         log.warning(
             "re-sending durable messages an earlier run could not deliver",
             count=len(kept),
-            spill_file=str(self.spill.path),
+            spill_files=[str(f) for f in files],
         )
         return len(kept)
 
@@ -150,33 +155,35 @@ class RedisPublisher:
         await asyncio.shield(future)
 
     async def close(self, flush_seconds: float | None) -> None:
-        if self._task is None:
-            self._closing = True
-            return
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(flush_seconds):
-                await self.flush()
+        if self._task is not None:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(flush_seconds):
+                    await self.flush()
         self._closing = True
-        self._task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await self._task
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
         if self._durable:
             try:
-                self.spill.write(list(self._durable))
+                written = self.spill.write(list(self._durable))
+                # What was still unconfirmed of the files re-sent at start is in the new one.
+                self.spill.remove(self._spilled_files)
+                self._spilled_files = []
             except (OSError, ValueError) as exc:
                 log.error(
                     "bus closed with durable messages not confirmed by redis, and they could NOT be "
                     "kept in the spill file: they were NOT published",
                     count=len(self._durable),
-                    spill_file=str(self.spill.path),
+                    spill_dir=str(self.spill.path),
                     error=str(exc),
                 )
             else:
                 log.warning(
-                    "bus closed with durable messages not confirmed by redis: kept in the spill file, "
+                    "bus closed with durable messages not confirmed by redis: kept in a spill file, "
                     "the next start sends them first",
                     count=len(self._durable),
-                    spill_file=str(self.spill.path),
+                    spill_file=str(written),
                 )
         if self._conn is not None:
             await self._conn.close()
@@ -330,11 +337,11 @@ class RedisPublisher:
                 if reply_error(reply) is not None:
                     self.counters.dropped += 1
             self._confirmed_durable += confirmed
-            if self._spilled_pending is not None and self._confirmed_durable >= self._spilled_pending:
-                self._spilled_pending = None
-                self.spill.remove()
+            if self._spilled_files and self._confirmed_durable >= self._spilled_pending:
+                files, self._spilled_files = self._spilled_files, []
+                self.spill.remove(files)
                 log.info(
-                    "redis confirmed the re-sent messages; spill file removed", file=str(self.spill.path)
+                    "redis confirmed the re-sent messages; spill files removed", files=[str(f) for f in files]
                 )
             self.counters.written += confirmed + len(ephemeral)
             self._done += confirmed + len(ephemeral)

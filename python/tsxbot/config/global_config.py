@@ -75,8 +75,8 @@ class BusConfig(Section, frozen=True):
     command_timeout_seconds: PositiveFloat = 5.0
     # At start, how long to wait for Redis before it is a start-up error (naming the URL).
     startup_timeout_seconds: PositiveFloat = 10.0
-    # Durable messages Redis had not confirmed when the bus closed are kept here (one
-    # <namespace>.jsonl file, relative to the working directory) and sent first at the next start.
+    # Durable messages Redis had not confirmed when the bus closed are kept here (files under
+    # <spillDir>/<namespace>/, relative to the working directory) and sent first at the next start.
     spill_dir: str = ".tsxbot/spill"
 
     def problems(self) -> Iterable[tuple[str, str]]:
