@@ -311,3 +311,19 @@ def test_an_unreachable_redis_is_one_line_naming_the_url(tmp_path: Path) -> None
     assert last.endswith("(set bus.redisUrl or REDIS_URL; bus.startupTimeoutSeconds)"), last
     assert "service started" not in err  # nothing claimed to have started
     clean_exit(err)
+
+
+@pytest.mark.slow
+def test_the_simulators_port_in_use_is_one_line_naming_the_setting(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        with process("sim", "--port", str(port), "--start", START, cwd=tmp_path) as proc:
+            code, _out, err = finish(proc, 20)
+    assert code == 1
+    assert err.splitlines()[-1] == (
+        f"tsxbot: simulator cannot listen on 127.0.0.1:{port}: address in use "
+        "(set simulator.port or SIMULATOR_PORT)"
+    )
+    clean_exit(err)

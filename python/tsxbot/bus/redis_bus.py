@@ -21,7 +21,7 @@ from tsxbot.bus.redis_acks import AckWriter
 from tsxbot.bus.redis_names import RedisNames
 from tsxbot.bus.redis_publisher import RedisPublisher
 from tsxbot.bus.redis_subscription import RedisSubscription
-from tsxbot.bus.resp import RedisAddress, RespConnection
+from tsxbot.bus.resp import RedisAddress, RespConnection, pack
 from tsxbot.bus.subscription import Subscription
 from tsxbot.config.global_config import BusConfig
 from tsxbot.log import get_logger
@@ -129,6 +129,24 @@ class RedisBus(MessageBus):
         self._subscriptions.append(subscription)
         await subscription.start()
         return subscription
+
+    async def remove_group(self, group: str, channels: Iterable[Channel]) -> None:
+        """Forgets consumer group ``group`` of these durable channels (``XGROUP DESTROY`` and its
+        handled ids), for a reader that exists only while its process runs (run-all's console):
+        a group nobody reads any more would keep the streams from being trimmed."""
+        conn = await RespConnection.open(
+            self._address,
+            connect_seconds=self.config.connect_timeout_seconds,
+            name=f"{self._client_name}-admin",
+        )
+        try:
+            commands = []
+            for channel in channels:
+                commands.append(pack(b"XGROUP", b"DESTROY", self._names.key(channel), group))
+                commands.append(pack(b"DEL", self._names.handled(channel, group)))
+            await asyncio.wait_for(conn.pipeline(commands), self.config.command_timeout_seconds)
+        finally:
+            await conn.close()
 
     def journal(self, name: str) -> Journal:
         journal = self._journals.get(name)

@@ -4,9 +4,10 @@ with its P&L, every risk refusal, one readable INFO line each (logger ``tsxbot.a
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import datetime as dt
 
-from tsxbot.bus import MessageBus, Subscription
+from tsxbot.bus import MessageBus, RedisBus, Subscription
+from tsxbot.bus.errors import BusError
 from tsxbot.log import get_logger
 from tsxbot.messages import Fill, RiskRejection, channels
 from tsxbot.runtime import Service
@@ -34,8 +35,13 @@ def describe_close(fill: Fill) -> str:
     )
 
 
+CHANNELS = (channels.CM_FILLS, channels.AGGREGATOR_RISK)
+
+
 class ActivityLog(Service):
-    """Subscribes to the fills and the risk refusals (its own consumer group) and logs them."""
+    """Subscribes to the fills and the risk refusals (its own consumer group, ``console``) and
+    logs what happens from its start on. Over Redis the group is removed at stop: it exists only
+    while run-all runs (a group nobody reads would keep the streams from being trimmed)."""
 
     name = "console"
 
@@ -44,11 +50,11 @@ class ActivityLog(Service):
         self.bus = bus
         self._subscription: Subscription | None = None
         self._task: asyncio.Task[None] | None = None
+        self._since = dt.datetime.now(dt.UTC)
 
     async def start(self) -> None:
-        self._subscription = await self.bus.subscribe(
-            [channels.CM_FILLS, channels.AGGREGATOR_RISK], group=GROUP
-        )
+        self._since = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1)
+        self._subscription = await self.bus.subscribe(CHANNELS, group=GROUP)
         self._task = asyncio.create_task(self._run(self._subscription), name="console-activity")
 
     async def stop(self) -> None:
@@ -56,13 +62,19 @@ class ActivityLog(Service):
             await self._subscription.close()
         if self._task is not None:
             self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await asyncio.wait({self._task})
+            await asyncio.wait({self._task})
+        if isinstance(self.bus, RedisBus):
+            try:
+                await self.bus.remove_group(GROUP, CHANNELS)
+            except (BusError, TimeoutError) as exc:
+                log.warning("could not remove the console's consumer group", group=GROUP, error=str(exc))
 
     async def _run(self, subscription: Subscription) -> None:
         async for message in subscription:
             payload = message.envelope.payload
             try:
+                if message.envelope.timestamp < self._since:
+                    continue  # from before this run (a stream over Redis keeps its history)
                 if isinstance(payload, Fill):
                     log.info(describe_fill(payload), account=payload.account_id, fill_id=payload.fill_id)
                     if payload.realized_pnl is not None:
