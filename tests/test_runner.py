@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import time
 
 import pytest
 
-from tsxbot.runtime import Service, ServiceFailed, StartupError, run_services
+from tsxbot.runtime import Service, ServiceFailed, StartupError, run_services, run_until_stopped
 
 
 class Recorder(Service):
@@ -104,3 +105,34 @@ async def test_a_service_that_does_not_stop_in_time_does_not_block_the_rest() ->
     stop.set()
     await asyncio.wait_for(runner, 5)
     assert events == ["start a", "start slow", "stop a"]
+
+
+def test_run_until_stopped_exits_though_a_task_ignores_its_cancellation() -> None:
+    """Whatever a service left running is cancelled, and the wait for it is bounded."""
+    ended: list[str] = []
+
+    async def polite() -> None:
+        try:
+            await asyncio.sleep(3600)
+        finally:
+            ended.append("polite")
+
+    async def stubborn() -> None:
+        while True:
+            try:
+                await asyncio.sleep(3600)
+            except asyncio.CancelledError:
+                continue
+
+    left: list[asyncio.Task[None]] = []
+
+    async def main() -> None:
+        left.append(asyncio.create_task(polite(), name="polite"))
+        left.append(asyncio.create_task(stubborn(), name="stubborn"))
+        await asyncio.sleep(0.01)
+
+    started = time.monotonic()
+    run_until_stopped(main(), cancel_timeout=0.2)
+    assert time.monotonic() - started < 3
+    assert ended == ["polite"]
+    assert [t.get_name() for t in left if not t.done()] == ["stubborn"]

@@ -101,6 +101,7 @@ def run_until_stopped(main: Coroutine[Any, Any, None], *, cancel_timeout: float 
     service did not end) is cancelled and waited for at most ``cancel_timeout``, so the process
     always exits; one that ignores its cancellation is logged by name."""
     loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
     try:
         loop.run_until_complete(main)
     finally:
@@ -115,9 +116,10 @@ def run_until_stopped(main: Coroutine[Any, Any, None], *, cancel_timeout: float 
                 log.error("tasks did not end when cancelled; exiting without them", tasks=stuck)
             loop.run_until_complete(loop.shutdown_asyncgens())
         finally:
-            for sig in (signal.SIGINT, signal.SIGTERM):  # exiting already: nothing more to stop
-                loop.remove_signal_handler(sig)
-                signal.signal(sig, signal.SIG_IGN)
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                if loop.remove_signal_handler(sig):  # the runner's: exiting already, nothing to stop
+                    signal.signal(sig, signal.SIG_IGN)
+            asyncio.set_event_loop(None)
             loop.close()
 
 
