@@ -279,9 +279,8 @@ class HubConnection:
             self._client = None
             for task in helpers:
                 task.cancel()
-            # Waits for them without raising their errors; a cancellation of this task itself
-            # still propagates (``await task`` under suppress(CancelledError) would swallow it,
-            # and the supervisor would go on reconnecting after the runner cancelled it).
+            # Waits for them without raising their errors, and without a suppress(CancelledError)
+            # that would also swallow a further cancellation of this task while it waits.
             await asyncio.wait(helpers)
 
     async def _watchdog(self) -> None:
