@@ -40,16 +40,17 @@ def fill(fill_id: int, side: Side, price: float, pnl: float | None = None) -> En
     )
 
 
-REFUSAL = Envelope.wrap(
-    RiskRejection(
-        order_id="bot_1-9",
-        stage=RejectionStage.AGGREGATOR,
-        reason=RiskReason.MAX_ORDER_SIZE,
-        message="3 contracts is over the bot's limit of 2",
-        bot_id="bot_1",
-    ),
-    "aggregator",
-)
+def refusal() -> Envelope[RiskRejection]:
+    return Envelope.wrap(
+        RiskRejection(
+            order_id="bot_1-9",
+            stage=RejectionStage.AGGREGATOR,
+            reason=RiskReason.MAX_ORDER_SIZE,
+            message="3 contracts is over the bot's limit of 2",
+            bot_id="bot_1",
+        ),
+        "aggregator",
+    )
 
 
 @pytest.mark.parametrize("backend", ["memory", "redis"])
@@ -62,12 +63,15 @@ async def test_fills_closed_trades_and_refusals_are_one_line_each(
     configure_logging("runall", log_dir=None, console="console", console_stream=console)
     bus = create_bus(bus_config(backend, url, namespace))
     await bus.start()
+    if isinstance(bus, RedisBus):  # a stream keeps its history: the console shows only what is new
+        await bus.publish(channels.CM_FILLS, fill(0, Side.BUY, 4000.0))
+        await bus.flush()
     activity = ActivityLog(bus)
     await activity.start()
     try:
         await bus.publish(channels.CM_FILLS, fill(1, Side.BUY, 5000.25))
         await bus.publish(channels.CM_FILLS, fill(2, Side.SELL, 5002.75, pnl=12.5))
-        await bus.publish(channels.AGGREGATOR_RISK, REFUSAL)
+        await bus.publish(channels.AGGREGATOR_RISK, refusal())
         await eventually(lambda: "risk refused" in console.getvalue(), within=10, what="all three logged")
     finally:
         await activity.stop()

@@ -21,7 +21,7 @@ from tsxbot.bus.redis_acks import AckWriter
 from tsxbot.bus.redis_names import RedisNames
 from tsxbot.bus.redis_publisher import RedisPublisher
 from tsxbot.bus.redis_subscription import RedisSubscription
-from tsxbot.bus.resp import RedisAddress, RespConnection, pack
+from tsxbot.bus.resp import RedisAddress, RespConnection, pack, reply_error
 from tsxbot.bus.subscription import Subscription
 from tsxbot.config.global_config import BusConfig
 from tsxbot.log import get_logger
@@ -130,23 +130,31 @@ class RedisBus(MessageBus):
         await subscription.start()
         return subscription
 
-    async def remove_group(self, group: str, channels: Iterable[Channel]) -> None:
+    async def remove_group(self, group: str, channels: Iterable[Channel], *, recreate: bool = False) -> None:
         """Forgets consumer group ``group`` of these durable channels (``XGROUP DESTROY`` and its
         handled ids), for a reader that exists only while its process runs (run-all's console):
-        a group nobody reads any more would keep the streams from being trimmed."""
+        a group nobody reads any more would keep the streams from being trimmed. ``recreate``:
+        then creates it again at the end of each stream, so it reads only what comes next."""
+        commands = []
+        for channel in channels:
+            key = self._names.key(channel)
+            commands.append(pack(b"XGROUP", b"DESTROY", key, group))  # refused when no stream: fine
+            commands.append(pack(b"DEL", self._names.handled(channel, group)))
+            if recreate:
+                commands.append(pack(b"XGROUP", b"CREATE", key, group, b"$", b"MKSTREAM"))
         conn = await RespConnection.open(
             self._address,
             connect_seconds=self.config.connect_timeout_seconds,
             name=f"{self._client_name}-admin",
         )
         try:
-            commands = []
-            for channel in channels:
-                commands.append(pack(b"XGROUP", b"DESTROY", self._names.key(channel), group))
-                commands.append(pack(b"DEL", self._names.handled(channel, group)))
-            await asyncio.wait_for(conn.pipeline(commands), self.config.command_timeout_seconds)
+            replies = await asyncio.wait_for(conn.pipeline(commands), self.config.command_timeout_seconds)
         finally:
             await conn.close()
+        if recreate:  # only a failed CREATE matters (DESTROY fails when there is nothing to remove)
+            for reply in replies[2::3]:
+                if (error := reply_error(reply)) is not None:
+                    raise RedisReplyError("XGROUP CREATE", error)
 
     def journal(self, name: str) -> Journal:
         journal = self._journals.get(name)

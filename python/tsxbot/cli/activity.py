@@ -4,7 +4,6 @@ with its P&L, every risk refusal, one readable INFO line each (logger ``tsxbot.a
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 
 from tsxbot.bus import MessageBus, RedisBus, Subscription
 from tsxbot.bus.errors import BusError
@@ -40,8 +39,9 @@ CHANNELS = (channels.CM_FILLS, channels.AGGREGATOR_RISK)
 
 class ActivityLog(Service):
     """Subscribes to the fills and the risk refusals (its own consumer group, ``console``) and
-    logs what happens from its start on. Over Redis the group is removed at stop: it exists only
-    while run-all runs (a group nobody reads would keep the streams from being trimmed)."""
+    logs what happens from its start on. Over Redis the group is created at the end of the streams
+    at start (not their history) and removed at stop: it exists only while run-all runs (a group
+    nobody reads would keep the streams from being trimmed)."""
 
     name = "console"
 
@@ -50,10 +50,10 @@ class ActivityLog(Service):
         self.bus = bus
         self._subscription: Subscription | None = None
         self._task: asyncio.Task[None] | None = None
-        self._since = dt.datetime.now(dt.UTC)
 
     async def start(self) -> None:
-        self._since = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1)
+        if isinstance(self.bus, RedisBus):  # a group of its own that reads from now on
+            await self.bus.remove_group(GROUP, CHANNELS, recreate=True)
         self._subscription = await self.bus.subscribe(CHANNELS, group=GROUP)
         self._task = asyncio.create_task(self._run(self._subscription), name="console-activity")
 
@@ -73,8 +73,6 @@ class ActivityLog(Service):
         async for message in subscription:
             payload = message.envelope.payload
             try:
-                if message.envelope.timestamp < self._since:
-                    continue  # from before this run (a stream over Redis keeps its history)
                 if isinstance(payload, Fill):
                     log.info(describe_fill(payload), account=payload.account_id, fill_id=payload.fill_id)
                     if payload.realized_pnl is not None:
