@@ -194,8 +194,8 @@ def test_a_signal_while_running_and_another_while_stopping(tmp_path: Path) -> No
     ]
     with process(*args, cwd=tmp_path) as proc:
         health(cm_port, proc, ready=True)
-        # An order in flight makes the stop take a while: the exchange answers it in 2 s.
-        slow = {"ms": 2000, "path": "/api/Order/place"}
+        # An order in flight makes the stop take a while: the exchange answers it in 3 s.
+        slow = {"ms": 3000, "path": "/api/Order/place"}
         assert httpx.post(f"http://127.0.0.1:{sim_port}/admin/faults/latency", json=slow).status_code == 200
         command = {
             "type": "PLACE_ORDER",
@@ -213,7 +213,7 @@ def test_a_signal_while_running_and_another_while_stopping(tmp_path: Path) -> No
             )
         )
         sender.start()
-        time.sleep(0.5)
+        time.sleep(1.0)  # the order reached the exchange, which takes 3 s to answer
         proc.send_signal(signal.SIGTERM)
         time.sleep(0.5)
         proc.send_signal(signal.SIGINT)  # while stopping
