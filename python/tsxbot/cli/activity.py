@@ -84,5 +84,7 @@ class ActivityLog(Service):
                         f"{payload.message}",
                         stage=payload.stage.value,
                     )
+            except Exception:  # a line that cannot be written must not end the console's reading
+                log.exception("could not show an event", type=message.envelope.type.value)
             finally:
                 await message.ack()
