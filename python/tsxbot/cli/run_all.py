@@ -121,6 +121,8 @@ def describe(config: Config, services: list[Service], missing: list[str]) -> str
             lines.append(
                 f"  connection manager  {url}  (/health, /status, /command, /api/positions, /openapi.json)"
             )
+        elif not isinstance(service, (BusService, ActivityLog)):  # a service without its own line yet
+            lines.append(f"  {service.name:<19} running")
     from_env = bool(config.secrets.internal_api_key)
     key = "from TSXBOT_API_KEY" if from_env else f"stored in {API_KEY_FILE.resolve()}"
     lines.append(f"  internal API key    {key}  (send it as the X-API-Key header)")
