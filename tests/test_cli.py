@@ -105,3 +105,27 @@ def test_run_all_with_a_broken_config_exits_2(workdir: Path) -> None:
     result = run("run-all", *Ports.free().overrides(), *PINNED, "--set", "bus.backend=kafka", cwd=workdir)
     assert result.returncode == 2
     assert "bus.backend" in result.stderr
+
+
+def test_config_check_says_where_the_internal_api_key_comes_from(workdir: Path) -> None:
+    first = run("config", "check", cwd=workdir)
+    assert first.returncode == 0, first.stderr
+    assert "value: '(generated at first start: .tsxbot/internal-api-key)'" in first.stdout
+    assert "(not set)" not in first.stdout.split("internal_api_key:")[1].split("\n")[1]
+    key_file = workdir / ".tsxbot" / "internal-api-key"
+    key_file.parent.mkdir()
+    key_file.write_text("k" * 32 + "\n")
+    stored = run("config", "check", cwd=workdir)
+    assert "value: (from .tsxbot/internal-api-key)" in stored.stdout
+    assert "k" * 32 not in stored.stdout
+    from_env = run("config", "check", cwd=workdir, env={"TSXBOT_API_KEY": "int-key-987"})
+    assert "from: TSXBOT_API_KEY or .tsxbot/internal-api-key" in from_env.stdout
+    assert "int-key-987" not in from_env.stdout
+
+
+def test_set_without_equals_is_reported_once_plainly(workdir: Path) -> None:
+    result = run("config", "check", "--set", "nokeyvalue", "--set", "a..b=1", cwd=workdir)
+    assert result.returncode == 2
+    assert "  --set nokeyvalue: expected key.path=value, e.g. " in result.stderr
+    assert result.stderr.count("nokeyvalue") == 1
+    assert "  --set a..b=1: empty part in key path 'a..b'" in result.stderr

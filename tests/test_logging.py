@@ -154,3 +154,15 @@ def test_httpx_request_lines_only_when_debugging(tmp_path: Path) -> None:
     configure_logging("loud", log_dir=tmp_path, console=None, level="DEBUG")
     logging.getLogger("httpx").info("HTTP Request: POST /api/Order/search")
     assert [r["event"] for r in read_lines(tmp_path / "loud")] == ["HTTP Request: POST /api/Order/search"]
+
+
+@pytest.mark.parametrize("library", ["pysignalr.transport", "websockets.client"])
+def test_hub_client_connection_chatter_only_when_debugging(tmp_path: Path, library: str) -> None:
+    """pysignalr logs every connection step at INFO ("State change: ...")."""
+    configure_logging("quiet", log_dir=tmp_path, console=None, level="INFO")
+    logging.getLogger(library).info("State change: disconnected -> connecting")
+    logging.getLogger(library).warning("connection lost")
+    assert [r["event"] for r in read_lines(tmp_path / "quiet")] == ["connection lost"]
+    configure_logging("loud", log_dir=tmp_path, console=None, level="DEBUG")
+    logging.getLogger(library).info("State change: disconnected -> connecting")
+    assert [r["event"] for r in read_lines(tmp_path / "loud")] == ["State change: disconnected -> connecting"]

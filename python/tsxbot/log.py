@@ -20,6 +20,8 @@ from typing import Any, Literal, TextIO
 import structlog
 
 REDACTED = "***"
+# Libraries whose INFO records are connection chatter: shown only when the level is DEBUG.
+CHATTY_LIBRARIES = ("httpx", "pysignalr", "websockets")
 _SENSITIVE_KEY = re.compile(
     r"(token|api[_-]?key|apikey|password|secret|authorization|credential|access[_-]?token)", re.I
 )
@@ -242,8 +244,12 @@ def configure_logging(
         root.removeHandler(handler)
         handler.close()
     root.setLevel(level.upper())
-    # httpx logs every request at INFO (the gateway makes several a minute): only when debugging.
-    logging.getLogger("httpx").setLevel(logging.DEBUG if level.upper() == "DEBUG" else logging.WARNING)
+    # httpx logs every request at INFO (the gateway makes several a minute), pysignalr and
+    # websockets every connection step ("State change", "Performing negotiation"): only when
+    # debugging. The gateway logs what matters of them (hub connected, disconnected: why).
+    chatter = logging.DEBUG if level.upper() == "DEBUG" else logging.WARNING
+    for noisy in CHATTY_LIBRARIES:
+        logging.getLogger(noisy).setLevel(chatter)
 
     if log_dir is not None:
         file_handler = RoutingFileHandler(

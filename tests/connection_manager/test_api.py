@@ -40,7 +40,7 @@ async def test_health_needs_no_key(api: tuple[ConnectionManager, httpx.AsyncClie
     _, http = api
     response = await http.get("/health")
     assert response.status_code == 200
-    assert response.json() == {"status": "ok", "service": "connection-manager"}
+    assert response.json() == {"status": "ok", "service": "connection-manager", "ready": True}
 
 
 @pytest.mark.parametrize("path", PROTECTED)

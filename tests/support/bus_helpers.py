@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import tempfile
+import uuid
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from tsxbot.bus import Message, Subscription
@@ -18,6 +21,10 @@ FAST = {"reconnect_initial_seconds": 0.02, "reconnect_max_seconds": 0.2, "connec
 
 
 def bus_config(backend: str, url: str, namespace: str, **overrides: Any) -> BusConfig:
+    # A spill directory of its own (never the working directory's .tsxbot/spill, where one test's
+    # unconfirmed messages would be re-sent by the next test using the same namespace).
+    # Created only when a bus spills into it.
+    overrides.setdefault("spill_dir", str(Path(tempfile.gettempdir()) / f"tsxbot-spill-{uuid.uuid4().hex}"))
     return BusConfig(backend=backend, redis_url=url, namespace=namespace, **{**FAST, **overrides})  # type: ignore[arg-type]
 
 

@@ -11,6 +11,8 @@ durable writes form one MULTI/EXEC transaction, so Redis takes all of them or no
 - An error reply while connecting (``BUSY`` while Redis runs a script, ``NOAUTH``, ``MISCONF``) is
   retried with backoff like an unreachable Redis, logged with its text. Anything unexpected
   restarts the writer after a backoff (logged with its traceback): it never silently ends.
+- Durable messages Redis has not confirmed when the bus closes are never dropped: they are kept
+  in a spill file that the next start sends first (``redis_spill``).
 - Durable streams are appended to without ``MAXLEN``; the writer trims them every
   ``streamTrimIntervalSeconds`` of what every consumer group has acknowledged (``redis_trim``).
 """
@@ -21,12 +23,14 @@ import asyncio
 import contextlib
 import itertools
 from collections import deque
+from pathlib import Path
 from typing import Any
 
 from tsxbot.bus.backoff import Backoff
 from tsxbot.bus.errors import BusClosedError, BusFullError, RedisConnectionError, RedisReplyError
 from tsxbot.bus.metrics import PublisherCounters
 from tsxbot.bus.redis_names import DATA_FIELD, RedisNames
+from tsxbot.bus.redis_spill import SpillDirectory
 from tsxbot.bus.redis_trim import StreamTrimmer
 from tsxbot.bus.resp import RedisAddress, RespConnection, pack, reply_error
 from tsxbot.config.global_config import BusConfig
@@ -80,10 +84,39 @@ class RedisPublisher:
         self._sending_ephemeral = 0  # ephemeral messages of the batch being written
         self.trimmer = StreamTrimmer(config)  # the durable streams written to, trimmed by the writer
         self._next_trim = 0.0
+        # Unconfirmed durable messages at close go to this file; the next start sends them first.
+        self.spill = SpillDirectory(config.spill_dir, names.namespace)
+        self._confirmed_durable = 0  # durable writes Redis confirmed (they leave the head, in order)
+        # The spill files re-sent at start, and the count of confirmed writes that covers them.
+        self._spilled_files: list[Path] = []
+        self._spilled_pending = 0
 
     @property
     def depth(self) -> int:
         return len(self._durable) + len(self._ephemeral)
+
+    def resend_spilled(self) -> int:
+        """Puts the messages an earlier run kept in the spill file at the head of the durable
+        buffer (before anything published now); the file goes once Redis confirmed them all."""
+        kept, files = self.spill.read()
+        if not kept:
+            self.spill.remove(files)  # nothing readable left in them (what was not is kept aside)
+            return 0
+        self._spilled_files = files
+        prefix = f"{self._names.namespace}:".encode()
+        for spilled in reversed(kept):
+            self._durable.appendleft(spilled.command)
+        for stream in dict.fromkeys(s.stream for s in kept):
+            self.trimmer.add(stream, stream.removeprefix(prefix).decode())
+        self._spilled_pending = self._confirmed_durable + len(kept)
+        self._enqueued += len(kept)
+        self._wake.set()
+        log.warning(
+            "re-sending durable messages an earlier run could not deliver",
+            count=len(kept),
+            spill_files=[str(f) for f in files],
+        )
+        return len(kept)
 
     def start(self) -> None:
         if self._task is None:
@@ -122,21 +155,36 @@ class RedisPublisher:
         await asyncio.shield(future)
 
     async def close(self, flush_seconds: float | None) -> None:
-        if self._task is None:
-            self._closing = True
-            return
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(flush_seconds):
-                await self.flush()
+        if self._task is not None:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(flush_seconds):
+                    await self.flush()
         self._closing = True
-        self._task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await self._task
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
         if self._durable:
-            log.error(
-                "bus closed with durable messages not confirmed by redis: they were NOT published",
-                count=len(self._durable),
-            )
+            try:
+                written = self.spill.write(list(self._durable))
+                # What was still unconfirmed of the files re-sent at start is in the new one.
+                self.spill.remove(self._spilled_files)
+                self._spilled_files = []
+            except (OSError, ValueError) as exc:
+                log.error(
+                    "bus closed with durable messages not confirmed by redis, and they could NOT be "
+                    "kept in the spill file: they were NOT published",
+                    count=len(self._durable),
+                    spill_dir=str(self.spill.path),
+                    error=str(exc),
+                )
+            else:
+                log.warning(
+                    "bus closed with durable messages not confirmed by redis: kept in a spill file, "
+                    "the next start sends them first",
+                    count=len(self._durable),
+                    spill_file=str(written),
+                )
         if self._conn is not None:
             await self._conn.close()
 
@@ -288,6 +336,13 @@ class RedisPublisher:
             for reply in replies[len(durable) + 2 if durable else 0 :]:
                 if reply_error(reply) is not None:
                     self.counters.dropped += 1
+            self._confirmed_durable += confirmed
+            if self._spilled_files and self._confirmed_durable >= self._spilled_pending:
+                files, self._spilled_files = self._spilled_files, []
+                self.spill.remove(files)
+                log.info(
+                    "redis confirmed the re-sent messages; spill files removed", files=[str(f) for f in files]
+                )
             self.counters.written += confirmed + len(ephemeral)
             self._done += confirmed + len(ephemeral)
             self._sending_ephemeral = 0

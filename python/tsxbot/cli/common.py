@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 
 from tsxbot.config import Config, ConfigError, load_config
-from tsxbot.log import configure_logging
+from tsxbot.log import configure_logging, get_logger
+from tsxbot.runtime import Service, ServiceFailed, run_services, run_until_stopped
 
 EXIT_OK = 0
 EXIT_FAILURE = 1
@@ -55,6 +56,8 @@ RUN_ALL_ROUTES = {
     "tsxbot.connection_manager": "connectionmanager",
     "tsxbot.gateway": "connectionmanager",
     "httpx": "connectionmanager",  # the gateway's REST client
+    "pysignalr": "connectionmanager",  # the gateway's hub client
+    "websockets": "connectionmanager",
 }
 
 
@@ -70,3 +73,17 @@ def setup_logging(config: Config, component: str, routes: Mapping[str, str] | No
         retention_days=system.log_retention_days,
         secrets=config.secrets.values(),
     )
+
+
+def run_or_report(
+    services: Sequence[Service], command: str, on_started: Callable[[], None] | None = None
+) -> int:
+    """Runs the services until a signal or a failure. A failure (a service that cannot start or
+    that died) is one line on stderr naming the cause, ``tsxbot: ...``, and exit status 1."""
+    try:
+        run_until_stopped(run_services(services, on_started=on_started))
+    except ServiceFailed as exc:
+        get_logger("tsxbot.cli").error(f"{command} stopped", reason=exc.reason)
+        print(f"tsxbot: {exc.reason}", file=sys.stderr, flush=True)
+        return EXIT_FAILURE
+    return EXIT_OK

@@ -8,7 +8,12 @@ import sys
 import yaml
 
 from tsxbot.cli.common import EXIT_CONFIG, EXIT_OK, add_config_options, load_or_exit
-from tsxbot.connection_manager.factory import MissingCredentialsError, endpoints_for
+from tsxbot.connection_manager.factory import (
+    API_KEY_FILE,
+    MissingCredentialsError,
+    endpoints_for,
+    internal_api_key_source,
+)
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -23,7 +28,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 def _check(args: argparse.Namespace) -> int:
     config = load_or_exit(args)
-    print(yaml.safe_dump(config.to_display(), sort_keys=False, default_flow_style=False), end="")
+    shown = config.to_display()
+    # The services use TSXBOT_API_KEY, else the key they keep in .tsxbot/ (generated once).
+    key = shown["secrets"]["internal_api_key"]
+    key["from"] = f"{key['from']} or {API_KEY_FILE}"
+    if not config.secrets.internal_api_key:
+        key["value"] = internal_api_key_source(config)
+    print(yaml.safe_dump(shown, sort_keys=False, default_flow_style=False), end="")
     try:
         endpoints_for(config)  # a live target needs its credentials in the environment
     except MissingCredentialsError as exc:

@@ -4,22 +4,12 @@ service), against the simulator or real TopStepX (credentials from the environme
 from __future__ import annotations
 
 import argparse
-import asyncio
 import sys
 
 from tsxbot.bus import create_bus
 from tsxbot.bus.service import BusService
-from tsxbot.cli.common import (
-    EXIT_CONFIG,
-    EXIT_FAILURE,
-    EXIT_OK,
-    add_config_options,
-    load_or_exit,
-    setup_logging,
-)
+from tsxbot.cli.common import EXIT_CONFIG, add_config_options, load_or_exit, run_or_report, setup_logging
 from tsxbot.connection_manager.factory import MissingCredentialsError, build_connection_manager
-from tsxbot.log import get_logger
-from tsxbot.runtime import ServiceFailed, run_services
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -42,16 +32,10 @@ def _run(args: argparse.Namespace) -> int:
         extra.append(f"services.connectionManager.port={args.port}")
     config = load_or_exit(args, extra)
     setup_logging(config, "connectionmanager")
-    log = get_logger("tsxbot.cli")
     bus = create_bus(config.global_config.bus, client_name="connection-manager")
     try:
         manager = build_connection_manager(config, bus)
     except MissingCredentialsError as exc:
         print(f"tsxbot: {exc}", file=sys.stderr)
         return EXIT_CONFIG
-    try:
-        asyncio.run(run_services([BusService(bus), manager]))
-    except ServiceFailed as exc:
-        log.error("connection manager stopped", reason=str(exc))
-        return EXIT_FAILURE
-    return EXIT_OK
+    return run_or_report([BusService(bus), manager], "connection manager")

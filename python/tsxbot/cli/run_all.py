@@ -4,25 +4,27 @@ in-process bus, no credentials)."""
 from __future__ import annotations
 
 import argparse
-import asyncio
 import sys
 from collections.abc import Callable
+from pathlib import Path
 
 from tsxbot.bus import MessageBus, create_bus
+from tsxbot.bus.redis_bus import shown_url
 from tsxbot.bus.service import BusService
+from tsxbot.cli.activity import ActivityLog
 from tsxbot.cli.common import (
     EXIT_CONFIG,
-    EXIT_FAILURE,
     EXIT_OK,
     RUN_ALL_ROUTES,
     add_config_options,
     load_or_exit,
+    run_or_report,
     setup_logging,
 )
 from tsxbot.config import Config
-from tsxbot.connection_manager.factory import MissingCredentialsError, build_connection_manager
+from tsxbot.connection_manager.factory import API_KEY_FILE, MissingCredentialsError, build_connection_manager
 from tsxbot.log import get_logger
-from tsxbot.runtime import Service, ServiceFailed, run_services
+from tsxbot.runtime import Service
 
 # A builder gets the config, the bus and the services built before it.
 Builder = Callable[[Config, MessageBus, list[Service]], list[Service]]
@@ -83,17 +85,58 @@ def _run_all(args: argparse.Namespace) -> int:
         print(f"tsxbot: {exc}", file=sys.stderr)
         return EXIT_CONFIG
     missing = [name for name, build in SERVICES if build is None]
-    if missing:
-        print(f"run-all: configuration OK; not built yet: {', '.join(missing)}.")
     if not services:
         print("run-all: no services to run yet; exiting.")
         return EXIT_OK
-    try:
-        asyncio.run(run_services(services))
-    except ServiceFailed as exc:
-        log.error("run-all stopped", reason=str(exc))
-        return EXIT_FAILURE
-    return EXIT_OK
+    bus = services[0]
+    assert isinstance(bus, BusService)
+    services.insert(1, ActivityLog(bus.bus))  # before the others: it sees their first fill
+
+    def announce() -> None:
+        print(describe(config, services, missing), flush=True)
+
+    return run_or_report(services, "run-all", on_started=announce)
+
+
+def describe(config: Config, services: list[Service], missing: list[str]) -> str:
+    """What ``run-all`` runs and how to reach it, printed once everything started (as ``tsxbot
+    sim`` prints its own)."""
+    from tsxbot.connection_manager.service import ConnectionManager
+    from tsxbot.sim import SimulatorService
+
+    settings = config.global_config
+    lines = ["tsxbot run-all: every service is up"]
+    for service in services:
+        if isinstance(service, SimulatorService):
+            creds = service.config.credentials
+            url = service.base_url
+            lines += [
+                f"  simulator           {url}  (REST /api, hubs /hubs/user /hubs/market, admin /admin/state)",
+                f"  simulator login     userName={creds.user_name!r} apiKey={creds.api_key!r}",
+            ]
+            if service.sim is not None:
+                lines.append(f"  simulated clock     {service.sim.now().isoformat(timespec='seconds')}")
+        elif isinstance(service, ConnectionManager):
+            url = f"http://{service.api.host}:{service.api.port}"
+            lines.append(
+                f"  connection manager  {url}  (/health, /status, /command, /api/positions, /openapi.json)"
+            )
+        elif not isinstance(service, (BusService, ActivityLog)):  # a service without its own line yet
+            lines.append(f"  {service.name:<19} running")
+    from_env = bool(config.secrets.internal_api_key)
+    key = "from TSXBOT_API_KEY" if from_env else f"stored in {API_KEY_FILE.resolve()}"
+    lines.append(f"  internal API key    {key}  (send it as the X-API-Key header)")
+    bus = settings.bus
+    lines.append(
+        "  bus                 in-process"
+        if bus.backend == "memory"
+        else f"  bus                 redis {shown_url(bus.redis_url)} (namespace {bus.namespace})"
+    )
+    lines.append(f"  logs                {Path(settings.system.log_dir).resolve()}/<component>/<date>.log")
+    if missing:
+        lines.append(f"  (not built yet: {', '.join(missing)})")
+    lines.append("Fills, closed trades and risk refusals are logged as they happen. Ctrl-C stops it.")
+    return "\n".join(lines)
 
 
 def _build(config: Config) -> list[Service]:

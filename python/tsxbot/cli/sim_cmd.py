@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import datetime as dt
 
-from tsxbot.cli.common import EXIT_FAILURE, EXIT_OK, add_config_options, load_or_exit, setup_logging
-from tsxbot.log import get_logger
-from tsxbot.runtime import ServiceFailed, run_services
+from tsxbot.cli.common import add_config_options, load_or_exit, run_or_report, setup_logging
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -50,12 +47,7 @@ def _sim(args: argparse.Namespace) -> int:
 
     service = build_simulator(config)
     service.announce = True
-    try:
-        asyncio.run(run_services([service]))
-    except ServiceFailed as exc:
-        get_logger("tsxbot.sim").error("simulator stopped", reason=str(exc))
-        return EXIT_FAILURE
-    return EXIT_OK
+    return run_or_report([service], "simulator")
 
 
 def describe(

@@ -23,7 +23,8 @@ class ConfigProblem:
     message: str
 
     def __str__(self) -> str:
-        return f"{self.origin}: {self.path}: {self.message}"
+        where = f"{self.origin}: {self.path}" if self.path else str(self.origin)
+        return f"{where}: {self.message}"
 
 
 class ConfigError(Exception):

@@ -73,8 +73,15 @@ class BusConfig(Section, frozen=True):
     reconnect_max_seconds: PositiveFloat = 5.0
     connect_timeout_seconds: PositiveFloat = 2.0
     command_timeout_seconds: PositiveFloat = 5.0
+    # At start, how long to wait for Redis before it is a start-up error (naming the URL).
+    startup_timeout_seconds: PositiveFloat = 10.0
+    # Durable messages Redis had not confirmed when the bus closed are kept here (files under
+    # <spillDir>/<namespace>/, relative to the working directory) and sent first at the next start.
+    spill_dir: str = ".tsxbot/spill"
 
     def problems(self) -> Iterable[tuple[str, str]]:
+        if not self.spill_dir.strip():
+            yield "spillDir", "must name a directory"
         if not self.redis_url.startswith(("redis://", "rediss://", "unix://")):
             yield "redisUrl", f"expected a redis://, rediss:// or unix:// URL, got {self.redis_url!r}"
         if self.reconnect_max_seconds < self.reconnect_initial_seconds:

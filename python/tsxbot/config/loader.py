@@ -21,7 +21,14 @@ from tsxbot.config.errors import ConfigError, ConfigProblem, Origin
 from tsxbot.config.global_config import GlobalConfig
 from tsxbot.config.instruments import Instrument, Instruments, InstrumentsFile
 from tsxbot.config.secrets import Secrets
-from tsxbot.config.sources import Layer, Override, apply_environment, load_yaml, parse_override
+from tsxbot.config.sources import (
+    Layer,
+    Override,
+    apply_environment,
+    load_yaml,
+    override_origin,
+    parse_override,
+)
 from tsxbot.config.validate import KeyPath, Problem, format_path, validate
 
 if TYPE_CHECKING:
@@ -183,7 +190,7 @@ def load_config(
         try:
             ov = parse_override(text)
         except ValueError as exc:
-            out.add(Origin("--set"), text.partition("=")[0], str(exc))  # the value may be secret
+            out.add(override_origin(text), "", str(exc))
             continue
         _apply_override(ov, global_layer, bot_layers, out)
 

@@ -199,7 +199,7 @@ class Override:
 
     @property
     def origin(self) -> Origin:
-        return Origin(f"--set {_shown(self.text)}")
+        return override_origin(self.text)
 
 
 def _shown(text: str) -> str:
@@ -208,13 +208,18 @@ def _shown(text: str) -> str:
     return f"{key}=****" if sep and is_secret_like(key) else text
 
 
+def override_origin(text: str) -> Origin:
+    """Where a problem with this ``--set`` is reported (its value masked when secret-looking)."""
+    return Origin(f"--set {_shown(text)}")
+
+
 def parse_override(text: str) -> Override:
+    """Raises ValueError saying what is wrong (without repeating the text: the problem is
+    reported at ``override_origin(text)``)."""
     key, sep, value = text.partition("=")
     if not sep or not key.strip():
-        raise ValueError(
-            f"--set {_shown(text)}: expected KEY.PATH=VALUE, e.g. bots.bot_1.risk.maxDailyLoss=300"
-        )
+        raise ValueError("expected key.path=value, e.g. bots.bot_1.risk.maxDailyLoss=300")
     parts = tuple(p for p in key.strip().split("."))
     if any(not p for p in parts):
-        raise ValueError(f"--set {_shown(text)}: empty part in key path {key!r}")
+        raise ValueError(f"empty part in key path {key.strip()!r}")
     return Override(parts, parse_scalar(value.strip()), text)

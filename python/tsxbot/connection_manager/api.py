@@ -127,16 +127,19 @@ class ConnectionManagerApi:
             presented = request.query.get("apiKey")
         if presented is None or not self.api_key.matches(presented):
             return _error(401, "missing or invalid X-API-Key")
+        if self.manager.starting and request.path not in ("/status", "/openapi.json"):
+            return _error(503, f"not ready: {self.manager.starting}")
         return await handler(request)
 
     # --- endpoints --------------------------------------------------------------------------------
 
     async def health(self, _request: web.Request) -> web.Response:
-        healthy = self.manager.healthy
-        return _json(
-            {"status": "ok" if healthy else "degraded", "service": "connection-manager"},
-            200 if healthy else 503,
-        )
+        ready, reason = self.manager.readiness()
+        body: dict[str, Any] = {"status": "ok" if ready else "degraded", "service": "connection-manager"}
+        body["ready"] = ready
+        if not ready:
+            body["reason"] = reason
+        return _json(body, 200 if ready else 503)
 
     async def status(self, _request: web.Request) -> web.Response:
         return _json(self.manager.status())

@@ -54,6 +54,15 @@ def endpoints_for(config: Config, simulator_url: str | None = None) -> Endpoints
     )
 
 
+def internal_api_key_source(config: Config, key_file: Path = API_KEY_FILE) -> str:
+    """Where ``internal_api_key`` will come from, in the words ``tsxbot config check`` prints."""
+    if config.secrets.internal_api_key:
+        return "(from TSXBOT_API_KEY)"
+    if key_file.is_file() and len(key_file.read_text().strip()) >= 16:
+        return f"(from {key_file})"
+    return f"(generated at first start: {key_file})"
+
+
 def internal_api_key(config: Config, key_file: Path = API_KEY_FILE) -> Secret:
     """``TSXBOT_API_KEY``; else the key in ``.tsxbot/internal-api-key`` (so the services started
     from one directory share it); else a new random key written there. The file is kept readable

@@ -18,6 +18,7 @@ from typing import Any
 import msgspec
 
 from tsxbot.bus import Message, MessageBus, Subscription
+from tsxbot.bus.backoff import Backoff
 from tsxbot.config import Config
 from tsxbot.config.secrets import Secret
 from tsxbot.connection_manager.accounts import AccountSelector
@@ -26,7 +27,7 @@ from tsxbot.connection_manager.commands import COMMAND_TYPES, Command, CommandEx
 from tsxbot.connection_manager.contracts import ContractResolver
 from tsxbot.connection_manager.exchange_state import ExchangeState
 from tsxbot.connection_manager.market_data import MARKET_EVENTS, MarketDataFeed
-from tsxbot.gateway.errors import GatewayError
+from tsxbot.gateway.errors import AuthenticationError, CircuitOpenError, GatewayError, TransportError
 from tsxbot.gateway.hub import HubConnection, HubInvocationError
 from tsxbot.gateway.models import Account, Order, Position, Trade
 from tsxbot.gateway.normalize import Normalizer, UnknownValueError
@@ -36,7 +37,7 @@ from tsxbot.log import get_logger
 from tsxbot.messages import CommandResult, Envelope, PositionUpdate, channels
 from tsxbot.messages.channels import Channel
 from tsxbot.messages.payload import Payload, Scalar
-from tsxbot.runtime import Service
+from tsxbot.runtime import Service, StartupError, listen_error
 
 SOURCE = "connection-manager"
 USER_EVENTS = ["GatewayUserAccount", "GatewayUserOrder", "GatewayUserPosition", "GatewayUserTrade"]
@@ -108,6 +109,8 @@ class ConnectionManager(Service):
         # before an event can never be applied after it.
         self._state_lock = asyncio.Lock()
         self._links_looked_up: set[int] = set()
+        # Why the manager is not ready yet ("" once started).
+        self._not_ready = "starting"
         # Set in start().
         self.rest: ProjectXRest
         self.accounts: AccountSelector
@@ -121,8 +124,21 @@ class ConnectionManager(Service):
     # --- lifecycle --------------------------------------------------------------------------------
 
     async def start(self) -> None:
+        """Binds the HTTP API first (a port in use is a start-up error before anything connects;
+        ``/health`` answers not ready while starting), then logs in, retrying with backoff while
+        TopStepX is unreachable, then connects the hubs."""
         self.endpoints = self._endpoints() if callable(self._endpoints) else self._endpoints
         tx = self.config.global_config.topstepx
+        try:
+            await self.api.start()
+        except OSError as exc:
+            raise listen_error(
+                "connection manager",
+                self.api.host,
+                self.api.port,
+                exc,
+                "services.connectionManager.port or CONNECTION_MANAGER_PORT",
+            ) from None
         self.rest = ProjectXRest(
             self.endpoints.api_url,
             self.endpoints.username,
@@ -130,7 +146,8 @@ class ConnectionManager(Service):
             self.settings,
             clock=self.clock,
         )
-        await self.rest.login()
+        await self._log_in()
+        self._not_ready = "connecting the hubs"
         self.accounts = AccountSelector(await self.rest.search_accounts(True), tx.account_id, tx.account_name)
         self.contracts = ContractResolver(self.rest, self.config.instruments, tx.live_data)
         await self.contracts.load()
@@ -185,13 +202,52 @@ class ConnectionManager(Service):
         self._command_task = self._background(self._command_loop(), "cm-commands")
         self._reconciler = self._background(self._reconcile_periodically(), "cm-reconcile")
         self._bar_flusher = self._background(self._flush_bars_periodically(), "cm-bars")
-        await self.api.start()
+        self._not_ready = ""
         log.info(
             "connection manager started",
             account=self.accounts.default_id,
             symbols=self.symbols,
             contracts=self.market.contract_ids,
         )
+
+    async def _log_in(self) -> None:
+        """Logs in, retrying with backoff (the gateway's retry settings) while TopStepX cannot be
+        reached: the simulator may start later, the network may be down. A definite refusal of
+        the credentials is a start-up error."""
+        url = self.endpoints.api_url
+        backoff = Backoff(self.settings.retry_base_seconds, self.settings.retry_cap_seconds)
+        attempt = 0
+        while True:
+            attempt += 1
+            self._not_ready = f"logging in to {url} (attempt {attempt})"
+            log.info("logging in to TopStepX", url=url, attempt=attempt)
+            try:
+                await self.rest.login()
+                return
+            except AuthenticationError as exc:
+                target = self.config.global_config.topstepx.target
+                where = (
+                    "simulator.credentials"
+                    if target == "simulator"
+                    else "TOPSTEPX_USERNAME / TOPSTEPX_API_KEY"
+                )
+                raise StartupError(
+                    f"connection manager: {url} refused the login: {exc} (check {where})"
+                ) from None
+            except GatewayError as exc:
+                delay = backoff.next_delay()
+                if isinstance(exc, CircuitOpenError):
+                    delay = max(delay, exc.reopens_in)
+                cause = _short_cause(exc)
+                self._not_ready = f"logging in to {url}: {cause} (attempt {attempt})"
+                log.warning(
+                    "cannot log in to TopStepX yet; retrying",
+                    url=url,
+                    attempt=attempt,
+                    error=cause,
+                    retry_in_s=round(delay, 2),
+                )
+                await asyncio.sleep(delay)
 
     def _background(self, work: Coroutine[Any, Any, None], name: str) -> asyncio.Task[None]:
         """A task that must run as long as the service: if it ends by an error, the service fails
@@ -236,14 +292,27 @@ class ConnectionManager(Service):
 
     @property
     def healthy(self) -> bool:
-        return (
-            not self._stopping
-            and not self.failed.done()
-            and self.bus.metrics().connected  # commands and results travel over it
-            and hasattr(self, "user_hub")
-            and self.user_hub.connected
-            and self.market_hub.connected
-        )
+        return self.readiness()[0]
+
+    @property
+    def starting(self) -> str:
+        """While the start has not finished, what it is doing (else "")."""
+        return self._not_ready
+
+    def readiness(self) -> tuple[bool, str]:
+        """Whether the manager is ready to trade and, when not, why (``/health``)."""
+        if self._stopping:
+            return False, "stopping"
+        if self.failed.done():
+            return False, f"failed: {self.failed.result()}"
+        if self._not_ready:
+            return False, self._not_ready
+        if not self.bus.metrics().connected:  # commands and results travel over it
+            return False, "the bus is not connected"
+        for hub in (self.user_hub, self.market_hub):
+            if not hub.connected:
+                return False, f"the {hub.name} hub is not connected ({hub.state.value})"
+        return True, ""
 
     # --- publishing -------------------------------------------------------------------------------
 
@@ -500,3 +569,19 @@ class ConnectionManager(Service):
                 "backfilledBars": self.market.backfilled_bars if hasattr(self, "market") else 0,
             },
         }
+
+
+def _short_cause(exc: GatewayError) -> str:
+    """Why a login attempt failed, briefly: ``connection refused`` rather than httpx's chain."""
+    if isinstance(exc, TransportError):
+        cause: BaseException | None = exc
+        while cause is not None:  # the OSError under httpx's ConnectError says what happened
+            if isinstance(cause, ConnectionRefusedError):
+                return "connection refused"
+            if isinstance(cause, OSError) and cause.strerror:
+                return cause.strerror.lower()
+            cause = cause.__cause__ or cause.__context__
+        text = str(exc).lower()
+        if "timeout" in text or "timed out" in text:
+            return "timed out"
+    return str(exc)

@@ -11,7 +11,6 @@ never raise into pysignalr; sends are serialized.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 from collections.abc import Awaitable, Callable
 from enum import StrEnum
@@ -116,8 +115,9 @@ class HubConnection:
         self._dropped.set()
         if self._supervisor is not None:
             self._supervisor.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._supervisor
+            # asyncio.wait, not ``await task`` under suppress(CancelledError): that would also
+            # swallow a cancellation of this stop() itself (the runner's stop timeout).
+            await asyncio.wait({self._supervisor})
             self._supervisor = None
         self._connected.clear()
         self.state = HubState.STOPPED
@@ -243,8 +243,10 @@ class HubConnection:
         self._client = client
         run = asyncio.create_task(client.run(), name=f"hub-{self.name}-run")
         watchdog = asyncio.create_task(self._watchdog(), name=f"hub-{self.name}-watchdog")
+        opened_wait = asyncio.create_task(opened.wait(), name=f"hub-{self.name}-open")
+        dropped = asyncio.create_task(self._dropped.wait(), name=f"hub-{self.name}-dropped")
+        helpers = (run, watchdog, opened_wait, dropped)
         try:
-            opened_wait = asyncio.create_task(opened.wait())
             done, _ = await asyncio.wait({run, opened_wait}, timeout=15, return_when=asyncio.FIRST_COMPLETED)
             opened_wait.cancel()
             if run in done:
@@ -268,7 +270,6 @@ class HubConnection:
             log.info("hub connected", hub=self.name, subscriptions=len(self._subscriptions), first=first)
             if self._on_connected is not None:
                 await self._safe(self._on_connected(first))
-            dropped = asyncio.create_task(self._dropped.wait())
             done, _ = await asyncio.wait({run, dropped}, return_when=asyncio.FIRST_COMPLETED)
             dropped.cancel()
             if run in done and not self._drop_reason:
@@ -276,11 +277,11 @@ class HubConnection:
                 self._drop_reason = f"client stopped: {exc!r}" if exc else "client stopped"
         finally:
             self._client = None
-            for task in (run, watchdog):
+            for task in helpers:
                 task.cancel()
-            for task in (run, watchdog):
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await task
+            # Waits for them without raising their errors, and without a suppress(CancelledError)
+            # that would also swallow a further cancellation of this task while it waits.
+            await asyncio.wait(helpers)
 
     async def _watchdog(self) -> None:
         stale = self.settings.stale_feed_seconds

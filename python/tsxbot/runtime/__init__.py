@@ -1,6 +1,6 @@
 """Running services: the ``Service`` contract and the runner that starts and stops them."""
 
-from tsxbot.runtime.runner import ServiceFailed, run_services
-from tsxbot.runtime.service import Service
+from tsxbot.runtime.runner import ServiceFailed, run_services, run_until_stopped
+from tsxbot.runtime.service import Service, StartupError, listen_error
 
-__all__ = ["Service", "ServiceFailed", "run_services"]
+__all__ = ["Service", "ServiceFailed", "StartupError", "listen_error", "run_services", "run_until_stopped"]

@@ -10,7 +10,7 @@ from tsxbot.config import Config
 from tsxbot.config.instruments import Instruments
 from tsxbot.config.simulator import SimulatorConfig
 from tsxbot.log import get_logger
-from tsxbot.runtime import Service
+from tsxbot.runtime import Service, listen_error
 from tsxbot.sim.marketdata.replay import load_recording
 from tsxbot.sim.server import build_app
 from tsxbot.sim.simulator import Simulator
@@ -53,7 +53,12 @@ class SimulatorService(Service):
         self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.config.host, self.config.port)
-        await site.start()
+        try:
+            await site.start()
+        except OSError as exc:
+            raise listen_error(
+                "simulator", self.config.host, self.config.port, exc, "simulator.port or SIMULATOR_PORT"
+            ) from None
         server = site._server
         sockets = getattr(server, "sockets", None) or []
         if sockets:
