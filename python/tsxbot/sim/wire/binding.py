@@ -21,6 +21,7 @@ clients rely on it).
 
 from __future__ import annotations
 
+import functools
 import re
 from decimal import Decimal
 from typing import Any, TypeVar
@@ -87,10 +88,8 @@ def bind(body: bytes, kind: type[S]) -> S:
         raise BadRequest({"$": [_too_deep()]}) from None
     if _depth(raw) > MAX_DEPTH:
         raise BadRequest({"$": [_too_deep()]})
-    info = mi.type_info(kind)
-    assert isinstance(info, mi.StructType)
     binder = _Binder(body)
-    value = binder.struct(raw, info, "$", "")
+    value = binder.struct(raw, _struct_info(kind), "$", "")
     if binder.missing:
         raise BadRequest(binder.missing)
     try:
@@ -99,6 +98,13 @@ def bind(body: bytes, kind: type[S]) -> S:
         raise BadRequest(
             {"$": [f"The JSON value could not be converted to {kind.__name__}. {exc}"]}
         ) from None
+
+
+@functools.cache
+def _struct_info(kind: type[msgspec.Struct]) -> mi.StructType:
+    info = mi.type_info(kind)
+    assert isinstance(info, mi.StructType)
+    return info
 
 
 def _too_deep() -> str:
