@@ -401,3 +401,26 @@ async def test_malformed_admin_bodies_are_400_saying_what_is_wrong(
         state = await s.state()
         assert state["clock"]["now"] == now  # nothing moved
         assert (await s.place())["success"] is True  # and the simulator still trades
+
+
+async def test_a_hub_record_nested_too_deeply_closes_that_connection_with_an_error_only() -> None:
+    """RecursionError used to escape the hub's reader (an unhandled server error)."""
+    async with running_sim() as s:
+        for nested in ("[" * 5000 + "]" * 5000, "[" * 65 + "]" * 65):
+            hub = await RawHub.open(s.hub_url("user"))
+            try:
+                assert await hub.next() == {}
+                await hub.send_text(
+                    '{"type":1,"invocationId":"x","target":"SubscribeOrders","arguments":' + nested + "}\x1e"
+                )
+                close = await hub.next_where(lambda r: r.get("type") == 7, within=5)
+                assert "the maximum configured depth of 64 has been exceeded" in close["error"]
+            finally:
+                await hub.close()
+        hub = await RawHub.open(s.hub_url("user"))
+        try:
+            assert await hub.next() == {}
+            await hub.invoke("SubscribeOrders", COMBINE, invocation_id="ok")
+            assert await hub.completion("ok") == {"type": 3, "invocationId": "ok"}
+        finally:
+            await hub.close()

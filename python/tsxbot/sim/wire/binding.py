@@ -86,7 +86,7 @@ def bind(body: bytes, kind: type[S]) -> S:
         raise BadRequest({"$": ["A JSON number is out of range for every numeric type. Path: $."]}) from None
     except RecursionError:
         raise BadRequest({"$": [_too_deep()]}) from None
-    if _depth(raw) > MAX_DEPTH:
+    if depth(raw) > MAX_DEPTH:
         raise BadRequest({"$": [_too_deep()]})
     binder = _Binder(body)
     value = binder.struct(raw, _struct_info(kind), "$", "")
@@ -132,7 +132,7 @@ def _position(body: bytes, at: int) -> str:
     return f"LineNumber: {line} | BytePositionInLine: {at - line_start}"
 
 
-def _depth(value: Any) -> int:
+def depth(value: Any) -> int:
     """Nesting of arrays and objects (a scalar is 0, ``{}`` is 1), without recursion."""
     deepest = 0
     stack: list[tuple[Any, int]] = [(value, 0)]
