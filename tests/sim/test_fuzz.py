@@ -322,3 +322,48 @@ def test_no_admin_body_gets_a_5xx_and_a_good_order_still_works() -> None:
         move = client.post("/admin/clock", json={"action": "set", "time": tuesday.isoformat()}, timeout=60)
         assert move.status_code == 200, move.text
         _good_order_fills(client, _login(client))
+
+
+def _header_safe(raw: bytes) -> bytes:
+    """What HTTP allows in a header value (no controls, no spaces): h11 refuses the rest."""
+    return bytes(b for b in raw if b >= 0x21 and b != 0x7F)
+
+
+tokens = st.one_of(
+    st.binary(max_size=80).map(_header_safe),
+    st.text(max_size=40).map(lambda t: _header_safe(t.encode())),
+    st.lists(st.binary(max_size=20).map(_header_safe), min_size=3, max_size=3).map(b".".join),
+    st.sampled_from([b"a.b.\xc3\xbc", b"\xfc.\xfc.\xfc", b"e30.e30.", b"..", b"a.b.c.d", b"\xff" * 40]),
+)
+
+
+@pytest.mark.slow
+def test_no_token_gets_a_5xx_and_a_good_order_still_works() -> None:
+    """Generated bearer tokens (bytes, non-ASCII, JWT-shaped) in the header and the query."""
+    with threaded_sim() as (_, client):
+
+        @settings(FUZZ, max_examples=FUZZ.max_examples // 4)
+        @given(tokens)
+        def fuzz(token: bytes) -> None:
+            bearer = {
+                "Authorization": b"Bearer " + token if token else b"Bearer",
+                "Content-Type": b"application/json",
+            }
+            for path in (
+                "/api/Account/search",
+                "/api/Auth/validate",
+                "/hubs/user/negotiate",
+                "/hubs/market/negotiate",
+            ):
+                response = client.post(path, content=b"{}", headers=bearer)
+                _check(response, token)
+                assert response.status_code == 401, (path, token, response.status_code)
+            query = {"access_token": token.decode("utf-8", "replace")}
+            for response in (
+                client.post("/hubs/user/negotiate", params=query),
+                client.get("/hubs/market", params={**query, "id": token.decode("latin-1")}),
+            ):
+                _check(response, token)
+
+        fuzz()
+        _good_order_fills(client, _login(client))
