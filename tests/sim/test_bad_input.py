@@ -6,6 +6,7 @@ trade at are business refusals (HTTP 200, errorCode), the admin API says what is
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 import pytest
@@ -424,3 +425,32 @@ async def test_a_hub_record_nested_too_deeply_closes_that_connection_with_an_err
             assert await hub.completion("ok") == {"type": 3, "invocationId": "ok"}
         finally:
             await hub.close()
+
+
+async def test_history_answers_every_extreme_query_at_once() -> None:
+    """unitNumber 2147483647 with minute or hour bars answered 500 (int64 overflow in the bucket
+    arithmetic); second and tick bars over a long window blocked the server for ~40 s."""
+    async with running_sim("simulator.rateLimits.enabled=false") as s:
+        started = time.monotonic()
+        for unit in range(1, 8):
+            for start, end in (
+                ("0001-01-01T00:00:00", "9999-12-31T23:59:59"),
+                ("0001-01-01T00:00:00-05:00", "9999-12-31T23:59:59-05:00"),
+                ("2000-01-01T00:00:00Z", "2030-01-01T00:00:00Z"),
+            ):
+                body = {"contractId": ES, "unit": unit, "unitNumber": INT32_MAX, "limit": INT32_MAX}
+                body |= {"startTime": start, "endTime": end, "includePartialBar": True}
+                response = await s.http.post(
+                    "/api/History/retrieveBars", json=body, headers=s.headers, timeout=60
+                )
+                if "-05:00" in start:  # a valid date whose UTC instant is outside DateTime: HTTP 400
+                    assert list(_problem(response)) == ["$.endTime"]
+                    continue
+                assert response.status_code == 200, (unit, start, response.text)
+                assert response.json()["success"] is True
+        assert time.monotonic() - started < 20  # was over a minute for the tick bars alone
+        # Second bars are still built from the prints (the newest trading day of the window).
+        body = {"contractId": ES, "unit": 1, "unitNumber": 1, "limit": 50, "includePartialBar": False}
+        body |= {"startTime": "2026-11-20T00:00:00Z", "endTime": "2026-11-25T00:00:00Z"}
+        bars = (await s.api("History/retrieveBars", body))["bars"]
+        assert len(bars) == 50 and bars[0]["t"] > bars[-1]["t"]

@@ -121,8 +121,13 @@ def _syntax_error(body: bytes, exc: msgspec.DecodeError) -> str:
     found = re.search(r"\(byte (\d+)\)", text)
     if found:
         at = int(found.group(1))
-        char = body[at : at + 1].decode("latin-1")
-        return f"'{char}' is invalid here: the JSON is malformed. Path: $ | {_position(body, at)}."
+        byte = body[at : at + 1]
+        shown = (
+            f"'{byte.decode()}'"
+            if byte.isascii() and byte.decode().isprintable()
+            else f"0x{byte.hex().upper()}"
+        )
+        return f"{shown} is invalid here: the JSON is malformed. Path: $ | {_position(body, at)}."
     return f"The JSON payload is not valid JSON ({text}). Path: $."
 
 
@@ -137,18 +142,18 @@ def depth(value: Any) -> int:
     deepest = 0
     stack: list[tuple[Any, int]] = [(value, 0)]
     while stack:
-        item, depth = stack.pop()
+        item, level = stack.pop()
         if isinstance(item, dict):
             children: Any = item.values()
         elif isinstance(item, list):
             children = item
         else:
             continue
-        depth += 1
-        deepest = max(deepest, depth)
+        level += 1
+        deepest = max(deepest, level)
         if deepest > MAX_DEPTH:
             return deepest
-        stack.extend((child, depth) for child in children)
+        stack.extend((child, level) for child in children)
     return deepest
 
 
