@@ -454,3 +454,22 @@ async def test_history_answers_every_extreme_query_at_once() -> None:
         body |= {"startTime": "2026-11-20T00:00:00Z", "endTime": "2026-11-25T00:00:00Z"}
         bars = (await s.api("History/retrieveBars", body))["bars"]
         assert len(bars) == 50 and bars[0]["t"] > bars[-1]["t"]
+
+
+async def test_modify_cannot_grow_an_order_past_the_position_limit() -> None:
+    """Order/modify with size 2147483647 was accepted: placement's position limit was skipped."""
+    async with running_sim("simulator.paused=true") as s:
+        resting = await s.place(contractId=ES, type=1, limitPrice=100.0, size=2)
+        assert resting["success"] is True
+        for size in (INT32_MAX, 6):  # the Combine allows 5 minis
+            modified = await s.api(
+                "Order/modify", {"accountId": COMBINE, "orderId": resting["orderId"], "size": size}
+            )
+            assert (modified["errorCode"], modified["errorMessage"]) == (
+                3,
+                "Order would exceed the maximum position size of 5 contracts.",
+            )
+        grown = await s.api("Order/modify", {"accountId": COMBINE, "orderId": resting["orderId"], "size": 5})
+        assert grown["success"] is True
+        (order,) = (await s.api("Order/searchOpen", {"accountId": COMBINE}))["orders"]
+        assert order["size"] == 5

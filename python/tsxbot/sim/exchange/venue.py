@@ -575,6 +575,15 @@ class Exchange:
             return Result(ModifyOrderErrorCode.REJECTED, rejection.message)
         if size is not None and (size <= 0 or size < order.fill_volume):
             return Result(ModifyOrderErrorCode.REJECTED, "Invalid order size.")
+        limit = account.config.max_contracts
+        if size is not None and size > order.size and order.parent_id is None and limit is not None:
+            # As at placement: the grown order (with the rest working on its side) must fit.
+            extra = SimOrder(0, account_id, contract, order.type, order.side, size - order.size, ns)
+            if self._exposure_after(account, extra) > limit + 1e-9:
+                return Result(
+                    ModifyOrderErrorCode.REJECTED,
+                    f"Order would exceed the maximum position size of {limit:g} contracts.",
+                )
         if size is not None:
             order.size = size
         if new_limit is not None and order.type in (
