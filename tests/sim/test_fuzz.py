@@ -172,10 +172,35 @@ def objects(draw: st.DrawFn) -> bytes:
     return b"{" + b",".join(parts) + b"}"
 
 
+# Well-typed values at the edges: these get past binding and into the exchange, the bars and
+# the searches (real ids, Int32 extremes, prices the instruments cannot trade at).
+EDGE_INTS = [COMBINE, 1002, 0, -1, 1, 2, 3, 4, 5, 6, 7, 8, 10001, 10002, 10003, 2**31 - 1, -(2**31)]
+EDGE_PRICES = [-5.0, 0.0, 0.01, 0.25, 100.0, 6000.25, 7.9e28, -7.9e28, 1e-28, 12345.67]
+EDGE_TEXT = [ES, MES, "CON.F.US.CLE.F27", "CON.F.US.EP.H20", "CON.F.US.EP", "", "ES", "tag", "demo"]
+EDGE_TIMES = ["0001-01-01T00:00:00", "9999-12-31T23:59:59", "2026-11-24T15:30:00Z", "2026-11-20", "x"]
+edge_values = st.one_of(
+    st.sampled_from(EDGE_INTS),
+    st.sampled_from(EDGE_PRICES),
+    st.sampled_from(EDGE_TEXT + EDGE_TIMES),
+    st.booleans(),
+    st.builds(lambda t, k: {"ticks": t, "type": k}, st.sampled_from(EDGE_INTS), st.sampled_from(EDGE_INTS)),
+    st.lists(st.sampled_from(EDGE_INTS), max_size=3),
+    st.builds(lambda a, s: {"accountId": a, "statuses": s}, st.sampled_from(EDGE_INTS), st.none()),
+)
+
+
+@st.composite
+def typed_objects(draw: st.DrawFn) -> bytes:
+    keys = draw(st.lists(st.sampled_from(NAMES), min_size=1, max_size=10, unique=True))
+    return _json({key: draw(edge_values) for key in keys})
+
+
 bodies = st.one_of(
     objects(),
     objects(),
-    objects(),
+    typed_objects(),
+    typed_objects(),
+    typed_objects(),
     st.sampled_from(
         [b"", b" ", b"\r\n\t", b"{}", b"[]", b"null", b"0", b'""', b"{", b"}", b"[", b"\xef\xbb\xbf{}"]
     ),
@@ -287,11 +312,12 @@ def test_no_rest_body_gets_a_5xx_and_a_good_order_still_works() -> None:
 
 @pytest.mark.slow
 def test_no_admin_body_gets_a_5xx_and_a_good_order_still_works() -> None:
-    """Each generated body goes to every admin route (2,000 x 14); faults are cleared after each."""
+    """Each generated body goes to every admin route (1,000 x 14); faults are cleared after each."""
     with threaded_sim("simulator.paused=true") as (_, client):
         seen = {"bodies": 0, "400": 0, "200": 0}
+        examples = FUZZ.max_examples // 2
 
-        @FUZZ
+        @settings(FUZZ, max_examples=examples)
         @given(bodies)
         def fuzz(body: bytes) -> None:
             seen["bodies"] += 1
@@ -307,7 +333,6 @@ def test_no_admin_body_gets_a_5xx_and_a_good_order_still_works() -> None:
                 client.delete("/admin/faults").raise_for_status()
 
         fuzz()
-        examples = FUZZ.max_examples
         assert seen["bodies"] >= examples * 3 // 4, seen
         assert seen["400"] > seen["bodies"] * 5 and seen["200"] > seen["bodies"], seen
         state = client.get("/admin/state")
@@ -318,7 +343,9 @@ def test_no_admin_body_gets_a_5xx_and_a_good_order_still_works() -> None:
         # Fuzzing may have moved the clock (small steps): on to the next Tuesday 09:30 CT.
         now = dt.datetime.fromisoformat(state.json()["clock"]["now"].replace("Z", "+00:00"))
         tuesday = now.replace(hour=15, minute=30, second=0, microsecond=0)
-        tuesday += dt.timedelta(days=(1 - tuesday.weekday()) % 7 or 7)
+        tuesday += dt.timedelta(days=(1 - tuesday.weekday()) % 7)
+        if tuesday <= now:
+            tuesday += dt.timedelta(days=7)
         move = client.post("/admin/clock", json={"action": "set", "time": tuesday.isoformat()}, timeout=60)
         assert move.status_code == 200, move.text
         _good_order_fills(client, _login(client))
