@@ -383,6 +383,7 @@ ADMIN_BAD: list[tuple[str, bytes, str]] = [
     ("faults/ratelimit", b'{"requests": 2.5, "seconds": 1}', "requests must be a whole number"),
     ("faults/ratelimit", b'{"requests": 5, "seconds": 0}', "seconds must be > 0"),
     ("faults/tokens/lifetime", b'{"seconds": 1e300}', "seconds must be <= "),
+    ("faults/latency", b'{"ms": 1e300}', "ms must be <= 3.6e+06"),
     ("faults/tokens/expire", b'{"inSeconds": 1' + b"0" * 400 + b"}", "inSeconds is out of range"),
 ]
 

@@ -112,13 +112,20 @@ def http(body: dict[str, Any], now: float) -> HttpFault:
     )
 
 
+MAX_LATENCY_MS = 3_600_000.0  # an hour: longer than any client waits
+
+
 def latency(body: dict[str, Any]) -> Latency:
     """``POST /admin/faults/latency``."""
     _keys(body, ("ms", "jitterMs", "path"))
     path = body.get("path", "*")
     if not isinstance(path, str):
         raise FaultSpecError(f"path must be a string, got {path!r}")
-    return Latency(ms=number(body, "ms", low=0), jitter_ms=number(body, "jitterMs", 0.0, low=0), path=path)
+    return Latency(
+        ms=number(body, "ms", low=0, high=MAX_LATENCY_MS),
+        jitter_ms=number(body, "jitterMs", 0.0, low=0, high=MAX_LATENCY_MS),
+        path=path,
+    )
 
 
 def events(body: dict[str, Any]) -> EventFaults:
