@@ -201,7 +201,7 @@ async def test_subscriptions_do_not_survive_a_dropped_connection() -> None:
         async with connected(s.hub_url("market"), MARKET_EVENTS, calls, every_time=False) as (_, rec):
             await rec.wait(lambda: len(rec.of("GatewayQuote")) >= 2)
             first = (await s.state())["connections"]["market"][0]
-            assert first["subscriptions"] == ["('quotes', 'CON.F.US.EP.Z26')"]
+            assert first["subscriptions"] == [{"method": "SubscribeContractQuotes", "args": [ES]}]
             dropped = await s.admin("faults/hub/drop", {"hub": "market"})
             assert dropped["dropped"] == [first["connectionId"]]
             await rec.wait(lambda: len(rec.of("open")) == 2)  # pysignalr reconnects at once

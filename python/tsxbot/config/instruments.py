@@ -80,6 +80,9 @@ class Instrument(msgspec.Struct, rename="camel", forbid_unknown_fields=True, fro
     contract_months: MonthCodes
     sessions: Sessions
     enabled: bool = True
+    # Whether the product can trade at zero or below (crude oil did in April 2020). When false,
+    # an order price (limit, stop, trail or a bracket's) of zero or less is refused.
+    allows_negative_prices: bool = False
 
     @property
     def symbol_id(self) -> str:

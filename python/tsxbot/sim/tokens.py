@@ -76,7 +76,7 @@ class TokenStore:
         if not token:
             return TokenCheck(None, TokenProblem.MISSING)
         parts = token.split(".")
-        if len(parts) != 3:
+        if len(parts) != 3 or not token.isascii():  # a JWT is ASCII (and compare_digest needs it)
             return TokenCheck(None, TokenProblem.MALFORMED)
         expected = _b64(hmac.new(self._secret, f"{parts[0]}.{parts[1]}".encode(), hashlib.sha256).digest())
         if not hmac.compare_digest(expected, parts[2]):

@@ -185,13 +185,13 @@ class Exchange:
         self._next_order += 1
         return order_id
 
-    def _to_ticks(self, contract: Contract, price: float) -> int:
+    def _to_ticks(self, contract: Contract, price: float, what: str = "price") -> int:
         try:
             if not contract.ticks.is_on_tick(price):
-                raise Rejection("Invalid price. Price is not aligned to tick size.")
+                raise Rejection(f"Invalid {what}. Price is not aligned to tick size.")
             return contract.ticks.to_ticks(price)
         except TickArithmeticError:
-            raise Rejection("Invalid price.") from None
+            raise Rejection(f"Invalid {what}.") from None
 
     def place(self, request: PlaceOrderRequest) -> Result:
         account = self.accounts.get(request.account_id)
@@ -264,21 +264,23 @@ class Exchange:
             if request.limit_price is None:
                 raise Rejection("Limit price is required.")
             order.limit = self._to_ticks(contract, request.limit_price)
+            _check_sign(contract, order.limit, "limit price")
         if order_type in (OrderType.STOP, OrderType.STOP_LIMIT):
             if request.stop_price is None:
                 raise Rejection("Stop price is required.")
             order.stop = self._to_ticks(contract, request.stop_price)
+            _check_sign(contract, order.stop, "stop price")
             if last is not None and (order.stop <= last if order.is_buy else order.stop >= last):
                 side = "above" if order.is_buy else "below"
                 raise Rejection(f"Invalid stop price. The stop price must be {side} the market price.")
         if order_type is OrderType.TRAILING_STOP:
             if request.trail_price is None:
                 raise Rejection("Trail Distance not set.")
-            if not contract.ticks.is_on_tick(request.trail_price):
-                raise Rejection("Invalid trail price. Price is not aligned to tick size.")
+            trail = self._to_ticks(contract, request.trail_price, "trail price")
+            _check_sign(contract, trail, "trail price")
             if last is None:
                 raise Rejection("Cannot trail without a last price")
-            distance = abs(last - contract.ticks.to_ticks(request.trail_price))
+            distance = abs(last - trail)
             if distance == 0:
                 raise Rejection("Trail Distance not set.")
             if distance > MAX_TRAIL_TICKS:
@@ -298,6 +300,7 @@ class Exchange:
                     "Brackets cannot be used with Position Brackets. You must enable Auto OCO Brackets."
                 )
             self._check_bracket_signs(order, request)
+            self._check_bracket_prices(order, market)
         limit = account.config.max_contracts
         if limit is not None and self._exposure_after(account, order) > limit + 1e-9:
             raise Rejection(f"Order would exceed the maximum position size of {limit:g} contracts.")
@@ -326,6 +329,31 @@ class Exchange:
             order.bracket_tp = BracketSpec(
                 ticks, _bracket_type(request.take_profit_bracket.type, OrderType.LIMIT)
             )
+
+    @staticmethod
+    def _check_bracket_prices(order: SimOrder, market: ContractMarket) -> None:
+        """A bracket leg's price is the entry's plus its ticks: refused when it would be zero or
+        less on an instrument that cannot trade there. The entry is the order's own price, or
+        the market's for a market or join order (the fill can differ by a few ticks)."""
+        contract = order.contract
+        if contract.instrument.allows_negative_prices:
+            return
+        entry = order.stop if order.type in (OrderType.STOP, OrderType.TRAILING_STOP) else order.limit
+        if entry is None:
+            entry = market.ask if order.is_buy else market.bid
+        if entry is None:
+            entry = market.last
+        if entry is None:
+            return  # no price yet: checked again when the leg is activated
+        for leg, spec in (("stop loss", order.bracket_sl), ("take profit", order.bracket_tp)):
+            if spec is None or spec.type is OrderType.TRAILING_STOP:
+                continue
+            price = entry + spec.ticks
+            if price <= 0:
+                raise Rejection(
+                    f"Invalid {leg} ticks ({spec.ticks}): the {leg} would be at {contract.price(price):g}, "
+                    f"and {contract.id} cannot trade at or below zero."
+                )
 
     def _exposure_after(self, account: Account, order: SimOrder) -> float:
         """Mini-equivalents the account could hold if this order and every working order on the
@@ -467,6 +495,17 @@ class Exchange:
     ) -> None:
         if not child.price_fixed:
             price = entry + spec.ticks
+            if (
+                price <= 0
+                and child.type is not OrderType.TRAILING_STOP
+                and not child.contract.instrument.allows_negative_prices
+            ):
+                # Placement checked this against the price then; the fill moved it below zero.
+                child.status = OrderStatus.REJECTED
+                child.updated_ns = ns
+                self.working[child.contract.id].pop(child.id, None)
+                self.user.order(child)
+                return
             if child.type is OrderType.LIMIT:
                 child.limit = price
             elif child.type is OrderType.TRAILING_STOP:
@@ -515,15 +554,27 @@ class Exchange:
         try:
             new_limit = self._to_ticks(contract, limit_price) if limit_price is not None else None
             new_stop = self._to_ticks(contract, stop_price) if stop_price is not None else None
+            if new_limit is not None:
+                _check_sign(contract, new_limit, "limit price")
+            if new_stop is not None:
+                _check_sign(contract, new_stop, "stop price")
             if trail_price is not None:
-                if not contract.ticks.is_on_tick(trail_price):
-                    raise Rejection("Invalid trail price. Price is not aligned to tick size.")
+                _check_sign(contract, self._to_ticks(contract, trail_price, "trail price"), "trail price")
                 if market.last is None:
                     raise Rejection("Cannot trail without a last price")
         except Rejection as rejection:
             return Result(ModifyOrderErrorCode.REJECTED, rejection.message)
         if size is not None and (size <= 0 or size < order.fill_volume):
             return Result(ModifyOrderErrorCode.REJECTED, "Invalid order size.")
+        limit = account.config.max_contracts
+        if size is not None and size > order.size and order.parent_id is None and limit is not None:
+            # As at placement: the grown order (with the rest working on its side) must fit.
+            extra = SimOrder(0, account_id, contract, order.type, order.side, size - order.size, ns)
+            if self._exposure_after(account, extra) > limit + 1e-9:
+                return Result(
+                    ModifyOrderErrorCode.REJECTED,
+                    f"Order would exceed the maximum position size of {limit:g} contracts.",
+                )
         if size is not None:
             order.size = size
         if new_limit is not None and order.type in (
@@ -692,6 +743,15 @@ class Exchange:
     # --- searches ------------------------------------------------------------------------------
     def account_orders(self, account: Account) -> Iterable[SimOrder]:
         return (self.orders[i] for i in account.order_ids)
+
+
+def _check_sign(contract: Contract, ticks: int, what: str) -> None:
+    """Refuses a price of zero or less on an instrument that cannot trade there
+    (``allowsNegativePrices`` in the instruments table; crude oil can)."""
+    if ticks <= 0 and not contract.instrument.allows_negative_prices:
+        raise Rejection(
+            f"Invalid {what} ({contract.price(ticks):g}). {contract.id} cannot trade at or below zero."
+        )
 
 
 def _bracket_type(value: int, default: OrderType) -> OrderType:

@@ -1,7 +1,8 @@
 """The admin API: the simulator's clock, accounts and fault injection, for tests and people.
 
 All bodies and answers are JSON; every route answers ``{"ok": true, ...}`` or HTTP 400/404 with
-``{"ok": false, "error": "..."}``. No authentication: bind the simulator to localhost.
+``{"ok": false, "error": "..."}`` (a body that is not a JSON object, a wrong type or an impossible
+value is 400 naming it). No authentication: bind the simulator to localhost.
 
 The fault bodies below are parsed by ``faults/specs.py``, which the config shares: the same
 bodies under ``simulator.faults`` (``http``, ``latency``, ``events``, ``hubRefuse``,
@@ -10,13 +11,15 @@ key or an impossible value is HTTP 400 here and a configuration problem there.
 
 State
   GET  /admin/state                      clock, accounts, hub connections (ids, subscriptions,
-                                         counters), faults in force
+                                         counters), faults in force; a subscription reads
+                                         {"method": "SubscribeOrders", "args": [1001]}
   GET  /admin/connections                {"user": [...], "market": [...]}
 
 Clock
   POST /admin/clock  {"action": "pause"|"resume"}
   POST /admin/clock  {"action": "advance", "seconds": 30}     plays the market up to now+30 s
   POST /admin/clock  {"action": "set", "time": "2026-11-24T15:30:00Z"}   forward only
+        at most 7 days per call (every print on the way is played; call again to go further)
 
 Accounts
   POST /admin/accounts/{id}  {"balance"?, "canTrade"?, "bracketMode"?: "autoOco"|"positionBrackets"}
@@ -86,15 +89,45 @@ def _hubs(sim: Simulator, name: Any) -> list[HubEndpoint]:
     return [by_name[n] for n in specs.hub_names(name)]
 
 
+# How far one clock call may move the simulated time: every print on the way is played (about
+# a second of CPU per busy day), and the server answers nothing else meanwhile.
+MAX_CLOCK_STEP_S = 7 * 86_400
+
+
 def _conns(sim: Simulator, body: dict[str, Any]) -> list[HubConnection]:
+    connection_id = body.get("connectionId")
+    if connection_id is not None and not isinstance(connection_id, str):
+        raise AdminError(f"connectionId must be a string, got {connection_id!r}")
     found: list[HubConnection] = []
     for hub in _hubs(sim, body.get("hub")):
-        found.extend(hub.pick(body.get("connectionId")))
+        found.extend(hub.pick(connection_id))
     return found
 
 
-def _number(body: dict[str, Any], key: str, default: float | None = None) -> float:
-    return specs.number(body, key, default)
+def _number(
+    body: dict[str, Any],
+    key: str,
+    default: float | None = None,
+    *,
+    low: float | None = None,
+    high: float | None = None,
+    above: float | None = None,
+) -> float:
+    return specs.number(body, key, default, low=low, high=high, above=above)
+
+
+def _optional_flag(body: dict[str, Any], key: str) -> bool | None:
+    value = body.get(key)
+    if value is not None and not isinstance(value, bool):
+        raise AdminError(f"{key} must be true or false, got {value!r}")
+    return value
+
+
+def _optional_text(body: dict[str, Any], key: str) -> str | None:
+    value = body.get(key)
+    if value is not None and not isinstance(value, str):
+        raise AdminError(f"{key} must be a string or null, got {value!r}")
+    return value
 
 
 def state(sim: Simulator) -> dict[str, Any]:
@@ -156,13 +189,22 @@ async def _clock(sim: Simulator, body: dict[str, Any], request: web.Request) -> 
     elif action == "resume":
         clock.resume()
     elif action in ("advance", "set"):
+        now = clock.now_ns()
         if action == "advance":
-            target = clock.now_ns() + int(_number(body, "seconds") * 1e9)
+            target = now + int(_number(body, "seconds", low=0, high=MAX_CLOCK_STEP_S) * 1e9)
         else:
+            when = body.get("time")
+            if not isinstance(when, str):
+                raise AdminError(f"time must be an ISO-8601 string, got {when!r}")
             try:
-                target = to_ns(parse_timestamp(str(body.get("time"))))
-            except ValueError as exc:
+                target = to_ns(parse_timestamp(when))
+            except (ValueError, OverflowError) as exc:
                 raise AdminError(f"time: {exc}") from None
+            if target - now > MAX_CLOCK_STEP_S * 1_000_000_000:
+                raise AdminError(
+                    f"time: {when} is more than {MAX_CLOCK_STEP_S} s (7 days) ahead of the simulated "
+                    f"time {format_ns(now, zulu=True)}; move the clock in steps of at most 7 days"
+                )
         sim.advance_clock(target)
     else:
         raise AdminError("action must be pause, resume, advance or set")
@@ -175,13 +217,9 @@ async def _account(sim: Simulator, body: dict[str, Any], request: web.Request) -
     mode = body.get("bracketMode")
     if mode is not None and mode not in ("autoOco", "positionBrackets"):
         raise AdminError("bracketMode must be autoOco or positionBrackets")
-    balance = body.get("balance")
-    can_trade = body.get("canTrade")
+    balance = _number(body, "balance", low=-1e12, high=1e12) if body.get("balance") is not None else None
     account = sim.exchange.set_account(
-        account_id,
-        balance=float(balance) if balance is not None else None,
-        can_trade=bool(can_trade) if can_trade is not None else None,
-        bracket_mode=mode,
+        account_id, balance=balance, can_trade=_optional_flag(body, "canTrade"), bracket_mode=mode
     )
     if account is None:
         raise AdminError(f"no account {account_id}")
@@ -190,8 +228,9 @@ async def _account(sim: Simulator, body: dict[str, Any], request: web.Request) -
 
 async def _drop(sim: Simulator, body: dict[str, Any], request: web.Request) -> dict[str, Any]:
     conns = _conns(sim, body)
+    kill = _optional_flag(body, "kill")
     for conn in conns:
-        if body.get("kill"):
+        if kill:
             await conn.kill()
         else:
             await conn.abort(reason="dropped by fault injection", code=1011)
@@ -199,14 +238,16 @@ async def _drop(sim: Simulator, body: dict[str, Any], request: web.Request) -> d
 
 
 async def _close(sim: Simulator, body: dict[str, Any], request: web.Request) -> dict[str, Any]:
+    error = _optional_text(body, "error")
+    allow_reconnect = _optional_flag(body, "allowReconnect")
     conns = _conns(sim, body)
     for conn in conns:
-        await conn.close(body.get("error"), body.get("allowReconnect"))
+        await conn.close(error, allow_reconnect)
     return {"ok": True, "closed": [c.id for c in conns]}
 
 
 async def _stall(sim: Simulator, body: dict[str, Any], request: web.Request) -> dict[str, Any]:
-    until = time.monotonic() + _number(body, "seconds")
+    until = time.monotonic() + _number(body, "seconds", low=0)
     conns = _conns(sim, body)
     for conn in conns:
         conn.stalled_until = until
@@ -247,16 +288,18 @@ async def _ratelimit(sim: Simulator, body: dict[str, Any], request: web.Request)
     bucket = body.get("bucket", "all")
     if bucket not in ("all", "history"):
         raise AdminError("bucket must be all or history")
+    requests = _number(body, "requests", low=1)
+    if not requests.is_integer():
+        raise AdminError(f"requests must be a whole number, got {requests:g}")
     sim.limiter.configure(
-        str(bucket),
-        RateLimit(requests=int(_number(body, "requests")), period_seconds=_number(body, "seconds")),
+        str(bucket), RateLimit(requests=int(requests), period_seconds=_number(body, "seconds", above=0))
     )
     sim.limiter.enabled = True
     return {"ok": True}
 
 
 async def _expire(sim: Simulator, body: dict[str, Any], request: web.Request) -> dict[str, Any]:
-    return {"ok": True, "expired": sim.tokens.expire_all(_number(body, "inSeconds", 0.0))}
+    return {"ok": True, "expired": sim.tokens.expire_all(_number(body, "inSeconds", 0.0, low=0))}
 
 
 async def _lifetime(sim: Simulator, body: dict[str, Any], request: web.Request) -> dict[str, Any]:
@@ -282,6 +325,10 @@ def _route(sim: Simulator, handler: AdminHandler) -> Callable[[web.Request], Awa
                     decoded = msgspec.json.decode(raw)
                 except msgspec.DecodeError as exc:
                     return _json({"ok": False, "error": f"invalid JSON: {exc}"}, 400)
+                except msgspec.ValidationError as exc:  # an integer of thousands of digits
+                    return _json({"ok": False, "error": f"invalid JSON: {exc}"}, 400)
+                except RecursionError:
+                    return _json({"ok": False, "error": "invalid JSON: nested too deeply"}, 400)
                 if not isinstance(decoded, dict):
                     return _json({"ok": False, "error": "expected a JSON object"}, 400)
                 body = decoded

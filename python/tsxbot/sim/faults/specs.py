@@ -10,6 +10,7 @@ when the simulator starts for a configured fault).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -47,7 +48,12 @@ def number(
         raise FaultSpecError(f"{key} is required")
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise FaultSpecError(f"{key} must be a number, got {value!r}")
-    result = float(value)
+    try:
+        result = float(value)
+    except OverflowError:  # an integer beyond any float
+        raise FaultSpecError(f"{key} is out of range, got {value}") from None
+    if not math.isfinite(result):
+        raise FaultSpecError(f"{key} must be a finite number, got {value!r}")
     if low is not None and result < low:
         raise FaultSpecError(f"{key} must be >= {low:g}, got {result:g}")
     if high is not None and result > high:
@@ -106,13 +112,20 @@ def http(body: dict[str, Any], now: float) -> HttpFault:
     )
 
 
+MAX_LATENCY_MS = 3_600_000.0  # an hour: longer than any client waits
+
+
 def latency(body: dict[str, Any]) -> Latency:
     """``POST /admin/faults/latency``."""
     _keys(body, ("ms", "jitterMs", "path"))
     path = body.get("path", "*")
     if not isinstance(path, str):
         raise FaultSpecError(f"path must be a string, got {path!r}")
-    return Latency(ms=number(body, "ms", low=0), jitter_ms=number(body, "jitterMs", 0.0, low=0), path=path)
+    return Latency(
+        ms=number(body, "ms", low=0, high=MAX_LATENCY_MS),
+        jitter_ms=number(body, "jitterMs", 0.0, low=0, high=MAX_LATENCY_MS),
+        path=path,
+    )
 
 
 def events(body: dict[str, Any]) -> EventFaults:
@@ -171,10 +184,13 @@ def completions(body: dict[str, Any]) -> CompletionFault:
     )
 
 
+MAX_TOKEN_LIFETIME_S = 366 * 86_400.0
+
+
 def token_lifetime(body: dict[str, Any]) -> float:
-    """``POST /admin/faults/tokens/lifetime``: seconds."""
+    """``POST /admin/faults/tokens/lifetime``: seconds (at most a year: a token's ``exp``)."""
     _keys(body, ("seconds",))
-    return number(body, "seconds", above=0)
+    return number(body, "seconds", above=0, high=MAX_TOKEN_LIFETIME_S)
 
 
 # --- the config's faults (``simulator.faults``) -------------------------------------------------

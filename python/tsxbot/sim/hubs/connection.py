@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Hashable
+from typing import Any, NamedTuple
 
 from aiohttp import WSMsgType, web
 
@@ -20,13 +20,25 @@ log = get_logger("tsxbot.sim.hubs")
 MAX_FRAME_BYTES = 256 * 1024
 
 
+class Topic(NamedTuple):
+    """What a connection subscribed to: the hub method that subscribes to it and its argument
+    (``SubscribeOrders(1001)``; ``arg`` None for SubscribeAccounts, which takes none)."""
+
+    method: str
+    arg: int | str | None = None
+
+    def describe(self) -> dict[str, Any]:
+        """As ``/admin/state`` shows it: ``{"method": "SubscribeOrders", "args": [1001]}``."""
+        return {"method": self.method, "args": [] if self.arg is None else [self.arg]}
+
+
 class HubConnection:
     def __init__(self, hub: str, connection_id: str, ws: web.WebSocketResponse, token: TokenInfo) -> None:
         self.hub = hub
         self.id = connection_id
         self.ws = ws
         self.token = token
-        self.subscriptions: set[Hashable] = set()
+        self.subscriptions: set[Topic] = set()
         self.opened_at = time.time()
         self.last_inbound = time.monotonic()
         self.last_outbound = time.monotonic()

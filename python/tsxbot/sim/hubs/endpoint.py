@@ -11,7 +11,7 @@ import base64
 import contextlib
 import secrets
 import time
-from collections.abc import Callable, Hashable, Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,7 +21,7 @@ from tsxbot.config.simulator import HubSettings
 from tsxbot.log import get_logger
 from tsxbot.sim.faults.state import FaultState
 from tsxbot.sim.hubs import protocol
-from tsxbot.sim.hubs.connection import HubConnection
+from tsxbot.sim.hubs.connection import HubConnection, Topic
 from tsxbot.sim.tokens import TokenInfo, TokenStore
 
 log = get_logger("tsxbot.sim.hubs")
@@ -68,7 +68,7 @@ class HubEndpoint:
         self.faults = faults
         self.methods: dict[str, tuple[str, int, HubMethod]] = {}
         self.connections: dict[str, HubConnection] = {}
-        self.topics: dict[Hashable, set[HubConnection]] = {}
+        self.topics: dict[Topic, set[HubConnection]] = {}
         self._negotiated: dict[str, _Negotiated] = {}
         # The negotiated keys (connectionToken and connectionId) of live connections: a second
         # WebSocket with one of them is 409 Conflict, as on ASP.NET (unknown keys are 404).
@@ -81,12 +81,12 @@ class HubEndpoint:
     def method(self, name: str, arity: int, handler: HubMethod) -> None:
         self.methods[name.lower()] = (name, arity, handler)
 
-    def subscribe(self, conn: HubConnection, topic: Hashable) -> None:
+    def subscribe(self, conn: HubConnection, topic: Topic) -> None:
         conn.subscriptions.add(topic)
         self.topics.setdefault(topic, set()).add(conn)
         self.subscribe_calls += 1
 
-    def unsubscribe(self, conn: HubConnection, topic: Hashable) -> None:
+    def unsubscribe(self, conn: HubConnection, topic: Topic) -> None:
         conn.subscriptions.discard(topic)
         members = self.topics.get(topic)
         if members is not None:
@@ -94,7 +94,7 @@ class HubEndpoint:
             if not members:
                 del self.topics[topic]
 
-    def subscribers(self, topic: Hashable) -> set[HubConnection]:
+    def subscribers(self, topic: Topic) -> set[HubConnection]:
         return self.topics.get(topic) or set()
 
     def publish(self, conns: Iterable[HubConnection], target: str, record: bytes) -> None:
@@ -349,7 +349,9 @@ class HubEndpoint:
             {
                 "connectionId": c.id,
                 "openedAt": c.opened_at,
-                "subscriptions": sorted(repr(t) for t in c.subscriptions),
+                "subscriptions": [
+                    t.describe() for t in sorted(c.subscriptions, key=lambda t: (t.method, str(t.arg)))
+                ],
                 "invocations": c.invocations,
                 "pushes": c.pushes,
                 "queuedBytes": c.queued_bytes,

@@ -18,14 +18,15 @@ from tsxbot.gateway.enums import DomType
 from tsxbot.sim.contracts import Contract
 from tsxbot.sim.faults.state import FaultState
 from tsxbot.sim.hubs import protocol
-from tsxbot.sim.hubs.connection import HubConnection
+from tsxbot.sim.hubs.connection import HubConnection, Topic
 from tsxbot.sim.hubs.endpoint import HubEndpoint
 from tsxbot.sim.marketdata.live import ContractMarket
 from tsxbot.sim.tokens import TokenStore
 from tsxbot.sim.wire.models import DepthModel, MarketTradeModel
 from tsxbot.sim.wire.timestamps import TimestampStyle
 
-QUOTES, TRADES, DEPTH = "quotes", "trades", "depth"
+# Topics are named by the hub method that subscribes to them.
+QUOTES, TRADES, DEPTH = "SubscribeContractQuotes", "SubscribeContractTrades", "SubscribeContractMarketDepth"
 Book = tuple[dict[int, int], dict[int, int]]
 MarketLookup = Callable[[str], ContractMarket | None]
 
@@ -47,16 +48,16 @@ class MarketHub(HubEndpoint):
         self._last_quote: dict[tuple[str, HubConnection | None], dict[str, Any]] = {}
         self._watch: dict[str, int] = {}
         self._prefix: dict[tuple[str, str], bytes] = {}
-        for kind, event in (("Quotes", QUOTES), ("Trades", TRADES), ("MarketDepth", DEPTH)):
-            self.method(f"SubscribeContract{kind}", 1, self._subscriber(event, True))
-            self.method(f"UnsubscribeContract{kind}", 1, self._subscriber(event, False))
+        for method in (QUOTES, TRADES, DEPTH):
+            self.method(method, 1, self._subscriber(method, True))
+            self.method(f"Un{method[0].lower()}{method[1:]}", 1, self._subscriber(method, False))
 
     def _subscriber(self, kind: str, on: bool) -> Callable[[HubConnection, list[Any]], None]:
         def handle(conn: HubConnection, args: list[Any]) -> None:
             contract_id = args[0]
             if not isinstance(contract_id, str):
                 raise TypeError("contractId must be a string")
-            topic = (kind, contract_id)
+            topic = Topic(kind, contract_id)
             if on:
                 if topic in conn.subscriptions:
                     return
@@ -81,8 +82,8 @@ class MarketHub(HubEndpoint):
 
     def _drop(self, conn: HubConnection) -> None:
         for topic in list(conn.subscriptions):
-            if isinstance(topic, tuple) and len(topic) == 2:
-                self._unwatch(str(topic[1]))
+            if topic.arg is not None:
+                self._unwatch(str(topic.arg))
         super()._drop(conn)
 
     def _greet(self, conn: HubConnection, kind: str, market: ContractMarket) -> None:
@@ -112,7 +113,7 @@ class MarketHub(HubEndpoint):
             return
         contract = market.contract
         ts = self.times.format(ns, "hub")
-        quote_subs = self.subscribers((QUOTES, cid))
+        quote_subs = self.subscribers(Topic(QUOTES, cid))
         if quote_subs:
             quote = self._quote(market, ns)
             if self.partial_quotes:
@@ -124,13 +125,13 @@ class MarketHub(HubEndpoint):
             self.publish(
                 quote_subs, "GatewayQuote", self._record("GatewayQuote", cid, protocol.encode(payload))
             )
-        trade_subs = self.subscribers((TRADES, cid))
+        trade_subs = self.subscribers(Topic(TRADES, cid))
         if trade_subs:
             trade = MarketTradeModel(contract.symbol_id, contract.price(price), ts, side, size)
             self.publish(
                 trade_subs, "GatewayTrade", self._record("GatewayTrade", cid, protocol.encode([trade]))
             )
-        depth_subs = self.subscribers((DEPTH, cid))
+        depth_subs = self.subscribers(Topic(DEPTH, cid))
         if depth_subs:
             old = self._books.get(cid) or ({}, {})
             new = self._books[cid] = self._book_of(market)

@@ -9,6 +9,8 @@ from typing import Any
 
 import msgspec
 
+from tsxbot.sim.wire.binding import MAX_DEPTH, depth
+
 RS = "\x1e"
 RS_BYTES = b"\x1e"
 HANDSHAKE_OK = b"{}\x1e"
@@ -24,6 +26,7 @@ CLOSE = 7
 
 _encoder = msgspec.json.Encoder()
 _decoder = msgspec.json.Decoder()
+TOO_DEEP = f"Error reading JSON: the maximum configured depth of {MAX_DEPTH} has been exceeded."
 
 
 class ProtocolError(Exception):
@@ -42,6 +45,12 @@ def parse(record: str) -> dict[str, Any]:
         message = _decoder.decode(record)
     except msgspec.DecodeError as exc:
         raise ProtocolError(f"Error reading JSON: {exc}") from None
+    except msgspec.ValidationError as exc:  # an integer of thousands of digits
+        raise ProtocolError(f"Error reading JSON: {exc}") from None
+    except RecursionError:
+        raise ProtocolError(TOO_DEEP) from None
+    if depth(message) > MAX_DEPTH:
+        raise ProtocolError(TOO_DEEP)
     if not isinstance(message, dict):
         raise ProtocolError("Unexpected JSON token: expected an object.")
     return message

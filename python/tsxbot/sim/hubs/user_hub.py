@@ -4,6 +4,7 @@ GatewayUserAccount / Order / Position / Trade with one data argument, bare or wr
 
 from __future__ import annotations
 
+import re
 from enum import IntEnum
 from typing import Any
 
@@ -14,13 +15,15 @@ from tsxbot.sim.accounts.state import Account, HalfTrade, Position
 from tsxbot.sim.exchange.orders import SimOrder
 from tsxbot.sim.faults.state import FaultState
 from tsxbot.sim.hubs import protocol
-from tsxbot.sim.hubs.connection import HubConnection
+from tsxbot.sim.hubs.connection import HubConnection, Topic
 from tsxbot.sim.hubs.endpoint import HubEndpoint
 from tsxbot.sim.tokens import TokenStore
+from tsxbot.sim.wire.binding import INT32_MAX, INT32_MIN
 from tsxbot.sim.wire.models import Wrapped
 from tsxbot.sim.wire.present import Presenter
 
-ACCOUNTS = ("accounts",)
+ACCOUNTS = Topic("SubscribeAccounts")
+ORDERS, POSITIONS, TRADES = "SubscribeOrders", "SubscribePositions", "SubscribeTrades"
 
 
 class UserAction(IntEnum):
@@ -32,11 +35,12 @@ class UserAction(IntEnum):
 
 
 def _account_id(args: list[Any]) -> int:
+    """The argument bound as the hub method's ``int accountId`` (an Int32; numbers as strings)."""
     value = args[0]
-    if isinstance(value, bool) or not isinstance(value, int):
-        if isinstance(value, str) and value.strip().lstrip("-").isdigit():
-            return int(value)
-        raise TypeError("accountId must be an integer")
+    if isinstance(value, str) and re.fullmatch(r"\s*-?[0-9]{1,10}\s*", value):
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or not INT32_MIN <= value <= INT32_MAX:
+        raise TypeError("accountId must be an Int32")
     return value
 
 
@@ -50,14 +54,13 @@ class UserHub(HubEndpoint):
         self._announced: set[int] = set()  # orders already pushed once (later pushes are updates)
         self.method("SubscribeAccounts", 0, lambda c, a: self.subscribe(c, ACCOUNTS))
         self.method("UnsubscribeAccounts", 0, lambda c, a: self.unsubscribe(c, ACCOUNTS))
-        for kind in ("Orders", "Positions", "Trades"):
-            topic = kind.lower()
-            self.method(f"Subscribe{kind}", 1, self._subscriber(topic, True))
-            self.method(f"Unsubscribe{kind}", 1, self._subscriber(topic, False))
+        for method in (ORDERS, POSITIONS, TRADES):
+            self.method(method, 1, self._subscriber(method, True))
+            self.method(f"Un{method[0].lower()}{method[1:]}", 1, self._subscriber(method, False))
 
-    def _subscriber(self, topic: str, on: bool) -> Any:
+    def _subscriber(self, method: str, on: bool) -> Any:
         def handle(conn: HubConnection, args: list[Any]) -> None:
-            key = (topic, _account_id(args))
+            key = Topic(method, _account_id(args))
             if on:
                 self.subscribe(conn, key)
             else:
@@ -65,7 +68,7 @@ class UserHub(HubEndpoint):
 
         return handle
 
-    def _emit(self, topic: tuple[Any, ...], target: str, model: msgspec.Struct, action: UserAction) -> None:
+    def _emit(self, topic: Topic, target: str, model: msgspec.Struct, action: UserAction) -> None:
         conns = self.subscribers(topic)
         if not conns:
             return
@@ -76,17 +79,20 @@ class UserHub(HubEndpoint):
     def order(self, order: SimOrder) -> None:
         action = UserAction.UPDATE if order.id in self._announced else UserAction.CREATE
         self._announced.add(order.id)
-        self._emit(("orders", order.account_id), "GatewayUserOrder", self.present.order(order), action)
+        self._emit(Topic(ORDERS, order.account_id), "GatewayUserOrder", self.present.order(order), action)
 
     def trade(self, trade: HalfTrade) -> None:
         self._emit(
-            ("trades", trade.account_id), "GatewayUserTrade", self.present.trade(trade), UserAction.CREATE
+            Topic(TRADES, trade.account_id), "GatewayUserTrade", self.present.trade(trade), UserAction.CREATE
         )
 
     def position(self, position: Position) -> None:
         action = UserAction.DELETE if position.net == 0 else UserAction.UPDATE
         self._emit(
-            ("positions", position.account_id), "GatewayUserPosition", self.present.position(position), action
+            Topic(POSITIONS, position.account_id),
+            "GatewayUserPosition",
+            self.present.position(position),
+            action,
         )
 
     def account(self, account: Account) -> None:

@@ -8,12 +8,17 @@ dates, a month on the first. With ``session_open`` labels (``exchange.dailyBarTi
 sessionOpen``) a day, week or month is labelled instead with the open time of its first session
 (whether the real ``t`` is the open time is unconfirmed). Bars are returned newest first;
 ``limit`` keeps the most recent.
+
+Any query is answered, and quickly: times and bucket sizes beyond any timestamp (year 1 to 9999,
+``unitNumber`` 2147483647) are clamped to what int64 holds, which gives the same bars; second and
+tick bars are built from at most the newest ``MAX_PRINT_MINUTES`` trading minutes of the window
+(building them from prints costs about a millisecond a minute, and the server waits meanwhile).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -23,6 +28,9 @@ from tsxbot.sim.sessions import DAY_NS, MINUTE_NS, SessionCalendar
 from tsxbot.sim.wire.timestamps import to_ns
 
 SECOND_NS = 1_000_000_000
+# Beyond every timestamp (2116), within int64 with room for one more such span.
+NS_LIMIT = 2**62
+MAX_PRINT_MINUTES = 1_440
 
 
 @dataclass(frozen=True)
@@ -79,6 +87,7 @@ def current_minute(series: MinuteSeries, now_ns: int) -> tuple[int, Bar | None]:
 
 
 def retrieve(series: MinuteSeries, calendar: SessionCalendar, query: BarQuery, now_ns: int) -> list[Bar]:
+    query = replace(query, start_ns=max(query.start_ns, -NS_LIMIT), end_ns=min(query.end_ns, NS_LIMIT))
     end = min(query.end_ns, now_ns + 1)
     if query.start_ns >= end:
         return []
@@ -90,10 +99,10 @@ def retrieve(series: MinuteSeries, calendar: SessionCalendar, query: BarQuery, n
 def _bucket_keys(t: np.ndarray, query: BarQuery, calendar: SessionCalendar) -> np.ndarray:
     n = query.unit_number
     if query.unit == BarUnit.MINUTE:
-        size = n * MINUTE_NS
+        size = min(n * MINUTE_NS, NS_LIMIT)
         return (t // size) * size
     if query.unit == BarUnit.HOUR:
-        size = n * 3600 * SECOND_NS
+        size = min(n * 3600 * SECOND_NS, NS_LIMIT)
         return (t // size) * size
     # Days, weeks, months: by trading date (a session's minutes share its close date).
     dates = [_trading_date(calendar, int(x)) for x in t]
@@ -143,7 +152,7 @@ def _trading_date(calendar: SessionCalendar, t: int) -> dt.date:
 def _from_minutes(series: MinuteSeries, calendar: SessionCalendar, query: BarQuery, now_ns: int) -> list[Bar]:
     cur_i, partial = current_minute(series, now_ns)
     # Complete minutes in a generous window (buckets may start before start_ns).
-    lead = DAY_NS * 40 if query.unit >= BarUnit.DAY else query.unit_number * 3600 * SECOND_NS
+    lead = DAY_NS * 40 if query.unit >= BarUnit.DAY else min(query.unit_number * 3600 * SECOND_NS, NS_LIMIT)
     lo = int(np.searchsorted(series.t, query.start_ns - lead, side="left"))
     hi = min(cur_i, int(np.searchsorted(series.t, query.end_ns, side="left")))
     t = series.t[lo:hi]
@@ -195,7 +204,8 @@ def _from_prints(series: MinuteSeries, query: BarQuery, now_ns: int) -> list[Bar
     i = series.index_at(min(now_ns, query.end_ns - 1))
     out: list[Bar] = []
     open_bucket: list[tuple[int, int, int]] = []  # (ns, price, size) of an unfinished tick bar
-    while i >= 0 and len(out) < query.limit:
+    oldest = i - MAX_PRINT_MINUTES
+    while i >= 0 and i > oldest and len(out) < query.limit:
         base = int(series.t[i])
         if base + series.bar_duration(i) <= query.start_ns:
             break

@@ -3,14 +3,14 @@ plus one payload field, HTTP 200 even for business errors), 401 for a missing, b
 token, 429 past the rate limits, 400 (ASP.NET validation problem) for a malformed body, and the
 fault hooks (forced status codes, latency).
 
-Bodies are read as ASP.NET reads them: property names case-insensitive, numbers allowed as
-strings, unknown properties ignored.
+Bodies are bound as ASP.NET binds them (``tsxbot.sim.wire.binding``): property names
+case-insensitive, numbers allowed as strings, unknown properties ignored, and a value the .NET
+property cannot hold (an Int32 out of range, a fraction, NaN) HTTP 400 naming the property.
 """
 
 from __future__ import annotations
 
 import asyncio
-import re
 import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -20,6 +20,7 @@ import msgspec
 from aiohttp import web
 
 from tsxbot.sim.tokens import TokenInfo, TokenProblem
+from tsxbot.sim.wire.binding import BadRequest, bind
 from tsxbot.sim.wire.timestamps import parse_timestamp, to_ns
 
 if TYPE_CHECKING:
@@ -29,14 +30,7 @@ if TYPE_CHECKING:
 B = TypeVar("B", bound=msgspec.Struct)
 
 _encoder = msgspec.json.Encoder(decimal_format="number")
-_decoder = msgspec.json.Decoder()
 JSON = "application/json; charset=utf-8"
-
-
-class BadRequest(Exception):
-    def __init__(self, errors: dict[str, list[str]]) -> None:
-        super().__init__(str(errors))
-        self.errors = errors
 
 
 @dataclass
@@ -71,63 +65,16 @@ def problem(errors: dict[str, list[str]], status: int = 400) -> web.Response:
     return web.Response(body=_encoder.encode(body), status=status, content_type="application/problem+json")
 
 
-def _pascal(name: str) -> str:
-    return name[:1].upper() + name[1:]
-
-
-def _field_of(exc: msgspec.ValidationError) -> str:
-    found = re.search(r"`\$\.([A-Za-z0-9_]+)", str(exc))
-    if found:
-        return _pascal(found.group(1))
-    missing = re.search(r"missing required field `([A-Za-z0-9_]+)`", str(exc))
-    return _pascal(missing.group(1)) if missing else "$"
-
-
-def _camel(value: Any) -> Any:
-    """Nested objects: PascalCase property names (as .NET clients write them) to camelCase."""
-    if isinstance(value, dict):
-        return {(k[:1].lower() + k[1:] if isinstance(k, str) else k): _camel(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_camel(v) for v in value]
-    return value
-
-
 def parse(call: Call, kind: type[B]) -> B:
-    """The body as ``kind``, or ``BadRequest`` listing what is wrong (-> HTTP 400)."""
-    body = call.body
-    if not body.strip():
-        raise BadRequest({"": ["A non-empty request body is required."]})
-    try:
-        return msgspec.json.decode(body, type=kind, strict=False)
-    except msgspec.ValidationError:
-        pass  # maybe different casing: ASP.NET matches property names case-insensitively
-    except msgspec.DecodeError as exc:
-        raise BadRequest({"$": [f"The JSON value could not be converted. {exc}"]}) from None
-    try:
-        raw = _decoder.decode(body)
-    except msgspec.DecodeError as exc:
-        raise BadRequest({"$": [str(exc)]}) from None
-    if not isinstance(raw, dict):
-        raise BadRequest({"$": ["The JSON value could not be converted: expected an object."]})
-    names = {f.encode_name.lower(): f.encode_name for f in msgspec.structs.fields(kind)}
-    normalized = {names.get(str(k).lower(), k): _camel(v) for k, v in raw.items()}
-    try:
-        return msgspec.convert(normalized, kind, strict=False)
-    except msgspec.ValidationError as exc:
-        field = _field_of(exc)
-        text = str(exc)
-        if "missing required field" in text:
-            raise BadRequest({field: [f"The {field} field is required."]}) from None
-        raise BadRequest(
-            {f"$.{field[:1].lower()}{field[1:]}": [f"The JSON value could not be converted. {text}"]}
-        ) from None
+    """The body as ``kind``, bound as ASP.NET binds it, or ``BadRequest`` (-> HTTP 400)."""
+    return bind(call.body, kind)
 
 
 def timestamp_ns(value: str, field: str) -> int:
     """A request timestamp as UTC ns, or HTTP 400 naming the field."""
     try:
         return to_ns(parse_timestamp(value))
-    except ValueError:
+    except (ValueError, OverflowError):  # OverflowError: in range as written, not once in UTC
         message = f"The JSON value could not be converted to System.DateTime: {value!r}"
         raise BadRequest({f"$.{field}": [message]}) from None
 

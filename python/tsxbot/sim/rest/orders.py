@@ -6,7 +6,8 @@ from aiohttp import web
 
 from tsxbot.gateway.enums import OrderStatus, SearchOrderByIdErrorCode, SearchOrderErrorCode
 from tsxbot.gateway.models import ModifyOrderRequest, PlaceOrderRequest
-from tsxbot.sim.rest.common import BadRequest, Call, Route, envelope, parse, timestamp_ns
+from tsxbot.sim.rest.common import Call, Route, envelope, parse, timestamp_ns
+from tsxbot.sim.wire.binding import BadRequest
 from tsxbot.sim.wire.requests import (
     CancelOrderRequest,
     OrderQueryRequest,
