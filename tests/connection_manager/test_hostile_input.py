@@ -131,6 +131,20 @@ async def test_absurd_bracket_and_price_values_are_refused_by_name(
     )
     assert negative.status_code == 422 and "limitPrice -5" in negative.json()["message"], negative.text
     assert not (await manager.rest.search_open_orders(harness.sim.account_id))  # nothing was sent
+    # Moving a stop below zero is refused the same way.
+    sltp = await http.post("/api/position/update-sltp", json={"symbol": "MES", "stopLoss": -1.0}, headers=KEY)
+    assert sltp.status_code == 422 and "stopLoss -1" in sltp.json()["message"], sltp.text
+    resting = await http.post(
+        "/command", json=command("rest", orderType="LIMIT", limitPrice=1000.0), headers=KEY
+    )
+    resting_id = resting.json()["exchangeOrderId"]
+    await eventually(lambda: resting_id in manager.state.orders, what="the resting order's event")
+    modify = {
+        "type": "MODIFY_ORDER",
+        "payload": {"commandId": "m-neg", "exchangeOrderId": resting_id, "limitPrice": -2},
+    }
+    moved = await http.post("/command", json=modify, headers=KEY)
+    assert moved.status_code == 422 and "limitPrice -2" in moved.json()["message"], moved.text
     # A real bracket is still fine.
     fine = await http.post("/command", json=command("fine", stopLossTicks=8, takeProfitTicks=16), headers=KEY)
     assert fine.status_code == 200 and fine.json()["ok"], fine.text

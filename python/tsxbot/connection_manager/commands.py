@@ -22,7 +22,7 @@ from tsxbot.bus.journal import Journal, JournalUnavailableError, MemoryJournal
 from tsxbot.connection_manager.accounts import AccountSelectionError, AccountSelector
 from tsxbot.connection_manager.contracts import ContractNotFoundError, ContractResolver
 from tsxbot.connection_manager.exchange_state import ExchangeState
-from tsxbot.connection_manager.order_checks import ImplausibleOrderError, check_place
+from tsxbot.connection_manager.order_checks import ImplausibleOrderError, check_place, check_prices
 from tsxbot.gateway import enums
 from tsxbot.gateway.errors import ApiError, GatewayError, OutcomeUnknownError, TagInUseError
 from tsxbot.gateway.models import Bracket, ModifyOrderRequest, Order, PlaceOrderRequest
@@ -435,8 +435,23 @@ class CommandExecutor:
             raise CommandError(f"no exchange order is known for order {order_id!r}")
         raise CommandError("the command names no order (exchangeOrderId or orderId)")
 
+    def _check_prices(self, contract_id: str | None, **prices: float | None) -> None:
+        if contract_id is None:
+            return
+        try:
+            check_prices(self.contracts.instrument(contract_id), **prices)
+        except ImplausibleOrderError as exc:
+            raise CommandError(str(exc)) from None
+
     async def _modify(self, command: ModifyOrder) -> int:
         order_id = self._exchange_id(command.exchange_order_id, command.order_id)
+        known = self.state.orders.get(order_id)
+        self._check_prices(
+            known.contract_id if known is not None else None,
+            limitPrice=command.limit_price,
+            stopPrice=command.stop_price,
+            trailPrice=command.trail_price,
+        )
         await self.rest.modify_order(
             ModifyOrderRequest(
                 account_id=self._account(command.account_id),
@@ -491,6 +506,7 @@ class CommandExecutor:
     async def _update_sltp(self, command: UpdateStopLossTakeProfit) -> None:
         account_id = self._account(command.account_id)
         contract_id = self.contracts.contract_id(command.symbol)
+        self._check_prices(contract_id, stopLoss=command.stop_loss, takeProfit=command.take_profit)
         net = await self._net_position(account_id, contract_id)
         if net == 0:
             raise CommandError(f"no open position in {command.symbol} on account {account_id}")

@@ -37,15 +37,12 @@ def check_place(command: PlaceOrder, instrument: Instrument | None, last_price: 
     instrument that cannot trade there, or a bracket whose stop or target would land there."""
     if instrument is None or allows_negative_prices(instrument):
         return
-    for field, value in (
-        ("limitPrice", command.limit_price),
-        ("stopPrice", command.stop_price),
-        ("trailPrice", command.trail_price),
-    ):
-        if value is not None and value <= 0:
-            raise ImplausibleOrderError(
-                f"{field} {value:g} is not a price {instrument.symbol} can trade at (it must be above 0)"
-            )
+    check_prices(
+        instrument,
+        limitPrice=command.limit_price,
+        stopPrice=command.stop_price,
+        trailPrice=command.trail_price,
+    )
     entry = reference_price(command, last_price)
     if entry is None or entry <= 0:
         return
@@ -64,3 +61,15 @@ def check_place(command: PlaceOrder, instrument: Instrument | None, last_price: 
             f"{entry - ticks * instrument.tick_size:g}, below 0 for {instrument.symbol} at {entry:g}: "
             f"at most {limit} ticks"
         )
+
+
+def check_prices(instrument: Instrument | None, **prices: float | None) -> None:
+    """Raises ``ImplausibleOrderError`` naming the first price (by its field name) at or below
+    zero for an instrument that cannot trade there."""
+    if instrument is None or allows_negative_prices(instrument):
+        return
+    for field, value in prices.items():
+        if value is not None and value <= 0:
+            raise ImplausibleOrderError(
+                f"{field} {value:g} is not a price {instrument.symbol} can trade at (it must be above 0)"
+            )
