@@ -417,7 +417,8 @@ def openapi_document() -> dict[str, Any]:
                     "responses": {
                         "200": ok(ref("CommandResult")),
                         "422": ok(ref("CommandResult"), "Refused"),
-                        "400": {"description": "Malformed command"},
+                        "400": {"description": "Malformed command (the error names what is wrong)"},
+                        "413": {"description": "Body over 1 MiB"},
                     },
                 }
             },

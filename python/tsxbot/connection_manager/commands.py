@@ -24,7 +24,13 @@ from tsxbot.connection_manager.contracts import ContractNotFoundError, ContractR
 from tsxbot.connection_manager.exchange_state import ExchangeState
 from tsxbot.connection_manager.order_checks import ImplausibleOrderError, check_place, check_prices
 from tsxbot.gateway import enums
-from tsxbot.gateway.errors import ApiError, GatewayError, OutcomeUnknownError, TagInUseError
+from tsxbot.gateway.errors import (
+    ApiError,
+    CircuitOpenError,
+    GatewayError,
+    OutcomeUnknownError,
+    TagInUseError,
+)
 from tsxbot.gateway.models import Bracket, ModifyOrderRequest, Order, PlaceOrderRequest
 from tsxbot.gateway.normalize import TO_PROJECTX_SIDE, TO_PROJECTX_TYPE
 from tsxbot.gateway.rest import ProjectXRest, describe_order, same_order
@@ -408,8 +414,9 @@ class CommandExecutor:
         self.state.expect_order(command)
         try:
             order_id = await self.rest.place_order(request)
-        except ApiError:
-            self.state.forget_expected(command)  # refused (or the tag is another order's)
+        except (ApiError, CircuitOpenError):
+            # Refused (or the tag is another order's), or never sent: the tag holds nothing of ours.
+            self.state.forget_expected(command)
             raise
         self.state.register_order(order_id, command)
         if (request.stop_loss_bracket or request.take_profit_bracket) and self.on_placed is not None:
