@@ -148,3 +148,13 @@ def test_the_exchange_clock_follows_the_exchange_not_the_host() -> None:
     clock.observe(None)
     clock.observe(dt.datetime(2026, 11, 24, 15, 0))  # naive: UTC (lower: ignored)
     assert clock.now() == exchange - dt.timedelta(minutes=30)
+
+
+async def test_a_manager_on_an_empty_account_learns_the_exchanges_time_from_its_market(
+    harness: Harness, sim: SimHandle
+) -> None:
+    manager = await harness.start_manager(clock=None)
+    assert abs(dt.datetime.now(dt.UTC) - sim.now()) > dt.timedelta(hours=6)
+    await eventually(lambda: manager.exchange_clock.known, within=10, what="the exchange's time")
+    assert abs(manager.clock() - sim.now()) < dt.timedelta(minutes=1)
+    assert manager.market.in_session()  # the feed judges the session by the exchange's time too

@@ -35,7 +35,16 @@ from tsxbot.gateway.normalize import Normalizer, UnknownValueError
 from tsxbot.gateway.payloads import user_entities
 from tsxbot.gateway.rest import ProjectXRest
 from tsxbot.log import get_logger
-from tsxbot.messages import CommandResult, Envelope, Fill, OrderUpdate, PositionUpdate, channels
+from tsxbot.messages import (
+    CommandResult,
+    Envelope,
+    Fill,
+    MarketTrade,
+    OrderUpdate,
+    PositionUpdate,
+    Quote,
+    channels,
+)
 from tsxbot.messages.channels import Channel
 from tsxbot.messages.payload import Payload, Scalar
 from tsxbot.runtime import Service
@@ -294,6 +303,8 @@ class ConnectionManager(Service):
     async def _publish_market(
         self, channel: Channel, payload: Payload, metadata: dict[str, Scalar] | None
     ) -> None:
+        if isinstance(payload, (Quote, MarketTrade)):  # live market events: the exchange's time
+            self.exchange_clock.observe(payload.timestamp)
         await self._publish(channel, payload, metadata=metadata)
 
     # --- user hub ---------------------------------------------------------------------------------
