@@ -257,7 +257,7 @@ class CommandExecutor:
         no such order; a refusal when the tag holds a different order; an unknown outcome when the
         look-up fails."""
         try:
-            request = self._request(command)
+            request = self._request(command, check=False)  # what may already be on the exchange
             order = await self.rest.find_order_by_tag(request.account_id, command.custom_tag)
         except (AccountSelectionError, ContractNotFoundError, CommandError) as exc:
             return _failed(command, CommandFailure.INVALID, str(exc))
@@ -369,17 +369,21 @@ class CommandExecutor:
             return self.accounts.resolve(account_id)
         return self.accounts.for_service(self._service).id
 
-    def _request(self, command: PlaceOrder) -> PlaceOrderRequest:
-        """The ProjectX request of a place, after checking that its prices and bracket distances
-        are plausible for the instrument (``CommandError`` naming the field and the limit)."""
+    def _request(self, command: PlaceOrder, *, check: bool = True) -> PlaceOrderRequest:
+        """The ProjectX request of a place, after checking (``check``) that its prices and
+        bracket distances are plausible for the instrument (``CommandError`` naming the field and
+        the limit)."""
         account_id = self._account(command.account_id)
         contract_id = command.contract_id or self.contracts.contract_id(command.symbol)
-        try:
-            check_place(
-                command, self.contracts.instrument(contract_id), self.state.normalizer.last_price(contract_id)
-            )
-        except ImplausibleOrderError as exc:
-            raise CommandError(str(exc)) from None
+        if check:
+            try:
+                check_place(
+                    command,
+                    self.contracts.instrument(contract_id),
+                    self.state.normalizer.last_price(contract_id),
+                )
+            except ImplausibleOrderError as exc:
+                raise CommandError(str(exc)) from None
         stop, target = brackets(command.side, command.stop_loss_ticks, command.take_profit_ticks)
         return PlaceOrderRequest(
             account_id=account_id,

@@ -127,7 +127,7 @@ class ConnectionManager(Service):
         # before an event can never be applied after it.
         self._state_lock = asyncio.Lock()
         self._links_looked_up: set[int] = set()
-        # Reconciliation: failing since (host monotonic time), and the task retrying it.
+        # Whether the last reconciliation failed (positions may be stale), and the task retrying it.
         self.reconcile_failing = False
         self._reconcile_retry: asyncio.Task[None] | None = None
         self.recent_fills: deque[Fill] = deque(maxlen=FILLS_KEPT)
@@ -454,7 +454,6 @@ class ConnectionManager(Service):
             log.info("the exchange holds no orders yet: its time is learned from its first event")
 
     async def _reconcile_locked(self) -> None:
-        now = self.clock()
         trading_day_start = self.rest.search_start(TRADING_DAY)
         for account in await self.rest.search_accounts(True):
             self.accounts.update(account)
