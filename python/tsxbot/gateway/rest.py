@@ -428,10 +428,6 @@ class ProjectXRest:
 
     # --- the exchange's time ----------------------------------------------------------------------
 
-    def exchange_now(self) -> dt.datetime:
-        """The exchange's time: exact when a clock was given, else estimated from its answers."""
-        return self._clock() if self._clock is not None else self.exchange_clock.now()
-
     def search_start(self, window: dt.timedelta) -> dt.datetime:
         """Where a search over the last ``window`` of the exchange's history starts (from the
         search floor while the exchange's time is unknown: never from the host's clock)."""
