@@ -17,7 +17,15 @@ from tsxbot.connection_manager.api import openapi_document
 from tsxbot.connection_manager.service import ConnectionManager
 from tsxbot.messages import Fill, decode
 
-PROTECTED = ["/status", "/current-account/aggregator", "/account/balance", "/api/positions", "/openapi.json"]
+PROTECTED = [
+    "/status",
+    "/current-account/aggregator",
+    "/account/balance",
+    "/api/positions",
+    "/api/orders",
+    "/api/fills?since=2026-11-24T15:30:00Z",
+    "/openapi.json",
+]
 
 
 @pytest.fixture(params=["memory"])
@@ -195,10 +203,15 @@ async def test_openapi_describes_every_endpoint(api: tuple[ConnectionManager, ht
         "/account/balance",
         "/command",
         "/api/positions",
+        "/api/orders",
+        "/api/fills",
         "/api/position/update-sltp",
         "/ws",
     }
-    assert {"PlaceOrder", "CommandResult", "PositionUpdate"} <= set(document["components"]["schemas"])
+    schemas = document["components"]["schemas"]
+    assert {"PlaceOrder", "CommandResult", "PositionUpdate", "OrderUpdate", "Fill"} <= set(schemas)
+    assert {"lastConfirmed", "stale", "botId"} <= set(schemas["PositionUpdate"]["properties"])
+    assert document["paths"]["/api/fills"]["get"]["parameters"][0]["name"] == "since"
     place_schema = document["components"]["schemas"]["PlaceOrder"]
     assert "customTag" in place_schema["required"]
 

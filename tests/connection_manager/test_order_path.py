@@ -487,13 +487,12 @@ async def test_an_interrupted_place_found_by_its_tag_is_reported_placed_even_whe
     manager = await h.start_manager()
     command = place("late", stop=None, target=None)
     assert (await (await h.bus()).journal("commands").claim(command.command_id)).new  # the dead attempt
-    request = PlaceOrderRequest(  # ... which did reach TopStepX
+    request = PlaceOrderRequest(  # ... which did reach TopStepX (the same order: a market buy of 1)
         account_id=h.sim.account_id,
         contract_id=manager.contracts.contract_id("MES"),
-        type=1,
+        type=2,
         side=0,
         size=1,
-        limit_price=1000.0,
         custom_tag=command.custom_tag,
     )
     order_id = await manager.rest.place_order(request)

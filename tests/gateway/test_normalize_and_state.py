@@ -255,3 +255,49 @@ def test_an_older_snapshot_never_moves_an_order_back(normalizer: Normalizer) -> 
     assert state.apply_order(order(status=1, size=3, fillVolume=2)) is not None
     assert state.apply_order(order(status=1, size=3, fillVolume=1)) is None  # taken before the last fill
     assert state.orders[9001].fill_volume == 2
+
+
+def test_a_position_belongs_to_the_one_bot_whose_fills_hold_it(normalizer: Normalizer) -> None:
+    state = ExchangeState(normalizer)
+
+    def placed(exchange_id: int, bot: str) -> None:
+        tag = f"{bot}-{exchange_id}"
+        state.register_order(
+            exchange_id,
+            PlaceOrder(
+                command_id=f"c{exchange_id}",
+                order_id=f"o{exchange_id}",
+                bot_id=bot,
+                custom_tag=tag,
+                symbol="MES",
+                side=Side.BUY,
+                quantity=1,
+            ),
+        )
+
+    def position(size: int) -> Position:
+        body = {
+            "id": 1,
+            "accountId": 7,
+            "contractId": CONTRACT,
+            "type": 1,
+            "size": size,
+            "averagePrice": 6000.0,
+        }
+        return msgspec.convert(body, Position)
+
+    placed(9001, "manual")
+    placed(9002, "bot_3")
+    state.apply_trade(trade(id=1, orderId=9001, size=1))
+    update = state.apply_position(position(1), NOW)
+    assert update is not None and (update.bot_id, update.last_confirmed) == ("manual", NOW)
+    state.apply_trade(trade(id=2, orderId=9002, size=1))
+    shared = state.apply_position(position(2), NOW)
+    assert shared is not None and shared.bot_id is None  # two bots hold it
+    state.apply_trade(trade(id=3, orderId=9002, size=1, side=1))  # bot_3 sells its contract
+    mine = state.apply_position(position(1), NOW + dt.timedelta(seconds=1))
+    assert mine is not None and mine.bot_id == "manual"
+    assert mine.last_confirmed == NOW + dt.timedelta(seconds=1)
+    assert state.position_update(position(1), NOW, stale=True).stale is True
+    assert state.apply_position(position(0), NOW) is not None  # flat: the ledger starts again
+    assert state.position_bot(7, CONTRACT) is None

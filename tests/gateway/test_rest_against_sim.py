@@ -173,10 +173,16 @@ async def test_429_and_5xx_are_retried_with_backoff(sim: SimHandle) -> None:
 
 
 async def test_circuit_breaker_stops_hammering_a_failing_endpoint(sim: SimHandle) -> None:
-    async with client(sim) as rest:  # opens after 3 consecutive failures, for 0.5 s
+    """It opens after 3 consecutive failing calls (for 0.5 s); the retries of one call count once:
+    one request that keeps failing never opens it for every other caller."""
+    async with client(sim) as rest:
         await rest.login()
         await sim.admin("faults/http", {"path": "/api/Account/search", "status": 500, "count": 50})
-        with pytest.raises(CircuitOpenError):
+        for _ in range(2):
+            with pytest.raises(TransportError):  # 1 try + 3 retries each: still closed
+                await rest.search_accounts()
+        assert not rest.breakers["/api/Account/search"].is_open
+        with pytest.raises(CircuitOpenError):  # the third failing call opens it
             await rest.search_accounts()
         refused_before = (await sim.state())["faults"]["http"][0]["count"]
         with pytest.raises(CircuitOpenError):  # fails fast: nothing reaches the server

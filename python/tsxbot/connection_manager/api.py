@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import weakref
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import msgspec
 from aiohttp import WSMsgType, web
@@ -21,13 +22,15 @@ from tsxbot.messages import (
     AccountUpdate,
     AnyEnvelope,
     CommandResult,
+    Fill,
     MessageType,
+    OrderUpdate,
     PositionUpdate,
     UpdateStopLossTakeProfit,
     encode,
     new_message_id,
 )
-from tsxbot.messages.payload import Payload
+from tsxbot.messages.payload import AccountId, Payload, Price
 
 if TYPE_CHECKING:
     from tsxbot.connection_manager.service import ConnectionManager
@@ -44,6 +47,9 @@ COMMAND_MESSAGE_TYPES = (
 )
 WS_HEARTBEAT_SECONDS = 30.0
 WS_QUEUE = 10_000
+# What a malformed body can raise while it is decoded (DecodeError covers ValidationError and
+# invalid UTF-8; RecursionError: nesting deeper than the decoder goes).
+BAD_BODY = (msgspec.DecodeError, RecursionError, ValueError, OverflowError)
 
 
 class CommandRequest(msgspec.Struct):
@@ -54,14 +60,14 @@ class CommandRequest(msgspec.Struct):
 
 
 class UpdateSltpRequest(msgspec.Struct, rename="camel"):
-    symbol: str
-    stop_loss: float | None = None
-    take_profit: float | None = None
-    account_id: int | None = None
+    symbol: Annotated[str, msgspec.Meta(min_length=1, max_length=128)]
+    stop_loss: Price | None = None
+    take_profit: Price | None = None
+    account_id: AccountId | None = None
 
 
 class SwitchAccountRequest(msgspec.Struct, rename="camel"):
-    account_id: int
+    account_id: AccountId
 
 
 def _json(data: Any, status: int = 200) -> web.Response:
@@ -92,6 +98,8 @@ class ConnectionManagerApi:
         app.router.add_get("/account/balance", self.balance)
         app.router.add_post("/command", self.command)
         app.router.add_get("/api/positions", self.positions)
+        app.router.add_get("/api/orders", self.orders)
+        app.router.add_get("/api/fills", self.fills)
         app.router.add_post("/api/position/update-sltp", self.update_sltp)
         app.router.add_get("/ws", self.stream)
         app.router.add_get("/openapi.json", self.openapi)
@@ -198,15 +206,32 @@ class ConnectionManagerApi:
             )
         try:
             payload = msgspec.json.decode(body.payload, type=PAYLOAD_TYPES[body.type])
-        except msgspec.ValidationError as exc:
-            return _error(400, f"invalid {body.type.value} payload: {exc}")
+        except BAD_BODY as exc:
+            return _error(400, f"invalid {body.type.value} payload: {_reason(exc)}")
         assert isinstance(payload, COMMAND_TYPES)
         result = await self.manager.execute_command(payload, service=request.query.get("service", "api"))
         return _json(result, 200 if result.ok else 422)
 
     async def positions(self, _request: web.Request) -> web.Response:
         updates: list[PositionUpdate] = self.manager.positions()
-        return _json({"positions": updates})
+        return _json({"positions": updates, "stale": self.manager.positions_stale})
+
+    async def orders(self, _request: web.Request) -> web.Response:
+        working: list[OrderUpdate] = self.manager.working_orders()
+        return _json({"orders": working})
+
+    async def fills(self, request: web.Request) -> web.Response:
+        since = request.query.get("since")
+        if since is None:
+            return _error(
+                400, "give since: an ISO-8601 time with its offset (exchange time), e.g. 2026-11-24T15:30:00Z"
+            )
+        try:
+            when = parse_since(since)
+        except ValueError as exc:
+            return _error(400, f"invalid since {since[:64]!r}: {exc}")
+        found: list[Fill] = self.manager.fills(when)
+        return _json({"fills": found, "since": when.isoformat()})
 
     async def update_sltp(self, request: web.Request) -> web.Response:
         if (refused := self._refuse_when_stopping()) is not None:
@@ -265,17 +290,53 @@ class ConnectionManagerApi:
         return _json(openapi_document())
 
     async def _body(self, request: web.Request, tp: type[Any]) -> Any:
+        """The JSON body as ``tp``, or a 400 naming what is wrong with it (never a 500)."""
         try:
-            return msgspec.json.decode(await request.read(), type=tp)
-        except msgspec.DecodeError as exc:
-            return _error(400, f"invalid request body: {exc}")
+            data = await request.read()
+        except web.HTTPException as exc:  # too large (413), or the client went away
+            return _error(exc.status, f"invalid request body: {exc.reason}")
+        if not data.strip():
+            return _error(400, "empty request body: send a JSON object")
+        try:
+            return msgspec.json.decode(data, type=tp)
+        except BAD_BODY as exc:
+            return _error(400, f"invalid request body: {_reason(exc)}")
+
+
+def _reason(exc: BaseException) -> str:
+    if isinstance(exc, RecursionError):
+        return "nested too deeply"
+    if isinstance(exc, OverflowError):
+        return f"a number out of range ({exc})"
+    return str(exc)
+
+
+def parse_since(value: str) -> dt.datetime:
+    """An ISO-8601 time with its offset (``Z`` or ``+hh:mm``), as the exchange's time."""
+    if len(value) > 64:
+        raise ValueError("too long for a time")
+    try:
+        when = dt.datetime.fromisoformat(value.replace("Z", "+00:00") if value.endswith("Z") else value)
+    except ValueError:
+        raise ValueError("not an ISO-8601 time, e.g. 2026-11-24T15:30:00Z") from None
+    if when.tzinfo is None:
+        raise ValueError("give the offset (Z for UTC)")
+    return when.astimezone(dt.UTC)
 
 
 def openapi_document() -> dict[str, Any]:
     """OpenAPI 3.1 for the API; message schemas come from the msgspec types themselves."""
     payloads: list[type[Payload]] = [PAYLOAD_TYPES[t] for t in COMMAND_MESSAGE_TYPES]
     (_, components) = msgspec.json.schema_components(
-        [*payloads, CommandResult, PositionUpdate, UpdateSltpRequest, SwitchAccountRequest],
+        [
+            *payloads,
+            CommandResult,
+            PositionUpdate,
+            OrderUpdate,
+            Fill,
+            UpdateSltpRequest,
+            SwitchAccountRequest,
+        ],
         ref_template="#/components/schemas/{name}",
     )
 
@@ -359,7 +420,8 @@ def openapi_document() -> dict[str, Any]:
                     "responses": {
                         "200": ok(ref("CommandResult")),
                         "422": ok(ref("CommandResult"), "Refused"),
-                        "400": {"description": "Malformed command"},
+                        "400": {"description": "Malformed command (the error names what is wrong)"},
+                        "413": {"description": "Body over 1 MiB"},
                     },
                 }
             },
@@ -372,10 +434,56 @@ def openapi_document() -> dict[str, Any]:
                             {
                                 "type": "object",
                                 "properties": {
-                                    "positions": {"type": "array", "items": ref("PositionUpdate")}
+                                    "positions": {"type": "array", "items": ref("PositionUpdate")},
+                                    "stale": {
+                                        "type": "boolean",
+                                        "description": "reconciliation is failing (or the user hub is "
+                                        "down): positions are as last confirmed (lastConfirmed)",
+                                    },
                                 },
                             }
                         )
+                    },
+                }
+            },
+            "/api/orders": {
+                "get": {
+                    "summary": "Working orders (entries, stops and targets), each with its bot",
+                    "security": secured,
+                    "responses": {
+                        "200": ok(
+                            {
+                                "type": "object",
+                                "properties": {"orders": {"type": "array", "items": ref("OrderUpdate")}},
+                            }
+                        )
+                    },
+                }
+            },
+            "/api/fills": {
+                "get": {
+                    "summary": "Fills published since a time (exchange time), oldest first",
+                    "security": secured,
+                    "parameters": [
+                        {
+                            "name": "since",
+                            "in": "query",
+                            "required": True,
+                            "description": "ISO-8601 time with its offset, e.g. 2026-11-24T15:30:00Z",
+                            "schema": {"type": "string", "format": "date-time"},
+                        }
+                    ],
+                    "responses": {
+                        "200": ok(
+                            {
+                                "type": "object",
+                                "properties": {
+                                    "fills": {"type": "array", "items": ref("Fill")},
+                                    "since": {"type": "string", "format": "date-time"},
+                                },
+                            }
+                        ),
+                        "400": {"description": "since missing or not an ISO-8601 time with an offset"},
                     },
                 }
             },

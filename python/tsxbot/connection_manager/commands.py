@@ -22,11 +22,18 @@ from tsxbot.bus.journal import Journal, JournalUnavailableError, MemoryJournal
 from tsxbot.connection_manager.accounts import AccountSelectionError, AccountSelector
 from tsxbot.connection_manager.contracts import ContractNotFoundError, ContractResolver
 from tsxbot.connection_manager.exchange_state import ExchangeState
+from tsxbot.connection_manager.order_checks import ImplausibleOrderError, check_place, check_prices
 from tsxbot.gateway import enums
-from tsxbot.gateway.errors import ApiError, GatewayError, OutcomeUnknownError
+from tsxbot.gateway.errors import (
+    ApiError,
+    CircuitOpenError,
+    GatewayError,
+    OutcomeUnknownError,
+    TagInUseError,
+)
 from tsxbot.gateway.models import Bracket, ModifyOrderRequest, Order, PlaceOrderRequest
 from tsxbot.gateway.normalize import TO_PROJECTX_SIDE, TO_PROJECTX_TYPE
-from tsxbot.gateway.rest import ProjectXRest
+from tsxbot.gateway.rest import ProjectXRest, describe_order, same_order
 from tsxbot.log import get_logger
 from tsxbot.messages import (
     CancelOrder,
@@ -52,6 +59,29 @@ COMMAND_TYPES = (PlaceOrder, ModifyOrder, CancelOrder, ClosePosition, UpdateStop
 
 class CommandError(Exception):
     """A command that cannot be executed as given (no such order, no position...)."""
+
+
+class TagInUse(CommandError):
+    """A place whose customTag belongs to a different order (or command)."""
+
+
+def same_command(a: PlaceOrder, b: PlaceOrder) -> bool:
+    """Whether two places are the same order: the same ``commandId``, or every field of the
+    order equal (size, prices, brackets, type, side, contract, account and bot); the client's
+    ``orderId`` and the ``commandId`` aside, a sender's retry under a new id is the same order."""
+    if a.command_id == b.command_id:
+        return True
+    ignored = {"command_id", "order_id"}
+    return all(getattr(a, f) == getattr(b, f) for f in a.__struct_fields__ if f not in ignored)
+
+
+def _tag_in_use(command: PlaceOrder, detail: str) -> CommandResult:
+    return _failed(
+        command,
+        CommandFailure.TAG_IN_USE,
+        f"customTag {command.custom_tag!r} is already used by {detail}: not placed; give every order "
+        "a new tag",
+    )
 
 
 def _protects_position(order: Order, bot_id: str | None) -> bool:
@@ -223,12 +253,13 @@ class CommandExecutor:
 
     async def _placed_before(self, command: PlaceOrder) -> CommandResult | None:
         """The result of an earlier, interrupted attempt of this place that reached TopStepX: found
-        by its tag. None when there is no such order; an unknown outcome when the look-up fails."""
-        since = self.clock() - dt.timedelta(hours=24)
+        by its tag (searched back from the exchange's time, never the host's). None when there is
+        no such order; a refusal when the tag holds a different order; an unknown outcome when the
+        look-up fails."""
         try:
-            account_id = self._account(command.account_id)
-            order = await self.rest.find_order_by_tag(account_id, command.custom_tag, since)
-        except AccountSelectionError as exc:
+            request = self._request(command, check=False)  # what may already be on the exchange
+            order = await self.rest.find_order_by_tag(request.account_id, command.custom_tag)
+        except (AccountSelectionError, ContractNotFoundError, CommandError) as exc:
             return _failed(command, CommandFailure.INVALID, str(exc))
         except GatewayError as exc:
             self.unknown_outcomes += 1
@@ -237,8 +268,10 @@ class CommandExecutor:
                 CommandFailure.OUTCOME_UNKNOWN,
                 f"an earlier attempt of this place never finished and looking up its tag failed: {exc}",
             )
-        if order is None:
+        if order is None or order.status == int(enums.OrderStatus.REJECTED):
             return None
+        if not same_order(order, request):
+            return _tag_in_use(command, f"order {order.id} ({describe_order(order)}), a different order")
         self.state.register_order(order.id, command)
         log.warning(
             "an earlier attempt of this place had placed it", command_id=command.command_id, order_id=order.id
@@ -285,6 +318,9 @@ class CommandExecutor:
             return CommandResult(
                 command_id=command.command_id, command=kind, ok=True, exchange_order_id=order_id
             )
+        except TagInUseError as exc:
+            log.warning("place refused: its tag is in use", command_id=command.command_id, error=str(exc))
+            return _failed(command, CommandFailure.TAG_IN_USE, exc.message or str(exc))
         except ApiError as exc:
             log.warning(
                 "command refused by TopStepX",
@@ -301,6 +337,9 @@ class CommandExecutor:
                 exchange_order_id=exc.order_id,
                 failure=CommandFailure.EXCHANGE_REFUSED,
             )
+        except TagInUse as exc:
+            log.warning("place refused: its tag is in use", command_id=command.command_id, error=str(exc))
+            return _failed(command, CommandFailure.TAG_IN_USE, str(exc))
         except (CommandError, AccountSelectionError, ContractNotFoundError) as exc:
             return _failed(command, CommandFailure.INVALID, str(exc))
         except OutcomeUnknownError as exc:
@@ -312,6 +351,15 @@ class CommandExecutor:
         except GatewayError as exc:
             log.error("command failed", command=kind.value, command_id=command.command_id, error=str(exc))
             return _failed(command, CommandFailure.GATEWAY_ERROR, f"{type(exc).__name__}: {exc}")
+        except Exception as exc:  # a bug: still a result, so the journal never keeps it "started"
+            self.unknown_outcomes += 1
+            log.exception("command failed unexpectedly", command=kind.value, command_id=command.command_id)
+            return _failed(
+                command,
+                CommandFailure.OUTCOME_UNKNOWN,
+                f"internal error ({type(exc).__name__}: {exc}); whether it reached TopStepX is unknown: "
+                "check the orders and positions published",
+            )
 
     # --- place / modify / cancel ------------------------------------------------------------------
 
@@ -321,11 +369,23 @@ class CommandExecutor:
             return self.accounts.resolve(account_id)
         return self.accounts.for_service(self._service).id
 
-    async def _place(self, command: PlaceOrder) -> int:
+    def _request(self, command: PlaceOrder, *, check: bool = True) -> PlaceOrderRequest:
+        """The ProjectX request of a place, after checking (``check``) that its prices and
+        bracket distances are plausible for the instrument (``CommandError`` naming the field and
+        the limit)."""
         account_id = self._account(command.account_id)
         contract_id = command.contract_id or self.contracts.contract_id(command.symbol)
+        if check:
+            try:
+                check_place(
+                    command,
+                    self.contracts.instrument(contract_id),
+                    self.state.normalizer.last_price(contract_id),
+                )
+            except ImplausibleOrderError as exc:
+                raise CommandError(str(exc)) from None
         stop, target = brackets(command.side, command.stop_loss_ticks, command.take_profit_ticks)
-        request = PlaceOrderRequest(
+        return PlaceOrderRequest(
             account_id=account_id,
             contract_id=contract_id,
             type=int(TO_PROJECTX_TYPE[command.order_type]),
@@ -338,13 +398,33 @@ class CommandExecutor:
             stop_loss_bracket=stop,
             take_profit_bracket=target,
         )
+
+    async def _place(self, command: PlaceOrder) -> int:
+        request = self._request(command)
+        # The tag's order known to this process: this command's only when it is the same order.
+        known = self.state.command_for_tag(command.custom_tag)
+        if known is not None and not same_command(known, command):
+            raise TagInUse(
+                f"customTag {command.custom_tag!r} is already used by command {known.command_id!r} "
+                f"(bot {known.bot_id}, {known.side.value} {known.quantity} {known.symbol}), a different "
+                "order: not placed; give every order a new tag"
+            )
+        known_id = self.state.order_id_for_tag(command.custom_tag) if known is not None else None
+        if known_id is not None:
+            log.info("the same order was placed before; its result again", order_id=known_id)
+            return known_id
         # Who the order belongs to is known before TopStepX answers: its events and fills can
         # arrive before the answer does.
         self.state.expect_order(command)
-        order_id = await self.rest.place_order(request)
+        try:
+            order_id = await self.rest.place_order(request)
+        except (ApiError, CircuitOpenError):
+            # Refused (or the tag is another order's), or never sent: the tag holds nothing of ours.
+            self.state.forget_expected(command)
+            raise
         self.state.register_order(order_id, command)
-        if (stop or target) and self.on_placed is not None:
-            await self.on_placed(order_id, account_id, command)
+        if (request.stop_loss_bracket or request.take_profit_bracket) and self.on_placed is not None:
+            await self.on_placed(order_id, request.account_id, command)
         log.info(
             "order placed",
             order_id=order_id,
@@ -366,8 +446,23 @@ class CommandExecutor:
             raise CommandError(f"no exchange order is known for order {order_id!r}")
         raise CommandError("the command names no order (exchangeOrderId or orderId)")
 
+    def _check_prices(self, contract_id: str | None, **prices: float | None) -> None:
+        if contract_id is None:
+            return
+        try:
+            check_prices(self.contracts.instrument(contract_id), **prices)
+        except ImplausibleOrderError as exc:
+            raise CommandError(str(exc)) from None
+
     async def _modify(self, command: ModifyOrder) -> int:
         order_id = self._exchange_id(command.exchange_order_id, command.order_id)
+        known = self.state.orders.get(order_id)
+        self._check_prices(
+            known.contract_id if known is not None else None,
+            limitPrice=command.limit_price,
+            stopPrice=command.stop_price,
+            trailPrice=command.trail_price,
+        )
         await self.rest.modify_order(
             ModifyOrderRequest(
                 account_id=self._account(command.account_id),
@@ -422,6 +517,7 @@ class CommandExecutor:
     async def _update_sltp(self, command: UpdateStopLossTakeProfit) -> None:
         account_id = self._account(command.account_id)
         contract_id = self.contracts.contract_id(command.symbol)
+        self._check_prices(contract_id, stopLoss=command.stop_loss, takeProfit=command.take_profit)
         net = await self._net_position(account_id, contract_id)
         if net == 0:
             raise CommandError(f"no open position in {command.symbol} on account {account_id}")

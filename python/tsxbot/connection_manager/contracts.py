@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tsxbot.config.instruments import Instruments
+from tsxbot.config.instruments import Instrument, Instruments
 from tsxbot.gateway.models import Contract
 from tsxbot.gateway.rest import ProjectXRest
 
@@ -33,6 +33,10 @@ class ContractResolver:
         except KeyError:
             known = ", ".join(sorted(self._front)) or "none"
             raise ContractNotFoundError(f"no active contract for {symbol} (active: {known})") from None
+
+    def instrument(self, contract_id: str) -> Instrument | None:
+        """The instrument a contract is of (None: not in the instruments table)."""
+        return self._instruments.by_contract_id(contract_id)
 
     def contract_id(self, symbol: str) -> str:
         return self.front_month(symbol).id

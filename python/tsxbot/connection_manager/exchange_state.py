@@ -79,6 +79,14 @@ class ExchangeState:
         self._by_tag: dict[str, int] = {}
         self._by_client_id: dict[str, int] = {}
         self._expected: OrderedDict[str, Attribution] = OrderedDict()
+        # The place command each tag was (or is being) placed with, to tell a retry of it from a
+        # different order under a reused tag.
+        self._tag_commands: OrderedDict[str, PlaceOrder] = OrderedDict()
+        # Each position's share per bot, from the attributed fills since it was last flat.
+        self._position_bots: dict[tuple[int, str], dict[str, int]] = {}
+        # When the exchange last confirmed each position (its time): a hub event or a
+        # reconciliation that found it.
+        self.position_confirmed: dict[tuple[int, str], dt.datetime] = {}
         self._fills: OrderedDict[int, None] = OrderedDict()
         # The newest published fill's time, per account (where a reconciliation's search starts).
         self.last_fill_time: dict[int, dt.datetime] = {}
@@ -115,10 +123,33 @@ class ExchangeState:
     # --- attribution ------------------------------------------------------------------------------
 
     def expect_order(self, command: PlaceOrder) -> None:
-        """Called before the place is sent: the order's events may arrive before its id does."""
+        """Called before the place is sent: the order's events may arrive before its id does. A
+        tag already expected for another command keeps its first owner."""
+        if command.custom_tag in self._expected:
+            return
         self._expected[command.custom_tag] = Attribution(command.order_id, command.bot_id, command.custom_tag)
+        self._tag_commands.setdefault(command.custom_tag, command)
         while len(self._expected) > EXPECTED_KEPT:
             self._expected.popitem(last=False)
+        while len(self._tag_commands) > EXPECTED_KEPT:
+            self._tag_commands.popitem(last=False)
+
+    def forget_expected(self, command: PlaceOrder) -> None:
+        """The place was refused: its tag holds no order of this command's."""
+        expected = self._expected.get(command.custom_tag)
+        if (
+            expected is not None
+            and expected.order_id == command.order_id
+            and expected.bot_id == command.bot_id
+        ):
+            del self._expected[command.custom_tag]
+        known = self._tag_commands.get(command.custom_tag)
+        if known is not None and known.command_id == command.command_id:
+            del self._tag_commands[command.custom_tag]
+
+    def command_for_tag(self, custom_tag: str) -> PlaceOrder | None:
+        """The place command this process sent (or is sending) with the tag."""
+        return self._tag_commands.get(custom_tag)
 
     def register_order(self, exchange_order_id: int, command: PlaceOrder) -> None:
         self._attribution[exchange_order_id] = Attribution(
@@ -126,6 +157,7 @@ class ExchangeState:
         )
         self._by_tag[command.custom_tag] = exchange_order_id
         self._by_client_id[command.order_id] = exchange_order_id
+        self._tag_commands.setdefault(command.custom_tag, command)
 
     def exchange_id_for(self, order_id: str) -> int | None:
         """The exchange id of the order a bot knows as ``order_id``."""
@@ -197,7 +229,15 @@ class ExchangeState:
 
     @_all_or_nothing
     def apply_position(self, position: Position, now: dt.datetime) -> PositionUpdate | None:
+        """``now``: the exchange's time (when the position was confirmed)."""
         key = (position.account_id, position.contract_id)
+        if position.size == 0:
+            self.position_confirmed.pop(key, None)
+            if key in self._position_bots:  # flat: the next position starts a new ledger
+                self._restore(self._position_bots, key)
+                del self._position_bots[key]
+        else:
+            self.position_confirmed[key] = now
         previous = self.positions.get(key)
         if previous is not None and (previous.net_quantity, previous.average_price) == (
             position.net_quantity,
@@ -211,7 +251,26 @@ class ExchangeState:
             del self.positions[key]
         else:
             self.positions[key] = position
-        return self.normalizer.position(position, now)
+        return self.position_update(position, now)
+
+    def position_bot(self, account_id: int, contract_id: str) -> str | None:
+        """The one bot whose attributed fills hold the position's side (None: several, or
+        none). A fill that arrives after its position went flat leaves a share of the other
+        sign behind; it does not count."""
+        net = self.net_position(account_id, contract_id)
+        shares = self._position_bots.get((account_id, contract_id), {})
+        holders = [b for b, q in shares.items() if q * net > 0]
+        return holders[0] if len(holders) == 1 else None
+
+    def position_update(self, position: Position, now: dt.datetime, *, stale: bool = False) -> PositionUpdate:
+        """A position as published: with its bot and when the exchange last confirmed it."""
+        key = (position.account_id, position.contract_id)
+        return msgspec.structs.replace(
+            self.normalizer.position(position, now),
+            bot_id=self.position_bot(*key) if position.size else None,
+            last_confirmed=self.position_confirmed.get(key),
+            stale=stale,
+        )
 
     def describe(self, exchange_order_id: int) -> OrderUpdate | None:
         """The order as it stands, with its attribution (to announce what was learned late)."""
@@ -234,6 +293,13 @@ class ExchangeState:
             self.last_fill_time[trade.account_id] = trade.creation_timestamp
         fill = self.normalizer.fill(trade)
         who = self.attribution(trade.order_id)
+        if who.bot_id is not None and not trade.voided:
+            key = (trade.account_id, trade.contract_id)
+            self._restore(self._position_bots, key)
+            shares = dict(self._position_bots.get(key, {}))
+            signed = fill.quantity if fill.side is Side.BUY else -fill.quantity
+            shares[who.bot_id] = shares.get(who.bot_id, 0) + signed
+            self._position_bots[key] = {b: q for b, q in shares.items() if q}
         return _fill_with_attribution(fill, who)
 
     # --- reconciliation ---------------------------------------------------------------------------

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+from collections import deque
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any
@@ -28,13 +29,23 @@ from tsxbot.connection_manager.contracts import ContractResolver
 from tsxbot.connection_manager.exchange_state import ExchangeState
 from tsxbot.connection_manager.market_data import MARKET_EVENTS, MarketDataFeed
 from tsxbot.gateway.errors import AuthenticationError, CircuitOpenError, GatewayError, TransportError
+from tsxbot.gateway.exchange_clock import SEARCH_FLOOR, ExchangeClock
 from tsxbot.gateway.hub import HubConnection, HubInvocationError
 from tsxbot.gateway.models import Account, Order, Position, Trade
 from tsxbot.gateway.normalize import Normalizer, UnknownValueError
 from tsxbot.gateway.payloads import user_entities
 from tsxbot.gateway.rest import ProjectXRest
 from tsxbot.log import get_logger
-from tsxbot.messages import CommandResult, Envelope, PositionUpdate, channels
+from tsxbot.messages import (
+    CommandResult,
+    Envelope,
+    Fill,
+    MarketTrade,
+    OrderUpdate,
+    PositionUpdate,
+    Quote,
+    channels,
+)
 from tsxbot.messages.channels import Channel
 from tsxbot.messages.payload import Payload, Scalar
 from tsxbot.runtime import Service, StartupError, listen_error
@@ -44,6 +55,11 @@ USER_EVENTS = ["GatewayUserAccount", "GatewayUserOrder", "GatewayUserPosition", 
 log = get_logger("tsxbot.connection_manager")
 # Waits between attempts to handle a command from the bus whose handling failed (then: fail).
 COMMAND_RETRY_SECONDS = (0.5, 2.0, 5.0)
+# Waits between attempts of a reconciliation that failed (the last one repeats until it works).
+RECONCILE_RETRY_SECONDS = (0.5, 1.0, 2.0, 5.0, 10.0)
+# Published fills kept for ``GET /api/fills``.
+FILLS_KEPT = 10_000
+TRADING_DAY = dt.timedelta(hours=24)
 
 
 @dataclass(frozen=True)
@@ -84,8 +100,11 @@ class ConnectionManager(Service):
         self.bus = bus
         # A callable is resolved at start (run-all: the embedded simulator's bound port).
         self._endpoints = endpoints
-        # The exchange's time: the wall clock, or the simulator's (a start time or speed moves it).
-        self.clock: Callable[[], dt.datetime] = clock or (lambda: dt.datetime.now(dt.UTC))
+        # The exchange's time: the simulator's when it runs in this process (exact); otherwise
+        # estimated from the exchange's own answers, never the host's clock taken as the truth.
+        self.exchange_clock = ExchangeClock()
+        self._exact_clock = clock
+        self.clock: Callable[[], dt.datetime] = clock or self.exchange_clock.now
         settings = config.global_config
         self.settings = settings.topstepx.gateway
         self.symbols = (
@@ -111,6 +130,10 @@ class ConnectionManager(Service):
         self._links_looked_up: set[int] = set()
         # Why the manager is not ready yet ("" once started).
         self._not_ready = "starting"
+        # Whether the last reconciliation failed (positions may be stale), and the task retrying it.
+        self.reconcile_failing = False
+        self._reconcile_retry: asyncio.Task[None] | None = None
+        self.recent_fills: deque[Fill] = deque(maxlen=FILLS_KEPT)
         # Set in start().
         self.rest: ProjectXRest
         self.accounts: AccountSelector
@@ -144,7 +167,8 @@ class ConnectionManager(Service):
             self.endpoints.username,
             self.endpoints.api_key,
             self.settings,
-            clock=self.clock,
+            clock=self._exact_clock,
+            exchange_clock=self.exchange_clock,
         )
         await self._log_in()
         self._not_ready = "connecting the hubs"
@@ -265,7 +289,7 @@ class ConnectionManager(Service):
     async def stop(self) -> None:
         """Stops taking commands, lets the one in flight finish, closes hubs and the API."""
         self._stopping = True
-        for task in (self._reconciler, self._bar_flusher):
+        for task in (self._reconciler, self._bar_flusher, self._reconcile_retry):
             if task is not None:
                 task.cancel()
         if self._commands is not None:
@@ -348,6 +372,8 @@ class ConnectionManager(Service):
     async def _publish_market(
         self, channel: Channel, payload: Payload, metadata: dict[str, Scalar] | None
     ) -> None:
+        if isinstance(payload, (Quote, MarketTrade)):  # live market events: the exchange's time
+            self.exchange_clock.observe(payload.timestamp)
         await self._publish(channel, payload, metadata=metadata)
 
     # --- user hub ---------------------------------------------------------------------------------
@@ -362,18 +388,23 @@ class ConnectionManager(Service):
                     log.error("unusable user-hub event", target=target, error=str(exc), row=row)
 
     async def _apply_user_row(self, target: str, row: dict[str, Any]) -> None:
-        now = self.clock()
         if target == "GatewayUserOrder":
-            await self._emit(channels.CM_ORDER_UPDATES, self.state.apply_order(msgspec.convert(row, Order)))
+            order = msgspec.convert(row, Order)
+            # An order event happens now: its update time is the exchange's time.
+            self.exchange_clock.observe(order.update_timestamp, fresh=True)
+            self.exchange_clock.observe(order.creation_timestamp)
+            await self._emit(channels.CM_ORDER_UPDATES, self.state.apply_order(order))
         elif target == "GatewayUserTrade":
             trade = msgspec.convert(row, Trade)
+            self.exchange_clock.observe(trade.creation_timestamp, fresh=True)
             if not self.state.is_attributed(trade.order_id) and trade.order_id not in self._links_looked_up:
                 self._links_looked_up.add(trade.order_id)
                 await self._learn_order_links(trade.account_id, trade.creation_timestamp)
             await self._emit_fill(trade)
         elif target == "GatewayUserPosition":
             position = msgspec.convert(row, Position)
-            await self._emit(channels.CM_POSITIONS, self.state.apply_position(position, now))
+            self.exchange_clock.observe(position.creation_timestamp)
+            await self._emit(channels.CM_POSITIONS, self.state.apply_position(position, self.clock()))
         elif target == "GatewayUserAccount":
             account = msgspec.convert(row, Account)
             self.accounts.update(account)
@@ -382,6 +413,8 @@ class ConnectionManager(Service):
     async def _emit_fill(self, trade: Trade) -> None:
         fill = self.state.apply_trade(trade)
         await self._emit(channels.CM_FILLS, fill, message_id=f"fill-{trade.account_id}-{trade.id}")
+        if fill is not None:
+            self.recent_fills.append(fill)
 
     async def _learn_order_links(self, account_id: int, when: dt.datetime) -> None:
         """Bracket legs arrive on the hub without their parent's id; an order search has it, and
@@ -396,7 +429,9 @@ class ConnectionManager(Service):
         """After a bracketed place: find its legs (their parent id is in an order search, not in
         the hub's events) and announce them with their bot."""
         try:
-            orders = await self.rest.search_orders(account_id, self.clock() - dt.timedelta(minutes=5))
+            orders = await self.rest.search_orders(
+                account_id, self.rest.search_start(dt.timedelta(minutes=5))
+            )
         except GatewayError as exc:
             log.warning("could not look up the bracket legs", order_id=order_id, error=str(exc))
             return
@@ -427,42 +462,90 @@ class ConnectionManager(Service):
                 except Exception:  # a failed publish (bus full): rolled back, found again next time
                     log.exception("periodic reconciliation failed")
 
-    async def reconcile(self, reason: str) -> None:
+    async def reconcile(self, reason: str) -> bool:
         """Reads orders, fills, positions and balances from the exchange and publishes whatever
-        the bus has not heard: after a hub outage this is what recovers missed fills."""
+        the bus has not heard: after a hub outage this is what recovers missed fills. A failed
+        one marks the positions stale and is retried with backoff until one succeeds (not only
+        at the next period or reconnect). Returns whether it succeeded."""
+        ok = await self._reconcile_once(reason)
+        if not ok:
+            self._retry_reconciliation()
+        return ok
+
+    async def _reconcile_once(self, reason: str) -> bool:
         async with self._state_lock:
-            now = self.clock()
-            trading_day_start = now - dt.timedelta(hours=24)
             try:
-                for account in await self.rest.search_accounts(True):
-                    self.accounts.update(account)
-                    await self._emit(channels.CM_ACCOUNT_UPDATES, self.state.apply_account(account))
-                for account in self.accounts.accounts:
-                    aid = account.id
-                    last_fill = self.state.last_fill_time.get(aid)  # this account's own
-                    since = last_fill - dt.timedelta(minutes=5) if last_fill else trading_day_start
-                    unpublished = self.state.unpublished_fill_time.get(aid)
-                    if unpublished is not None:  # a fill whose publish failed: search from it
-                        since = min(since, unpublished - dt.timedelta(minutes=1))
-                    for order in await self.rest.search_orders(aid, min(since, trading_day_start)):
-                        await self._emit(channels.CM_ORDER_UPDATES, self.state.apply_order(order))
-                    for order in await self.rest.search_open_orders(aid):
-                        await self._emit(channels.CM_ORDER_UPDATES, self.state.apply_order(order))
-                    for trade in sorted(await self.rest.search_trades(aid, since), key=lambda t: t.id):
-                        await self._emit_fill(trade)
-                    if unpublished is not None and self.state.unpublished_fill_time.get(aid) == unpublished:
-                        del self.state.unpublished_fill_time[aid]  # covered, and published now
-                    positions = await self.rest.search_open_positions(aid)
-                    for position in self.state.positions_to_reconcile(aid, positions, now):
-                        await self._emit(channels.CM_POSITIONS, self.state.apply_position(position, now))
+                await self._learn_exchange_time()
+                await self._reconcile_locked()
             except GatewayError as exc:
-                log.error(
-                    "reconciliation failed; will retry on the next reconnect", reason=reason, error=str(exc)
-                )
-                return
+                self.reconcile_failing = True
+                log.error("reconciliation failed; retrying with backoff", reason=reason, error=str(exc))
+                return False
+            self.reconcile_failing = False
             self.counters.reconciliations += 1
             log.info("reconciled with the exchange", reason=reason)
         await self._subscribe_accounts()  # an account opened since the start (outside the lock)
+        return True
+
+    def _retry_reconciliation(self) -> None:
+        if self._stopping or (self._reconcile_retry is not None and not self._reconcile_retry.done()):
+            return
+        self._reconcile_retry = asyncio.create_task(
+            self._reconcile_until_it_works(), name="cm-reconcile-retry"
+        )
+
+    async def _reconcile_until_it_works(self) -> None:
+        attempt = 0
+        while not self._stopping and self.reconcile_failing:
+            delay = RECONCILE_RETRY_SECONDS[min(attempt, len(RECONCILE_RETRY_SECONDS) - 1)]
+            # An open circuit fails fast: wait for its next trial instead.
+            circuit = max((b.remaining() or 0.0 for b in self.rest.breakers.values()), default=0.0)
+            await asyncio.sleep(max(delay, min(circuit, 30.0)))
+            attempt += 1
+            try:
+                if await self._reconcile_once(f"retry {attempt}"):
+                    return
+            except Exception:  # a failed publish: rolled back, found again by the next attempt
+                log.exception("reconciliation retry failed")
+
+    async def _learn_exchange_time(self) -> None:
+        """Before the first search window is set: the exchange's time, from its newest order
+        (searched from the floor once; nothing is published from it)."""
+        clock = self.exchange_clock
+        if self._exact_clock is not None or clock.known:
+            return
+        for account in self.accounts.accounts:
+            await self.rest.search_orders(account.id, SEARCH_FLOOR)
+            await self.rest.search_open_positions(account.id)
+        if clock.observations:
+            log.info("exchange time learned from its orders", exchange_time=self.clock().isoformat())
+        else:
+            log.info("the exchange holds no orders yet: its time is learned from its first event")
+
+    async def _reconcile_locked(self) -> None:
+        trading_day_start = self.rest.search_start(TRADING_DAY)
+        for account in await self.rest.search_accounts(True):
+            self.accounts.update(account)
+            await self._emit(channels.CM_ACCOUNT_UPDATES, self.state.apply_account(account))
+        for account in self.accounts.accounts:
+            aid = account.id
+            last_fill = self.state.last_fill_time.get(aid)  # this account's own
+            since = last_fill - dt.timedelta(minutes=5) if last_fill else trading_day_start
+            unpublished = self.state.unpublished_fill_time.get(aid)
+            if unpublished is not None:  # a fill whose publish failed: search from it
+                since = min(since, unpublished - dt.timedelta(minutes=1))
+            for order in await self.rest.search_orders(aid, min(since, trading_day_start)):
+                await self._emit(channels.CM_ORDER_UPDATES, self.state.apply_order(order))
+            for order in await self.rest.search_open_orders(aid):
+                await self._emit(channels.CM_ORDER_UPDATES, self.state.apply_order(order))
+            for trade in sorted(await self.rest.search_trades(aid, since), key=lambda t: t.id):
+                await self._emit_fill(trade)
+            if unpublished is not None and self.state.unpublished_fill_time.get(aid) == unpublished:
+                del self.state.unpublished_fill_time[aid]  # covered, and published now
+            positions = await self.rest.search_open_positions(aid)
+            now = self.clock()
+            for position in self.state.positions_to_reconcile(aid, positions, now):
+                await self._emit(channels.CM_POSITIONS, self.state.apply_position(position, now))
 
     async def _subscribe_accounts(self) -> None:
         """Each account's orders, positions and trades on the user hub (the hub remembers them,
@@ -528,9 +611,32 @@ class ConnectionManager(Service):
 
     # --- views ------------------------------------------------------------------------------------
 
+    @property
+    def positions_stale(self) -> bool:
+        """Positions may be out of date: the last reconciliation failed, or the user hub (which
+        reports changes) is down."""
+        return self.reconcile_failing or not (hasattr(self, "user_hub") and self.user_hub.connected)
+
     def positions(self) -> list[PositionUpdate]:
         now = self.clock()
-        return [self.normalizer.position(p, now) for p in self.state.positions.values()]
+        stale = self.positions_stale
+        return [self.state.position_update(p, now, stale=stale) for p in self.state.positions.values()]
+
+    def working_orders(self) -> list[OrderUpdate]:
+        """Every working order (entries, stops and targets) with its bot."""
+        found = []
+        for account_id in sorted({o.account_id for o in self.state.orders.values()}):
+            for order in self.state.open_orders(account_id):
+                update = self.state.describe(order.id)
+                if update is not None:
+                    found.append(update)
+        return found
+
+    def fills(self, since: dt.datetime) -> list[Fill]:
+        """Published fills at or after ``since`` (exchange time), oldest first."""
+        return sorted(
+            (f for f in self.recent_fills if f.timestamp >= since), key=lambda f: (f.timestamp, f.fill_id)
+        )
 
     def status(self) -> dict[str, Any]:
         hubs = {}

@@ -87,3 +87,15 @@ class OutcomeUnknownError(GatewayError):
     def __init__(self, endpoint: str, detail: str) -> None:
         self.endpoint = endpoint
         super().__init__(f"{endpoint}: outcome unknown: {detail}")
+
+
+class TagInUseError(ApiError):
+    """A place whose ``customTag`` is already used by a different order (``existing_order_id``;
+    None when TopStepX says the tag exists but no search finds its order): not placed."""
+
+    def __init__(
+        self, endpoint: str, code: IntEnum | int, custom_tag: str, existing_order_id: int | None, detail: str
+    ) -> None:
+        self.custom_tag = custom_tag
+        self.existing_order_id = existing_order_id
+        super().__init__(endpoint, code, detail)

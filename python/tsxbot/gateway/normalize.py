@@ -70,6 +70,10 @@ class Normalizer:
         inst = self.instruments.by_contract_id(contract_id)
         return inst.symbol if inst else None
 
+    def last_price(self, contract_id: str) -> float | None:
+        """The last trade price the market hub reported for a contract (None: none yet)."""
+        return _float(self._quotes.get(contract_id, {}).get("lastPrice"))
+
     # --- user hub / REST entities -----------------------------------------------------------------
 
     def account(self, a: Account) -> AccountUpdate:

@@ -124,8 +124,12 @@ class CircuitBreaker:
         self.opened_at = None
         self._trial_running = False
 
-    def failure(self) -> None:
-        self.failures += 1
+    def failure(self, *, counts: bool = True) -> None:
+        """A failed call. ``counts=False``: a retry of a call whose failure was counted already
+        (one request retried must not open the circuit for every other caller; a failed trial
+        still re-opens it)."""
+        if counts:
+            self.failures += 1
         self._trial_running = False
         if self.failures >= self.threshold:
             self.opened_at = time.monotonic()

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import math
 import random
 from collections.abc import Callable
 from enum import IntEnum
@@ -35,8 +36,10 @@ from tsxbot.gateway.errors import (
     OutcomeUnknownError,
     ProtocolError,
     RateLimitedError,
+    TagInUseError,
     TransportError,
 )
+from tsxbot.gateway.exchange_clock import SEARCH_FLOOR, ExchangeClock
 from tsxbot.gateway.models import (
     Account,
     AccountsResponse,
@@ -67,6 +70,9 @@ log = get_logger("tsxbot.gateway.rest")
 
 _ENCODER = msgspec.json.Encoder()
 HISTORY_ENDPOINT = "/api/History/retrieveBars"
+# How far back a tag look-up searches first (tags are unique per account; a day covers a
+# redelivery after a restart), in the exchange's time.
+TAG_WINDOW = dt.timedelta(hours=24)
 
 
 def iso(ts: dt.datetime) -> str:
@@ -83,9 +89,11 @@ class ProjectXRest:
         settings: GatewaySettings | None = None,
         *,
         http: httpx.AsyncClient | None = None,
-        # Exchange time, for search windows (a simulator may run on its own clock); token expiry
-        # always uses real time.
-        clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
+        # The exchange's time when it is known exactly (a simulator in this process); else it is
+        # estimated from the exchange's answers (``exchange_clock``). Token expiry always uses
+        # real time.
+        clock: Callable[[], dt.datetime] | None = None,
+        exchange_clock: ExchangeClock | None = None,
         rng: random.Random | None = None,
     ) -> None:
         self.settings = settings or GatewaySettings()
@@ -96,6 +104,7 @@ class ProjectXRest:
         )
         self._owns_http = http is None
         self._clock = clock
+        self.exchange_clock = exchange_clock or ExchangeClock()
         self._rng = rng or random.Random()
         self._session: Session | None = None
         self._auth_lock = asyncio.Lock()
@@ -194,6 +203,11 @@ class ProjectXRest:
 
     # --- the transport ----------------------------------------------------------------------------
 
+    @property
+    def breakers(self) -> dict[str, CircuitBreaker]:
+        """The circuit breaker of every endpoint called so far."""
+        return self._breakers
+
     def _breaker(self, endpoint: str) -> CircuitBreaker:
         breaker = self._breakers.get(endpoint)
         if breaker is None:
@@ -224,8 +238,11 @@ class ProjectXRest:
         auth: bool = True,
         token: str | None = None,
         method: str = "POST",
+        counts: bool = True,
     ) -> R:
-        """One HTTP exchange, with no retries. 401 -> AuthenticationError (code None)."""
+        """One HTTP exchange, with no retries. 401 -> AuthenticationError (code None). ``counts``:
+        a failure counts towards opening the endpoint's circuit (False for the retries of one
+        request: only distinct failing requests open it)."""
         breaker = self._breaker(endpoint)
         wait = breaker.remaining()
         if wait is not None:
@@ -265,7 +282,7 @@ class ProjectXRest:
             if outcome is True:
                 breaker.success()
             elif outcome is False:
-                breaker.failure()
+                breaker.failure(counts=counts)
             else:
                 breaker.release()
         if status == 401:  # the endpoint answered; the token is the problem
@@ -290,16 +307,19 @@ class ProjectXRest:
         *,
         retries: int | None = None,
         method: str = "POST",
+        counts: bool = True,
     ) -> R:
         """An authenticated call: re-login once on 401; retry transport failures and 429 with
         backoff (``retries`` times; 0 for calls that are not safe to repeat); raise ApiError on a
-        business failure."""
+        business failure. Only the first failed attempt counts towards opening the circuit."""
         attempts = self.settings.max_retries if retries is None else retries
         relogged = False
         attempt = 0
         while True:
             try:
-                resp = await self._send(endpoint, body, response_type, method=method)
+                resp = await self._send(
+                    endpoint, body, response_type, method=method, counts=counts and attempt == 0
+                )
             except AuthenticationError as exc:
                 if exc.code is not None or relogged:
                     raise
@@ -406,6 +426,20 @@ class ProjectXRest:
         bars = resp.bars or []
         return sorted(bars, key=lambda b: b.t)
 
+    # --- the exchange's time ----------------------------------------------------------------------
+
+    def search_start(self, window: dt.timedelta) -> dt.datetime:
+        """Where a search over the last ``window`` of the exchange's history starts (from the
+        search floor while the exchange's time is unknown: never from the host's clock)."""
+        if self._clock is not None:
+            return self._clock() - window
+        return self.exchange_clock.since(window)
+
+    def _observe_orders(self, orders: list[Order]) -> None:
+        self.exchange_clock.observe_all(o.update_timestamp or o.creation_timestamp for o in orders)
+
+    # --- orders -----------------------------------------------------------------------------------
+
     async def search_orders(
         self, account_id: int, start: dt.datetime, end: dt.datetime | None = None
     ) -> list[Order]:
@@ -413,35 +447,49 @@ class ProjectXRest:
         if end is not None:
             body["endTimestamp"] = iso(end)
         resp = await self._call("/api/Order/search", body, OrdersResponse, enums.SearchOrderErrorCode)
-        return resp.orders or []
+        orders = resp.orders or []
+        self._observe_orders(orders)
+        return orders
 
     async def search_open_orders(self, account_id: int) -> list[Order]:
         resp = await self._call(
             "/api/Order/searchOpen", {"accountId": account_id}, OrdersResponse, enums.SearchOrderErrorCode
         )
-        return resp.orders or []
+        orders = resp.orders or []
+        self._observe_orders(orders)
+        return orders
 
-    async def find_order_by_tag(self, account_id: int, custom_tag: str, since: dt.datetime) -> Order | None:
-        """The order placed with ``custom_tag`` since ``since`` (tags are unique per account)."""
-        for order in await self.search_orders(account_id, since):
-            if order.custom_tag == custom_tag:
-                return order
-        return None
+    async def find_order_by_tag(
+        self, account_id: int, custom_tag: str, since: dt.datetime | None = None
+    ) -> Order | None:
+        """The order placed with ``custom_tag`` (tags are unique per account; an order TopStepX
+        rejected does not hold its tag, so a live one is preferred). ``since``: where the search
+        starts (default: a day back in the exchange's time)."""
+        start = since if since is not None else self.search_start(TAG_WINDOW)
+        tagged = [o for o in await self.search_orders(account_id, start) if o.custom_tag == custom_tag]
+        live = [o for o in tagged if o.status not in (enums.OrderStatus.REJECTED, enums.OrderStatus.NONE)]
+        found = live or tagged
+        return found[0] if found else None
 
     async def place_order(self, request: PlaceOrderRequest) -> int:
         """Places one order and returns its id. Raises ApiError (PlaceOrderErrorCode) when TopStepX
         refuses it. When the outcome is unknown (timeout, 5xx, 429) the order is looked up by its
-        customTag before it is sent again, so a retry never doubles it."""
+        customTag before it is sent again, so a retry never doubles it. A refusal because the tag
+        exists is looked up too: the order found is this one only when every field matches
+        (size, type, side, contract, prices); otherwise ``TagInUseError``."""
         if not request.custom_tag:
             raise ValueError("an order needs a unique customTag (it is how retries stay idempotent)")
         endpoint = "/api/Order/place"
-        # Tags are unique per account; a day covers a redelivery after a restart of this process.
-        since = self._clock() - dt.timedelta(hours=24)
         attempt = 0
         while True:
             try:
                 resp = await self._call(
-                    endpoint, request, PlaceOrderResponse, enums.PlaceOrderErrorCode, retries=0
+                    endpoint,
+                    request,
+                    PlaceOrderResponse,
+                    enums.PlaceOrderErrorCode,
+                    retries=0,
+                    counts=attempt == 0,
                 )
                 if resp.order_id is None:
                     raise ProtocolError(endpoint, "success without an orderId")
@@ -450,7 +498,7 @@ class ProjectXRest:
                 if isinstance(exc, CircuitOpenError) and attempt == 0:
                     raise  # nothing was sent
                 # Lost, failed or unreadable answer: the order may exist. Look before anything else.
-                existing = await self._lookup_after_unknown_outcome(request, since, exc)
+                existing = await self._lookup_after_unknown_outcome(request, exc)
                 if existing is not None:
                     log.warning(
                         "place outcome was unknown; the order exists",
@@ -471,51 +519,69 @@ class ProjectXRest:
                 await self._sleep_before_retry(endpoint, attempt, exc)
                 attempt += 1
                 continue
+            except TagInUseError:
+                raise
             except ApiError as exc:
                 if exc.code == enums.PlaceOrderErrorCode.ORDER_REJECTED:
                     # Refused, e.g. as a duplicate customTag: an earlier attempt (ours, or a previous
                     # run's before a crash) may have placed it. A live order with the tag is it.
-                    existing = await self._lookup_after_unknown_outcome(request, since, exc)
+                    duplicate = is_duplicate_tag_refusal(exc)
+                    existing = await self._lookup_after_unknown_outcome(request, exc, must_exist=duplicate)
                     if (
                         existing is not None
                         and existing.id != exc.order_id
                         and existing.status not in (enums.OrderStatus.REJECTED, enums.OrderStatus.NONE)
                     ):
                         log.warning(
-                            "place refused but the tagged order exists",
+                            "place refused as a duplicate tag; the tagged order is this one",
                             custom_tag=request.custom_tag,
                             order_id=existing.id,
                         )
                         return existing.id
+                    if duplicate:
+                        raise TagInUseError(
+                            endpoint,
+                            exc.code,
+                            request.custom_tag,
+                            None,
+                            f"customTag {request.custom_tag!r} is already used on the account "
+                            f"({exc.message}), but no order with it was found: not placed",
+                        ) from exc
                 raise
 
     async def _lookup_after_unknown_outcome(
-        self, request: PlaceOrderRequest, since: dt.datetime, cause: GatewayError
+        self, request: PlaceOrderRequest, cause: GatewayError, *, must_exist: bool = False
     ) -> Order | None:
         """The order with the request's tag, or None when there is none. When the look-up fails
         too, nobody knows whether the order exists: ``OutcomeUnknownError``, never a guess. An
-        order with the tag that is not this request (another contract, side or type: the tag was
-        reused) means this one cannot have been placed: ``ApiError``, never the other order."""
+        order with the tag that is not this request (another size, price, contract, side or type:
+        the tag was reused) means this one cannot have been placed: ``TagInUseError``, never the
+        other order. ``must_exist`` (TopStepX said the tag is taken): searched from the floor
+        when a day back in the exchange's time does not find it."""
         assert request.custom_tag is not None
         try:
-            order = await self.find_order_by_tag(request.account_id, request.custom_tag, since)
+            order = await self.find_order_by_tag(request.account_id, request.custom_tag)
+            if order is None and must_exist:
+                order = await self.find_order_by_tag(request.account_id, request.custom_tag, SEARCH_FLOOR)
         except GatewayError as exc:
             log.error("could not look the order up by its tag", custom_tag=request.custom_tag, error=str(exc))
             raise OutcomeUnknownError(
                 "/api/Order/place",
                 f"{cause}; and looking up customTag {request.custom_tag!r} failed: {exc}",
             ) from exc
-        if order is not None and (order.contract_id, order.side, order.type) != (
-            request.contract_id,
-            request.side,
-            request.type,
+        if (
+            order is not None
+            and order.status != enums.OrderStatus.REJECTED
+            and not same_order(order, request)
         ):
-            raise ApiError(
+            raise TagInUseError(
                 "/api/Order/place",
                 enums.PlaceOrderErrorCode.ORDER_REJECTED,
+                request.custom_tag,
+                order.id,
                 f"customTag {request.custom_tag!r} is already used by order {order.id} "
-                f"({order.contract_id}, side {order.side}, type {order.type}), a different order: "
-                "not placed; give every order a new tag",
+                f"({describe_order(order)}), a different order than this one "
+                f"({describe_request(request)}): not placed; give every order a new tag",
             )
         return order
 
@@ -532,7 +598,9 @@ class ProjectXRest:
         attempt = 0
         while True:
             try:
-                await self._call(endpoint, body, Response, enums.CancelOrderErrorCode, retries=0)
+                await self._call(
+                    endpoint, body, Response, enums.CancelOrderErrorCode, retries=0, counts=attempt == 0
+                )
                 return
             except (TransportError, CircuitOpenError) as exc:
                 if isinstance(exc, CircuitOpenError) and attempt == 0:
@@ -556,7 +624,9 @@ class ProjectXRest:
             PositionsResponse,
             enums.SearchPositionErrorCode,
         )
-        return resp.positions or []
+        positions = resp.positions or []
+        self.exchange_clock.observe_all(p.creation_timestamp for p in positions)
+        return positions
 
     async def close_position(self, account_id: int, contract_id: str) -> None:
         """Flatten at market. Not retried blindly: after an unknown outcome the position is read
@@ -593,7 +663,7 @@ class ProjectXRest:
         attempt = 0
         while True:
             try:
-                await self._call(endpoint, body, Response, errors, retries=0)
+                await self._call(endpoint, body, Response, errors, retries=0, counts=attempt == 0)
                 return
             except TransportError as exc:
                 after = await self._position_size(account_id, contract_id)
@@ -616,7 +686,48 @@ class ProjectXRest:
         if end is not None:
             body["endTimestamp"] = iso(end)
         resp = await self._call("/api/Trade/search", body, TradesResponse, enums.SearchTradeErrorCode)
-        return resp.trades or []
+        trades = resp.trades or []
+        self.exchange_clock.observe_all(t.creation_timestamp for t in trades)
+        return trades
+
+
+def is_duplicate_tag_refusal(exc: ApiError) -> bool:
+    """TopStepX's refusal of a place whose customTag the account already holds."""
+    return "tag" in (exc.message or "").lower()
+
+
+def _price_equal(a: float | None, b: float | None) -> bool:
+    return (a is None) == (b is None) and (a is None or b is None or math.isclose(a, b, abs_tol=1e-9))
+
+
+def same_order(order: Order, request: PlaceOrderRequest) -> bool:
+    """Whether the order on the exchange is what ``request`` asks for (a retry of it): the same
+    contract, side, type, size and prices. Trail prices are not compared (TopStepX reads them
+    back as a distance)."""
+    return (
+        (order.contract_id, order.side, order.type, order.size)
+        == (request.contract_id, request.side, request.type, request.size)
+        and _price_equal(order.limit_price, request.limit_price)
+        and _price_equal(order.stop_price, request.stop_price)
+    )
+
+
+def describe_order(order: Order) -> str:
+    prices = "".join(
+        f", {name} {value:g}"
+        for name, value in (("limit", order.limit_price), ("stop", order.stop_price))
+        if value is not None
+    )
+    return f"{order.contract_id}, side {order.side}, type {order.type}, size {order.size}{prices}"
+
+
+def describe_request(request: PlaceOrderRequest) -> str:
+    prices = "".join(
+        f", {name} {value:g}"
+        for name, value in (("limit", request.limit_price), ("stop", request.stop_price))
+        if value is not None
+    )
+    return f"{request.contract_id}, side {request.side}, type {request.type}, size {request.size}{prices}"
 
 
 def _wall_now() -> dt.datetime:

@@ -19,7 +19,14 @@ class PositionUpdate(Payload, frozen=True):
     average_price: float
     timestamp: AwareDatetime
     symbol: str | None = None
+    # The bot holding the position (the one whose attributed fills make it up); None when
+    # several bots share it or its fills are not attributed.
     bot_id: str | None = None
+    # When the exchange last confirmed the position (exchange time: a hub event or a
+    # reconciliation that found it), and whether it may be out of date now (the connection
+    # manager cannot reconcile with the exchange: positions are as last confirmed).
+    last_confirmed: AwareDatetime | None = None
+    stale: bool = False
 
 
 class AccountUpdate(Payload, frozen=True):

@@ -178,6 +178,9 @@ class CommandFailure(StrEnum):
     OUTCOME_UNKNOWN = "OUTCOME_UNKNOWN"
     # The command journal could not be reached, so it could not be run exactly once: not executed.
     JOURNAL_UNAVAILABLE = "JOURNAL_UNAVAILABLE"
+    # A place whose customTag is already used by a different order (another size, price, type,
+    # side, contract or bot): not placed, and never answered with the other order.
+    TAG_IN_USE = "TAG_IN_USE"
 
 
 class RejectionStage(StrEnum):

@@ -14,7 +14,18 @@ from tsxbot.messages.enums import (
     RiskReason,
     Side,
 )
-from tsxbot.messages.payload import AwareDatetime, Id, NonNegativeInt, Payload, Quantity
+from tsxbot.messages.payload import (
+    AccountId,
+    AwareDatetime,
+    ExchangeOrderId,
+    Id,
+    NonNegativeInt,
+    OrderQuantity,
+    Payload,
+    Price,
+    Quantity,
+    Ticks,
+)
 
 
 class OrderSubmission(Payload, frozen=True):
@@ -50,19 +61,19 @@ class PlaceOrder(Payload, frozen=True):
     bot_id: Id
     # ProjectX customTag: unique within the account; how fills are attributed and retries deduplicated.
     custom_tag: Id
-    symbol: str
+    symbol: Id
     side: Side
-    quantity: Quantity
+    quantity: OrderQuantity
     order_type: OrderType = OrderType.MARKET
-    account_id: int | None = None
-    contract_id: str | None = None
-    limit_price: float | None = None
-    stop_price: float | None = None
-    trail_price: float | None = None
+    account_id: AccountId | None = None
+    contract_id: Id | None = None
+    limit_price: Price | None = None
+    stop_price: Price | None = None
+    trail_price: Price | None = None
     # Bracket distances from the fill, in ticks, always positive; the gateway applies
     # ProjectX's sign convention (long: stop below, target above).
-    stop_loss_ticks: Quantity | None = None
-    take_profit_ticks: Quantity | None = None
+    stop_loss_ticks: Ticks | None = None
+    take_profit_ticks: Ticks | None = None
 
 
 class ModifyOrder(Payload, frozen=True):
@@ -70,21 +81,21 @@ class ModifyOrder(Payload, frozen=True):
 
     MESSAGE_TYPE: ClassVar[MessageType] = MessageType.MODIFY_ORDER
     command_id: Id
-    account_id: int | None = None
-    exchange_order_id: int | None = None
-    order_id: str | None = None
-    quantity: Quantity | None = None
-    limit_price: float | None = None
-    stop_price: float | None = None
-    trail_price: float | None = None
+    account_id: AccountId | None = None
+    exchange_order_id: ExchangeOrderId | None = None
+    order_id: Id | None = None
+    quantity: OrderQuantity | None = None
+    limit_price: Price | None = None
+    stop_price: Price | None = None
+    trail_price: Price | None = None
 
 
 class CancelOrder(Payload, frozen=True):
     MESSAGE_TYPE: ClassVar[MessageType] = MessageType.CANCEL_ORDER
     command_id: Id
-    account_id: int | None = None
-    exchange_order_id: int | None = None
-    order_id: str | None = None
+    account_id: AccountId | None = None
+    exchange_order_id: ExchangeOrderId | None = None
+    order_id: Id | None = None
 
 
 class ClosePosition(Payload, frozen=True):
@@ -92,11 +103,11 @@ class ClosePosition(Payload, frozen=True):
 
     MESSAGE_TYPE: ClassVar[MessageType] = MessageType.CLOSE_POSITION
     command_id: Id
-    symbol: str
-    account_id: int | None = None
-    contract_id: str | None = None
-    quantity: Quantity | None = None
-    bot_id: str | None = None
+    symbol: Id
+    account_id: AccountId | None = None
+    contract_id: Id | None = None
+    quantity: OrderQuantity | None = None
+    bot_id: Id | None = None
 
 
 class UpdateStopLossTakeProfit(Payload, frozen=True):
@@ -104,11 +115,11 @@ class UpdateStopLossTakeProfit(Payload, frozen=True):
 
     MESSAGE_TYPE: ClassVar[MessageType] = MessageType.UPDATE_SLTP
     command_id: Id
-    symbol: str
-    account_id: int | None = None
-    stop_loss: float | None = None
-    take_profit: float | None = None
-    bot_id: str | None = None
+    symbol: Id
+    account_id: AccountId | None = None
+    stop_loss: Price | None = None
+    take_profit: Price | None = None
+    bot_id: Id | None = None
 
 
 class CommandResult(Payload, frozen=True):
