@@ -148,7 +148,7 @@ class PdhPdl(Strategy[PdhPdlParams]):
 
     def _reason(self, setup: str, lv: DayLevels, bar: BarLike, **values: float) -> Reason:
         ctx = self.ctx
-        vah, val = ctx.profile.value_area if ctx.profile.initialized else (math.nan, math.nan)
+        val, vah = ctx.profile.value_area if ctx.profile.initialized else (math.nan, math.nan)
         return Reason(
             setup=setup,
             levels={"pdh": lv.high, "pdl": lv.low, "prevClose": lv.close, "mid": lv.mid},
