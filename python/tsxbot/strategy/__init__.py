@@ -18,6 +18,10 @@ A strategy is one small class::
                 return [Enter(side="long", stop=bar.low, target=None, reason=Reason(setup="pop"))]
             return NOTHING
 
+Parameter types (``Period``, ``PositiveInt``, ``PositiveFloat``, ``Fraction``, ``TimeOfDay``,
+...) are re-exported here; ``problems()`` on the params struct adds cross-field checks, reported
+like every other config problem.
+
 - **Input**: ``on_bar(bar)`` gets every closed bar of ``params.timeframe`` (``BarLike``: the Rust
   ``tsxbot.bars.Bar`` or a ``ClosedBar`` from a bus ``Bar``). Optional hooks: ``on_print``,
   ``on_quote``, ``on_fill`` (its own fills; ``ctx.position`` is its position).
@@ -40,7 +44,16 @@ dotted path (``strategy.type: mypackage.module:MyStrategy``).
 
 from __future__ import annotations
 
-from tsxbot.strategies.params import StrategyParams
+from tsxbot.config.types import (
+    Fraction,
+    NonNegativeFloat,
+    NonNegativeInt,
+    Period,
+    PositiveFloat,
+    PositiveInt,
+    TimeOfDay,
+)
+from tsxbot.strategies.params import StrategyParams, Timeframe
 from tsxbot.strategy.bar import BarLike, ClosedBar, closed_bar
 from tsxbot.strategy.base import NOTHING, Decision, Strategy
 from tsxbot.strategy.clock import ExchangeClock, minutes
@@ -63,9 +76,15 @@ __all__ = [
     "ExchangeClock",
     "Exit",
     "Fill",
+    "Fraction",
     "MoveStop",
     "MoveTarget",
+    "NonNegativeFloat",
+    "NonNegativeInt",
+    "Period",
     "Position",
+    "PositiveFloat",
+    "PositiveInt",
     "Reason",
     "RelativeVolume",
     "SessionLevels",
@@ -75,6 +94,8 @@ __all__ = [
     "SkipKind",
     "Strategy",
     "StrategyParams",
+    "TimeOfDay",
+    "Timeframe",
     "closed_bar",
     "minutes",
     "opposite",
