@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
+
 from support.strategy_feed import bot, ct, engine, instrument, signals
 from tsxbot.bars import BarAggregator, bar_message
 from tsxbot.sessions import SessionKind, calendar_for
@@ -105,3 +107,23 @@ def test_bars_from_the_bus_drive_the_same_engine() -> None:
         outcomes_bus += from_bus.on_bar(ours, feed_flow=True)
     assert [type(o) for o in outcomes_live] == [Sized, Sized] == [type(o) for o in outcomes_bus]
     assert outcomes_live == outcomes_bus
+
+
+def test_with_bars_from_the_bus_prints_only_feed_the_flow() -> None:
+    mes = instrument("MES")
+    e = StrategyEngine(EmaCross, P, bot(), mes, build_bars=False)
+    t = ct(DAY, "08:30")
+    prices = [100.0 + (i % 3) * 0.25 for i in range(200)]  # 67 at 100, 67 at 100.25, 66 at 100.5
+    for i, price in enumerate(prices):
+        assert e.on_print(t + i * 10**9, price, 2.0, 1 if i % 2 else -1) == []
+    assert e.ctx.vwap.value == pytest.approx(sum(prices) / len(prices))  # the flow took them
+    assert e.ctx.profile.poc == 100.0 and e.ctx.delta.value == 0.0
+    assert e.flush(t + 10**12) == []  # no bars of its own
+
+
+def test_a_time_exit_is_not_repeated_by_the_strategy_s_exit() -> None:
+    e, feed = engine(EmaCross, P, "MES", exits={"flattenAt": "09:02"})
+    feed.bars(DAY, "08:30", [*FLAT, CROSS_UP])
+    e.on_fill(ct(DAY, "09:01"), "buy", 2, 102.0)
+    (out,) = feed.bars(DAY, "09:01", [(102, 102, 95.75, 96)])  # an opposite cross at 09:02
+    assert [type(o) for o in out] == [Exit] and out[0].reason.setup == "time exit"

@@ -202,3 +202,20 @@ def test_stretch_after_the_cutoff_is_skipped() -> None:
     got = signals(feed.outcomes)
     assert isinstance(got[-1][1], Skip) and got[-1][1].kind == SkipKind.AFTER_CUTOFF
     assert got[-1][1].reason.setup == "stretch short"
+
+
+def test_a_london_range_works_the_same_way_with_its_own_cutoff() -> None:
+    p = params(london_open="02:00", london_entry_cutoff="05:00", rubber_band=False)
+    _, feed = engine(OrbRubberBand, p, "MNQ")
+    feed.bars(DAY, "01:30", [*QUIET, *RANGE, BREAKOUT])
+    ((i, sized),) = signals(feed.outcomes)
+    assert i == INDEX and isinstance(sized, Sized) and sized.reason.setup == "london breakout long"
+    assert (sized.stop, sized.target) == (19989.5, 20048.25)
+    _, feed = engine(OrbRubberBand, params(london_open="02:00", london_entry_cutoff="02:16"), "MNQ")
+    feed.bars(DAY, "01:30", [*QUIET, *RANGE, BREAKOUT])
+    ((_, skip),) = signals(feed.outcomes)
+    assert isinstance(skip, Skip) and skip.kind == SkipKind.AFTER_CUTOFF
+    # Without londonOpen nothing trades at that hour.
+    _, feed = engine(OrbRubberBand, params(), "MNQ")
+    feed.bars(DAY, "01:30", [*QUIET, *RANGE, BREAKOUT])
+    assert signals(feed.outcomes) == []

@@ -142,3 +142,12 @@ def test_strategy_paths_in_global_yaml_are_searched(tmp_path: Path) -> None:
         sys.path[:] = [p for p in sys.path if not p.endswith("user_strategies")]
         for name in [m for m in sys.modules if m == "mystrategies" or m.startswith("mystrategies.")]:
             del sys.modules[name]
+
+
+def test_the_builtins_load_by_name_with_their_params() -> None:
+    from tsxbot.strategies.params import BUILTIN_STRATEGY_PARAMS
+    from tsxbot.strategy.registry import BUILTIN_STRATEGIES, params_type
+
+    assert list(BUILTIN_STRATEGIES) == list(BUILTIN_STRATEGY_PARAMS)
+    for name, params in BUILTIN_STRATEGY_PARAMS.items():
+        assert load_strategy(name).params_type is params is params_type(name)

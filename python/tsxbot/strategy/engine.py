@@ -9,7 +9,9 @@ backtester both drive, the same way:
   trades only). ``flush(now_ns)`` closes a bar on time in a quiet market.
 - ``on_bar(bar, feed_flow=False)``: a bar built elsewhere (a bus ``BAR``: ``closed_bar``, or
   history); ``feed_flow`` approximates its flow for the context from the bar alone (its volume at
-  the typical price, buy and sell volume at the close): for warm-up history without prints.
+  the typical price, buy and sell volume at the close): for warm-up history without prints. A
+  bot that takes its bars from the bus builds the engine with ``build_bars=False``: its prints
+  then only feed the flow (and the strategy's ``on_print``), so no bar is seen twice.
 - ``on_quote(ts_ns, bid, ask)``: passed to the strategy.
 - ``on_fill(ts_ns, action, quantity, price)``: the bot's fills (position, exits, cooldown).
 
@@ -57,6 +59,8 @@ class StrategyEngine:
         bot: BotConfig,
         instrument: Instrument,
         calendar: SessionCalendar | None = None,
+        *,
+        build_bars: bool = True,
     ) -> None:
         calendar = calendar if calendar is not None else calendar_for(instrument)
         self.bot = bot
@@ -73,7 +77,7 @@ class StrategyEngine:
         self.strategy = strategy_class(params, self.ctx)
         self.gate = Gate(bot, instrument, calendar)
         self.exits = ExitManager(bot.exits, instrument.tick_size)
-        self.bars = BarAggregator(calendar, seconds, SessionKind.ETH)
+        self.bars = BarAggregator(calendar, seconds, SessionKind.ETH) if build_bars else None
         self.warming_up = False
         # Entries sent and not yet flat again (risk.maxPositions counts these).
         self.open_entries = 0
@@ -85,7 +89,7 @@ class StrategyEngine:
     # --- market data -----------------------------------------------------------------------------
 
     def on_print(self, ts_ns: int, price: float, size: float, aggressor: int) -> list[Outcome]:
-        bar = self.bars.update(ts_ns, price, size, aggressor)
+        bar = self.bars.update(ts_ns, price, size, aggressor) if self.bars is not None else None
         out = self._closed(bar) if bar is not None else _NONE
         self.ctx.add_print(ts_ns, price, size, aggressor)
         if self._wants_prints:
@@ -93,7 +97,7 @@ class StrategyEngine:
         return out
 
     def flush(self, now_ns: int) -> list[Outcome]:
-        bar = self.bars.flush(now_ns)
+        bar = self.bars.flush(now_ns) if self.bars is not None else None
         return self._closed(bar) if bar is not None else _NONE
 
     def on_quote(self, ts_ns: int, bid: float, ask: float) -> None:
@@ -132,7 +136,8 @@ class StrategyEngine:
 
     def _decide(self, bar: BarLike, decisions: Sequence[Decision], out: list[Outcome]) -> None:
         ctx = self.ctx
-        exiting = False
+        # A full exit already decided on this bar (the time exit): a second one is not repeated.
+        exiting = any(isinstance(o, Exit) and o.quantity is None for o in out)
         for decision in decisions:
             if isinstance(decision, Enter):
                 held = 0 if exiting else self.open_entries
@@ -147,7 +152,9 @@ class StrategyEngine:
                     self._pending = sized
                 out.append(sized)
             elif isinstance(decision, Exit):
-                if not ctx.position.flat or self.open_entries:
+                if (not ctx.position.flat or self.open_entries) and not (
+                    exiting and decision.quantity is None
+                ):
                     exiting = exiting or decision.quantity is None
                     out.append(decision)
             elif isinstance(decision, MoveStop):
