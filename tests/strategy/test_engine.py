@@ -127,3 +127,22 @@ def test_a_time_exit_is_not_repeated_by_the_strategy_s_exit() -> None:
     e.on_fill(ct(DAY, "09:01"), "buy", 2, 102.0)
     (out,) = feed.bars(DAY, "09:01", [(102, 102, 95.75, 96)])  # an opposite cross at 09:02
     assert [type(o) for o in out] == [Exit] and out[0].reason.setup == "time exit"
+
+
+def test_a_reversal_keeps_counting_the_new_position() -> None:
+    """Exit + opposite entry on one bar (the rubber band's way): while the exit fills, the new entry
+    still counts for maxPositions, and once filled it is held, so a further entry is refused."""
+    e, feed = engine(
+        EmaCross, EmaCrossParams(dollar_risk_per_trade=20, max_risk_points=6.0, reverse_on_cross=True), "MES"
+    )
+    feed.bars(DAY, "08:30", [*FLAT, CROSS_UP])
+    e.on_fill(ct(DAY, "09:01"), "buy", 2, 102.0)
+    assert e.open_entries == 1
+    (out,) = feed.bars(DAY, "09:01", [(102, 102, 97.75, 98)])
+    assert [type(o) for o in out] == [Exit, Sized]
+    assert e.open_entries == 2  # the long still held, the short sent
+    e.on_fill(ct(DAY, "09:02"), "sell", 2, 98.0)  # the exit
+    assert e.ctx.position.flat and e.open_entries == 1  # the short, not yet filled
+    e.on_fill(ct(DAY, "09:02"), "sell", 2, 98.0)  # the short entry
+    assert e.open_entries == 1 and e.exits.position is not None and e.exits.position.side == "short"
+    assert e.exits.position.stop == out[1].stop  # type: ignore[union-attr]

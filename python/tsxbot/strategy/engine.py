@@ -79,12 +79,19 @@ class StrategyEngine:
         self.exits = ExitManager(bot.exits, instrument.tick_size)
         self.bars = BarAggregator(calendar, seconds, SessionKind.ETH) if build_bars else None
         self.warming_up = False
-        # Entries sent and not yet flat again (risk.maxPositions counts these).
-        self.open_entries = 0
+        # risk.maxPositions counts entries held (filled since the position was last flat) and
+        # entries sent but not filled yet (nor rejected).
+        self._held = 0
+        self._unfilled = 0
         self._pending: Sized | None = None
         cls = type(self.strategy)
         self._wants_prints = cls.on_print is not Strategy.on_print
         self._wants_quotes = cls.on_quote is not Strategy.on_quote
+
+    @property
+    def open_entries(self) -> int:
+        """Entries held plus entries sent and not yet filled (what ``risk.maxPositions`` counts)."""
+        return self._held + self._unfilled
 
     # --- market data -----------------------------------------------------------------------------
 
@@ -140,7 +147,8 @@ class StrategyEngine:
         exiting = any(isinstance(o, Exit) and o.quantity is None for o in out)
         for decision in decisions:
             if isinstance(decision, Enter):
-                held = 0 if exiting else self.open_entries
+                # With a full exit decided on this bar, the position held is on its way out.
+                held = self._unfilled if exiting else self.open_entries
                 skip = self.gate.check(ctx.now, decision.side, held, decision.reason)
                 if skip is not None:
                     out.append(skip)
@@ -148,7 +156,7 @@ class StrategyEngine:
                 sized = size_entry(decision, bar.close, self.params, self.instrument, self.bot.max_order_size)
                 if isinstance(sized, Sized):
                     self.gate.record_entry(ctx.now)
-                    self.open_entries = held + 1
+                    self._unfilled += 1
                     self._pending = sized
                 out.append(sized)
             elif isinstance(decision, Exit):
@@ -174,29 +182,44 @@ class StrategyEngine:
         before = self.ctx.position
         after, fill = apply_fill(before, ts_ns, action, quantity, price)
         self.ctx.position = after
+        pending = self._pending
         if after.flat:
             self.exits.close()
             if not before.flat:
                 self.gate.record_exit(ts_ns)
-            self.open_entries = 0
-        elif before.flat or before.side != after.side:
-            pending = self._pending
+            self._held = 0
+        elif before.flat or before.side != after.side:  # opened, or reversed through flat
+            if before.side is not None:
+                self.gate.record_exit(ts_ns)
+            self._held = 0
             if pending is not None and pending.side == after.side:
                 self.exits.open(
                     pending.side, after.average_price, pending.stop, pending.target, abs(after.quantity)
                 )
-            self._pending = None
-            if before.side is not None:
-                self.gate.record_exit(ts_ns)
+                self._entry_filled()
+            else:  # not an entry of ours (it may come from outside): held, its stop unknown here
+                self.exits.close()
+                self._held = 1
         else:
+            if (
+                abs(after.quantity) > abs(before.quantity)
+                and pending is not None
+                and pending.side == after.side
+            ):
+                self._entry_filled()  # an added entry (risk.maxPositions > 1)
             self.exits.set_quantity(abs(after.quantity))
         self.strategy.on_fill(fill)
         return fill
 
+    def _entry_filled(self) -> None:
+        self._held += 1
+        self._unfilled = max(0, self._unfilled - 1)
+        self._pending = None
+
     def entry_rejected(self) -> None:
         """The last ``Sized`` entry never became a position (rejected or cancelled)."""
         self._pending = None
-        self.open_entries = max(0, self.open_entries - 1)
+        self._unfilled = max(0, self._unfilled - 1)
 
     def restore(self, quantity: int, average_price: float, stop: float, target: float | None) -> None:
         """After a restart: the position and its working bracket, as the aggregator reports them."""
@@ -206,4 +229,5 @@ class StrategyEngine:
         if quantity:
             side: Side = "long" if quantity > 0 else "short"
             self.exits.open(side, average_price, stop, target, abs(quantity))
-            self.open_entries = 1
+        self._held = 1 if quantity else 0
+        self._unfilled = 0
