@@ -146,3 +146,47 @@ def test_a_reversal_keeps_counting_the_new_position() -> None:
     e.on_fill(ct(DAY, "09:02"), "sell", 2, 98.0)  # the short entry
     assert e.open_entries == 1 and e.exits.position is not None and e.exits.position.side == "short"
     assert e.exits.position.stop == out[1].stop  # type: ignore[union-attr]
+
+
+class _TwoTimeframes(EmaCross):
+    """EMA_CROSS that also watches 15-minute bars: records what it sees, in order."""
+
+    def __init__(self, params: EmaCrossParams, ctx: object) -> None:
+        super().__init__(params, ctx)  # type: ignore[arg-type]
+        self.seen: list[tuple[str, float, float, float, float]] = []
+
+    def extra_timeframes(self) -> tuple[str, ...]:
+        return ("15m",)
+
+    def on_extra_bar(self, timeframe: str, bar: object) -> None:
+        self.seen.append((timeframe, bar.open, bar.high, bar.low, bar.close))  # type: ignore[attr-defined]
+
+    def on_bar(self, bar: object) -> list[object]:  # type: ignore[override]
+        self.seen.append(("5m", bar.open, bar.high, bar.low, bar.close))  # type: ignore[attr-defined]
+        return list(super().on_bar(bar))  # type: ignore[arg-type]
+
+
+def test_extra_timeframes_arrive_before_the_main_bar_that_closes_with_them() -> None:
+    p = EmaCrossParams(dollar_risk_per_trade=20, max_risk_points=6.0, timeframe="5m")
+    e, feed = engine(_TwoTimeframes, p, "MES")
+    feed.bars(
+        DAY,
+        "08:30",
+        [(100, 101, 99.5, 100.5), (100.5, 102, 100, 101.5), (101.5, 101.75, 98, 99), (99, 99.5, 98.5, 99.25)],
+    )
+    assert e.strategy.seen == [
+        ("5m", 100, 101, 99.5, 100.5),
+        ("5m", 100.5, 102, 100, 101.5),
+        ("15m", 100, 102, 98, 99),  # 08:30-08:45, delivered before the 08:40 bar
+        ("5m", 101.5, 101.75, 98, 99),
+        ("5m", 99, 99.5, 98.5, 99.25),
+    ]
+
+
+def test_the_context_keeps_the_previous_trading_day() -> None:
+    e, feed = engine(EmaCross, P, "MES")
+    feed.bars(DAY, "08:30", [(100, 105, 99, 104), (104, 104.5, 95, 97)])
+    assert e.ctx.levels.previous is None
+    feed.bars(DAY, "17:00", [(97, 98, 96, 97.5)])  # 17:00 CT: the next trading day
+    prev = e.ctx.levels.previous
+    assert prev is not None and (prev.high, prev.low, prev.close) == (105, 95, 97)

@@ -12,7 +12,8 @@ backtester both drive, the same way:
   the typical price, buy and sell volume at the close): for warm-up history without prints. A
   bot that takes its bars from the bus builds the engine with ``build_bars=False``: its prints
   then only feed the flow (and the strategy's ``on_print``), so no bar is seen twice.
-- ``on_quote(ts_ns, bid, ask)``: passed to the strategy.
+- ``on_quote(ts_ns, bid, ask)``: passed to the strategy; ``on_extra_bar(timeframe, bar)``: a bar
+  of one of the strategy's ``extra_timeframes`` from the bus (built here from prints otherwise).
 - ``on_fill(ts_ns, action, quantity, price)``: the bot's fills (position, exits, cooldown).
 
 Each of these returns the outcomes to act on, in order: ``Sized`` entries (send with their
@@ -78,6 +79,15 @@ class StrategyEngine:
         self.gate = Gate(bot, instrument, calendar)
         self.exits = ExitManager(bot.exits, instrument.tick_size)
         self.bars = BarAggregator(calendar, seconds, SessionKind.ETH) if build_bars else None
+        # Higher (or other) timeframes the strategy asked for, built from the same prints.
+        self.extra_bars = (
+            [
+                (tf, BarAggregator(calendar, timeframe_seconds(tf), SessionKind.ETH))
+                for tf in self.strategy.extra_timeframes()
+            ]
+            if build_bars
+            else []
+        )
         self.warming_up = False
         # risk.maxPositions counts entries held (filled since the position was last flat) and
         # entries sent but not filled yet (nor rejected).
@@ -96,6 +106,10 @@ class StrategyEngine:
     # --- market data -----------------------------------------------------------------------------
 
     def on_print(self, ts_ns: int, price: float, size: float, aggressor: int) -> list[Outcome]:
+        for timeframe, aggregator in self.extra_bars:
+            extra = aggregator.update(ts_ns, price, size, aggressor)
+            if extra is not None:
+                self.on_extra_bar(timeframe, extra)
         bar = self.bars.update(ts_ns, price, size, aggressor) if self.bars is not None else None
         out = self._closed(bar) if bar is not None else _NONE
         self.ctx.add_print(ts_ns, price, size, aggressor)
@@ -104,8 +118,18 @@ class StrategyEngine:
         return out
 
     def flush(self, now_ns: int) -> list[Outcome]:
+        for timeframe, aggregator in self.extra_bars:
+            extra = aggregator.flush(now_ns)
+            if extra is not None:
+                self.on_extra_bar(timeframe, extra)
         bar = self.bars.flush(now_ns) if self.bars is not None else None
         return self._closed(bar) if bar is not None else _NONE
+
+    def on_extra_bar(self, timeframe: str, bar: BarLike) -> None:
+        """A closed bar of one of the strategy's ``extra_timeframes`` (built here from prints, or
+        from the bus with ``build_bars=False``); call it before the main bar closing with it."""
+        self.ctx.now = bar.end
+        self.strategy.on_extra_bar(timeframe, bar)
 
     def on_quote(self, ts_ns: int, bid: float, ask: float) -> None:
         if self._wants_quotes:
@@ -130,6 +154,7 @@ class StrategyEngine:
         ctx = self.ctx
         ctx.now = bar.end
         ctx.delta.close_bar()
+        ctx.levels.update(bar)
         decisions = self.strategy.on_bar(bar)
         if self.warming_up:
             return _NONE
