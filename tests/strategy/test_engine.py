@@ -190,3 +190,38 @@ def test_the_context_keeps_the_previous_trading_day() -> None:
     feed.bars(DAY, "17:00", [(97, 98, 96, 97.5)])  # 17:00 CT: the next trading day
     prev = e.ctx.levels.previous
     assert prev is not None and (prev.high, prev.low, prev.close) == (105, 95, 97)
+
+
+def test_apply_fill_average_price_realized_points_and_a_reversal() -> None:
+    from tsxbot.strategy.position import Position, apply_fill
+
+    pos, fill = apply_fill(Position(), 1, "buy", 2, 100.0)
+    assert pos == Position(2, 100.0) and fill.realized_points is None
+    pos, _ = apply_fill(pos, 2, "buy", 2, 102.0)
+    assert pos == Position(4, 101.0)
+    pos, fill = apply_fill(pos, 3, "sell", 1, 103.0)
+    assert pos == Position(3, 101.0) and fill.realized_points == 2.0
+    pos, fill = apply_fill(pos, 4, "sell", 5, 100.0)  # through flat: short 2 at the fill price
+    assert pos == Position(-2, 100.0) and fill.realized_points == -1.0
+    with pytest.raises(ValueError, match="quantity must be positive"):
+        apply_fill(pos, 5, "buy", 0, 100.0)
+
+
+def test_a_forming_bar_from_the_bus_is_refused() -> None:
+    from tsxbot.messages.market_data import Bar as BarMessage
+    from tsxbot.sessions import from_ns
+
+    message = BarMessage(
+        symbol="MES",
+        timeframe="1m",
+        start=from_ns(ct(DAY, "08:30")),
+        end=from_ns(ct(DAY, "08:31")),
+        open=1,
+        high=1,
+        low=1,
+        close=1,
+        volume=1,
+        complete=False,
+    )
+    with pytest.raises(ValueError, match="still forming"):
+        closed_bar(message)
