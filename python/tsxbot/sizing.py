@@ -9,6 +9,9 @@
   reward:risk than asked).
 - ``bracket_ticks`` / ``bracket_ticks_from_prices``: ProjectX's signed bracket offsets (long: stop
   negative, target positive; short: the reverse).
+
+A strategy's own sizing (its dollar risk, maxRiskPoints and the typed skips) is
+``tsxbot.strategy.sizing.size_entry``, built on these.
 """
 
 from __future__ import annotations
@@ -21,8 +24,6 @@ from tsxbot._core import (
     bracket_ticks_from_prices,
     contracts_for_risk,
 )
-from tsxbot.config.instruments import Instrument
-from tsxbot.strategies.params import StrategyParams
 
 __all__ = [
     "Bracket",
@@ -31,21 +32,4 @@ __all__ = [
     "bracket_ticks",
     "bracket_ticks_from_prices",
     "contracts_for_risk",
-    "contracts_for_strategy",
 ]
-
-
-def contracts_for_strategy(
-    params: StrategyParams, instrument: Instrument, risk_points: float, max_contracts: int
-) -> int:
-    """Contracts for a stop ``risk_points`` away, with the strategy's ``dollarRiskPerTrade``.
-
-    Refuses a stop beyond ``maxRiskPoints`` with ``SizingInputError``.
-    """
-    if risk_points > params.max_risk_points:
-        raise SizingInputError(
-            f"the stop is {risk_points:g} points away, beyond maxRiskPoints {params.max_risk_points:g}"
-        )
-    return contracts_for_risk(
-        params.dollar_risk_per_trade, risk_points, instrument.tick_size, instrument.point_value, max_contracts
-    )

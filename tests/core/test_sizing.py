@@ -9,7 +9,6 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tsxbot.config import load_config
 from tsxbot.messages import Side
 from tsxbot.sizing import (
     SizingInputError,
@@ -17,9 +16,7 @@ from tsxbot.sizing import (
     bracket_ticks,
     bracket_ticks_from_prices,
     contracts_for_risk,
-    contracts_for_strategy,
 )
-from tsxbot.strategies.params import EmaCrossParams
 
 # (tick size, point value) of ES, MES, MGC, CL, YM, 6E-like and ZN-like contracts.
 CONTRACTS = [
@@ -67,15 +64,6 @@ def test_examples_from_the_spec() -> None:
         contracts_for_risk(100.0, 0.0, 0.25, 50.0, 1)
     with pytest.raises(SizingInputError, match="finite"):
         contracts_for_risk(math.nan, 1.0, 0.25, 50.0, 1)
-
-
-def test_contracts_for_strategy_uses_the_params() -> None:
-    config = load_config(None, env={})
-    mgc = config.instruments.get("MGC")
-    params = EmaCrossParams(dollar_risk_per_trade=100.0, max_risk_points=3.0)
-    assert contracts_for_strategy(params, mgc, 2.0, 10) == 5
-    with pytest.raises(SizingInputError, match="maxRiskPoints"):
-        contracts_for_strategy(params, mgc, 3.5, 10)
 
 
 @given(
