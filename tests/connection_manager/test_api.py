@@ -212,6 +212,8 @@ async def test_openapi_describes_every_endpoint(api: tuple[ConnectionManager, ht
     assert {"PlaceOrder", "CommandResult", "PositionUpdate", "OrderUpdate", "Fill"} <= set(schemas)
     assert {"lastConfirmed", "stale", "botId"} <= set(schemas["PositionUpdate"]["properties"])
     assert document["paths"]["/api/fills"]["get"]["parameters"][0]["name"] == "since"
+    health = document["paths"]["/health"]["get"]["responses"]["503"]["content"]["application/json"]["schema"]
+    assert {"ready", "reason"} <= set(health["properties"])
     place_schema = document["components"]["schemas"]["PlaceOrder"]
     assert "customTag" in place_schema["required"]
 

@@ -368,6 +368,16 @@ def openapi_document() -> dict[str, Any]:
             "canTrade": {"type": "boolean"},
         },
     }
+    health = {
+        "type": "object",
+        "required": ["status", "service", "ready"],
+        "properties": {
+            "status": {"type": "string", "enum": ["ok", "degraded"]},
+            "service": {"type": "string"},
+            "ready": {"type": "boolean"},
+            "reason": {"type": "string", "description": "why not ready (only when ready is false)"},
+        },
+    }
     return {
         "openapi": "3.1.0",
         "info": {"title": "tsxbot connection manager", "version": "1"},
@@ -378,8 +388,11 @@ def openapi_document() -> dict[str, Any]:
         "paths": {
             "/health": {
                 "get": {
-                    "summary": "Liveness (no key needed)",
-                    "responses": {"200": ok({"type": "object"}), "503": ok({"type": "object"}, "Degraded")},
+                    "summary": "Liveness and readiness (no key needed)",
+                    "responses": {
+                        "200": ok(health, "Ready"),
+                        "503": ok(health, "Not ready yet (logging in, connecting) or degraded: see reason"),
+                    },
                 }
             },
             "/status": {
