@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import ctypes
 import os
+import sys
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
@@ -18,6 +20,15 @@ def pytest_configure(config: pytest.Config) -> None:
     # the environment), must have a pinned start time: one that follows the machine's clock is
     # refused (a test must pass at any time of day, at weekends too).
     os.environ[REQUIRED_ENV] = "1"
+    adopt_orphans()
+
+
+def adopt_orphans() -> None:
+    """Linux: a process whose parent dies (a tsxbot that a wrapper such as ``faketime`` started,
+    when the wrapper is killed) is re-parented to the test session instead of init, so the
+    session's last check still finds and ends it (``PR_SET_CHILD_SUBREAPER``)."""
+    if sys.platform.startswith("linux"):
+        ctypes.CDLL(None, use_errno=True).prctl(36, 1, 0, 0, 0)
 
 
 @pytest.fixture(scope="session", autouse=True)

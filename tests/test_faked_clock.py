@@ -4,6 +4,7 @@ of day). Nothing may depend on the time of day."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 import re
@@ -114,8 +115,15 @@ def test_tsxbot_sim_with_the_default_start_takes_an_order_while_the_market_is_cl
     _, offset = _offset(fake)
     env = {k: v for k, v in _unfaked_env(clean_env(TZ="UTC")).items() if k != REQUIRED_ENV}
     args = [FAKETIME, "-f", offset, *tsxbot_cmd(), "sim", "--port", "0", "--set", f"system.logDir={tmp_path}"]
+    # faketime runs tsxbot as its own child: a group of its own, ended whole below.
     process = subprocess.Popen(
-        args, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        args,
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
     )
     try:
         assert process.stdout is not None
@@ -135,4 +143,8 @@ def test_tsxbot_sim_with_the_default_start_takes_an_order_while_the_market_is_cl
             placed = http.post("/api/Order/place", json=order, headers=headers).json()
         assert placed["success"], placed
     finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGTERM)
         kill(process)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)

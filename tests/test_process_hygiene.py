@@ -71,3 +71,14 @@ def test_a_service_on_a_default_port_is_refused_before_it_starts(
 ) -> None:
     with pytest.raises(ValueError, match=missing):
         start(*args, cwd=tmp_path)
+
+
+def test_an_orphaned_grandchild_is_still_found_and_ended() -> None:
+    # A wrapper that starts a tsxbot-named process and exits leaves an orphan: the session adopts
+    # it (conftest.adopt_orphans), so the last check sees it like any child.
+    subprocess.run(["bash", "-c", "(exec -a /orphan/bin/tsxbot sleep 60 &)"], check=True)
+    orphans = [c for c in tsxbot_children() if c.command.startswith("/orphan/bin/tsxbot")]
+    assert len(orphans) == 1, tsxbot_children()
+    with pytest.raises(AssertionError, match=f"{orphans[0].pid} /orphan/bin/tsxbot"):
+        check_none_left()
+    assert not [c for c in tsxbot_children() if c.command.startswith("/orphan/bin/tsxbot")]
