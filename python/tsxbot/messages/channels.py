@@ -48,6 +48,8 @@ AGGREGATOR_STATUS = Channel("aggregator:status", Delivery.EPHEMERAL)
 AGGREGATOR_METRICS = Channel("aggregator:metrics", Delivery.EPHEMERAL)
 AGGREGATOR_MARKET_DATA = Channel("aggregator:market-data", Delivery.EPHEMERAL)
 AGGREGATOR_RISK = Channel("aggregator:risk", Delivery.DURABLE)  # risk rejections, all bots
+AGGREGATOR_CONTROL = Channel("aggregator:control", Delivery.DURABLE)  # the kill switch
+AGGREGATOR_BOTS = Channel("aggregator:bots", Delivery.DURABLE)  # bot registrations and heartbeats
 
 # connection-manager:*
 CM_MARKET_DATA = Channel("connection-manager:market-data", Delivery.EPHEMERAL)
@@ -83,7 +85,7 @@ def bot_pnl(bot_id: str) -> Channel:
 
 
 def bot_orders(bot_id: str) -> Channel:
-    """Order updates, fills and risk rejections for one bot."""
+    """Order updates, fills, positions (the bot's attributed share) and risk rejections for one bot."""
     return Channel(f"bot:{_checked('bot id', bot_id)}:orders", Delivery.DURABLE)
 
 
@@ -94,6 +96,8 @@ STATIC_CHANNELS: tuple[Channel, ...] = (
     AGGREGATOR_METRICS,
     AGGREGATOR_MARKET_DATA,
     AGGREGATOR_RISK,
+    AGGREGATOR_CONTROL,
+    AGGREGATOR_BOTS,
     CM_MARKET_DATA,
     CM_POSITIONS,
     CM_ACCOUNT_UPDATES,
