@@ -25,6 +25,8 @@ from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
 
+import msgspec
+
 from tsxbot.aggregator.orders import WorkingOrders
 from tsxbot.aggregator.positions import UNATTRIBUTED, Positions
 from tsxbot.aggregator.queue import OrderQueue, Priority, QueuedCommand, QueueFull, RateLimiter
@@ -179,6 +181,8 @@ class Aggregator(Service):
         self.exchange_positions: dict[str, int] = {}
         self._mismatch_since: dict[str, float] = {}
         self._fills_seen: set[tuple[int, int]] = set()
+        # Symbols the aggregator is closing (flatten): their unattributed fills close bot positions.
+        self._closing: set[str] = set()
         self._tags: set[str] = set()
         self._contracts: dict[str, str] = {}
         self._day: dt.date | None = None
@@ -692,26 +696,54 @@ class Aggregator(Service):
         self._contracts[symbol] = fill.contract_id
         self.counters["fills"] += 1
         bot = fill.bot_id if fill.bot_id is not None and fill.bot_id in self.registry else UNATTRIBUTED
-        engine_key = order_key(bot, fill.order_id) if bot and fill.order_id else None
+        if bot == UNATTRIBUTED and symbol in self._closing:
+            shares = self._close_shares(symbol, fill)
+        else:
+            shares = [(bot, fill.quantity)]
+        for owner, quantity in shares:
+            await self._apply_fill(owner, symbol, fill, quantity)
+        if symbol in self._closing and self.positions.net(symbol) == 0:
+            self._closing.discard(symbol)
+        await self.evaluate()
+
+    def _close_shares(self, symbol: str, fill: Fill) -> list[tuple[str, int]]:
+        """A fill of the aggregator's own close of ``symbol`` (flatten): it closes the bots'
+        positions there, each toward zero (what is left over, no bot's)."""
+        remaining = fill.quantity
+        shares: list[tuple[str, int]] = []
+        for owner, s, position in self.positions.items():
+            if s != symbol or owner == UNATTRIBUTED or position.quantity * fill.side.sign >= 0:
+                continue
+            take = min(remaining, abs(position.quantity))
+            if take:
+                shares.append((owner, take))
+                remaining -= take
+        if remaining:
+            shares.append((UNATTRIBUTED, remaining))
+        return shares
+
+    async def _apply_fill(self, bot: str, symbol: str, fill: Fill, quantity: int) -> None:
+        share = fill if quantity == fill.quantity and bot == (fill.bot_id or UNATTRIBUTED) else None
+        fees = fill.fees * quantity / fill.quantity
+        engine_key = order_key(bot, fill.order_id) if bot and fill.order_id and share is not None else None
         try:
-            self.engine.on_fill(
-                bot, symbol, fill.side.value, fill.quantity, fill.price, fill.fees, engine_key
-            )
+            self.engine.on_fill(bot, symbol, fill.side.value, quantity, fill.price, fees, engine_key)
         except RiskInputError as exc:
             log.error("fill refused by the risk engine", error=str(exc), fill_id=fill.fill_id)
             return
         point_value = self.instruments.get(symbol).point_value
         before, after, _ = self.positions.apply(
-            bot, symbol, fill.side, fill.quantity, fill.price, fill.fees, point_value
+            bot, symbol, fill.side, quantity, fill.price, fees, point_value
         )
         if bot:
-            await self._publish(channels.bot_orders(bot), fill)
+            if share is None:
+                share = msgspec.structs.replace(fill, quantity=quantity, fees=fees, bot_id=bot)
+            await self._publish(channels.bot_orders(bot), share)
             await self._publish(channels.bot_orders(bot), self.bot_position(bot, symbol))
             if before != 0 and after == 0:
                 self._cancel_protective(bot, symbol)
         else:
             await self._on_unattributed(fill, symbol)
-        await self.evaluate()
 
     def _symbol_of(self, contract_id: str) -> str | None:
         for symbol, contract in self._contracts.items():
@@ -948,7 +980,10 @@ class Aggregator(Service):
         await self._purge_queue(RiskReason.TRADING_HALTED, f"flatten by {requested_by}")
         stamp = self.clock().strftime("%Y%m%dT%H%M%S%f")
         symbols = {s for s, q in self.exchange_positions.items() if q != 0} | self.positions.symbols()
+        # Close first (the connection manager then cancels each position's stops and targets):
+        # if a close fails, the stops still protect. Then every other working order goes.
         for symbol in sorted(symbols):
+            self._closing.add(symbol)
             self.enqueue_protective(
                 ClosePosition(
                     command_id=f"agg-flatten-{stamp}-{symbol}", symbol=symbol, account_id=self.account_id
