@@ -11,11 +11,13 @@ from typing import Any
 
 from support.bus_helpers import eventually
 from support.cm_harness import Harness
-from support.sim import sim_config
+from support.sim import MES, sim_config
 from tsxbot.aggregator import Aggregator
 from tsxbot.bus import Subscription
 from tsxbot.messages import (
     AggregatorControl,
+    BotHeartbeat,
+    BotRegistration,
     ControlAction,
     Envelope,
     OrderSubmission,
@@ -34,6 +36,14 @@ class AggHarness:
     risk: list[Any] = field(default_factory=list)
     _subs: list[Subscription] = field(default_factory=list)
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
+
+    _client: Any = None
+
+    async def client(self) -> Any:
+        """The bots' bus client: one, so what a test publishes arrives in the order it was sent."""
+        if self._client is None:
+            self._client = await self.cm.bus()
+        return self._client
 
     @property
     def sim(self) -> Any:
@@ -81,12 +91,30 @@ class AggHarness:
         fields.setdefault("side", Side.BUY)
         fields.setdefault("quantity", 1)
         submission = OrderSubmission(**fields)
-        bus = await self.cm.bus()
+        bus = await self.client()
         await bus.publish(channels.AGGREGATOR_ORDERS, Envelope.wrap(submission, bot))
         return submission
 
+    async def register(self, bot: str, config_hash: str) -> None:
+        bus = await self.client()
+        await bus.publish(
+            channels.AGGREGATOR_ORDERS,
+            Envelope.wrap(BotRegistration(bot_id=bot, config_hash=config_hash), bot),
+        )
+
+    async def heartbeat(self, bot: str) -> None:
+        bus = await self.client()
+        await bus.publish(channels.AGGREGATOR_HEARTBEATS, Envelope.wrap(BotHeartbeat(bot_id=bot), bot))
+
+    async def manual_order(self, side: int, size: int = 1) -> None:
+        """A trade placed by a person on the platform: no tag, no bot."""
+        await self.sim_api(
+            "Order/place",
+            {"accountId": self.sim.account_id, "contractId": MES, "type": 2, "side": side, "size": size},
+        )
+
     async def control(self, action: ControlAction, bot_id: str | None = None) -> None:
-        bus = await self.cm.bus()
+        bus = await self.client()
         command = AggregatorControl(
             command_id=f"k-{action.value}-{bot_id}",
             action=action,

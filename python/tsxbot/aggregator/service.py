@@ -30,7 +30,7 @@ import msgspec
 from tsxbot.aggregator.orders import WorkingOrders
 from tsxbot.aggregator.positions import UNATTRIBUTED, Positions
 from tsxbot.aggregator.queue import OrderQueue, Priority, QueuedCommand, QueueFull, RateLimiter
-from tsxbot.aggregator.registry import BotRegistry
+from tsxbot.aggregator.registry import BotRegistry, config_hash
 from tsxbot.aggregator.sltp import BracketError, bracket_ticks, safe_prices
 from tsxbot.aggregator.trading_state import (
     AccountState,
@@ -167,7 +167,9 @@ class Aggregator(Service):
         bots = {b.id: bot_limits_from_config(b.config, b.params) for b in config.enabled_bots}
         self.engine = RiskEngine(limits_from_config(self.risk_settings, config.instruments, bots))
         self.registry = BotRegistry(
-            ((b.id, b.instrument.symbol) for b in config.enabled_bots), settings.heartbeat_timeout_seconds
+            ((b.id, b.instrument.symbol, config_hash(b.config)) for b in config.enabled_bots),
+            settings.heartbeat_timeout_seconds,
+            settings.require_registration,
         )
         self.queue = OrderQueue(settings.max_queue_size, settings.max_queue_seconds, monotonic)
         self.limiter = RateLimiter(settings.commands_per_second, settings.command_burst, monotonic)
@@ -212,14 +214,15 @@ class Aggregator(Service):
         durable = [
             channels.AGGREGATOR_ORDERS,
             channels.AGGREGATOR_CONTROL,
-            channels.AGGREGATOR_BOTS,
             channels.CM_ORDER_UPDATES,
             channels.CM_FILLS,
             channels.CM_POSITIONS,
             channels.CM_ACCOUNT_UPDATES,
         ]
         main = await self.bus.subscribe(durable, group=GROUP)
-        market = await self.bus.subscribe([channels.market_data(s) for s in self.instruments.symbols])
+        market = await self.bus.subscribe(
+            [channels.AGGREGATOR_HEARTBEATS, *(channels.market_data(s) for s in self.instruments.symbols)]
+        )
         self._subscriptions = [main, market]
         self._tasks = [
             self._background(self._consume(main), "aggregator-consume"),
@@ -276,6 +279,8 @@ class Aggregator(Service):
             payload = message.envelope.payload
             if isinstance(payload, Quote):
                 await self.on_quote(payload)
+            elif isinstance(payload, BotHeartbeat):
+                self.registry.heartbeat(payload.bot_id, self.monotonic())
 
     async def _handle(self, message: Message) -> bool:
         """Handles one durable message; True when the handler took over its acknowledgement."""
@@ -297,8 +302,6 @@ class Aggregator(Service):
             await self.control(payload.action, payload.requested_by, payload.reason, payload.bot_id)
         elif isinstance(payload, BotRegistration):
             self.on_registration(payload)
-        elif isinstance(payload, BotHeartbeat):
-            self.registry.heartbeat(payload.bot_id, self.monotonic())
         else:
             self.counters["badMessages"] += 1
             log.warning("unexpected message type; dropped", type=envelope.type.value, source=envelope.source)
@@ -371,11 +374,10 @@ class Aggregator(Service):
     def _check(self, submission: OrderSubmission, bot_id: str, key: str) -> QueuedCommand | RiskRejection:
         """The pre-trade checks; a queued command when they pass."""
         oid = submission.order_id
-        entry = self.registry.get(bot_id)
+        entry = self.registry.may_trade(bot_id)
         if entry is None:
-            return self._rejection(
-                bot_id, oid, RiskReason.UNKNOWN_BOT, f"bot {bot_id!r} is not registered here"
-            )
+            known = "has not registered" if bot_id in self.registry else "is not configured here"
+            return self._rejection(bot_id, oid, RiskReason.UNKNOWN_BOT, f"bot {bot_id!r} {known}")
         exit_order = self.is_exit(bot_id, submission)
         if entry.paused and not exit_order:
             return self._rejection(
@@ -854,8 +856,16 @@ class Aggregator(Service):
             self._record(
                 "UNKNOWN_BOT_REGISTRATION", f"bot {registration.bot_id!r} is not configured here", None
             )
-        else:
-            log.info("bot registered", bot=registration.bot_id, config_hash=registration.config_hash)
+            return
+        log.info("bot registered", bot=registration.bot_id, config_hash=registration.config_hash)
+        if entry.expected_hash is not None and registration.config_hash != entry.expected_hash:
+            self._record(
+                "BOT_CONFIG_MISMATCH",
+                f"bot {registration.bot_id} runs config {registration.config_hash}, "
+                f"the aggregator loaded {entry.expected_hash}",
+                None,
+                {"botId": registration.bot_id},
+            )
 
     # --- the account's trading state --------------------------------------------------------------
 

@@ -275,6 +275,9 @@ class AggregatorSettings(Section, frozen=True):
     unattributed_fills: Literal["reduce", "halt", "track"] = "reduce"
     # A bot silent longer than this is reported stale (its positions keep their exchange stops).
     heartbeat_timeout_seconds: PositiveFloat = 30.0
+    # Refuse orders (UNKNOWN_BOT) from a configured bot until it has registered (BOT_REGISTRATION);
+    # an unconfigured bot is always refused.
+    require_registration: bool = False
     correlation_groups: list[CorrelationGroup] = msgspec.field(default_factory=_default_groups)
 
 

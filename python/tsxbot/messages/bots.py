@@ -54,8 +54,8 @@ class Metrics(Payload, frozen=True):
 
 
 class BotRegistration(Payload, frozen=True):
-    """Bot -> aggregator (``aggregator:bots``), at start: who it is and which config it runs
-    (its hash, so a changed config shows). The aggregator refuses orders from bots it does not know."""
+    """Bot -> aggregator (``aggregator:orders``, before its orders), at start: who it is and which
+    config it runs (its hash, so a changed config shows)."""
 
     MESSAGE_TYPE: ClassVar[MessageType] = MessageType.BOT_REGISTRATION
     bot_id: Id
@@ -65,7 +65,7 @@ class BotRegistration(Payload, frozen=True):
 
 
 class BotHeartbeat(Payload, frozen=True):
-    """Bot -> aggregator (``aggregator:bots``), every few seconds while it runs."""
+    """Bot -> aggregator (``aggregator:heartbeats``), every few seconds while it runs."""
 
     MESSAGE_TYPE: ClassVar[MessageType] = MessageType.BOT_HEARTBEAT
     bot_id: Id

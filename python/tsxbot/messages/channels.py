@@ -42,14 +42,15 @@ def _checked(kind: str, value: str) -> str:
 
 
 # aggregator:*
-AGGREGATOR_ORDERS = Channel("aggregator:orders", Delivery.DURABLE)  # order submissions from bots
+# Order submissions and registrations from bots (one channel: a bot's registration comes before its orders).
+AGGREGATOR_ORDERS = Channel("aggregator:orders", Delivery.DURABLE)
 AGGREGATOR_FILLS = Channel("aggregator:fills", Delivery.DURABLE)  # fills, attributed to bots
 AGGREGATOR_STATUS = Channel("aggregator:status", Delivery.EPHEMERAL)
 AGGREGATOR_METRICS = Channel("aggregator:metrics", Delivery.EPHEMERAL)
 AGGREGATOR_MARKET_DATA = Channel("aggregator:market-data", Delivery.EPHEMERAL)
 AGGREGATOR_RISK = Channel("aggregator:risk", Delivery.DURABLE)  # risk rejections, all bots
 AGGREGATOR_CONTROL = Channel("aggregator:control", Delivery.DURABLE)  # the kill switch
-AGGREGATOR_BOTS = Channel("aggregator:bots", Delivery.DURABLE)  # bot registrations and heartbeats
+AGGREGATOR_HEARTBEATS = Channel("aggregator:heartbeats", Delivery.EPHEMERAL)  # bots' heartbeats
 
 # connection-manager:*
 CM_MARKET_DATA = Channel("connection-manager:market-data", Delivery.EPHEMERAL)
@@ -97,7 +98,7 @@ STATIC_CHANNELS: tuple[Channel, ...] = (
     AGGREGATOR_MARKET_DATA,
     AGGREGATOR_RISK,
     AGGREGATOR_CONTROL,
-    AGGREGATOR_BOTS,
+    AGGREGATOR_HEARTBEATS,
     CM_MARKET_DATA,
     CM_POSITIONS,
     CM_ACCOUNT_UPDATES,
