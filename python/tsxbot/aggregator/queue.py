@@ -51,6 +51,8 @@ class QueuedCommand:
     # The submission it answers (acknowledged once the command is sent or the order refused).
     message: Message | None = None
     bot_priority: int = 0
+    # What the risk engine accepted (kept with the order for a restart).
+    request: Any = None
     # Set by the queue.
     enqueued_at: float = 0.0
     seq: int = 0

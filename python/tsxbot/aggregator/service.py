@@ -28,6 +28,7 @@ from typing import Any
 import msgspec
 
 from tsxbot.aggregator.orders import WorkingOrders
+from tsxbot.aggregator.persistence import StateStore, restore, snapshot_of
 from tsxbot.aggregator.positions import UNATTRIBUTED, Positions
 from tsxbot.aggregator.queue import OrderQueue, Priority, QueuedCommand, QueueFull, RateLimiter
 from tsxbot.aggregator.registry import BotRegistry, config_hash
@@ -65,6 +66,7 @@ from tsxbot.messages import (
     RiskReason,
     RiskRejection,
     channels,
+    utc_now,
 )
 from tsxbot.messages.payload import Payload
 from tsxbot.risk import (
@@ -104,6 +106,15 @@ class OrderRecord:
     exchange_order_id: int | None = None
     filled: int = 0
     reason: str | None = None
+    # What the risk engine accepted (to count it as working again after a restart).
+    price: float | None = None
+    stop_loss: float | None = None
+    take_profit: float | None = None
+    reduce_only: bool = False
+
+    @property
+    def open(self) -> bool:
+        return self.status in ("QUEUED", "SENT", "WORKING")
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -123,7 +134,7 @@ class OrderRecord:
 
 @dataclass
 class SentCommand:
-    command: Payload
+    command: Payload | None
     bot_id: str | None
     order_key: str | None
     # Cancels of protective orders and flatten steps: a failure there (the order already gone)
@@ -182,13 +193,13 @@ class Aggregator(Service):
         self.sent: dict[str, SentCommand] = {}
         self.exchange_positions: dict[str, int] = {}
         self._mismatch_since: dict[str, float] = {}
-        self._fills_seen: set[tuple[int, int]] = set()
+        self._fills_seen: OrderedDict[tuple[int, int], None] = OrderedDict()
         # Symbols the aggregator is closing (flatten): their unattributed fills close bot positions.
-        self._closing: set[str] = set()
-        self._tags: set[str] = set()
-        self._contracts: dict[str, str] = {}
-        self._day: dt.date | None = None
-        self._flattened_for_loss = False
+        self.closing: set[str] = set()
+        self.tags: set[str] = set()
+        self.contracts: dict[str, str] = {}
+        self.current_trading_day: dt.date | None = None
+        self.flattened_for_loss = False
         self._wake = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self._subscriptions: list[Subscription] = []
@@ -204,13 +215,29 @@ class Aggregator(Service):
             "commandFailures": 0,
             "badMessages": 0,
         }
+        self.store = StateStore(bus.journal("aggregator"))
+        self._dirty = False
+        self._saved_at = 0.0
+        self.restored: dict[str, Any] | None = None
         # Submission handling time (decode excluded), seconds; for metrics.
         self.check_seconds: list[float] = []
 
     # --- lifecycle --------------------------------------------------------------------------------
 
+    def fill_ids(self) -> list[tuple[int, int]]:
+        return list(self._fills_seen)
+
+    def restore_fill_ids(self, ids: list[tuple[int, int]]) -> None:
+        for account_id, fill_id in ids:
+            self._fills_seen[(account_id, fill_id)] = None
+
     async def start(self) -> None:
-        self._day = trading_day(self.clock())
+        snapshot = await self.store.load()
+        if snapshot is not None:
+            self.restored = restore(self, snapshot, self.now_ns())
+            log.warning("aggregator state restored", **self.restored)
+        if self.current_trading_day is None:
+            self.current_trading_day = trading_day(self.clock())
         durable = [
             channels.AGGREGATOR_ORDERS,
             channels.AGGREGATOR_CONTROL,
@@ -261,18 +288,30 @@ class Aggregator(Service):
     # --- consuming --------------------------------------------------------------------------------
 
     async def _consume(self, subscription: Subscription) -> None:
-        async for message in subscription:
-            if self._stopping:
+        """Handles what has arrived, saves the state, then acknowledges: a crash in between
+        leaves the messages pending, delivered again to the next run."""
+        while not self._stopping:
+            batch = await subscription.next_batch(500)
+            if not batch:
                 return
-            try:
-                acked = await self._handle(message)
-            except Exception:
-                # A bug must not stop the flow of fills and orders; the message is logged.
-                self.counters["badMessages"] += 1
-                log.exception("a message could not be handled", message=repr(message))
-                acked = False
-            if not acked:
+            to_ack = []
+            for message in batch:
+                try:
+                    deferred = await self._handle(message)
+                except Exception:
+                    # A bug must not stop the flow of fills and orders; the message is logged.
+                    self.counters["badMessages"] += 1
+                    log.exception("a message could not be handled", message=repr(message))
+                    deferred = False
+                if not deferred:
+                    to_ack.append(message)
+            await self.save()
+            for message in to_ack:
                 await message.ack()
+
+    async def save(self) -> None:
+        await self.store.save(snapshot_of(self))
+        self._dirty = False
 
     async def _consume_market(self, subscription: Subscription) -> None:
         async for message in subscription:
@@ -287,7 +326,7 @@ class Aggregator(Service):
         envelope = message.envelope
         payload = envelope.payload
         if isinstance(payload, OrderSubmission):
-            return await self.on_submission(payload, envelope.source, message)
+            return await self.on_submission(payload, envelope.source, message, envelope.timestamp)
         if isinstance(payload, Fill):
             await self.on_fill(payload)
         elif isinstance(payload, OrderUpdate):
@@ -322,14 +361,23 @@ class Aggregator(Service):
         mark = self.engine.mark_price(submission.symbol)
         return mark if mark > 0 else None
 
-    async def on_submission(self, submission: OrderSubmission, bot_id: str, message: Message | None) -> bool:
-        """Checks and queues one submission; True when its acknowledgement is left to the dispatcher."""
+    async def on_submission(
+        self,
+        submission: OrderSubmission,
+        bot_id: str,
+        message: Message | None,
+        sent_at: dt.datetime | None = None,
+    ) -> bool:
+        """Checks and queues one submission; True when its acknowledgement is left to the dispatcher.
+        Its time in the queue counts from ``sent_at`` (the bot's envelope), so one that comes back
+        after a restart is not sent late."""
         started = time.perf_counter()
         self.counters["submissions"] += 1
         key = order_key(bot_id, submission.order_id)
         if key in self.orders:  # the same submission again (a retry, a redelivery): handled once
             log.info("duplicate submission ignored", bot=bot_id, order_id=submission.order_id)
             return False
+        age = 0.0 if sent_at is None else max(0.0, (utc_now() - sent_at).total_seconds())
         record = OrderRecord(
             bot_id,
             submission.order_id,
@@ -339,13 +387,28 @@ class Aggregator(Service):
             "QUEUED",
         )
         self._remember(key, record)
+        if age > self.queue.max_age:
+            self.counters["expired"] += 1
+            await self._refuse(
+                record,
+                self._rejection(
+                    bot_id,
+                    submission.order_id,
+                    RiskReason.QUEUE_EXPIRED,
+                    f"arrived {age:.3f} s after it was sent "
+                    f"(maxQueueSeconds {self.queue.max_age:g}): not sent",
+                    limit=self.queue.max_age,
+                    value=age,
+                ),
+            )
+            return False
         item = self._check(submission, bot_id, key)
         if isinstance(item, RiskRejection):
             await self._refuse(record, item)
             return False
         item.message = message
         try:
-            self.queue.push(item)
+            self.queue.push(item, enqueued_at=self.monotonic() - age)
         except QueueFull as exc:
             self.engine.on_order_closed(key)
             await self._refuse(
@@ -363,7 +426,14 @@ class Aggregator(Service):
         assert isinstance(item.command, PlaceOrder)
         record.command_id = item.command.command_id
         record.custom_tag = item.command.custom_tag
-        self._tags.add(item.command.custom_tag)
+        if item.request is not None:
+            record.price, record.stop_loss, record.take_profit = (
+                item.request.price,
+                item.request.stop_loss,
+                item.request.take_profit,
+            )
+            record.reduce_only = item.request.reduce_only
+        self.tags.add(item.command.custom_tag)
         self.counters["accepted"] += 1
         self.check_seconds.append(time.perf_counter() - started)
         if len(self.check_seconds) > 10_000:
@@ -461,6 +531,7 @@ class Aggregator(Service):
             bot_id=bot_id,
             order_key=key,
             bot_priority=submission.priority,
+            request=request,
         )
 
     def _correlation(self, submission: OrderSubmission, bot_id: str) -> RiskRejection | None:
@@ -624,14 +695,14 @@ class Aggregator(Service):
         return self.account_id is None or account_id == self.account_id
 
     async def on_order_update(self, update: OrderUpdate) -> None:
-        if self.account_id is None and update.custom_tag in self._tags:
+        if self.account_id is None and update.custom_tag in self.tags:
             self.account_id = update.account_id
             log.info("trading account learned from our orders", account=update.account_id)
         if not self._ours(update.account_id):
             return
         self.counters["orderUpdates"] += 1
         if update.symbol:
-            self._contracts[update.symbol] = update.contract_id
+            self.contracts[update.symbol] = update.contract_id
         self.working.apply(update)
         bot = update.bot_id
         if update.order_id and bot:
@@ -682,30 +753,32 @@ class Aggregator(Service):
             await self._trip_check("command error")
 
     async def on_fill(self, fill: Fill) -> None:
-        if self.account_id is None and fill.custom_tag in self._tags:
+        if self.account_id is None and fill.custom_tag in self.tags:
             self.account_id = fill.account_id
         if not self._ours(fill.account_id):
             return
         key = (fill.account_id, fill.fill_id)
         if key in self._fills_seen or fill.voided:
             return
-        self._fills_seen.add(key)
+        self._fills_seen[key] = None
+        if len(self._fills_seen) > 100_000:
+            self._fills_seen.popitem(last=False)
         self._exchange_clock.observe(fill.timestamp)
         symbol = fill.symbol or self._symbol_of(fill.contract_id)
         if symbol is None or symbol not in self.instruments:
             log.error("fill in an unknown instrument; not counted", contract=fill.contract_id)
             return
-        self._contracts[symbol] = fill.contract_id
+        self.contracts[symbol] = fill.contract_id
         self.counters["fills"] += 1
         bot = fill.bot_id if fill.bot_id is not None and fill.bot_id in self.registry else UNATTRIBUTED
-        if bot == UNATTRIBUTED and symbol in self._closing:
+        if bot == UNATTRIBUTED and symbol in self.closing:
             shares = self._close_shares(symbol, fill)
         else:
             shares = [(bot, fill.quantity)]
         for owner, quantity in shares:
             await self._apply_fill(owner, symbol, fill, quantity)
-        if symbol in self._closing and self.positions.net(symbol) == 0:
-            self._closing.discard(symbol)
+        if symbol in self.closing and self.positions.net(symbol) == 0:
+            self.closing.discard(symbol)
         await self.evaluate()
 
     def _close_shares(self, symbol: str, fill: Fill) -> list[tuple[str, int]]:
@@ -748,7 +821,7 @@ class Aggregator(Service):
             await self._on_unattributed(fill, symbol)
 
     def _symbol_of(self, contract_id: str) -> str | None:
-        for symbol, contract in self._contracts.items():
+        for symbol, contract in self.contracts.items():
             if contract == contract_id:
                 return symbol
         parts = contract_id.split(".")
@@ -762,7 +835,7 @@ class Aggregator(Service):
         position = self.positions.get(bot_id, symbol)
         return PositionUpdate(
             account_id=self.account_id or 0,
-            contract_id=self._contracts.get(symbol, symbol),
+            contract_id=self.contracts.get(symbol, symbol),
             net_quantity=position.quantity,
             average_price=position.average_price,
             timestamp=self.clock(),
@@ -810,7 +883,7 @@ class Aggregator(Service):
         symbol = update.symbol or self._symbol_of(update.contract_id)
         if symbol is None:
             return
-        self._contracts.setdefault(symbol, update.contract_id)
+        self.contracts.setdefault(symbol, update.contract_id)
         self.exchange_positions[symbol] = update.net_quantity
         self._reconcile_check()
 
@@ -843,7 +916,7 @@ class Aggregator(Service):
         if price is None or quote.symbol not in self.instruments:
             return
         self._exchange_clock.observe(quote.timestamp)
-        self._contracts.setdefault(quote.symbol, quote.contract_id)
+        self.contracts.setdefault(quote.symbol, quote.contract_id)
         try:
             self.engine.on_mark(quote.symbol, price)
         except RiskInputError:
@@ -888,6 +961,7 @@ class Aggregator(Service):
         self._apply_state(before)
 
     def _apply_state(self, before: TradingState) -> None:
+        self._dirty = True
         after = self.account.state
         self.engine.trading_state = after
         if after != before:
@@ -905,8 +979,8 @@ class Aggregator(Service):
                 f"daily loss {-daily:.2f} reached the limit {risk.max_daily_loss:g}",
                 halt=True,
             )
-            if self.settings.flatten_on_daily_loss and not self._flattened_for_loss:
-                self._flattened_for_loss = True
+            if self.settings.flatten_on_daily_loss and not self.flattened_for_loss:
+                self.flattened_for_loss = True
                 await self.flatten_all("risk", "daily loss limit")
         target = risk.max_daily_profit
         if target is not None and daily >= target and Cause.PROFIT_TARGET not in self.account.causes:
@@ -928,13 +1002,13 @@ class Aggregator(Service):
 
     def roll_day_if_due(self) -> None:
         day = trading_day(self.clock())
-        if self._day is None or day == self._day:
-            self._day = day
+        if self.current_trading_day is None or day == self.current_trading_day:
+            self.current_trading_day = day
             return
-        self._day = day
+        self.current_trading_day = day
         self.engine.new_trading_day()
         self.positions.new_day()
-        self._flattened_for_loss = False
+        self.flattened_for_loss = False
         for cause in (Cause.DAILY_LOSS, Cause.PROFIT_TARGET):
             self._clear(cause)
         self._record("TRADING_DAY", f"new trading day {day.isoformat()}", None)
@@ -948,6 +1022,12 @@ class Aggregator(Service):
                 self._record("BOT_STALE", f"bot {entry.bot_id} stopped heartbeating", None)
             if self._mismatch_since or Cause.RECONCILIATION in self.account.causes:
                 self._reconcile_check()
+            if self._dirty or now - self._saved_at > 30.0:  # a state change from quotes; keep it fresh
+                self._saved_at = now
+                try:
+                    await self.save()
+                except Exception:
+                    log.exception("saving the aggregator state failed; retrying")
 
     # --- the kill switch --------------------------------------------------------------------------
 
@@ -993,7 +1073,7 @@ class Aggregator(Service):
         # Close first (the connection manager then cancels each position's stops and targets):
         # if a close fails, the stops still protect. Then every other working order goes.
         for symbol in sorted(symbols):
-            self._closing.add(symbol)
+            self.closing.add(symbol)
             self.enqueue_protective(
                 ClosePosition(
                     command_id=f"agg-flatten-{stamp}-{symbol}", symbol=symbol, account_id=self.account_id
@@ -1019,7 +1099,7 @@ class Aggregator(Service):
             "tradingState": state_name(engine.trading_state),
             "why": self.account.why(),
             "accountId": self.account_id,
-            "tradingDay": self._day.isoformat() if self._day else None,
+            "tradingDay": self.current_trading_day.isoformat() if self.current_trading_day else None,
             "queueDepth": len(self.queue),
             "limits": {
                 "dailyLoss": {"limit": risk.max_daily_loss, "used": max(0.0, -engine.daily_pnl)},
