@@ -11,18 +11,23 @@ import subprocess
 import uuid
 from pathlib import Path
 
+import httpx
 import pytest
 
 from support.agg_harness import AggHarness
 from support.bus_helpers import eventually
 from support.cm_harness import Harness
 from support.processes import clean_env, start, stop
-from support.redis_server import RedisServer
+from support.redis_server import RedisServer, free_port
 from support.sim import SimHandle
 from tsxbot.messages import ControlAction, PositionUpdate, RiskReason, RiskRejection, Side
 
+KEY = "process-test-key"
 
-def aggregator_process(tmp_path: Path, redis: RedisServer, namespace: str) -> subprocess.Popen[str]:
+
+def aggregator_process(
+    tmp_path: Path, redis: RedisServer, namespace: str, api_port: int, monitoring_port: int
+) -> subprocess.Popen[str]:
     return start(
         "aggregator",
         "--redis",
@@ -31,8 +36,12 @@ def aggregator_process(tmp_path: Path, redis: RedisServer, namespace: str) -> su
         f"bus.namespace={namespace}",
         "--set",
         f"system.logDir={tmp_path / 'logs'}",
+        "--set",
+        f"services.aggregator.apiPort={api_port}",
+        "--set",
+        f"services.aggregator.monitoringPort={monitoring_port}",
         cwd=tmp_path,
-        env=clean_env(TSXBOT_API_KEY="process-test-key"),
+        env=clean_env(TSXBOT_API_KEY=KEY),
     )
 
 
@@ -68,7 +77,8 @@ async def test_kill_9_and_restart_keeps_positions_and_the_halt(
     try:
         await h.cm.start_manager()
         await h._listen("bot_2")
-        first = aggregator_process(tmp_path, redis, h.cm.namespace)
+        api_port, monitoring_port = free_port(), free_port()
+        first = aggregator_process(tmp_path, redis, h.cm.namespace, api_port, monitoring_port)
         entry = await enter(h, first)
         await h.wait_for("bot_2", PositionUpdate, lambda p: p.net_quantity == 1)
         await h.control(ControlAction.HALT)
@@ -79,9 +89,15 @@ async def test_kill_9_and_restart_keeps_positions_and_the_halt(
         first.wait(10)
         await h.submit("bot_2", order_id="x1", side=Side.SELL)  # arrives while it is dead
 
-        second = aggregator_process(tmp_path, redis, h.cm.namespace)
+        second = aggregator_process(tmp_path, redis, h.cm.namespace, api_port, monitoring_port)
         refused = await h.wait_for("bot_2", RiskRejection, lambda r: r.order_id == "x1", within=30)
         assert refused.reason is RiskReason.TRADING_HALTED  # HALTED stayed halted
+        headers = {"X-API-Key": KEY}
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{api_port}", headers=headers) as api:
+            status = (await api.get("/status")).json()
+            assert status["tradingState"] == "HALTED"
+            positions = (await api.get("/positions")).json()["perBot"]
+            assert [(p["botId"], p["symbol"], p["quantity"]) for p in positions] == [("bot_2", "MES", 1)]
         await h.control(ControlAction.RESUME)
         await asyncio.sleep(0.5)
         await h.submit("bot_2", order_id="x2", side=Side.SELL)  # an exit only if the long came back

@@ -10,10 +10,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from support.bus_helpers import eventually
-from support.cm_harness import Harness
+from support.cm_harness import API_KEY, Harness
 from support.sim import MES, sim_config
 from tsxbot.aggregator import Aggregator
 from tsxbot.bus import Subscription
+from tsxbot.config.secrets import Secret
 from tsxbot.messages import (
     AggregatorControl,
     BotHeartbeat,
@@ -59,7 +60,14 @@ class AggHarness:
 
     async def start_aggregator(self, *overrides: str) -> Aggregator:
         config = sim_config(*overrides)
-        aggregator = Aggregator(config, await self.cm.bus(), clock=self.sim.now)
+        aggregator = Aggregator(
+            config,
+            await self.cm.bus(),
+            clock=self.sim.now,
+            api_key=Secret(API_KEY),
+            api_port=0,
+            monitoring_port=0,
+        )
         await aggregator.start()
         self.aggregators.append(aggregator)
         return aggregator

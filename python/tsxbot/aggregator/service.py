@@ -27,6 +27,8 @@ from typing import Any
 
 import msgspec
 
+from tsxbot.aggregator.api import AggregatorApi
+from tsxbot.aggregator.metrics import MonitoringServer
 from tsxbot.aggregator.orders import WorkingOrders
 from tsxbot.aggregator.persistence import StateStore, restore, snapshot_of
 from tsxbot.aggregator.positions import UNATTRIBUTED, Positions
@@ -44,6 +46,7 @@ from tsxbot.aggregator.trading_state import (
 )
 from tsxbot.bus import Message, MessageBus, Subscription
 from tsxbot.config import Config
+from tsxbot.config.secrets import Secret
 from tsxbot.log import get_logger
 from tsxbot.messages import (
     AccountUpdate,
@@ -88,6 +91,7 @@ log = get_logger("tsxbot.aggregator")
 # separate channels and may arrive in either order).
 RECONCILE_GRACE_SECONDS = 2.0
 HOUSEKEEPING_SECONDS = 0.25
+SUBSCRIPTION_CLOSE_SECONDS = 3.0
 KEPT_ORDERS = 100_000
 
 
@@ -164,6 +168,9 @@ class Aggregator(Service):
         clock: Callable[[], dt.datetime] | None = None,
         account_id: int | None = None,
         monotonic: Callable[[], float] = time.monotonic,
+        api_key: Secret | None = None,
+        api_port: int | None = None,
+        monitoring_port: int | None = None,
     ) -> None:
         super().__init__()
         self.config = config
@@ -216,6 +223,22 @@ class Aggregator(Service):
             "badMessages": 0,
         }
         self.store = StateStore(bus.journal("aggregator"))
+        # One message, API call or quote at a time changes the state.
+        self._lock = asyncio.Lock()
+        endpoint = config.global_config.services.aggregator
+        self.api = (
+            AggregatorApi(self, api_key, endpoint.host, endpoint.api_port if api_port is None else api_port)
+            if api_key is not None
+            else None
+        )
+        monitoring = config.global_config.features.enable_monitoring
+        self.monitoring = (
+            MonitoringServer(
+                self, endpoint.host, endpoint.monitoring_port if monitoring_port is None else monitoring_port
+            )
+            if monitoring and (api_key is not None or monitoring_port is not None)
+            else None
+        )
         self._dirty = False
         self._saved_at = 0.0
         self.restored: dict[str, Any] | None = None
@@ -257,19 +280,32 @@ class Aggregator(Service):
             self._background(self._dispatch_loop(), "aggregator-dispatch"),
             self._background(self._housekeeping(), "aggregator-housekeeping"),
         ]
+        if self.api is not None:
+            await self.api.start()
+        if self.monitoring is not None:
+            await self.monitoring.start()
         log.info("aggregator started", bots=self.registry.ids(), account=self.account_id)
 
     async def stop(self) -> None:
         """Stops taking messages. Submissions not yet sent stay unacknowledged on the bus and come
         back to the next run (nothing is sent after this)."""
         self._stopping = True
-        for subscription in self._subscriptions:
-            await subscription.close()
+        if self.api is not None:
+            await self.api.stop()
+        if self.monitoring is not None:
+            await self.monitoring.stop()
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
+        for subscription in self._subscriptions:
+            # Bounded: a Redis reader that missed its cancellation must not hold the shutdown (the
+            # bus closes it again when it closes).
+            try:
+                await asyncio.wait_for(subscription.close(), SUBSCRIPTION_CLOSE_SECONDS)
+            except TimeoutError:
+                log.error("a bus subscription did not close in time", subscription=subscription.name)
         log.info("aggregator stopped", queued=len(self.queue))
 
     def _background(self, work: Coroutine[Any, Any, None], name: str) -> asyncio.Task[None]:
@@ -295,17 +331,18 @@ class Aggregator(Service):
             if not batch:
                 return
             to_ack = []
-            for message in batch:
-                try:
-                    deferred = await self._handle(message)
-                except Exception:
-                    # A bug must not stop the flow of fills and orders; the message is logged.
-                    self.counters["badMessages"] += 1
-                    log.exception("a message could not be handled", message=repr(message))
-                    deferred = False
-                if not deferred:
-                    to_ack.append(message)
-            await self.save()
+            async with self._lock:
+                for message in batch:
+                    try:
+                        deferred = await self._handle(message)
+                    except Exception:
+                        # A bug must not stop the flow of fills and orders; the message is logged.
+                        self.counters["badMessages"] += 1
+                        log.exception("a message could not be handled", message=repr(message))
+                        deferred = False
+                    if not deferred:
+                        to_ack.append(message)
+                await self.save()
             for message in to_ack:
                 await message.ack()
 
@@ -317,7 +354,8 @@ class Aggregator(Service):
         async for message in subscription:
             payload = message.envelope.payload
             if isinstance(payload, Quote):
-                await self.on_quote(payload)
+                async with self._lock:
+                    await self.on_quote(payload)
             elif isinstance(payload, BotHeartbeat):
                 self.registry.heartbeat(payload.bot_id, self.monotonic())
 
@@ -1030,6 +1068,19 @@ class Aggregator(Service):
                     log.exception("saving the aggregator state failed; retrying")
 
     # --- the kill switch --------------------------------------------------------------------------
+
+    async def command(
+        self, action: ControlAction, requested_by: str, reason: str, bot_id: str | None = None
+    ) -> str:
+        """A kill-switch action from the API: applied between messages, then saved."""
+        async with self._lock:
+            done = await self.control(action, requested_by, reason, bot_id)
+            await self.save()
+            return done
+
+    @property
+    def healthy(self) -> bool:
+        return not self._stopping and not self.failed.done() and self.bus.metrics().connected
 
     async def control(
         self, action: ControlAction, requested_by: str, reason: str, bot_id: str | None = None
