@@ -35,6 +35,8 @@ class AggHarness:
     # What each bot received on bot:{id}:orders, and everything on aggregator:risk.
     received: dict[str, list[Any]] = field(default_factory=dict)
     risk: list[Any] = field(default_factory=list)
+    # Set whenever a bot receives something (for waits without polling).
+    arrived: asyncio.Event = field(default_factory=asyncio.Event)
     _subs: list[Subscription] = field(default_factory=list)
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
@@ -92,6 +94,7 @@ class AggHarness:
     async def _collect(self, sub: Subscription, into: list[Any]) -> None:
         async for message in sub:
             into.append(message.envelope.payload)
+            self.arrived.set()
             await message.ack()
 
     async def submit(self, bot: str, **fields: Any) -> OrderSubmission:
