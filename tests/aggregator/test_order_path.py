@@ -54,19 +54,23 @@ async def test_a_bots_refusals_are_typed_with_the_limit_and_the_value(agg: AggHa
     await agg.submit("bot_2", order_id="far", stop_loss=mark - 50.0, take_profit=mark + 100.0)
     await agg.submit("bot_2", order_id="nosym", symbol="XYZ", stop_loss=1.0)
     await agg.submit("intruder", order_id="x1", stop_loss=mark - 4.0, take_profit=mark + 12.0)
+    await agg.submit("bot_2", order_id="negstop", stop_loss=-5.0, take_profit=mark + 12.0)
+    await agg.submit("bot_2", order_id="zerolimit", order_type="LIMIT", limit_price=0.0, stop_loss=mark - 4)
 
     def reason(order_id: str) -> RiskRejection:
         found = [r for r in agg.risk if isinstance(r, RiskRejection) and r.order_id == order_id]
         assert len(found) == 1, (order_id, agg.risk)
         return found[0]
 
-    await eventually(lambda: len(agg.risk) >= 6, what="six rejections")
+    await eventually(lambda: len(agg.risk) >= 8, what="eight rejections")
     assert reason("nostop").reason is RiskReason.MISSING_STOP_LOSS
     big = reason("big")
     assert (big.reason, big.limit, big.value) == (RiskReason.MAX_ORDER_SIZE, 5.0, 6.0)
     assert reason("offgrid").reason is RiskReason.PRICE_OFF_TICK
     assert reason("far").reason is RiskReason.STOP_LOSS_TOO_FAR
     assert reason("nosym").reason is RiskReason.UNKNOWN_SYMBOL
+    assert reason("negstop").reason is RiskReason.INVALID_PRICE
+    assert reason("zerolimit").reason is RiskReason.INVALID_PRICE
     intruder = reason("x1")
     assert (intruder.reason, intruder.bot_id, intruder.stage) == (
         RiskReason.UNKNOWN_BOT,
@@ -80,6 +84,8 @@ async def test_a_bots_refusals_are_typed_with_the_limit_and_the_value(agg: AggHa
         "offgrid",
         "far",
         "nosym",
+        "negstop",
+        "zerolimit",
     }
     assert await agg.open_orders() == []
     assert agg.agg.counters["sent"] == 0
@@ -132,3 +138,11 @@ async def test_a_flat_bot_has_its_protective_orders_cancelled(agg: AggHarness) -
         await asyncio.sleep(0.1)
     assert await agg.open_orders() == []
     assert agg.agg.positions.quantity("bot_2", "MES") == 0
+
+
+async def test_entries_are_refused_on_a_blocked_date(agg: AggHarness) -> None:
+    await agg.start("risk.blockedDates=[2026-11-24]")
+    mark = await agg.wait_mark()
+    await agg.submit("bot_2", order_id="b1", stop_loss=mark - 4.0, take_profit=mark + 12.0)
+    refused = await agg.wait_for("bot_2", RiskRejection, lambda r: r.order_id == "b1")
+    assert refused.reason is RiskReason.BLOCKED_DATE

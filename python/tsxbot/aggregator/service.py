@@ -241,6 +241,7 @@ class Aggregator(Service):
         )
         self._dirty = False
         self._saved_at = 0.0
+        self._reconnects_seen = 0
         self.restored: dict[str, Any] | None = None
         # Submission handling time (decode excluded), seconds; for metrics.
         self.check_seconds: list[float] = []
@@ -261,6 +262,7 @@ class Aggregator(Service):
             log.warning("aggregator state restored", **self.restored)
         if self.current_trading_day is None:
             self.current_trading_day = trading_day(self.clock())
+        self._reconnects_seen = self.bus.metrics().reconnects
         durable = [
             channels.AGGREGATOR_ORDERS,
             channels.AGGREGATOR_CONTROL,
@@ -1038,6 +1040,15 @@ class Aggregator(Service):
                 f"{self.breaker.window:g} s (last: {what})",
             )
 
+    async def _count_disconnects(self) -> None:
+        """Bus reconnects (the connection to Redis lost) count toward the circuit breaker."""
+        reconnects = self.bus.metrics().reconnects
+        if reconnects > self._reconnects_seen:
+            self._record("BUS_DISCONNECT", f"the bus reconnected ({reconnects} times so far)", None)
+            for _ in range(reconnects - self._reconnects_seen):
+                await self._trip_check("bus disconnect")
+        self._reconnects_seen = reconnects
+
     def roll_day_if_due(self) -> None:
         day = trading_day(self.clock())
         if self.current_trading_day is None or day == self.current_trading_day:
@@ -1056,6 +1067,7 @@ class Aggregator(Service):
             await asyncio.sleep(HOUSEKEEPING_SECONDS)
             self.roll_day_if_due()
             now = self.monotonic()
+            await self._count_disconnects()
             for entry in self.registry.newly_stale(now):
                 self._record("BOT_STALE", f"bot {entry.bot_id} stopped heartbeating", None)
             if self._mismatch_since or Cause.RECONCILIATION in self.account.causes:
