@@ -11,11 +11,13 @@ from tsxbot.messages import (
     Fill,
     OrderStatus,
     OrderUpdate,
+    PlaceOrder,
     PositionUpdate,
     RejectionStage,
     RiskReason,
     RiskRejection,
     Side,
+    channels,
 )
 
 
@@ -146,3 +148,65 @@ async def test_entries_are_refused_on_a_blocked_date(agg: AggHarness) -> None:
     await agg.submit("bot_2", order_id="b1", stop_loss=mark - 4.0, take_profit=mark + 12.0)
     refused = await agg.wait_for("bot_2", RiskRejection, lambda r: r.order_id == "b1")
     assert refused.reason is RiskReason.BLOCKED_DATE
+
+
+async def test_a_partial_exit_cuts_the_protective_orders_to_the_position(agg: AggHarness) -> None:
+    """Long 2 with a bracket of 2; an opposite order exits 1: a stop of 2 would make the bot short,
+    so the aggregator cuts its stop and target to 1."""
+    await agg.start()
+    mark = await agg.wait_mark()
+    await agg.submit("bot_2", order_id="in2", quantity=2, stop_loss=mark - 4.0, take_profit=mark + 12.0)
+    await agg.wait_for("bot_2", PositionUpdate, lambda p: p.net_quantity == 2)
+    await eventually(lambda: len(agg.agg.working) == 2, what="bracket legs")
+    await agg.submit("bot_2", order_id="out1", side=Side.SELL, quantity=1)
+    await agg.wait_for("bot_2", PositionUpdate, lambda p: p.net_quantity == 1)
+
+    async def leg_sizes() -> list[int]:
+        return sorted(o["size"] for o in await agg.open_orders())
+
+    for _ in range(100):
+        if await leg_sizes() == [1, 1]:
+            break
+        await asyncio.sleep(0.05)
+    assert await leg_sizes() == [1, 1]
+
+
+async def test_an_order_that_could_cross_zero_is_an_entry_and_gets_its_bracket(agg: AggHarness) -> None:
+    """Long 1 with a resting sell (its take-profit of its own, as a limit) of 1: another sell of 1
+    could, with the first, make the bot short, so it is an opening order: it needs a stop-loss and
+    is sent with its bracket."""
+    await agg.start()
+    spy = await (await agg.client()).subscribe(channels.CM_COMMANDS, group="spy")
+    try:
+        mark = await agg.wait_mark()
+        await agg.submit("bot_2", order_id="long", stop_loss=mark - 4.0, take_profit=mark + 12.0)
+        await agg.wait_for("bot_2", PositionUpdate, lambda p: p.net_quantity == 1)
+        high = round((mark + 30.0) * 4) / 4
+        await agg.submit(
+            "bot_2", order_id="rest", side=Side.SELL, order_type="LIMIT", limit_price=high, quantity=1
+        )
+        await agg.submit("bot_2", order_id="cross", side=Side.SELL, quantity=1)  # no stop: refused
+        refused = await agg.wait_for("bot_2", RiskRejection, lambda r: r.order_id == "cross")
+        assert refused.reason is RiskReason.MISSING_STOP_LOSS
+        await agg.submit(
+            "bot_2", order_id="cross2", side=Side.SELL, stop_loss=mark + 4.0, take_profit=mark - 12.0
+        )
+        commands: dict[str, PlaceOrder] = {}
+
+        async def collect() -> None:
+            async for message in spy:
+                payload = message.envelope.payload
+                if isinstance(payload, PlaceOrder):
+                    commands[payload.order_id] = payload
+                await message.ack()
+
+        task = asyncio.create_task(collect())
+        await eventually(lambda: "cross2" in commands, what="cross2 sent")
+        task.cancel()
+        assert commands["rest"].stop_loss_ticks is None  # a real exit: no bracket
+        assert (
+            commands["cross2"].stop_loss_ticks is not None
+            and commands["cross2"].take_profit_ticks is not None
+        )
+    finally:
+        await spy.close()

@@ -243,6 +243,7 @@ def restore(agg: Aggregator, snap: Snapshot, now_ns: int) -> dict[str, Any]:
         if o.custom_tag:
             agg.tags.add(o.custom_tag)
         if record.open:
+            agg.track_open(o.bot_id, o.key)
             request = OrderRequest(
                 o.bot_id,
                 o.symbol,

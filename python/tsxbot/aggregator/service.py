@@ -59,6 +59,7 @@ from tsxbot.messages import (
     ControlAction,
     Envelope,
     Fill,
+    ModifyOrder,
     OrderStatus,
     OrderSubmission,
     OrderUpdate,
@@ -201,6 +202,8 @@ class Aggregator(Service):
         self.exchange_positions: dict[str, int] = {}
         self._mismatch_since: dict[str, float] = {}
         self._fills_seen: OrderedDict[tuple[int, int], None] = OrderedDict()
+        # Each bot's orders that may still fill (keys into ``orders``; pruned as they close).
+        self._open_by_bot: dict[str, set[str]] = {}
         # Symbols the aggregator is closing (flatten): their unattributed fills close bot positions.
         self.closing: set[str] = set()
         self.tags: set[str] = set()
@@ -389,9 +392,31 @@ class Aggregator(Service):
     # --- submissions ------------------------------------------------------------------------------
 
     def is_exit(self, bot_id: str, submission: OrderSubmission) -> bool:
-        """Moves the bot's own position toward zero without crossing it."""
+        """Moves the bot's own position toward zero without crossing it, its open orders on the
+        same side counted as filled (the risk engine's rule): an order that could cross zero
+        opens a position, so it gets a bracket."""
         held = self.positions.quantity(bot_id, submission.symbol)
-        return held != 0 and held * submission.side.sign < 0 and submission.quantity <= abs(held)
+        if held == 0 or held * submission.side.sign >= 0:
+            return False
+        pending = self.open_quantity(bot_id, submission.symbol, submission.side.value)
+        return submission.quantity + pending <= abs(held)
+
+    def track_open(self, bot_id: str, key: str) -> None:
+        self._open_by_bot.setdefault(bot_id, set()).add(key)
+
+    def open_quantity(self, bot_id: str, symbol: str, side: str) -> int:
+        """What the bot's open orders (queued, sent, working) in ``symbol`` on ``side`` may still fill."""
+        keys = self._open_by_bot.get(bot_id)
+        if not keys:
+            return 0
+        total = 0
+        for key in list(keys):
+            record = self.orders.get(key)
+            if record is None or not record.open:
+                keys.discard(key)
+            elif record.symbol == symbol and record.side == side:
+                total += max(0, record.quantity - record.filled)
+        return total
 
     def reference_price(self, submission: OrderSubmission) -> float | None:
         if submission.limit_price is not None:
@@ -474,6 +499,7 @@ class Aggregator(Service):
             )
             record.reduce_only = item.request.reduce_only
         self.tags.add(item.command.custom_tag)
+        self._open_by_bot.setdefault(bot_id, set()).add(key)
         self.counters["accepted"] += 1
         self.check_seconds.append(time.perf_counter() - started)
         if len(self.check_seconds) > 10_000:
@@ -857,6 +883,8 @@ class Aggregator(Service):
             await self._publish(channels.bot_orders(bot), self.bot_position(bot, symbol))
             if before != 0 and after == 0:
                 self._cancel_protective(bot, symbol)
+            elif before != 0 and abs(after) < abs(before) and after * before > 0:
+                self._resize_protective(bot, symbol, abs(after))
         else:
             await self._on_unattributed(fill, symbol)
 
@@ -882,6 +910,28 @@ class Aggregator(Service):
             symbol=symbol,
             bot_id=bot_id or None,
         )
+
+    def _resize_protective(self, bot_id: str, symbol: str, size: int) -> None:
+        """The bot's position shrank (a partial exit by an opposite order): stops and targets
+        larger than it would reverse it, so they are cut to its size."""
+        for order in self.working.protective(bot_id, symbol):
+            if order.quantity - order.filled_quantity <= size:
+                continue
+            log.info(
+                "bot position smaller: resizing its protective order",
+                bot=bot_id,
+                exchange_order_id=order.exchange_order_id,
+                size=size,
+            )
+            self.enqueue_protective(
+                ModifyOrder(
+                    command_id=f"agg-resize-{order.exchange_order_id}-{size}",
+                    account_id=order.account_id,
+                    exchange_order_id=order.exchange_order_id,
+                    quantity=size,
+                ),
+                bot_id,
+            )
 
     def _cancel_protective(self, bot_id: str, symbol: str) -> None:
         """The bot is flat in ``symbol``: its stops and targets there have nothing left to protect."""
