@@ -69,6 +69,7 @@ from tsxbot.messages import (
     RejectionStage,
     RiskReason,
     RiskRejection,
+    Side,
     channels,
     utc_now,
 )
@@ -791,6 +792,12 @@ class Aggregator(Service):
             return  # another sender's command
         if result.ok:
             return
+        command = sent.command
+        closing = isinstance(command, ClosePosition) and command.symbol in self.closing
+        if closing and isinstance(command, ClosePosition) and self.positions.net(command.symbol) == 0:
+            # Nothing left at the exchange to close: offsetting bot positions close internally.
+            self.closing.discard(command.symbol)
+            await self._cross_internally(command.symbol)
         self.counters["commandFailures"] += 1
         log.warning(
             "command failed",
@@ -845,7 +852,32 @@ class Aggregator(Service):
             await self._apply_fill(owner, symbol, fill, quantity)
         if symbol in self.closing and self.positions.net(symbol) == 0:
             self.closing.discard(symbol)
+            await self._cross_internally(symbol)
         await self.evaluate()
+
+    async def _cross_internally(self, symbol: str) -> None:
+        """The account is flat in ``symbol`` but bots still hold positions that offset each other
+        (one long, one short): after a flatten they are closed against each other at the market,
+        without an order (the account's position does not change)."""
+        holders = [(bot, p.quantity) for bot, s, p in self.positions.items() if s == symbol and p.quantity]
+        if not holders:
+            return
+        price = self.engine.mark_price(symbol)
+        if price <= 0:  # no quote seen: at the holders' average (no P&L made up)
+            price = self.positions.get(holders[0][0], symbol).average_price
+        point_value = self.instruments.get(symbol).point_value
+        for bot, quantity in holders:
+            side = Side.SELL if quantity > 0 else Side.BUY
+            self.engine.on_fill(bot, symbol, side.value, abs(quantity), price, 0.0)
+            self.positions.apply(bot, symbol, side, abs(quantity), price, 0.0, point_value)
+            if bot:
+                await self._publish(channels.bot_orders(bot), self.bot_position(bot, symbol))
+        self._record(
+            "INTERNAL_CROSS",
+            f"{symbol}: offsetting positions closed against each other at {price:g}",
+            None,
+            {"positions": {bot or "UNATTRIBUTED": q for bot, q in holders}},
+        )
 
     def _close_shares(self, symbol: str, fill: Fill) -> list[tuple[str, int]]:
         """A fill of the aggregator's own close of ``symbol`` (flatten): it closes the bots'
@@ -1186,6 +1218,9 @@ class Aggregator(Service):
         # Close first (the connection manager then cancels each position's stops and targets):
         # if a close fails, the stops still protect. Then every other working order goes.
         for symbol in sorted(symbols):
+            if self.exchange_positions.get(symbol, 0) == 0 and self.positions.net(symbol) == 0:
+                await self._cross_internally(symbol)  # nothing to close at the exchange
+                continue
             self.closing.add(symbol)
             self.enqueue_protective(
                 ClosePosition(
