@@ -24,6 +24,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import msgspec
 
@@ -36,6 +37,7 @@ from tsxbot.aggregator.queue import OrderQueue, Priority, QueuedCommand, QueueFu
 from tsxbot.aggregator.registry import BotRegistry, config_hash
 from tsxbot.aggregator.sltp import BracketError, bracket_ticks, safe_prices
 from tsxbot.aggregator.trading_state import (
+    DAILY,
     AccountState,
     Cause,
     CircuitBreaker,
@@ -47,6 +49,7 @@ from tsxbot.aggregator.trading_state import (
 from tsxbot.bus import Message, MessageBus, Subscription
 from tsxbot.config import Config
 from tsxbot.config.secrets import Secret
+from tsxbot.config.types import parse_time_of_day
 from tsxbot.log import get_logger
 from tsxbot.messages import (
     AccountUpdate,
@@ -182,6 +185,10 @@ class Aggregator(Service):
         self.risk_settings = config.global_config.risk
         self._exchange_clock = ExchangeClock()
         self.clock: Callable[[], dt.datetime] = clock or self._exchange_clock.now
+        # Time-driven actions (the day roll, flattenAt) wait until the exchange's time is known.
+        self.clock_known: Callable[[], bool] = (
+            (lambda: True) if clock is not None else (lambda: self._exchange_clock.known)
+        )
         self.monotonic = monotonic
         self.instruments = config.instruments
         bots = {b.id: bot_limits_from_config(b.config, b.params) for b in config.enabled_bots}
@@ -246,6 +253,7 @@ class Aggregator(Service):
         self._dirty = False
         self._saved_at = 0.0
         self._reconnects_seen = 0
+        self._session_flattened: dt.date | None = None
         self.restored: dict[str, Any] | None = None
         # Submission handling time (decode excluded), seconds; for metrics.
         self.check_seconds: list[float] = []
@@ -264,7 +272,7 @@ class Aggregator(Service):
         if snapshot is not None:
             self.restored = restore(self, snapshot, self.now_ns())
             log.warning("aggregator state restored", **self.restored)
-        if self.current_trading_day is None:
+        if self.current_trading_day is None and self.clock_known():
             self.current_trading_day = trading_day(self.clock())
         self._reconnects_seen = self.bus.metrics().reconnects
         durable = [
@@ -1103,7 +1111,7 @@ class Aggregator(Service):
             )
             if self.settings.flatten_on_daily_loss and not self.flattened_for_loss:
                 self.flattened_for_loss = True
-                await self.flatten_all("risk", "daily loss limit")
+                await self.flatten_all("risk", "daily loss limit", Cause.DAILY_LOSS)
         target = risk.max_daily_profit
         if target is not None and daily >= target and Cause.PROFIT_TARGET not in self.account.causes:
             self._set(Cause.PROFIT_TARGET, f"daily profit {daily:.2f} reached the target {target:g}")
@@ -1132,6 +1140,8 @@ class Aggregator(Service):
         self._reconnects_seen = reconnects
 
     def roll_day_if_due(self) -> None:
+        if not self.clock_known():
+            return
         day = trading_day(self.clock())
         if self.current_trading_day is None or day == self.current_trading_day:
             self.current_trading_day = day
@@ -1140,14 +1150,36 @@ class Aggregator(Service):
         self.engine.new_trading_day()
         self.positions.new_day()
         self.flattened_for_loss = False
-        for cause in (Cause.DAILY_LOSS, Cause.PROFIT_TARGET):
+        for cause in DAILY:
             self._clear(cause)
         self._record("TRADING_DAY", f"new trading day {day.isoformat()}", None)
+
+    async def flatten_if_due(self) -> bool:
+        """At ``risk.flattenAt`` (exchange time, in the trading hours' zone; TopStepX flattens
+        at 15:10 CT) everything is flattened once per trading day and the account stays HALTED
+        until the next one."""
+        at = self.risk_settings.flatten_at
+        if at is None or not self.clock_known():
+            return False
+        hours = self.risk_settings.trading_hours
+        zone = ZoneInfo(hours.timezone)
+        now = self.clock()
+        local = now.astimezone(zone)
+        day = trading_day(now)
+        due = parse_time_of_day(at) <= local.time() < parse_time_of_day(hours.start)
+        if not due or day == self._session_flattened or local.weekday() >= 5:
+            return False
+        self._session_flattened = day
+        async with self._lock:
+            await self.flatten_all("schedule", f"flattenAt {at}", Cause.SESSION_END)
+            await self.save()
+        return True
 
     async def _housekeeping(self) -> None:
         while not self._stopping:
             await asyncio.sleep(HOUSEKEEPING_SECONDS)
             self.roll_day_if_due()
+            await self.flatten_if_due()
             now = self.monotonic()
             await self._count_disconnects()
             for entry in self.registry.newly_stale(now):
@@ -1207,11 +1239,12 @@ class Aggregator(Service):
         for item in self.queue.remove_where(lambda i: i.priority is not Priority.PROTECTIVE):
             await self._drop_queued(item, reason, why)
 
-    async def flatten_all(self, requested_by: str, reason: str) -> None:
-        """HALTED; every queued bot order refused; every position closed and every working order
-        cancelled, across bots."""
+    async def flatten_all(self, requested_by: str, reason: str, cause: Cause = Cause.KILL_SWITCH) -> None:
+        """HALTED (by ``cause``: the kill switch until RESUME; the daily loss or the session's end
+        until the next trading day); every queued bot order refused; every position closed and
+        every working order cancelled, across bots."""
         self._record("FLATTEN", reason or "flatten", requested_by)
-        self._set(Cause.KILL_SWITCH, f"flattened by {requested_by}: {reason}", halt=True)
+        self._set(cause, f"flattened by {requested_by}: {reason}", halt=True)
         await self._purge_queue(RiskReason.TRADING_HALTED, f"flatten by {requested_by}")
         stamp = self.clock().strftime("%Y%m%dT%H%M%S%f")
         symbols = {s for s, q in self.exchange_positions.items() if q != 0} | self.positions.symbols()
