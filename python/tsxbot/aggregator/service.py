@@ -58,6 +58,7 @@ from tsxbot.messages import (
     BotRegistration,
     CancelOrder,
     ClosePosition,
+    CommandFailure,
     CommandResult,
     ControlAction,
     Envelope,
@@ -109,7 +110,9 @@ class OrderRecord:
     symbol: str
     side: str
     quantity: int
-    status: str  # QUEUED, SENT, WORKING, FILLED, CANCELLED, REJECTED, EXPIRED, REFUSED
+    # QUEUED, SENT, WORKING, UNKNOWN (the gateway failed: maybe at the exchange), FILLED,
+    # CANCELLED, REJECTED, EXPIRED, REFUSED
+    status: str
     command_id: str | None = None
     custom_tag: str | None = None
     exchange_order_id: int | None = None
@@ -123,7 +126,7 @@ class OrderRecord:
 
     @property
     def open(self) -> bool:
-        return self.status in ("QUEUED", "SENT", "WORKING")
+        return self.status in ("QUEUED", "SENT", "WORKING", "UNKNOWN")
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -711,7 +714,12 @@ class Aggregator(Service):
                 and self.engine.trading_state != TradingState.ACTIVE
                 and item.order_key is not None
             ):
-                await self._drop_queued(item, RiskReason.TRADING_HALTED, "the account stopped taking entries")
+                halted = self.engine.trading_state == TradingState.HALTED
+                await self._drop_queued(
+                    item,
+                    RiskReason.TRADING_HALTED if halted else RiskReason.TRADING_REDUCING,
+                    f"the account went {state_name(self.engine.trading_state)} while it was queued",
+                )
                 continue
             self.limiter.take()
             await self._send(item)
@@ -814,6 +822,22 @@ class Aggregator(Service):
             failure=result.failure.value if result.failure else None,
             detail=result.message,
         )
+        unknown = result.failure in (CommandFailure.GATEWAY_ERROR, CommandFailure.OUTCOME_UNKNOWN)
+        if sent.order_key is not None and sent.bot_id is not None and unknown:
+            # The gateway failed or the outcome is unknown: the order may or may not be at the
+            # exchange. It stays counted as working (the safe side) until an order update or the
+            # reconciliation tells.
+            record = self.orders.get(sent.order_key)
+            if record is not None:
+                record.status = "UNKNOWN"
+                record.reason = result.message
+            self._record(
+                "ORDER_OUTCOME_UNKNOWN",
+                f"{sent.bot_id} order {sent.order_key}: {result.message or 'gateway error'}",
+                None,
+            )
+            await self._trip_check("command error")
+            return
         if sent.order_key is not None and sent.bot_id is not None:
             self.engine.on_order_closed(sent.order_key)
             record = self.orders.get(sent.order_key)
