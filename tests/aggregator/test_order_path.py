@@ -220,6 +220,7 @@ async def test_an_order_whose_outcome_is_unknown_stays_counted_as_working(agg: A
     mark = await agg.wait_mark()
     await agg.sim.admin("faults/http", {"path": "/api/Order/place", "status": 503, "count": 100})
     await agg.submit("bot_2", order_id="u1", stop_loss=mark - 4.0, take_profit=mark + 12.0)
+
     def unknown() -> bool:
         record = agg.agg.orders.get("bot_2:u1")
         return record is not None and record.status == "UNKNOWN"
