@@ -14,6 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from support.redis_server import free_port
 from tsxbot.cli.run_all import _build
 from tsxbot.config import DEFAULTS_DIR, load_config
 from tsxbot.connection_manager.factory import MissingCredentialsError
@@ -75,10 +76,10 @@ def test_tsxbot_sim_prints_the_demo_login_serves_and_stops_cleanly(
 def test_run_all_builds_the_simulator_only_for_the_simulator_target() -> None:
     config = load_config(DEFAULTS_DIR, env={"TSXBOT_API_KEY": "k"})
     services = _build(config)
-    assert [s.name for s in services] == ["bus", "simulator", "connection-manager"]
+    assert [s.name for s in services] == ["bus", "simulator", "connection-manager", "aggregator"]
     live_env = {"TSXBOT_API_KEY": "k", "TOPSTEPX_USERNAME": "u", "TOPSTEPX_API_KEY": "x"}
     live = load_config(DEFAULTS_DIR, overrides=["topstepx.target=live"], env=live_env)
-    assert [s.name for s in _build(live)] == ["bus", "connection-manager"]
+    assert [s.name for s in _build(live)] == ["bus", "connection-manager", "aggregator"]
     without_credentials = load_config(DEFAULTS_DIR, overrides=["topstepx.target=live"], env={})
     with pytest.raises(MissingCredentialsError, match="TOPSTEPX_USERNAME"):
         _build(without_credentials)
@@ -95,6 +96,10 @@ def test_run_all_runs_the_simulator_until_stopped(tmp_path: Path) -> None:
             "simulator.port=0",
             "--set",
             f"system.logDir={tmp_path / 'logs'}",
+            "--set",
+            f"services.aggregator.apiPort={free_port()}",
+            "--set",
+            f"services.aggregator.monitoringPort={free_port()}",
         ],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
