@@ -459,3 +459,37 @@ async def test_a_write_refused_on_one_stream_neither_doubles_nor_holds_back_the_
     finally:
         await raw.close()
         await bus.close()
+
+
+async def test_close_ends_a_subscription_whose_loop_lost_a_cancellation(
+    redis: RedisServer, namespace: str
+) -> None:
+    # Python 3.11's wait_for can swallow a cancellation that arrives as its inner call finishes
+    # (the reader then loops on); close() must cancel again until every task has ended, never
+    # hang a shutdown. A task that swallows its first cancellation stands for such a loop.
+    bus = RedisBus(bus_config("redis", redis.url, namespace))
+    await bus.start()
+    try:
+        sub = await bus.subscribe(ORDERS, group="connection-manager")
+        swallowed = asyncio.Event()
+
+        async def reader_that_loses_one_cancel() -> None:
+            while True:
+                try:
+                    await asyncio.sleep(3600)
+                except asyncio.CancelledError:
+                    if swallowed.is_set():
+                        raise
+                    swallowed.set()
+
+        sub._tasks.append(asyncio.create_task(reader_that_loses_one_cancel()))  # type: ignore[attr-defined]
+        await asyncio.sleep(0)
+        loop = asyncio.get_running_loop()
+        began = loop.time()
+        async with asyncio.timeout(10):
+            await sub.close()
+        assert loop.time() - began < 3
+        assert swallowed.is_set()
+        assert all(task.done() for task in sub._tasks)  # type: ignore[attr-defined]
+    finally:
+        await bus.close()

@@ -15,7 +15,6 @@ unacknowledged at a time; the rest waits in the stream.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -34,6 +33,7 @@ from tsxbot.messages import AnyEnvelope, Channel, DecodeErrorKind, MessageDecode
 log = get_logger("tsxbot.bus.redis")
 
 _BLOCK_MS = 1000
+_CANCEL_AGAIN_SECONDS = 0.5
 
 
 # How many acknowledged ids a subscription remembers locally (see ``_recently_acked``).
@@ -91,6 +91,7 @@ class RedisSubscription(Subscription):
         self._tasks: list[asyncio.Task[None]] = []
         self._ready: list[asyncio.Event] = []
         self._decode_errors_logged = 0
+        self._stopping = False
 
     async def start(self) -> None:
         for keys, loop in (
@@ -111,11 +112,21 @@ class RedisSubscription(Subscription):
             log.warning("subscribed while redis is unreachable: receiving once it is back", name=self.name)
 
     async def _on_close(self) -> None:
+        self._stopping = True
+        pending = set(self._tasks)
+        while pending:
+            for task in pending:
+                task.cancel()
+            # Python 3.11's wait_for can lose a cancellation that arrives as its inner call
+            # finishes; the loop would then go on reading. Cancel again until every task ended.
+            _, pending = await asyncio.wait(pending, timeout=_CANCEL_AGAIN_SECONDS)
         for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            if not task.cancelled() and task.exception() is not None:
+                log.error(
+                    "redis subscription task ended with an error",
+                    name=self.name,
+                    error=repr(task.exception()),
+                )
         self._durable.clear()  # unacknowledged: they stay pending in Redis for this consumer
         self._on_close_cb(self)
 
@@ -134,7 +145,7 @@ class RedisSubscription(Subscription):
         self, loop: Callable[[RespConnection, asyncio.Event], Awaitable[None]], ready: asyncio.Event
     ) -> None:
         backoff = Backoff(self._config.reconnect_initial_seconds, self._config.reconnect_max_seconds)
-        while True:
+        while not self._stopping:
             conn: RespConnection | None = None
             try:
                 conn = await RespConnection.open(
