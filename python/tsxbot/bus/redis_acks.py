@@ -16,6 +16,7 @@ import time
 from tsxbot.bus.backoff import Backoff
 from tsxbot.bus.errors import BusClosedError, RedisConnectionError, RedisReplyError
 from tsxbot.bus.resp import RedisAddress, RespConnection, pack, reply_error
+from tsxbot.bus.tasks import cancel_and_wait
 from tsxbot.config.global_config import BusConfig
 from tsxbot.log import get_logger
 
@@ -62,9 +63,7 @@ class AckWriter:
                 with contextlib.suppress(TimeoutError):
                     async with asyncio.timeout(flush_seconds):
                         await asyncio.gather(*waiting, return_exceptions=True)
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await cancel_and_wait([self._task])
         self._closed = True
         for *_, future in (*self._sending, *self._queue):
             if not future.done():

@@ -33,6 +33,7 @@ from tsxbot.bus.redis_names import DATA_FIELD, RedisNames
 from tsxbot.bus.redis_spill import SpillDirectory
 from tsxbot.bus.redis_trim import StreamTrimmer
 from tsxbot.bus.resp import RedisAddress, RespConnection, pack, reply_error
+from tsxbot.bus.tasks import cancel_and_wait
 from tsxbot.config.global_config import BusConfig
 from tsxbot.log import get_logger
 from tsxbot.messages import AnyEnvelope, Channel, encode
@@ -161,9 +162,7 @@ class RedisPublisher:
                     await self.flush()
         self._closing = True
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await cancel_and_wait([self._task])
         if self._durable:
             try:
                 written = self.spill.write(list(self._durable))

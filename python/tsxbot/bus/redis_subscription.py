@@ -26,6 +26,7 @@ from tsxbot.bus.redis_acks import AckWriter
 from tsxbot.bus.redis_names import DATA_FIELD, DEAD_LETTER_MAX_LEN, RedisNames
 from tsxbot.bus.resp import RedisAddress, RespConnection, pack, reply_error
 from tsxbot.bus.subscription import Subscription
+from tsxbot.bus.tasks import cancel_and_wait
 from tsxbot.config.global_config import BusConfig
 from tsxbot.log import get_logger
 from tsxbot.messages import AnyEnvelope, Channel, DecodeErrorKind, MessageDecodeError, decode
@@ -33,7 +34,6 @@ from tsxbot.messages import AnyEnvelope, Channel, DecodeErrorKind, MessageDecode
 log = get_logger("tsxbot.bus.redis")
 
 _BLOCK_MS = 1000
-_CANCEL_AGAIN_SECONDS = 0.5
 
 
 # How many acknowledged ids a subscription remembers locally (see ``_recently_acked``).
@@ -113,20 +113,8 @@ class RedisSubscription(Subscription):
 
     async def _on_close(self) -> None:
         self._stopping = True
-        pending = set(self._tasks)
-        while pending:
-            for task in pending:
-                task.cancel()
-            # Python 3.11's wait_for can lose a cancellation that arrives as its inner call
-            # finishes; the loop would then go on reading. Cancel again until every task ended.
-            _, pending = await asyncio.wait(pending, timeout=_CANCEL_AGAIN_SECONDS)
-        for task in self._tasks:
-            if not task.cancelled() and task.exception() is not None:
-                log.error(
-                    "redis subscription task ended with an error",
-                    name=self.name,
-                    error=repr(task.exception()),
-                )
+        for exc in await cancel_and_wait(self._tasks):
+            log.error("redis subscription task ended with an error", name=self.name, error=repr(exc))
         self._durable.clear()  # unacknowledged: they stay pending in Redis for this consumer
         self._on_close_cb(self)
 
