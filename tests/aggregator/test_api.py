@@ -4,6 +4,7 @@ requests: never a 5xx, and a good request right after still works."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import random
 from collections.abc import AsyncIterator
@@ -152,3 +153,21 @@ async def test_fuzz_malformed_requests_never_5xx_and_good_requests_still_work(
         good = await api.get("/status")
         assert good.status_code == 200 and "tradingState" in good.json()
     assert agg.agg.healthy
+
+
+async def test_metrics_show_every_services_counters_from_the_bus(
+    agg: AggHarness, api: httpx.AsyncClient
+) -> None:
+    # The connection manager publishes its counters on system:metrics (now and every 5 s); the
+    # aggregator's /metrics serves the latest of each service, on either bus.
+    assert agg.agg.monitoring is not None
+    url = f"http://127.0.0.1:{agg.agg.monitoring.port}/metrics"
+    wanted = 'tsxbot_service_value{component="connection-manager",name="counters.commands"}'
+    text = ""
+    async with httpx.AsyncClient() as client, asyncio.timeout(15):
+        while wanted not in text:
+            text = (await client.get(url)).text
+            await asyncio.sleep(0.1)
+    assert 'tsxbot_service_value{component="connection-manager",name="hubs.user.connects"}' in text
+    assert 'tsxbot_service_metrics_age_seconds{component="connection-manager"}' in text
+    assert "# TYPE tsxbot_service_value gauge" in text

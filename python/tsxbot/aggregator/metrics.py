@@ -1,6 +1,7 @@
-"""Prometheus text exposition (format 0.0.4) of the aggregator's counters, state and latencies,
-and of the bus as this process sees it, on the monitoring port (``GET /metrics``, no key: bind it
-to localhost)."""
+"""Prometheus text exposition (format 0.0.4) on the monitoring port (``GET /metrics``, no key:
+bind it to localhost): the aggregator's counters, state and latencies, the bus as this process sees
+it, and every other service's latest ``Metrics`` (published on ``system:metrics``, so the
+connection manager's show here in one process or over Redis)."""
 
 from __future__ import annotations
 
@@ -111,6 +112,20 @@ def exposition(agg: Aggregator) -> str:
         subs.append(({"subscription": sub.name, "kind": "received"}, float(sub.received)))
         subs.append(({"subscription": sub.name, "kind": "dropped"}, float(sub.dropped)))
     metric("tsxbot_bus_subscription", "gauge", "This process's bus subscriptions.", subs)
+    now = agg.monotonic()
+    services = sorted(agg.service_metrics.items())
+    metric(
+        "tsxbot_service_value",
+        "gauge",
+        "Every other service's counters and gauges, from its latest Metrics on system:metrics.",
+        [({"component": c, "name": n}, v) for c, (values, _) in services for n, v in sorted(values.items())],
+    )
+    metric(
+        "tsxbot_service_metrics_age_seconds",
+        "gauge",
+        "Seconds since each service last published its metrics.",
+        [({"component": c}, now - at) for c, (_, at) in services],
+    )
     return "\n".join(lines) + "\n"
 
 

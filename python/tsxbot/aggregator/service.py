@@ -63,6 +63,7 @@ from tsxbot.messages import (
     ControlAction,
     Envelope,
     Fill,
+    Metrics,
     ModifyOrder,
     OrderStatus,
     OrderSubmission,
@@ -260,6 +261,8 @@ class Aggregator(Service):
         self.restored: dict[str, Any] | None = None
         # Submission handling time (decode excluded), seconds; for metrics.
         self.check_seconds: list[float] = []
+        # The latest Metrics of every other service (system:metrics) and when it came (monotonic).
+        self.service_metrics: dict[str, tuple[dict[str, float], float]] = {}
 
     # --- lifecycle --------------------------------------------------------------------------------
 
@@ -288,7 +291,11 @@ class Aggregator(Service):
         ]
         main = await self.bus.subscribe(durable, group=GROUP)
         market = await self.bus.subscribe(
-            [channels.AGGREGATOR_HEARTBEATS, *(channels.market_data(s) for s in self.instruments.symbols)]
+            [
+                channels.AGGREGATOR_HEARTBEATS,
+                channels.SYSTEM_METRICS,
+                *(channels.market_data(s) for s in self.instruments.symbols),
+            ]
         )
         self._subscriptions = [main, market]
         self._tasks = [
@@ -375,6 +382,8 @@ class Aggregator(Service):
                     await self.on_quote(payload)
             elif isinstance(payload, BotHeartbeat):
                 self.registry.heartbeat(payload.bot_id, self.monotonic())
+            elif isinstance(payload, Metrics):
+                self.service_metrics[payload.component] = (payload.values, self.monotonic())
 
     async def _handle(self, message: Message) -> bool:
         """Handles one durable message; True when the handler took over its acknowledgement."""

@@ -49,6 +49,7 @@ from tsxbot.messages import (
 from tsxbot.messages.channels import Channel
 from tsxbot.messages.payload import Payload, Scalar
 from tsxbot.runtime import Service, StartupError, listen_error
+from tsxbot.runtime.metrics import numeric_leaves, publish_metrics_periodically
 
 SOURCE = "connection-manager"
 USER_EVENTS = ["GatewayUserAccount", "GatewayUserOrder", "GatewayUserPosition", "GatewayUserTrade"]
@@ -120,6 +121,7 @@ class ConnectionManager(Service):
         self.reconcile_interval = reconcile_interval or self.settings.reconcile_interval_seconds
         self._reconciler: asyncio.Task[None] | None = None
         self._bar_flusher: asyncio.Task[None] | None = None
+        self._metrics: asyncio.Task[None] | None = None
         self._stopping = False
         self._command_task: asyncio.Task[None] | None = None
         self._commands: Subscription | None = None
@@ -226,6 +228,10 @@ class ConnectionManager(Service):
         self._command_task = self._background(self._command_loop(), "cm-commands")
         self._reconciler = self._background(self._reconcile_periodically(), "cm-reconcile")
         self._bar_flusher = self._background(self._flush_bars_periodically(), "cm-bars")
+        self._metrics = self._background(
+            publish_metrics_periodically(self.bus, SOURCE, lambda: numeric_leaves(self.status())),
+            "cm-metrics",
+        )
         self._not_ready = ""
         log.info(
             "connection manager started",
@@ -289,7 +295,7 @@ class ConnectionManager(Service):
     async def stop(self) -> None:
         """Stops taking commands, lets the one in flight finish, closes hubs and the API."""
         self._stopping = True
-        for task in (self._reconciler, self._bar_flusher, self._reconcile_retry):
+        for task in (self._reconciler, self._bar_flusher, self._reconcile_retry, self._metrics):
             if task is not None:
                 task.cancel()
         if self._commands is not None:

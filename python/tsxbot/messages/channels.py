@@ -52,6 +52,11 @@ AGGREGATOR_RISK = Channel("aggregator:risk", Delivery.DURABLE)  # risk rejection
 AGGREGATOR_CONTROL = Channel("aggregator:control", Delivery.DURABLE)  # the kill switch
 AGGREGATOR_HEARTBEATS = Channel("aggregator:heartbeats", Delivery.EPHEMERAL)  # bots' heartbeats
 
+# system:*
+# Every service's counters and latencies (``Metrics``), a few seconds apart; the aggregator's
+# monitoring port serves the latest of each on /metrics.
+SYSTEM_METRICS = Channel("system:metrics", Delivery.EPHEMERAL)
+
 # connection-manager:*
 CM_MARKET_DATA = Channel("connection-manager:market-data", Delivery.EPHEMERAL)
 CM_POSITIONS = Channel("connection-manager:positions", Delivery.DURABLE)
@@ -95,6 +100,7 @@ STATIC_CHANNELS: tuple[Channel, ...] = (
     AGGREGATOR_FILLS,
     AGGREGATOR_STATUS,
     AGGREGATOR_METRICS,
+    SYSTEM_METRICS,
     AGGREGATOR_MARKET_DATA,
     AGGREGATOR_RISK,
     AGGREGATOR_CONTROL,
