@@ -241,6 +241,18 @@ class FeatureFlags(Section, frozen=True):
     enable_redis_metrics: bool = True
 
 
+class JournalConfig(Section, frozen=True):
+    """The trade journal (README "P&L, the journal and reports")."""
+
+    # A SQLAlchemy URL. The default is a SQLite file in the working directory (relative path);
+    # postgresql+psycopg://user:password@host/db selects PostgreSQL.
+    url: str = "sqlite:///tsxbot-journal.db"
+    # Records waiting for the writer; one more is refused (and replayed from the bus later).
+    queue_capacity: PositiveInt = 10_000
+    # The capital daily returns are measured against (Sharpe, Sortino); unset: risk.startingBalance.
+    capital: PositiveMoney | None = None
+
+
 class GlobalConfig(Section, frozen=True):
     system: SystemConfig = msgspec.field(default_factory=SystemConfig)
     bus: BusConfig = msgspec.field(default_factory=BusConfig)
@@ -251,3 +263,4 @@ class GlobalConfig(Section, frozen=True):
     features: FeatureFlags = msgspec.field(default_factory=FeatureFlags)
     # Extra directories searched for user strategies (relative to the config directory).
     strategy_paths: list[str] = msgspec.field(default_factory=list)
+    journal: JournalConfig = msgspec.field(default_factory=JournalConfig)

@@ -1,0 +1,67 @@
+"""A journal with two bots' fills over three trading days, for the report tests."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from tsxbot.journal import FillRecord, JournalStore, open_journal
+from tsxbot.sessions import to_ns
+
+CT = ZoneInfo("America/Chicago")
+
+
+def ct(day: int, hour: int, minute: int = 0) -> int:
+    """Chicago wall time on March ``day`` 2026 as UTC ns."""
+    return to_ns(dt.datetime(2026, 3, day, hour, minute, tzinfo=CT))
+
+
+# (bot, strategy, symbol, side, qty, price, when, stop)
+FILLS = [
+    ("orb_es", "ORB", "ES", "BUY", 2, 5000.00, ct(3, 9, 0), 4990.00),
+    ("orb_es", "ORB", "ES", "SELL", 1, 5010.00, ct(3, 9, 30), None),
+    ("orb_es", "ORB", "ES", "SELL", 1, 5004.00, ct(3, 10, 0), None),
+    ("ema_mnq", "EMA_CROSS", "MNQ", "SELL", 3, 20000.00, ct(3, 11, 0), 20020.00),
+    ("ema_mnq", "EMA_CROSS", "MNQ", "BUY", 5, 20030.00, ct(3, 12, 0), None),  # reversal: long 2
+    ("ema_mnq", "EMA_CROSS", "MNQ", "SELL", 2, 20050.00, ct(3, 18, 0), None),  # Wednesday's session
+    ("orb_es", "ORB", "ES", "SELL", 1, 5020.00, ct(5, 9, 0), 5025.00),
+    ("orb_es", "ORB", "ES", "BUY", 1, 5030.00, ct(5, 9, 5), None),
+]
+FEES = {"ES": 1.40, "MNQ": 0.37}
+POINT = {"ES": 50.0, "MNQ": 2.0}
+
+
+def make_journal(path: Path) -> str:
+    url = f"sqlite:///{path}"
+    engine = open_journal(url)
+    JournalStore(engine).write(
+        [
+            FillRecord(
+                key=str(i + 1),
+                ts_ns=ts,
+                account_id=1,
+                bot_id=bot,
+                strategy=strategy,
+                symbol=symbol,
+                side=side,
+                quantity=qty,
+                price=price,
+                fees=round(FEES[symbol] * qty, 2),
+                stop_loss=stop,
+            )
+            for i, (bot, strategy, symbol, side, qty, price, ts, stop) in enumerate(FILLS)
+        ]
+    )
+    engine.dispose()
+    return url
+
+
+def cash_flow_net(bot: str | None = None) -> float:
+    """Net P&L of the (all flat) fills, computed as plain cash flow minus fees."""
+    total = 0.0
+    for b, _, symbol, side, qty, price, _, _ in FILLS:
+        if bot is None or b == bot:
+            sign = 1 if side == "BUY" else -1
+            total += -sign * qty * price * POINT[symbol] - round(FEES[symbol] * qty, 2)
+    return round(total, 2)
