@@ -56,6 +56,7 @@ def render_html(report: Report) -> str:
         row=4,
         col=1,
     )
+    charts.update_xaxes(type="category", row=3, col=1)  # one bar per trading day, no gaps
     charts.update_layout(height=1100, showlegend=False, margin={"t": 40})
     figure = charts.to_html(full_html=False, include_plotlyjs=True, div_id="charts")
     s = report.summary
