@@ -9,10 +9,14 @@ Definitions (one each):
 * **Net P&L** = realized - fees + open.
 * A bot's figures are its (bot, symbol) matchers summed; a strategy's and an account's are their
   bots' figures summed.
+* A bot's **daily** realized P&L and fees are those of its fills whose CME trading day
+  (:func:`tsxbot.pnl.periods.trading_day`) is that day (a trade closed today that opened yesterday
+  counts today, entirely); ``trades`` counts the trades closed by that day's fills.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Iterable
 
 import msgspec
@@ -20,6 +24,7 @@ import msgspec
 from tsxbot.pnl.contract import ContractSpec
 from tsxbot.pnl.execution_record import Execution
 from tsxbot.pnl.matching import FifoMatcher, RoundTrip
+from tsxbot.pnl.periods import trading_day
 
 
 class UnknownSymbolError(KeyError):
@@ -67,6 +72,8 @@ class Ledger:
         self.trades: list[RoundTrip] = []
         self.marks: dict[str, float] = {}
         self._trade_counts: dict[MatcherKey, int] = {}
+        self.fill_ids: set[str] = set()
+        self._daily: dict[tuple[dt.date, str], PnlFigures] = {}
 
     def spec(self, symbol: str) -> ContractSpec:
         if isinstance(self._specs, dict):
@@ -81,10 +88,26 @@ class Ledger:
         matcher = self.matchers.get(key)
         if matcher is None:
             matcher = self.matchers[key] = FifoMatcher(self.spec(fill.symbol), fill.bot_id, fill.account_id)
+        realized, fees = matcher.realized, matcher.fees
         closed = matcher.add(fill)
+        self.fill_ids.add(fill.fill_id)
         self.trades.extend(closed)
         self._trade_counts[key] = self._trade_counts.get(key, 0) + len(closed)
+        day_key = (trading_day(fill.ts_ns), fill.bot_id)
+        self._daily[day_key] = self._daily.get(day_key, PnlFigures()) + PnlFigures(
+            realized=matcher.realized - realized, fees=matcher.fees - fees, trades=len(closed)
+        )
         return closed
+
+    def daily_by_bot(self, day: dt.date) -> dict[str, PnlFigures]:
+        """Each bot's realized P&L, fees and closed trades on the trading day ``day``."""
+        return {bot: figures for (d, bot), figures in self._daily.items() if d == day}
+
+    def daily_total(self, day: dt.date) -> PnlFigures:
+        out = PnlFigures()
+        for figures in self.daily_by_bot(day).values():
+            out = out + figures
+        return out
 
     def apply_all(self, fills: Iterable[Execution]) -> list[RoundTrip]:
         closed: list[RoundTrip] = []
