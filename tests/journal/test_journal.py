@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 from pathlib import Path
 
 import pytest
@@ -26,6 +27,9 @@ from tsxbot.journal import (
     trade_record,
     upgrade,
 )
+from tsxbot.journal.recorder import JournalRecorder
+from tsxbot.messages.enums import OrderStatus, OrderType, RejectionStage, RiskReason, Side
+from tsxbot.messages.orders import Fill, OrderSubmission, OrderUpdate, RiskRejection
 from tsxbot.pnl import ContractSpec, Ledger
 
 ES = ContractSpec(symbol="ES", point_value=50.0, tick_size=0.25, fee_per_side=1.40)
@@ -130,4 +134,63 @@ async def test_a_failed_write_is_retried_not_lost(tmp_path: Path) -> None:
     upgrade(engine)
     await asyncio.wait_for(writer.close(), 10)
     assert store.count(schema.fills) == 1
+    engine.dispose()
+
+
+async def test_the_recorder_journals_every_kind_of_event(tmp_path: Path) -> None:
+    engine = open_journal(f"sqlite:///{tmp_path / 'j.db'}")
+    store = JournalStore(engine)
+    writer = JournalWriter(store)
+    writer.start()
+    recorder = JournalRecorder(writer, Ledger({"ES": ES}))
+    when = dt.datetime(2026, 11, 24, 15, 30, tzinfo=dt.UTC)
+    order = OrderSubmission(order_id="o1", symbol="ES", side=Side.BUY, quantity=1, stop_loss=4990.0)
+    recorder.order(order, bot_id="b1", ts_ns=1, signal_price=5000.0, signal_ns=0)
+    update = OrderUpdate(
+        exchange_order_id=9, account_id=1, contract_id="CON.F.US.EP.Z26", status=OrderStatus.FILLED,
+        order_type=OrderType.MARKET, side=Side.BUY, quantity=1, filled_quantity=1, order_id="o1",
+    )  # fmt: skip
+    recorder.order_update(update, "m1", 2)
+    recorder.order_update(update, "m1", 2)  # the same message twice: one row
+    for n, side, price in ((1, Side.BUY, 5000.0), (2, Side.SELL, 5002.0)):
+        f = Fill(
+            fill_id=n, exchange_order_id=9, account_id=1, contract_id="CON.F.US.EP.Z26", symbol="ES",
+            side=side, quantity=1, price=price, timestamp=when, fees=1.4,
+        )  # fmt: skip
+        recorder.fill(f, bot_id="b1", strategy="orb", stop_loss=4990.0 if n == 1 else None)
+    rejection = RiskRejection(
+        order_id="o2", stage=RejectionStage.AGGREGATOR, reason=RiskReason.MAX_ORDER_SIZE, message="too big"
+    )
+    recorder.risk_rejection(rejection, "m2", 3)
+    recorder.state_change("m3", 4, state_from="ACTIVE", state_to="HALTED", reason="daily loss")
+    recorder.control(
+        "c1", 5, actor="api:ops", action="PAUSE_BOT", target="b1", reason="news", params={"x": 1}
+    )
+    await writer.close()
+    counts = {t.name: store.count(t) for t in schema.metadata.sorted_tables}
+    assert counts == {
+        "orders": 1, "order_updates": 1, "fills": 2, "trades": 1, "risk_rejections": 1,
+        "trading_state_changes": 1, "control_actions": 1,
+    }  # fmt: skip
+    with engine.connect() as conn:
+        r = conn.execute(text("SELECT r_multiple, net_pnl FROM trades")).one()
+        assert r == pytest.approx((97.2 / 500, 97.2))
+        c = conn.execute(text("SELECT actor, action, target, reason, params FROM control_actions")).one()
+        assert tuple(c) == ("api:ops", "PAUSE_BOT", "b1", "news", '{"x": 1}')
+    engine.dispose()
+
+
+async def test_restore_writes_a_trade_whose_closing_fill_was_written_but_not_the_trade(
+    tmp_path: Path,
+) -> None:
+    engine = open_journal(f"sqlite:///{tmp_path / 'j.db'}")
+    store = JournalStore(engine)
+    store.write([fill(1, "BUY", 5000.0), fill(2, "SELL", 5001.0), fill(3, "BUY", 5000.0)])  # no trades row
+    writer = JournalWriter(store)
+    writer.start()
+    recorder = JournalRecorder(writer, Ledger({"ES": ES}))
+    assert recorder.restore(store) == 3
+    await writer.close()
+    assert store.count(schema.trades) == 1
+    assert recorder.ledger.total().position == 1
     engine.dispose()

@@ -20,7 +20,7 @@ from tsxbot.journal.records import (
 )
 from tsxbot.journal.store import JournalStore, execution
 from tsxbot.journal.writer import JournalFull, JournalWriter
-from tsxbot.messages.orders import Fill, OrderUpdate, PlaceOrder, RiskRejection
+from tsxbot.messages.orders import Fill, OrderSubmission, OrderUpdate, RiskRejection
 from tsxbot.pnl.ledger import Ledger
 from tsxbot.pnl.matching import RoundTrip
 
@@ -54,28 +54,28 @@ class JournalRecorder:
 
     def order(
         self,
-        order: PlaceOrder,
-        ts_ns: int,
+        order: OrderSubmission,
         *,
+        bot_id: str,
+        ts_ns: int,
         signal_price: float | None = None,
         signal_ns: int | None = None,
-        stop_loss: float | None = None,
-        take_profit: float | None = None,
     ) -> None:
+        """A bot's order as the aggregator accepted it (``signal_*``: the signal it came from)."""
         self._offer(
             OrderRecord(
                 key=order.order_id,
                 ts_ns=ts_ns,
                 account_id=order.account_id,
-                bot_id=order.bot_id,
+                bot_id=bot_id,
                 symbol=order.symbol,
                 side=order.side.value,
                 quantity=order.quantity,
                 order_type=order.order_type.value,
                 limit_price=order.limit_price,
                 stop_price=order.stop_price,
-                stop_loss=stop_loss,
-                take_profit=take_profit,
+                stop_loss=order.stop_loss,
+                take_profit=order.take_profit,
                 signal_price=signal_price,
                 signal_ns=signal_ns,
             )
