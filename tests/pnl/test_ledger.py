@@ -96,3 +96,18 @@ def test_slippage_and_fill_rate() -> None:
         ]
     )
     assert [(r.bot_id, r.orders, r.filled, r.rate) for r in rates] == [("a", 2, 1, 0.5), ("b", 1, 1, 1.0)]
+
+
+def test_mark_to_market_drawdown_and_daily_figures() -> None:
+    ledger = Ledger(SPECS)
+    ledger.apply(ex(1, "a", "orb", "ES", Side.BUY, 1, 5000.0))  # net -1.40
+    ledger.mark("ES", 5004.0)  # +200 - 1.40
+    ledger.mark("ES", 4998.0)  # -100 - 1.40: 300 below the peak
+    ledger.apply(ex(2, "a", "orb", "ES", Side.SELL, 1, 5001.0))  # +50 - 2.80
+    assert ledger.mtm.max_drawdown == pytest.approx(300.0)
+    assert ledger.mtm.current == pytest.approx(198.6 - 47.2)
+    import datetime as dt
+
+    [(bot, figures)] = ledger.daily_by_bot(dt.date(1970, 1, 1)).items()
+    assert (bot, figures.realized, figures.fees, figures.trades) == ("a", 50.0, pytest.approx(2.8), 1)
+    assert ledger.daily_total(dt.date(1970, 1, 2)) == type(figures)()

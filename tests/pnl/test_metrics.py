@@ -12,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tsxbot.pnl import RoundTrip, compute, daily_returns, max_drawdown, sharpe, sortino
+from tsxbot.pnl.drawdown import DrawdownTracker
 from tsxbot.pnl.periods import CHICAGO
 
 # Tuesday 2026-03-03 10:00 CT.
@@ -171,3 +172,11 @@ def test_no_trades_gives_undefined_ratios_not_zero() -> None:
     assert sortino([0.01, 0.02]) is None
     with pytest.raises(ValueError, match="capital must be > 0"):
         daily_returns({dt.date(2026, 1, 5): 1.0}, 0)
+
+
+@given(st.lists(st.floats(-1e6, 1e6), max_size=50))
+def test_the_running_drawdown_tracker_equals_the_batch_one(equity: list[float]) -> None:
+    tracker = DrawdownTracker()
+    for value in equity:
+        tracker.update(value)
+    assert tracker.max_drawdown == pytest.approx(ref_drawdown(equity), abs=1e-6)

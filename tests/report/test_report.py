@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from support.journal_samples import cash_flow_net, make_journal
+from support.journal_samples import cash_flow_net, make_journal, mtm_max_drawdown
 from tsxbot.cli import main
 
 
@@ -30,6 +30,7 @@ def test_report_json_csv_and_terminal(tmp_path: Path, capsys: pytest.CaptureFixt
     first = report["trades"][0]
     # Long 2 ES from 5000, stop 4990: risk 10 points x 2 x 50 = 1000; net (10 + 4) x 50 - 4 x 1.40.
     assert first["r_multiple"] == pytest.approx((700 - 5.6) / 1000)
+    assert report["summary"]["max_drawdown_mtm"] == pytest.approx(mtm_max_drawdown())
     assert report["equity"][-1]["equity"] == pytest.approx(cash_flow_net(), abs=0.01)
     with (tmp_path / "csv" / "trades.csv").open() as fh:
         assert len(list(csv.DictReader(fh))) == 4

@@ -65,3 +65,22 @@ def cash_flow_net(bot: str | None = None) -> float:
             sign = 1 if side == "BUY" else -1
             total += -sign * qty * price * POINT[symbol] - round(FEES[symbol] * qty, 2)
     return round(total, 2)
+
+
+def mtm_max_drawdown() -> float:
+    """The mark-to-market equity after each fill (cash flow + positions at each symbol's last fill
+    price), and its largest fall from a running peak starting at 0, computed plainly."""
+    cash = 0.0
+    position: dict[str, int] = {}
+    last: dict[str, float] = {}
+    peak = 0.0
+    worst = 0.0
+    for _, _, symbol, side, qty, price, _, _ in sorted(FILLS, key=lambda f: f[6]):
+        sign = 1 if side == "BUY" else -1
+        cash += -sign * qty * price * POINT[symbol] - round(FEES[symbol] * qty, 2)
+        position[symbol] = position.get(symbol, 0) + sign * qty
+        last[symbol] = price
+        equity = cash + sum(position[s] * last[s] * POINT[s] for s in position)
+        peak = max(peak, equity)
+        worst = max(worst, peak - equity)
+    return worst

@@ -29,3 +29,19 @@ def max_drawdown(equity: Iterable[float]) -> float:
 def closed_trade_equity(net_pnls: Iterable[float]) -> list[float]:
     """Cumulative net P&L after each closed trade (in exit order)."""
     return list(accumulate(net_pnls))
+
+
+class DrawdownTracker:
+    """:func:`max_drawdown` kept up to date one equity sample at a time (for live equity)."""
+
+    __slots__ = ("current", "max_drawdown", "peak")
+
+    def __init__(self) -> None:
+        self.peak = 0.0
+        self.current = 0.0
+        self.max_drawdown = 0.0
+
+    def update(self, equity: float) -> None:
+        self.peak = max(self.peak, equity)
+        self.current = self.peak - equity
+        self.max_drawdown = max(self.max_drawdown, self.current)

@@ -9,6 +9,8 @@ Definitions (one each):
 * **Net P&L** = realized - fees + open.
 * A bot's figures are its (bot, symbol) matchers summed; a strategy's and an account's are their
   bots' figures summed.
+* **Mark-to-market equity** is the total net P&L (all bots) sampled after every fill (the
+  symbol marked at the fill's price) and every mark; its maximum drawdown is kept as it goes.
 * A bot's **daily** realized P&L and fees are those of its fills whose CME trading day
   (:func:`tsxbot.pnl.periods.trading_day`) is that day (a trade closed today that opened yesterday
   counts today, entirely); ``trades`` counts the trades closed by that day's fills.
@@ -22,6 +24,7 @@ from collections.abc import Callable, Iterable
 import msgspec
 
 from tsxbot.pnl.contract import ContractSpec
+from tsxbot.pnl.drawdown import DrawdownTracker
 from tsxbot.pnl.execution_record import Execution
 from tsxbot.pnl.matching import FifoMatcher, RoundTrip
 from tsxbot.pnl.periods import trading_day
@@ -74,6 +77,7 @@ class Ledger:
         self._trade_counts: dict[MatcherKey, int] = {}
         self.fill_ids: set[str] = set()
         self._daily: dict[tuple[dt.date, str], PnlFigures] = {}
+        self.mtm = DrawdownTracker()
 
     def spec(self, symbol: str) -> ContractSpec:
         if isinstance(self._specs, dict):
@@ -97,6 +101,7 @@ class Ledger:
         self._daily[day_key] = self._daily.get(day_key, PnlFigures()) + PnlFigures(
             realized=matcher.realized - realized, fees=matcher.fees - fees, trades=len(closed)
         )
+        self.mark(fill.symbol, fill.price)
         return closed
 
     def daily_by_bot(self, day: dt.date) -> dict[str, PnlFigures]:
@@ -120,6 +125,7 @@ class Ledger:
         for (_, _, sym), matcher in self.matchers.items():
             if sym == symbol:
                 matcher.mark(price)
+        self.mtm.update(self.total().net)
 
     def _figures(self, key: MatcherKey, matcher: FifoMatcher) -> PnlFigures:
         mark = self.marks.get(key[2])

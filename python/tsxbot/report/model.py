@@ -125,14 +125,25 @@ def build_report(
     date_to: dt.date | None = None,
     bot: str | None = None,
 ) -> Report:
-    ledger = Ledger(specs)
-    for fill in fills:
-        if bot is None or fill.bot_id == bot:
-            ledger.apply(fill)
+    def in_period(day: dt.date) -> bool:
+        return (date_from is None or day >= date_from) and (date_to is None or day <= date_to)
 
     def within(t: RoundTrip) -> bool:
-        day = trading_day(t.exit_ns)
-        return (date_from is None or day >= date_from) and (date_to is None or day <= date_to)
+        return in_period(trading_day(t.exit_ns))
+
+    ledger = Ledger(specs)
+    base = 0.0  # mark-to-market equity when the period starts
+    mtm: list[float] = []  # after each fill in the period, each symbol marked at its last fill
+    for fill in fills:
+        if bot is None or fill.bot_id == bot:
+            day = trading_day(fill.ts_ns)
+            if date_from is not None and day < date_from:
+                ledger.apply(fill)
+                base = ledger.total().net
+                continue
+            ledger.apply(fill)
+            if in_period(day):
+                mtm.append(ledger.total().net - base)
 
     trades = sorted((t for t in ledger.trades if within(t)), key=lambda t: (t.exit_ns, t.entry_ns))
     by_bot: dict[str, list[RoundTrip]] = {}
@@ -145,7 +156,7 @@ def build_report(
         date_to=date_to,
         bot=bot,
         capital=capital,
-        summary=compute(trades, capital=capital),
+        summary=compute(trades, capital=capital, mtm_equity=mtm),
         bots=[
             BotRow(bot_id=b, strategy=ts[-1].strategy, metrics=compute(ts, capital=capital))
             for b, ts in sorted(by_bot.items())
