@@ -32,6 +32,11 @@ def test_report_json_csv_and_terminal(tmp_path: Path, capsys: pytest.CaptureFixt
     assert first["r_multiple"] == pytest.approx((700 - 5.6) / 1000)
     assert report["summary"]["max_drawdown_mtm"] == pytest.approx(mtm_max_drawdown())
     assert report["equity"][-1]["equity"] == pytest.approx(cash_flow_net(), abs=0.01)
+    [es] = [e for e in report["execution"] if e["bot_id"] == "orb_es"]
+    assert (es["fills_with_signal"], es["average_slippage_ticks"], es["slippage_dollars"]) == (1, 2.0, 50.0)
+    assert (es["average_signal_to_fill_ms"], es["orders_final"], es["orders_filled"]) == (250.0, 2, 1)
+    assert es["fill_rate"] == 0.5
+    assert "Execution quality" in printed
     with (tmp_path / "csv" / "trades.csv").open() as fh:
         assert len(list(csv.DictReader(fh))) == 4
 

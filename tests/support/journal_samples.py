@@ -6,7 +6,7 @@ import datetime as dt
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from tsxbot.journal import FillRecord, JournalStore, open_journal
+from tsxbot.journal import FillRecord, JournalStore, OrderRecord, OrderUpdateRecord, open_journal
 from tsxbot.sessions import to_ns
 
 CT = ZoneInfo("America/Chicago")
@@ -49,8 +49,52 @@ def make_journal(path: Path) -> str:
                 price=price,
                 fees=round(FEES[symbol] * qty, 2),
                 stop_loss=stop,
+                order_id="o1" if i == 0 else None,
             )
             for i, (bot, strategy, symbol, side, qty, price, ts, stop) in enumerate(FILLS)
+        ]
+        + [
+            # The first fill's order: its signal said 4999.50 a quarter second earlier (2 ticks of
+            # slippage on 2 contracts = 50 USD); a second order was cancelled.
+            OrderRecord(
+                key="o1",
+                ts_ns=ct(3, 9, 0) - 250_000_000,
+                bot_id="orb_es",
+                symbol="ES",
+                side="BUY",
+                quantity=2,
+                order_type="MARKET",
+                signal_price=4999.50,
+                signal_ns=ct(3, 9, 0) - 250_000_000,
+            ),
+            OrderRecord(
+                key="o2",
+                ts_ns=ct(3, 9, 1),
+                bot_id="orb_es",
+                symbol="ES",
+                side="BUY",
+                quantity=1,
+                order_type="LIMIT",
+                limit_price=4990.0,
+            ),
+            OrderUpdateRecord(
+                key="u1",
+                ts_ns=ct(3, 9, 0),
+                exchange_order_id=1,
+                order_id="o1",
+                status="FILLED",
+                quantity=2,
+                filled_quantity=2,
+            ),
+            OrderUpdateRecord(
+                key="u2",
+                ts_ns=ct(3, 9, 5),
+                exchange_order_id=2,
+                order_id="o2",
+                status="CANCELLED",
+                quantity=1,
+                filled_quantity=0,
+            ),
         ]
     )
     engine.dispose()

@@ -13,6 +13,7 @@ from tsxbot.journal.database import current_revision, head_revision
 from tsxbot.pnl.contract import ContractSpec, spec_for
 from tsxbot.pnl.ledger import UnknownSymbolError
 from tsxbot.report import build_report, print_report, write_csv, write_html, write_json
+from tsxbot.report.model import OrderInfo
 
 
 def _date(value: str) -> dt.date:
@@ -57,7 +58,22 @@ def _report(args: argparse.Namespace) -> int:
                 f"tsxbot: the journal is at schema {revision}; tsxbot upgrades it when it next writes",
                 file=sys.stderr,
             )
-        fills = [execution(f) for f in JournalStore(engine).fills(bot_id=args.bot)]
+        store = JournalStore(engine)
+        records = store.fills(bot_id=args.bot)
+        statuses = store.final_statuses()
+        orders = [
+            OrderInfo(
+                order_id=o.key,
+                bot_id=o.bot_id or "",
+                symbol=o.symbol,
+                quantity=o.quantity,
+                ts_ns=o.ts_ns,
+                signal_price=o.signal_price,
+                signal_ns=o.signal_ns,
+                final_status=statuses.get(o.key),
+            )
+            for o in store.orders(bot_id=args.bot)
+        ]
     finally:
         engine.dispose()
 
@@ -75,7 +91,14 @@ def _report(args: argparse.Namespace) -> int:
     capital = journal.capital or config.global_config.risk.starting_balance
     try:
         report = build_report(
-            fills, spec, capital=capital, date_from=args.date_from, date_to=args.date_to, bot=args.bot
+            [execution(f) for f in records],
+            spec,
+            capital=capital,
+            date_from=args.date_from,
+            date_to=args.date_to,
+            bot=args.bot,
+            orders=orders,
+            order_of_fill={f.key: f.order_id for f in records if f.order_id is not None},
         )
     except UnknownSymbolError as exc:
         print(f"tsxbot: {exc.args[0]}", file=sys.stderr)

@@ -9,8 +9,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from tsxbot.journal import schema
-from tsxbot.journal.records import FillRecord, Record
-from tsxbot.messages.enums import Side
+from tsxbot.journal.records import FillRecord, OrderRecord, Record
+from tsxbot.messages.enums import OrderStatus, Side
 from tsxbot.pnl.execution_record import Execution
 
 
@@ -62,6 +62,27 @@ class JournalStore:
         with self.engine.connect() as connection:
             rows = connection.execute(query).mappings().all()
         return [FillRecord(**{k: v for k, v in row.items() if k != "id"}) for row in rows]
+
+    def orders(self, *, bot_id: str | None = None) -> list[OrderRecord]:
+        table = schema.orders
+        query = select(table).order_by(table.c.ts_ns, table.c.id)
+        if bot_id is not None:
+            query = query.where(table.c.bot_id == bot_id)
+        with self.engine.connect() as connection:
+            rows = connection.execute(query).mappings().all()
+        return [OrderRecord(**{k: v for k, v in row.items() if k != "id"}) for row in rows]
+
+    def final_statuses(self) -> dict[str, OrderStatus]:
+        """Each order id's final status (FILLED, CANCELLED, EXPIRED, REJECTED), from its updates."""
+        table = schema.order_updates
+        query = select(table.c.order_id, table.c.status).where(table.c.order_id.is_not(None))
+        out: dict[str, OrderStatus] = {}
+        with self.engine.connect() as connection:
+            for order_id, status in connection.execute(query.order_by(table.c.ts_ns, table.c.id)):
+                parsed = OrderStatus(status)
+                if parsed.is_final:
+                    out[order_id] = parsed
+        return out
 
 
 def execution(fill: FillRecord) -> Execution:

@@ -127,6 +127,30 @@ def render_html(report: Report) -> str:
         ],
         "trades",
     )
+    execution = _table(
+        [
+            "bot",
+            "symbol",
+            "fills",
+            "avg slippage (ticks)",
+            "slippage ($)",
+            "signal to fill (ms)",
+            "fill rate",
+        ],
+        [
+            [
+                e.bot_id,
+                e.symbol,
+                e.fills_with_signal,
+                e.average_slippage_ticks,
+                e.slippage_dollars,
+                e.average_signal_to_fill_ms,
+                None if e.fill_rate is None else f"{e.fill_rate:.1%} ({e.orders_filled}/{e.orders_final})",
+            ]
+            for e in report.execution
+        ],
+        "execution",
+    )
     span = f"{report.date_from or 'start'} .. {report.date_to or 'end'}"
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>tsxbot report {html.escape(span)}</title>
@@ -136,6 +160,7 @@ td,th{{border:1px solid #ccc;padding:2px 8px;text-align:right}}</style></head>
 <h2>Period</h2>{summary}
 <h2>Charts</h2>{figure}
 <h2>Per bot</h2>{bots}
+<h2>Execution quality</h2>{execution}
 <h2>Trades</h2>{trades}
 </body></html>
 """

@@ -9,12 +9,14 @@ before ``from`` are still read so that a position opened earlier closes with its
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 
 import msgspec
 
+from tsxbot.messages.enums import OrderStatus
 from tsxbot.pnl.contract import ContractSpec
 from tsxbot.pnl.drawdown import closed_trade_equity, drawdown_series
+from tsxbot.pnl.execution_quality import OrderOutcome, Slippage, fill_rates, slippage
 from tsxbot.pnl.execution_record import Execution
 from tsxbot.pnl.ledger import Ledger
 from tsxbot.pnl.matching import RoundTrip
@@ -68,6 +70,20 @@ class EquityPoint(msgspec.Struct, frozen=True, kw_only=True):
     drawdown: float
 
 
+class ExecutionRow(msgspec.Struct, frozen=True, kw_only=True):
+    """Execution quality of one bot in one instrument (definitions: :mod:`tsxbot.pnl.execution_quality`)."""
+
+    bot_id: str
+    symbol: str
+    fills_with_signal: int
+    average_slippage_ticks: float | None
+    slippage_dollars: float
+    average_signal_to_fill_ms: float | None
+    orders_final: int
+    orders_filled: int
+    fill_rate: float | None
+
+
 class Report(msgspec.Struct, frozen=True, kw_only=True):
     schema_version: int
     date_from: dt.date | None
@@ -79,6 +95,7 @@ class Report(msgspec.Struct, frozen=True, kw_only=True):
     days: list[DayRow]
     equity: list[EquityPoint]
     trades: list[TradeRow]
+    execution: list[ExecutionRow] = []
 
 
 def _row(t: RoundTrip) -> TradeRow:
@@ -124,13 +141,19 @@ def build_report(
     date_from: dt.date | None = None,
     date_to: dt.date | None = None,
     bot: str | None = None,
+    orders: Iterable[OrderInfo] = (),
+    order_of_fill: Mapping[str, str] | None = None,
 ) -> Report:
+    """``orders`` and ``order_of_fill`` (fill id -> order id) feed the execution-quality rows."""
+
     def in_period(day: dt.date) -> bool:
         return (date_from is None or day >= date_from) and (date_to is None or day <= date_to)
 
     def within(t: RoundTrip) -> bool:
         return in_period(trading_day(t.exit_ns))
 
+    spec_of = specs.__getitem__ if isinstance(specs, dict) else specs
+    fills = list(fills)
     ledger = Ledger(specs)
     base = 0.0  # mark-to-market equity when the period starts
     mtm: list[float] = []  # after each fill in the period, each symbol marked at its last fill
@@ -167,4 +190,83 @@ def build_report(
             for t, e, d in zip(trades, equity, drawdown_series(equity), strict=True)
         ],
         trades=[_row(t) for t in trades],
+        execution=execution_quality(
+            (
+                (f, (order_of_fill or {}).get(f.fill_id))
+                for f in fills
+                if (bot is None or f.bot_id == bot) and in_period(trading_day(f.ts_ns))
+            ),
+            [o for o in orders if (bot is None or o.bot_id == bot) and in_period(trading_day(o.ts_ns))],
+            spec_of,
+        ),
     )
+
+
+class OrderInfo(msgspec.Struct, frozen=True, kw_only=True):
+    """What the execution-quality figures need of one order (from the journal)."""
+
+    order_id: str
+    bot_id: str
+    symbol: str
+    quantity: int
+    ts_ns: int
+    signal_price: float | None = None
+    signal_ns: int | None = None
+    final_status: OrderStatus | None = None
+
+
+def execution_quality(
+    fills: Iterable[tuple[Execution, str | None]],
+    orders: Iterable[OrderInfo],
+    specs: Callable[[str], ContractSpec],
+) -> list[ExecutionRow]:
+    """``fills``: each fill with the id of the order it filled (when known)."""
+    by_id = {o.order_id: o for o in orders}
+    slips: dict[tuple[str, str], list[Slippage]] = {}
+    for fill, order_id in fills:
+        order = by_id.get(order_id) if order_id is not None else None
+        if order is None or order.signal_price is None or order.signal_ns is None:
+            continue
+        slips.setdefault((fill.bot_id, fill.symbol), []).append(
+            slippage(
+                fill_id=fill.fill_id,
+                bot_id=fill.bot_id,
+                spec=specs(fill.symbol),
+                side=fill.side,
+                quantity=fill.quantity,
+                fill_price=fill.price,
+                fill_ns=fill.ts_ns,
+                reference_price=order.signal_price,
+                signal_ns=order.signal_ns,
+            )
+        )
+    rates = {
+        (r.bot_id, r.symbol): r
+        for r in fill_rates(
+            OrderOutcome(
+                bot_id=o.bot_id,
+                symbol=o.symbol,
+                final=o.final_status is not None,
+                filled=o.final_status is OrderStatus.FILLED,
+            )
+            for o in by_id.values()
+        )
+    }
+    rows: list[ExecutionRow] = []
+    for key in sorted(set(slips) | set(rates)):
+        s = slips.get(key, [])
+        rate = rates.get(key)
+        rows.append(
+            ExecutionRow(
+                bot_id=key[0],
+                symbol=key[1],
+                fills_with_signal=len(s),
+                average_slippage_ticks=sum(x.ticks for x in s) / len(s) if s else None,
+                slippage_dollars=round(sum(x.dollars for x in s), 2),
+                average_signal_to_fill_ms=sum(x.signal_to_fill_ms for x in s) / len(s) if s else None,
+                orders_final=rate.orders if rate else 0,
+                orders_filled=rate.filled if rate else 0,
+                fill_rate=rate.rate if rate else None,
+            )
+        )
+    return rows

@@ -83,6 +83,23 @@ def days_table(report: Report) -> Table:
     return table
 
 
+def execution_table(report: Report) -> Table:
+    table = Table(title="Execution quality (slippage vs the signal price; + is worse)")
+    for name in ("bot", "symbol", "fills", "avg slip (ticks)", "slip ($)", "signal->fill (ms)", "fill rate"):
+        table.add_column(name, justify="left" if name in ("bot", "symbol") else "right")
+    for e in report.execution:
+        table.add_row(
+            e.bot_id,
+            e.symbol,
+            str(e.fills_with_signal),
+            _num(e.average_slippage_ticks),
+            _money(e.slippage_dollars),
+            _num(e.average_signal_to_fill_ms, "{:.0f}"),
+            f"{_pct(e.fill_rate)} ({e.orders_filled}/{e.orders_final})",
+        )
+    return table
+
+
 def print_report(report: Report, console: Console | None = None) -> None:
     console = console or Console()
     span = f"{report.date_from or 'start'} .. {report.date_to or 'end'}"
@@ -90,3 +107,5 @@ def print_report(report: Report, console: Console | None = None) -> None:
     console.print(summary_table(f"P&L {span}{who}", report.summary))
     console.print(bots_table(report))
     console.print(days_table(report))
+    if report.execution:
+        console.print(execution_table(report))
