@@ -111,3 +111,51 @@ def test_mark_to_market_drawdown_and_daily_figures() -> None:
     [(bot, figures)] = ledger.daily_by_bot(dt.date(1970, 1, 1)).items()
     assert (bot, figures.realized, figures.fees, figures.trades) == ("a", 50.0, pytest.approx(2.8), 1)
     assert ledger.daily_total(dt.date(1970, 1, 2)) == type(figures)()
+
+
+def test_the_day_so_far_per_bot_and_for_the_account() -> None:
+    import datetime as dt
+
+    from tsxbot.pnl.periods import CHICAGO
+    from tsxbot.sessions import to_ns
+
+    def at(day: int, hour: int) -> int:
+        return to_ns(dt.datetime(2026, 3, day, hour, tzinfo=CHICAGO))
+
+    def fx(n: int, bot: str, side: Side, price: float, ts: int) -> Execution:
+        return Execution(
+            fill_id=str(n), bot_id=bot, symbol="ES", side=side, quantity=1, price=price, ts_ns=ts, fees=0.0
+        )
+
+    ledger = Ledger(SPECS)
+    ledger.apply(fx(1, "a", Side.BUY, 5000.0, at(3, 9)))
+    ledger.mark("ES", 5002.0, at(3, 10))  # a: +100
+    ledger.mark("ES", 4999.0, at(3, 11))  # a: -50, 150 below its peak
+    ledger.apply(fx(2, "a", Side.SELL, 5001.0, at(3, 12)))  # a: +50 realized, a win
+    ledger.apply(fx(3, "b", Side.SELL, 5001.0, at(3, 13)))
+    ledger.apply(fx(4, "b", Side.BUY, 5003.0, at(3, 14)))  # b: -100, a loss
+    a = ledger.day_pnl("a")
+    assert (a.day, a.realized, a.open, a.trades, a.wins, a.losses) == (
+        dt.date(2026, 3, 3),
+        50.0,
+        0.0,
+        1,
+        1,
+        0,
+    )
+    assert (a.drawdown, a.max_drawdown) == (pytest.approx(50.0), pytest.approx(150.0))
+    account = ledger.day_pnl()
+    assert (account.realized, account.trades, account.wins, account.losses) == (-50.0, 2, 1, 1)
+    assert account.max_drawdown == pytest.approx(150.0)  # +100 at the peak, -50 at the end
+    # 17:00 CT starts the next trading day: its figures start from zero.
+    ledger.apply(fx(5, "a", Side.BUY, 5003.0, at(3, 18)))
+    ledger.mark("ES", 5004.0, at(3, 19))
+    a2 = ledger.day_pnl("a")
+    assert (a2.day, a2.realized, a2.open, a2.trades, a2.max_drawdown) == (
+        dt.date(2026, 3, 4),
+        0.0,
+        50.0,
+        0,
+        0.0,
+    )
+    assert ledger.day_pnl("a", dt.date(2026, 3, 3)).realized == 50.0

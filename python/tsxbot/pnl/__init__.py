@@ -8,7 +8,7 @@ from tsxbot.pnl.contract import ContractSpec, default_fee_per_side, spec_for
 from tsxbot.pnl.drawdown import closed_trade_equity, drawdown_series, max_drawdown
 from tsxbot.pnl.execution_quality import FillRate, OrderOutcome, Slippage, fill_rates, slippage
 from tsxbot.pnl.execution_record import Execution
-from tsxbot.pnl.ledger import Ledger, PnlFigures, UnknownSymbolError, mark_price
+from tsxbot.pnl.ledger import DayPnl, Ledger, PnlFigures, UnknownSymbolError, mark_price
 from tsxbot.pnl.matching import FifoMatcher, Lot, MatchError, RoundTrip
 from tsxbot.pnl.metrics import TradeMetrics, compute, longest_losing_streak
 from tsxbot.pnl.periods import PeriodFigures, daily, monthly, trading_day, weekly
@@ -16,6 +16,7 @@ from tsxbot.pnl.ratios import daily_returns, sharpe, sortino
 
 __all__ = [
     "ContractSpec",
+    "DayPnl",
     "Execution",
     "FifoMatcher",
     "FillRate",

@@ -13,7 +13,10 @@ Definitions (one each):
   symbol marked at the fill's price) and every mark; its maximum drawdown is kept as it goes.
 * A bot's **daily** realized P&L and fees are those of its fills whose CME trading day
   (:func:`tsxbot.pnl.periods.trading_day`) is that day (a trade closed today that opened yesterday
-  counts today, entirely); ``trades`` counts the trades closed by that day's fills.
+  counts today, entirely); ``trades`` counts the trades closed by that day's fills, ``wins`` and
+  ``losses`` those with net P&L > 0 / < 0. Its daily **drawdown** is the distance of its day equity
+  (daily realized - daily fees + open P&L) below that equity's peak so far today (starting at 0),
+  sampled at its fills and at every mark of its symbols.
 """
 
 from __future__ import annotations
@@ -63,6 +66,24 @@ class PnlFigures(msgspec.Struct, frozen=True, kw_only=True):
         )
 
 
+class DayPnl(msgspec.Struct, frozen=True, kw_only=True):
+    """One bot's (or the account's) trading day so far (what ``bot:{id}:pnl`` publishes)."""
+
+    day: dt.date
+    realized: float
+    fees: float
+    open: float
+    trades: int
+    wins: int
+    losses: int
+    drawdown: float
+    max_drawdown: float
+
+    @property
+    def net(self) -> float:
+        return self.realized - self.fees + self.open
+
+
 MatcherKey = tuple[int | None, str, str]  # account, bot, symbol
 
 
@@ -78,6 +99,9 @@ class Ledger:
         self.fill_ids: set[str] = set()
         self._daily: dict[tuple[dt.date, str], PnlFigures] = {}
         self.mtm = DrawdownTracker()
+        self.current_day: dt.date | None = None
+        self._day_drawdown: dict[tuple[dt.date, str | None], DrawdownTracker] = {}
+        self._day_results: dict[tuple[dt.date, str], list[int]] = {}  # wins, losses
 
     def spec(self, symbol: str) -> ContractSpec:
         if isinstance(self._specs, dict):
@@ -101,8 +125,57 @@ class Ledger:
         self._daily[day_key] = self._daily.get(day_key, PnlFigures()) + PnlFigures(
             realized=matcher.realized - realized, fees=matcher.fees - fees, trades=len(closed)
         )
-        self.mark(fill.symbol, fill.price)
+        for trade in closed:
+            results = self._day_results.setdefault(day_key, [0, 0])
+            results[0] += trade.net_pnl > 0
+            results[1] += trade.net_pnl < 0
+        self.mark(fill.symbol, fill.price, fill.ts_ns)
         return closed
+
+    def _open_of(self, bot: str | None) -> float:
+        total = 0.0
+        for key, matcher in self.matchers.items():
+            mark = self.marks.get(key[2])
+            if mark is not None and (bot is None or key[1] == bot):
+                total += matcher.open_pnl(mark)
+        return total
+
+    def _track_day(self, bots: set[str]) -> None:
+        day = self.current_day
+        if day is None:
+            return
+        for bot in bots:
+            f = self._daily.get((day, bot), PnlFigures())
+            self._day_drawdown.setdefault((day, bot), DrawdownTracker()).update(
+                f.realized - f.fees + self._open_of(bot)
+            )
+        f = self.daily_total(day)
+        self._day_drawdown.setdefault((day, None), DrawdownTracker()).update(
+            f.realized - f.fees + self._open_of(None)
+        )
+
+    def day_pnl(self, bot: str | None = None, day: dt.date | None = None) -> DayPnl:
+        """The trading day so far for ``bot`` (None: every bot); ``day`` defaults to the latest seen."""
+        day = day or self.current_day or dt.date(1970, 1, 1)
+        if bot is None:
+            f = self.daily_total(day)
+            wins = sum(r[0] for (d, _), r in self._day_results.items() if d == day)
+            losses = sum(r[1] for (d, _), r in self._day_results.items() if d == day)
+        else:
+            f = self._daily.get((day, bot), PnlFigures())
+            wins, losses = self._day_results.get((day, bot), [0, 0])
+        tracker = self._day_drawdown.get((day, bot), DrawdownTracker())
+        return DayPnl(
+            day=day,
+            realized=f.realized,
+            fees=f.fees,
+            open=self._open_of(bot) if day == self.current_day else 0.0,
+            trades=f.trades,
+            wins=wins,
+            losses=losses,
+            drawdown=tracker.current,
+            max_drawdown=tracker.max_drawdown,
+        )
 
     def daily_by_bot(self, day: dt.date) -> dict[str, PnlFigures]:
         """Each bot's realized P&L, fees and closed trades on the trading day ``day``."""
@@ -120,12 +193,20 @@ class Ledger:
             closed.extend(self.apply(fill))
         return closed
 
-    def mark(self, symbol: str, price: float) -> None:
+    def mark(self, symbol: str, price: float, ts_ns: int | None = None) -> None:
+        """A new price for ``symbol`` (a quote's :func:`mark_price`, or a fill's price)."""
+        if ts_ns is not None:
+            day = trading_day(ts_ns)
+            if self.current_day is None or day > self.current_day:
+                self.current_day = day
         self.marks[symbol] = price
-        for (_, _, sym), matcher in self.matchers.items():
+        bots: set[str] = set()
+        for (_, bot, sym), matcher in self.matchers.items():
             if sym == symbol:
                 matcher.mark(price)
+                bots.add(bot)
         self.mtm.update(self.total().net)
+        self._track_day(bots)
 
     def _figures(self, key: MatcherKey, matcher: FifoMatcher) -> PnlFigures:
         mark = self.marks.get(key[2])
