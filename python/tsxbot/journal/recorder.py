@@ -6,10 +6,12 @@ fills before the bus streams are replayed; a replayed fill already in the journa
 
 from __future__ import annotations
 
+import msgspec
 import structlog
 
 from tsxbot.journal.records import (
     ControlActionRecord,
+    FillRecord,
     OrderRecord,
     Record,
     TradingStateRecord,
@@ -40,7 +42,10 @@ class JournalRecorder:
         Trades the fills close are offered again: one whose closing fill was written just before
         a crash, but not the trade itself, is written now (the others are already there, by key).
         """
-        fills = store.fills()
+        return self.restore_records(store.fills())
+
+    def restore_records(self, fills: list[FillRecord]) -> int:
+        """:meth:`restore` from fills already read (in time order)."""
         for record in fills:
             for trade in self.ledger.apply(execution(record)):
                 self._offer(trade_record(trade))
@@ -85,13 +90,30 @@ class JournalRecorder:
         self._offer(order_update_record(update, message_id, ts_ns))
 
     def fill(
-        self, fill: Fill, *, bot_id: str, strategy: str = "", stop_loss: float | None = None
+        self,
+        fill: Fill,
+        *,
+        bot_id: str,
+        strategy: str = "",
+        stop_loss: float | None = None,
+        quantity: int | None = None,
     ) -> list[RoundTrip]:
-        """Journal one attributed fill and apply it to the ledger; a fill seen before is skipped."""
-        if str(fill.fill_id) in self.ledger.fill_ids:
+        """Journal one attributed fill and apply it to the ledger; a fill seen before is skipped.
+
+        ``quantity``: the bot's share when one exchange fill is split between bots (the
+        aggregator's flatten); the share is keyed ``<fill id>:<bot>`` and pays its share of fees.
+        """
+        share = quantity is not None and quantity != fill.quantity
+        key = f"{fill.fill_id}:{bot_id}" if share else str(fill.fill_id)
+        if key in self.ledger.fill_ids:
             self.replayed_fills += 1
             return []
-        record = fill_record(fill, bot_id=bot_id, strategy=strategy, stop_loss=stop_loss)
+        if share:
+            assert quantity is not None
+            fill = msgspec.structs.replace(fill, quantity=quantity, fees=fill.fees * quantity / fill.quantity)
+        record = msgspec.structs.replace(
+            fill_record(fill, bot_id=bot_id, strategy=strategy, stop_loss=stop_loss), key=key
+        )
         self._offer(record)
         if fill.voided:
             return []

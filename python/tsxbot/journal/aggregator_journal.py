@@ -1,0 +1,132 @@
+"""The journal as the aggregator uses it: one object that opens the database (migrating it),
+rebuilds the P&L ledger from it at start, records every event the aggregator sees, and gives the
+day's P&L per bot and for the account.
+
+Durability: the aggregator calls :meth:`AggregatorJournal.flush` after handling a batch of bus
+messages and before acknowledging them, so a message is acknowledged only once its rows are in
+the database; after a crash the unacknowledged messages are delivered again and written once
+(every row has a unique key). Handling never waits for the database (records go to the writer's
+bounded queue); only the acknowledgement does. A full queue refuses the record
+(:attr:`refused`), and the aggregator then leaves the batch unacknowledged.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import structlog
+from sqlalchemy import Engine
+
+from tsxbot.config.loader import Config
+from tsxbot.journal.database import make_engine, upgrade
+from tsxbot.journal.recorder import JournalRecorder
+from tsxbot.journal.store import JournalStore
+from tsxbot.journal.writer import JournalWriter
+from tsxbot.messages.account import PnlUpdate
+from tsxbot.messages.orders import Fill, OrderSubmission, OrderUpdate, RiskRejection
+from tsxbot.pnl.contract import ContractSpec, spec_for
+from tsxbot.pnl.ledger import Ledger
+from tsxbot.pnl.matching import RoundTrip
+
+log = structlog.get_logger("tsxbot.journal")
+
+
+class AggregatorJournal:
+    def __init__(self, config: Config, url: str | None = None) -> None:
+        settings = config.global_config.journal
+        self.url = url or settings.url
+        self.engine: Engine = make_engine(self.url)
+        self.store = JournalStore(self.engine)
+        self.writer = JournalWriter(self.store, capacity=settings.queue_capacity)
+        instruments = config.instruments
+        specs: dict[str, ContractSpec] = {}
+
+        def spec(symbol: str) -> ContractSpec:
+            if symbol not in specs:
+                specs[symbol] = spec_for(instruments.get(symbol))
+            return specs[symbol]
+
+        self.ledger = Ledger(spec)
+        self.recorder = JournalRecorder(self.writer, self.ledger)
+        self._refused_seen = 0
+
+    async def start(self) -> None:
+        await asyncio.to_thread(upgrade, self.engine)
+        restored = self.recorder.restore_records(await asyncio.to_thread(self.store.fills))
+        self.writer.start()
+        log.info("journal opened", url=self.url, fills=restored, trades=len(self.ledger.trades))
+
+    async def stop(self) -> None:
+        await self.writer.close()
+        self.engine.dispose()
+
+    async def flush(self) -> bool:
+        """Waits until everything recorded so far is written; False when a record was refused
+        since the last flush (the batch must not be acknowledged)."""
+        await self.writer.flush()
+        refused = self.writer.refused != self._refused_seen
+        self._refused_seen = self.writer.refused
+        return not refused
+
+    # --- events ----------------------------------------------------------------------------------
+
+    def submission(self, submission: OrderSubmission, bot_id: str, ts_ns: int) -> None:
+        self.recorder.order(submission, bot_id=bot_id, ts_ns=ts_ns)
+
+    def order_update(self, update: OrderUpdate, ts_ns: int) -> None:
+        key = f"{update.account_id}:{update.exchange_order_id}:{update.status.value}:{update.filled_quantity}"
+        self.recorder.order_update(update, key, ts_ns)
+
+    def fill(self, fill: Fill, bot_id: str, quantity: int, strategy: str = "") -> list[RoundTrip]:
+        return self.recorder.fill(fill, bot_id=bot_id, strategy=strategy, quantity=quantity)
+
+    def rejection(self, rejection: RiskRejection, ts_ns: int) -> None:
+        key = f"{rejection.bot_id}:{rejection.order_id}:{rejection.stage.value}:{rejection.reason.value}"
+        self.recorder.risk_rejection(rejection, key, ts_ns)
+
+    def state_change(
+        self, ts_ns: int, state_from: str, state_to: str, reason: str, account_id: int | None
+    ) -> None:
+        self.recorder.state_change(
+            f"{account_id}:{ts_ns}:{state_to}",
+            ts_ns,
+            state_from=state_from,
+            state_to=state_to,
+            reason=reason,
+            account_id=account_id,
+        )
+
+    def control(
+        self, ts_ns: int, actor: str, action: str, reason: str, details: dict[str, Any] | None = None
+    ) -> None:
+        target = details.get("botId") if details else None
+        self.recorder.control(
+            f"{action}:{actor}:{ts_ns}",
+            ts_ns,
+            actor=actor,
+            action=action,
+            reason=reason,
+            target=str(target) if target is not None else None,
+            params=details,
+        )
+
+    def mark(self, symbol: str, price: float, ts_ns: int) -> None:
+        self.ledger.mark(symbol, price, ts_ns)
+
+    # --- figures ---------------------------------------------------------------------------------
+
+    def pnl_update(self, bot_id: str | None, account_id: int | None) -> PnlUpdate:
+        """The trading day so far, for ``bot:{id}:pnl`` (a bot) or the account (None)."""
+        day = self.ledger.day_pnl(bot_id)
+        return PnlUpdate(
+            realized_pnl=round(day.realized, 2),
+            unrealized_pnl=round(day.open, 2),
+            fees=round(day.fees, 2),
+            account_id=account_id,
+            bot_id=bot_id,
+            trade_count=day.trades,
+            win_count=day.wins,
+            loss_count=day.losses,
+            drawdown=round(day.drawdown, 2),
+        )
