@@ -194,3 +194,18 @@ async def test_restore_writes_a_trade_whose_closing_fill_was_written_but_not_the
     assert store.count(schema.trades) == 1
     assert recorder.ledger.total().position == 1
     engine.dispose()
+
+
+def test_postgresql_gets_the_same_schema_and_idempotent_inserts() -> None:
+    from sqlalchemy.dialects import postgresql
+
+    from tsxbot.journal.database import upgrade_sql
+    from tsxbot.journal.store import idempotent_insert
+
+    sql = upgrade_sql("postgresql://")
+    for table in ("orders", "order_updates", "fills", "trades", "risk_rejections", "control_actions"):
+        assert f"CREATE TABLE {table}" in sql
+    assert "ALTER TABLE fills ADD COLUMN stop_loss FLOAT" in sql
+    assert "UPDATE alembic_version SET version_num='0002'" in sql
+    insert = idempotent_insert(schema.fills, "postgresql")
+    assert "ON CONFLICT (key) DO NOTHING" in str(insert.compile(dialect=postgresql.dialect()))

@@ -8,6 +8,7 @@ upgrades it in place.
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 from typing import Any
 
@@ -56,6 +57,17 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
     with engine.begin() as connection:
         config.attributes["connection"] = connection
         command.upgrade(config, revision)
+
+
+def upgrade_sql(url: str, revision: str = "head") -> str:
+    """The SQL that brings an empty journal at ``url``'s kind of database to ``revision``, without
+    connecting (for a DBA who creates the PostgreSQL schema by hand)."""
+    output = io.StringIO()
+    config = Config(output_buffer=output)
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.set_main_option("sqlalchemy.url", url)
+    command.upgrade(config, revision, sql=True)
+    return output.getvalue()
 
 
 def current_revision(engine: Engine) -> str | None:

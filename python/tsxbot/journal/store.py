@@ -14,17 +14,22 @@ from tsxbot.messages.enums import OrderStatus, Side
 from tsxbot.pnl.execution_record import Execution
 
 
+def idempotent_insert(table: Table, dialect: str) -> Insert:
+    """An INSERT that skips a row whose ``key`` is already stored (SQLite and PostgreSQL; other
+    databases get a plain INSERT, preceded by a lookup in :meth:`JournalStore.write`)."""
+    if dialect == "sqlite":
+        return sqlite.insert(table).on_conflict_do_nothing(index_elements=["key"])
+    if dialect == "postgresql":
+        return postgresql.insert(table).on_conflict_do_nothing(index_elements=["key"])
+    return table.insert()
+
+
 class JournalStore:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
     def _insert(self, table: Table) -> Insert:
-        name = self.engine.dialect.name
-        if name == "sqlite":
-            return sqlite.insert(table).on_conflict_do_nothing(index_elements=["key"])
-        if name == "postgresql":
-            return postgresql.insert(table).on_conflict_do_nothing(index_elements=["key"])
-        return table.insert()
+        return idempotent_insert(table, self.engine.dialect.name)
 
     def _write_one(self, connection: Connection, record: Record) -> int:
         table = record.TABLE
