@@ -297,6 +297,10 @@ class FeatureFlags(Section, frozen=True):
 class JournalConfig(Section, frozen=True):
     """The trade journal (README "P&L, the journal and reports")."""
 
+    # The aggregator writes the journal (off: nothing is recorded, and a restart without the
+    # aggregator's state snapshot starts the day's P&L from zero).
+    enabled: bool = True
+
     # A SQLAlchemy URL. The default is a SQLite file in the working directory (relative path);
     # postgresql+psycopg://user:password@host/db selects PostgreSQL.
     url: str = "sqlite:///tsxbot-journal.db"

@@ -71,8 +71,18 @@ class AggregatorJournal:
 
     # --- events ----------------------------------------------------------------------------------
 
-    def submission(self, submission: OrderSubmission, bot_id: str, ts_ns: int) -> None:
-        self.recorder.order(submission, bot_id=bot_id, ts_ns=ts_ns)
+    def submission(
+        self,
+        submission: OrderSubmission,
+        bot_id: str,
+        ts_ns: int,
+        *,
+        signal_price: float | None = None,
+        signal_ns: int | None = None,
+    ) -> None:
+        self.recorder.order(
+            submission, bot_id=bot_id, ts_ns=ts_ns, signal_price=signal_price, signal_ns=signal_ns
+        )
 
     def order_update(self, update: OrderUpdate, ts_ns: int) -> None:
         key = f"{update.account_id}:{update.exchange_order_id}:{update.status.value}:{update.filled_quantity}"
