@@ -284,10 +284,10 @@ class Aggregator(Service):
         if snapshot is not None:
             self.restored = restore(self, snapshot, self.now_ns())
             log.warning("aggregator state restored", **self.restored)
-        elif self.journal is not None:
-            self._restore_from_journal()
         if self.current_trading_day is None and self.clock_known():
             self.current_trading_day = trading_day(self.clock())
+        if snapshot is None and self.journal is not None:
+            self._restore_from_journal()
         self._reconnects_seen = self.bus.metrics().reconnects
         durable = [
             channels.AGGREGATOR_ORDERS,
@@ -355,7 +355,10 @@ class Aggregator(Service):
                 bot, symbol, side, abs(quantity), average, 0.0, self.instruments.get(symbol).point_value
             )
             restored += 1
-        self._journal_day_pending = True
+        day = self.current_trading_day
+        today = self.journal.ledger.day_pnl(None, day) if day is not None else None
+        # Only a day with activity in the journal is restored (a fresh start has nothing to bring back).
+        self._journal_day_pending = today is not None and (today.trades > 0 or today.fees > 0)
         log.warning("no state snapshot: positions restored from the journal", positions=restored)
 
     def _background(self, work: Coroutine[Any, Any, None], name: str) -> asyncio.Task[None]:
