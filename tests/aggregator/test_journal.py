@@ -7,11 +7,14 @@ import asyncio
 from pathlib import Path
 
 import pytest
+from sqlalchemy import text
 
 from support.agg_harness import AggHarness
 from support.bus_helpers import eventually
-from tsxbot.journal import JournalStore, make_engine, schema
-from tsxbot.messages import AccountUpdate, Envelope, PnlUpdate, PositionUpdate, Side, channels
+from support.strategy_feed import instrument
+from tsxbot.journal import JournalStore, execution, make_engine, schema
+from tsxbot.messages import AccountUpdate, ControlAction, Envelope, PnlUpdate, PositionUpdate, Side, channels
+from tsxbot.pnl import Ledger, spec_for
 
 
 async def test_the_journal_the_pnl_messages_and_the_day_after_a_restart(
@@ -72,3 +75,42 @@ async def test_the_journal_the_pnl_messages_and_the_day_after_a_restart(
     await eventually(lambda: not second._journal_day_pending, within=15, what="the first balance")
     assert second.engine.daily_pnl == pytest.approx(daily, abs=0.005)
     assert daily == pytest.approx(realized - fees, abs=0.005)  # flat: the day is what was realized
+
+
+async def test_a_flatten_crossing_two_bots_is_journaled_per_bot(agg: AggHarness, tmp_path: Path) -> None:
+    """bot_2 long 1 and bot_3 short 1 (the account flat); flatten closes them against each other
+    without an order: each bot's trade is in the journal and the account's P&L is the exchange's."""
+    url = f"sqlite:///{tmp_path / 'journal.db'}"
+    await agg.start(journal_url=url)
+    accounts = await agg.sim_api("Account/search", {"onlyActiveAccounts": True})
+    start_balance = next(a["balance"] for a in accounts["accounts"] if a["id"] == 1001)
+    mark = await agg.wait_mark()
+    await agg.submit("bot_2", order_id="L", stop_loss=mark - 4.0, take_profit=mark + 12.0)
+    await agg.wait_for("bot_2", PositionUpdate, lambda p: p.net_quantity == 1)
+    await agg.submit("bot_3", order_id="S", side=Side.SELL, stop_loss=mark + 4.0, take_profit=mark - 12.0)
+    await agg.wait_for("bot_3", PositionUpdate, lambda p: p.net_quantity == -1)
+    await eventually(lambda: agg.agg.exchange_positions.get("MES") == 0, what="the exchange flat")
+    await agg.control(ControlAction.FLATTEN)
+    await agg.wait_for("bot_2", PositionUpdate, lambda p: p.net_quantity == 0)
+    await agg.wait_for("bot_3", PositionUpdate, lambda p: p.net_quantity == 0)
+    await eventually(lambda: len(agg.agg.working) == 0, within=10, what="brackets cancelled")
+    accounts = await agg.sim_api("Account/search", {"onlyActiveAccounts": True})
+    end_balance = next(a["balance"] for a in accounts["accounts"] if a["id"] == 1001)
+    await agg.agg.stop()
+
+    engine = make_engine(url)
+    store = JournalStore(engine)
+    fills = store.fills()
+    assert sorted(f.bot_id for f in fills if f.key.startswith("cross:")) == ["bot_2", "bot_3"]
+    assert store.count(schema.trades) == 2
+    ledger = Ledger(lambda symbol: spec_for(instrument(symbol)))
+    ledger.apply_all(execution(f) for f in fills)
+    assert {b: f.position for b, f in ledger.by_bot().items()} == {"bot_2": 0, "bot_3": 0}
+    total = ledger.total()
+    assert round(total.realized - total.fees, 2) == pytest.approx(
+        round(end_balance - start_balance, 2), abs=0.001
+    )
+    with engine.connect() as conn:
+        actions = conn.execute(text("SELECT actor, action FROM control_actions")).all()
+    assert ("test", "FLATTEN") in [tuple(a) for a in actions]
+    engine.dispose()

@@ -954,6 +954,10 @@ class Aggregator(Service):
             side = Side.SELL if quantity > 0 else Side.BUY
             self.engine.on_fill(bot, symbol, side.value, abs(quantity), price, 0.0)
             self.positions.apply(bot, symbol, side, abs(quantity), price, 0.0, point_value)
+            if self.journal is not None:
+                self.journal.internal_cross(
+                    bot or "", symbol, side.value, abs(quantity), price, self.now_ns(), self.account_id
+                )
             if bot:
                 await self._publish(channels.bot_orders(bot), self.bot_position(bot, symbol))
         self._record(

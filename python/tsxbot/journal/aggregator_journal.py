@@ -21,6 +21,7 @@ from sqlalchemy import Engine
 from tsxbot.config.loader import Config
 from tsxbot.journal.database import make_engine, upgrade
 from tsxbot.journal.recorder import JournalRecorder
+from tsxbot.journal.records import FillRecord
 from tsxbot.journal.store import JournalStore
 from tsxbot.journal.writer import JournalWriter
 from tsxbot.messages.account import PnlUpdate
@@ -50,6 +51,7 @@ class AggregatorJournal:
         self.ledger = Ledger(spec)
         self.recorder = JournalRecorder(self.writer, self.ledger)
         self._refused_seen = 0
+        self.strategies = {b.id: b.config.strategy.type for b in config.enabled_bots}
 
     async def start(self) -> None:
         await asyncio.to_thread(upgrade, self.engine)
@@ -90,6 +92,32 @@ class AggregatorJournal:
 
     def fill(self, fill: Fill, bot_id: str, quantity: int, strategy: str = "") -> list[RoundTrip]:
         return self.recorder.fill(fill, bot_id=bot_id, strategy=strategy, quantity=quantity)
+
+    def internal_cross(
+        self,
+        bot_id: str,
+        symbol: str,
+        side: str,
+        quantity: int,
+        price: float,
+        ts_ns: int,
+        account_id: int | None,
+    ) -> list[RoundTrip]:
+        """A bot's position closed against another bot's at ``price``, without an order or fees."""
+        return self.recorder.internal_fill(
+            FillRecord(
+                key=f"cross:{symbol}:{ts_ns}:{bot_id}",
+                ts_ns=ts_ns,
+                account_id=account_id,
+                bot_id=bot_id,
+                strategy=self.strategies.get(bot_id, ""),
+                symbol=symbol,
+                side=side,
+                quantity=quantity,
+                price=price,
+                fees=0.0,
+            )
+        )
 
     def rejection(self, rejection: RiskRejection, ts_ns: int) -> None:
         key = f"{rejection.bot_id}:{rejection.order_id}:{rejection.stage.value}:{rejection.reason.value}"

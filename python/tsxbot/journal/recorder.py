@@ -122,6 +122,18 @@ class JournalRecorder:
             self._offer(trade_record(trade))
         return closed
 
+    def internal_fill(self, record: FillRecord) -> list[RoundTrip]:
+        """A fill with no exchange fill behind it (the aggregator crossing two bots' offsetting
+        positions after a flatten): journaled under its own key, applied to the ledger once."""
+        if record.key in self.ledger.fill_ids:
+            self.replayed_fills += 1
+            return []
+        self._offer(record)
+        closed = self.ledger.apply(execution(record))
+        for trade in closed:
+            self._offer(trade_record(trade))
+        return closed
+
     def risk_rejection(self, rejection: RiskRejection, message_id: str, ts_ns: int) -> None:
         self._offer(risk_rejection_record(rejection, message_id, ts_ns))
 
