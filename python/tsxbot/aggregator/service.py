@@ -166,6 +166,10 @@ def custom_tag(bot_id: str, order_id: str) -> str:
     return f"{bot_id}-{digest}"
 
 
+# Open P&L on bot:{id}:pnl as quotes move it: at most this often per bot (fills publish at once).
+PNL_INTERVAL_S = 1.0
+
+
 class Aggregator(Service):
     name = "aggregator"
 
@@ -188,6 +192,7 @@ class Aggregator(Service):
         # acknowledged; the day's P&L comes back from it after a restart without a snapshot.
         self.journal = journal
         self._journal_day_pending = False
+        self._pnl_published_at: dict[str, float] = {}
         self._strategies = {b.id: b.config.strategy.type for b in config.enabled_bots}
         self.bus = bus
         settings = config.global_config.aggregator
@@ -1144,11 +1149,21 @@ class Aggregator(Service):
         self.contracts.setdefault(quote.symbol, quote.contract_id)
         if self.journal is not None:
             self.journal.mark(quote.symbol, price, to_ns(quote.timestamp))
+            await self._publish_open_pnl(quote.symbol)
         try:
             self.engine.on_mark(quote.symbol, price)
         except RiskInputError:
             return
         await self.evaluate()
+
+    async def _publish_open_pnl(self, symbol: str) -> None:
+        """The P&L of bots holding ``symbol`` as its price moves, at most once a second per bot."""
+        assert self.journal is not None
+        now = self.monotonic()
+        for bot in self.journal.holders(symbol):
+            if bot and now - self._pnl_published_at.get(bot, -PNL_INTERVAL_S) >= PNL_INTERVAL_S:
+                self._pnl_published_at[bot] = now
+                await self._publish(channels.bot_pnl(bot), self.journal.pnl_update(bot, self.account_id))
 
     def on_registration(self, registration: BotRegistration) -> None:
         entry = self.registry.register(registration.bot_id, registration.config_hash, self.monotonic())

@@ -152,6 +152,10 @@ class AggregatorJournal:
     def mark(self, symbol: str, price: float, ts_ns: int) -> None:
         self.ledger.mark(symbol, price, ts_ns)
 
+    def holders(self, symbol: str) -> list[str]:
+        """The bots with an open position in ``symbol``."""
+        return [bot for (_, bot, sym), m in self.ledger.matchers.items() if sym == symbol and m.position != 0]
+
     # --- figures ---------------------------------------------------------------------------------
 
     def pnl_update(self, bot_id: str | None, account_id: int | None) -> PnlUpdate:
