@@ -97,11 +97,11 @@ class Ledger:
         self.marks: dict[str, float] = {}
         self._trade_counts: dict[MatcherKey, int] = {}
         self.fill_ids: set[str] = set()
-        self._daily: dict[tuple[dt.date, str], PnlFigures] = {}
+        self._daily: dict[dt.date, dict[str, PnlFigures]] = {}
         self.mtm = DrawdownTracker()
         self.current_day: dt.date | None = None
         self._day_drawdown: dict[tuple[dt.date, str | None], DrawdownTracker] = {}
-        self._day_results: dict[tuple[dt.date, str], list[int]] = {}  # wins, losses
+        self._day_results: dict[dt.date, dict[str, list[int]]] = {}  # wins, losses
 
     def spec(self, symbol: str) -> ContractSpec:
         if isinstance(self._specs, dict):
@@ -121,12 +121,13 @@ class Ledger:
         self.fill_ids.add(fill.fill_id)
         self.trades.extend(closed)
         self._trade_counts[key] = self._trade_counts.get(key, 0) + len(closed)
-        day_key = (trading_day(fill.ts_ns), fill.bot_id)
-        self._daily[day_key] = self._daily.get(day_key, PnlFigures()) + PnlFigures(
+        day, bot = trading_day(fill.ts_ns), fill.bot_id
+        daily = self._daily.setdefault(day, {})
+        daily[bot] = daily.get(bot, PnlFigures()) + PnlFigures(
             realized=matcher.realized - realized, fees=matcher.fees - fees, trades=len(closed)
         )
         for trade in closed:
-            results = self._day_results.setdefault(day_key, [0, 0])
+            results = self._day_results.setdefault(day, {}).setdefault(bot, [0, 0])
             results[0] += trade.net_pnl > 0
             results[1] += trade.net_pnl < 0
         self.mark(fill.symbol, fill.price, fill.ts_ns)
@@ -145,7 +146,7 @@ class Ledger:
         if day is None:
             return
         for bot in bots:
-            f = self._daily.get((day, bot), PnlFigures())
+            f = self._daily.get(day, {}).get(bot, PnlFigures())
             self._day_drawdown.setdefault((day, bot), DrawdownTracker()).update(
                 f.realized - f.fees + self._open_of(bot)
             )
@@ -159,11 +160,11 @@ class Ledger:
         day = day or self.current_day or dt.date(1970, 1, 1)
         if bot is None:
             f = self.daily_total(day)
-            wins = sum(r[0] for (d, _), r in self._day_results.items() if d == day)
-            losses = sum(r[1] for (d, _), r in self._day_results.items() if d == day)
+            results = self._day_results.get(day, {}).values()
+            wins, losses = sum(r[0] for r in results), sum(r[1] for r in results)
         else:
-            f = self._daily.get((day, bot), PnlFigures())
-            wins, losses = self._day_results.get((day, bot), [0, 0])
+            f = self._daily.get(day, {}).get(bot, PnlFigures())
+            wins, losses = self._day_results.get(day, {}).get(bot, [0, 0])
         tracker = self._day_drawdown.get((day, bot), DrawdownTracker())
         return DayPnl(
             day=day,
@@ -179,7 +180,7 @@ class Ledger:
 
     def daily_by_bot(self, day: dt.date) -> dict[str, PnlFigures]:
         """Each bot's realized P&L, fees and closed trades on the trading day ``day``."""
-        return {bot: figures for (d, bot), figures in self._daily.items() if d == day}
+        return dict(self._daily.get(day, {}))
 
     def daily_total(self, day: dt.date) -> PnlFigures:
         out = PnlFigures()
