@@ -99,3 +99,21 @@ async def test_a_full_queue_makes_flush_say_do_not_acknowledge(tmp_path: Path) -
     assert await journal.flush() is False
     assert await journal.flush() is True
     await journal.stop()
+
+
+async def test_a_database_that_does_not_answer_does_not_hold_the_aggregator(tmp_path: Path) -> None:
+    journal = AggregatorJournal(sim_config(), f"sqlite:///{tmp_path / 'j.db'}")
+    await journal.start()
+    journal.writer.retry_s = 0.01
+    real_write = journal.store.write
+
+    def failing(records: object) -> int:
+        raise OSError("disk full")
+
+    journal.store.write = failing  # type: ignore[method-assign]
+    journal.fill(es_fill(1, Side.BUY, 1, 6000.0, 0), "a", 1)
+    assert await journal.flush(within_s=0.2) is False  # not acknowledged, but not stuck either
+    journal.store.write = real_write  # type: ignore[method-assign]
+    assert await journal.flush(within_s=5) is True  # the retry wrote it
+    assert journal.store.count(schema.fills) == 1
+    await journal.stop()

@@ -32,6 +32,9 @@ from tsxbot.pnl.matching import RoundTrip
 
 log = structlog.get_logger("tsxbot.journal")
 
+# How long the aggregator waits for a batch's rows before going on without acknowledging it.
+FLUSH_TIMEOUT_S = 2.0
+
 
 class AggregatorJournal:
     def __init__(self, config: Config, url: str | None = None) -> None:
@@ -63,10 +66,15 @@ class AggregatorJournal:
         await self.writer.close()
         self.engine.dispose()
 
-    async def flush(self) -> bool:
+    async def flush(self, within_s: float = FLUSH_TIMEOUT_S) -> bool:
         """Waits until everything recorded so far is written; False when a record was refused
-        since the last flush (the batch must not be acknowledged)."""
-        await self.writer.flush()
+        since the last flush or the database did not answer within ``within_s`` (the batch must
+        not be acknowledged; a database that is down does not stop the aggregator)."""
+        try:
+            await asyncio.wait_for(self.writer.flush(), within_s)
+        except TimeoutError:
+            log.error("journal not written in time", within_s=within_s, pending=self.writer.pending)
+            return False
         refused = self.writer.refused != self._refused_seen
         self._refused_seen = self.writer.refused
         return not refused
