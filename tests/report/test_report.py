@@ -28,6 +28,8 @@ def test_report_json_csv_and_terminal(tmp_path: Path, capsys: pytest.CaptureFixt
     }
     assert [d["trading_day"] for d in report["days"]] == ["2026-03-03", "2026-03-04", "2026-03-05"]
     first = report["trades"][0]
+    # MAE/MFE come from the journal's trade row (measured live from quotes) when there is one.
+    assert (first["trade_id"], first["mae"], first["mfe"]) == ("orb_es:ES:1", -150.0, 1250.0)
     # Long 2 ES from 5000, stop 4990: risk 10 points x 2 x 50 = 1000; net (10 + 4) x 50 - 4 x 1.40.
     assert first["r_multiple"] == pytest.approx((700 - 5.6) / 1000)
     assert report["summary"]["max_drawdown_mtm"] == pytest.approx(mtm_max_drawdown())

@@ -6,7 +6,7 @@ import datetime as dt
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from tsxbot.journal import FillRecord, JournalStore, OrderRecord, OrderUpdateRecord, open_journal
+from tsxbot.journal import FillRecord, JournalStore, OrderRecord, OrderUpdateRecord, TradeRecord, open_journal
 from tsxbot.sessions import to_ns
 
 CT = ZoneInfo("America/Chicago")
@@ -76,6 +76,28 @@ def make_journal(path: Path) -> str:
                 quantity=1,
                 order_type="LIMIT",
                 limit_price=4990.0,
+            ),
+            TradeRecord(
+                key="orb_es:ES:1",
+                bot_id="orb_es",
+                strategy="ORB",
+                account_id=1,
+                symbol="ES",
+                direction=1,
+                quantity=2,
+                max_position=2,
+                entry_price=5000.0,
+                exit_price=5007.0,
+                entry_ns=ct(3, 9, 0),
+                exit_ns=ct(3, 10, 0),
+                trading_day="2026-03-03",
+                gross_pnl=700.0,
+                fees=5.6,
+                net_pnl=694.4,
+                mae=-150.0,
+                mfe=1250.0,
+                initial_risk=1000.0,
+                r_multiple=0.6944,
             ),
             OrderUpdateRecord(
                 key="u1",

@@ -61,6 +61,7 @@ def _report(args: argparse.Namespace) -> int:
         store = JournalStore(engine)
         records = store.fills(bot_id=args.bot)
         statuses = store.final_statuses()
+        excursions = {t.key: (t.mae, t.mfe) for t in store.trades(bot_id=args.bot)}
         orders = [
             OrderInfo(
                 order_id=o.key,
@@ -99,6 +100,7 @@ def _report(args: argparse.Namespace) -> int:
             bot=args.bot,
             orders=orders,
             order_of_fill={f.key: f.order_id for f in records if f.order_id is not None},
+            excursions=excursions,
         )
     except UnknownSymbolError as exc:
         print(f"tsxbot: {exc.args[0]}", file=sys.stderr)

@@ -9,7 +9,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from tsxbot.journal import schema
-from tsxbot.journal.records import FillRecord, OrderRecord, Record
+from tsxbot.journal.records import FillRecord, OrderRecord, Record, TradeRecord
 from tsxbot.messages.enums import OrderStatus, Side
 from tsxbot.pnl.execution_record import Execution
 
@@ -67,6 +67,15 @@ class JournalStore:
         with self.engine.connect() as connection:
             rows = connection.execute(query).mappings().all()
         return [FillRecord(**{k: v for k, v in row.items() if k != "id"}) for row in rows]
+
+    def trades(self, *, bot_id: str | None = None) -> list[TradeRecord]:
+        table = schema.trades
+        query = select(table).order_by(table.c.exit_ns, table.c.id)
+        if bot_id is not None:
+            query = query.where(table.c.bot_id == bot_id)
+        with self.engine.connect() as connection:
+            rows = connection.execute(query).mappings().all()
+        return [TradeRecord(**{k: v for k, v in row.items() if k != "id"}) for row in rows]
 
     def orders(self, *, bot_id: str | None = None) -> list[OrderRecord]:
         table = schema.orders

@@ -98,7 +98,8 @@ class Report(msgspec.Struct, frozen=True, kw_only=True):
     execution: list[ExecutionRow] = []
 
 
-def _row(t: RoundTrip) -> TradeRow:
+def _row(t: RoundTrip, excursions: Mapping[str, tuple[float, float]]) -> TradeRow:
+    mae, mfe = excursions.get(t.trade_id, (t.mae, t.mfe))
     return TradeRow(
         trade_id=t.trade_id,
         bot_id=t.bot_id,
@@ -115,8 +116,8 @@ def _row(t: RoundTrip) -> TradeRow:
         fees=round(t.fees, 2),
         net_pnl=round(t.net_pnl, 2),
         r_multiple=t.r_multiple,
-        mae=round(t.mae, 2),
-        mfe=round(t.mfe, 2),
+        mae=round(mae, 2),
+        mfe=round(mfe, 2),
         seconds_in_trade=t.duration_ns / 1e9,
     )
 
@@ -143,8 +144,11 @@ def build_report(
     bot: str | None = None,
     orders: Iterable[OrderInfo] = (),
     order_of_fill: Mapping[str, str] | None = None,
+    excursions: Mapping[str, tuple[float, float]] | None = None,
 ) -> Report:
-    """``orders`` and ``order_of_fill`` (fill id -> order id) feed the execution-quality rows."""
+    """``orders`` and ``order_of_fill`` (fill id -> order id) feed the execution-quality rows;
+    ``excursions`` (trade id -> MAE, MFE) are the ones measured live from quotes (the journal's
+    trades), which fills alone cannot give back."""
 
     def in_period(day: dt.date) -> bool:
         return (date_from is None or day >= date_from) and (date_to is None or day <= date_to)
@@ -189,7 +193,7 @@ def build_report(
             EquityPoint(time=from_ns(t.exit_ns), equity=round(e, 2), drawdown=round(d, 2))
             for t, e, d in zip(trades, equity, drawdown_series(equity), strict=True)
         ],
-        trades=[_row(t) for t in trades],
+        trades=[_row(t, excursions or {}) for t in trades],
         execution=execution_quality(
             (
                 (f, (order_of_fill or {}).get(f.fill_id))
