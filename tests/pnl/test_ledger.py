@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from support.strategy_feed import instrument
+from tsxbot.config.simulator import ExchangeSettings
 from tsxbot.messages.enums import Side
 from tsxbot.pnl import (
     ContractSpec,
@@ -70,6 +71,8 @@ def test_fees_come_from_the_instrument_else_the_simulator() -> None:
     assert spec_for(instrument("MES")).fee_per_side == pytest.approx(0.37)
     import msgspec
 
+    configured = msgspec.structs.replace(ExchangeSettings(), fees={"ES": 1.10}, commission_per_side=0.25)
+    assert spec_for(es, configured).fee_per_side == pytest.approx(1.35)
     own = msgspec.structs.replace(es, fee_per_side=2.25)
     assert spec_for(own).fee_per_side == 2.25
     with pytest.raises(ValueError, match="point_value must be > 0"):

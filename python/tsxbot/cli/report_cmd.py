@@ -86,7 +86,7 @@ def _report(args: argparse.Namespace) -> int:
                 raise UnknownSymbolError(
                     f"the journal has fills for {symbol!r}, not in the instruments table"
                 )
-            specs[symbol] = spec_for(config.instruments.get(symbol))
+            specs[symbol] = spec_for(config.instruments.get(symbol), config.global_config.simulator.exchange)
         return specs[symbol]
 
     capital = journal.capital or config.global_config.risk.starting_balance

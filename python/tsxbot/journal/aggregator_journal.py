@@ -44,11 +44,12 @@ class AggregatorJournal:
         self.store = JournalStore(self.engine)
         self.writer = JournalWriter(self.store, capacity=settings.queue_capacity)
         instruments = config.instruments
+        exchange = config.global_config.simulator.exchange
         specs: dict[str, ContractSpec] = {}
 
         def spec(symbol: str) -> ContractSpec:
             if symbol not in specs:
-                specs[symbol] = spec_for(instruments.get(symbol))
+                specs[symbol] = spec_for(instruments.get(symbol), exchange)
             return specs[symbol]
 
         self.ledger = Ledger(spec)

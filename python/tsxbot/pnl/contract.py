@@ -30,17 +30,20 @@ class ContractSpec(msgspec.Struct, frozen=True, kw_only=True):
             raise ValueError(f"{self.symbol}: fee_per_side must be >= 0, got {self.fee_per_side!r}")
 
 
-def default_fee_per_side(symbol: str) -> float:
-    """The simulator's fee per contract per side for ``symbol`` (its default configuration)."""
-    exchange = ExchangeSettings()
+def default_fee_per_side(symbol: str, exchange: ExchangeSettings | None = None) -> float:
+    """The simulator's fee plus commission per contract per side for ``symbol`` (``exchange``:
+    the simulator's configured ``simulator.exchange``; its defaults when None)."""
+    exchange = exchange or ExchangeSettings()
     return exchange.fees.get(symbol, exchange.fee_per_side) + exchange.commission_per_side
 
 
-def spec_for(instrument: Instrument) -> ContractSpec:
+def spec_for(instrument: Instrument, exchange: ExchangeSettings | None = None) -> ContractSpec:
+    """The instrument's own ``feePerSide``, else the simulator's fee for it (see above). Fills that
+    report their fees keep them; this fee is for fills that do not."""
     fee = instrument.fee_per_side
     return ContractSpec(
         symbol=instrument.symbol,
         point_value=instrument.point_value,
         tick_size=instrument.tick_size,
-        fee_per_side=default_fee_per_side(instrument.symbol) if fee is None else fee,
+        fee_per_side=default_fee_per_side(instrument.symbol, exchange) if fee is None else fee,
     )
