@@ -69,7 +69,8 @@ def render_html(report: Report) -> str:
             "win rate",
             "profit factor",
             "expectancy",
-            "max DD",
+            "max DD (closed)",
+            "max DD (MTM)",
             "Sharpe",
             "Sortino",
         ],
@@ -83,6 +84,7 @@ def render_html(report: Report) -> str:
                 s.profit_factor,
                 s.expectancy,
                 s.max_drawdown_closed,
+                s.max_drawdown_mtm,
                 s.sharpe,
                 s.sortino,
             ]

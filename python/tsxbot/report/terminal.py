@@ -37,6 +37,7 @@ def summary_table(title: str, m: TradeMetrics) -> Table:
         ("Largest win / loss", f"{_money(m.largest_win)} / {_money(m.largest_loss)}"),
         ("Longest losing streak", str(m.longest_losing_streak)),
         ("Max drawdown (closed trades)", _money(m.max_drawdown_closed)),
+        ("Max drawdown (mark-to-market at fills)", _money(m.max_drawdown_mtm)),
         ("Sharpe / Sortino (daily, x sqrt 252)", f"{_num(m.sharpe)} / {_num(m.sortino)}"),
         ("Average R", _num(m.average_r)),
         ("Average MAE / MFE", f"{_money(m.average_mae)} / {_money(m.average_mfe)}"),
