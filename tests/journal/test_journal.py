@@ -209,3 +209,16 @@ def test_postgresql_gets_the_same_schema_and_idempotent_inserts() -> None:
     assert "UPDATE alembic_version SET version_num='0002'" in sql
     insert = idempotent_insert(schema.fills, "postgresql")
     assert "ON CONFLICT (key) DO NOTHING" in str(insert.compile(dialect=postgresql.dialect()))
+
+
+@pytest.mark.parametrize(
+    ("url", "said"),
+    [("nosuch://x", "not a usable database URL"), ("mysql://u@h/db", "mysql is not supported")],
+)
+def test_a_bad_journal_url_is_a_configuration_problem(url: str, said: str) -> None:
+    from tsxbot.config import DEFAULTS_DIR, load_config
+    from tsxbot.config.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=r"journal\.url") as caught:
+        load_config(DEFAULTS_DIR, overrides=[f"journal.url={url}"], env={})
+    assert said in str(caught.value)

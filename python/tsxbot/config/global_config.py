@@ -309,6 +309,22 @@ class JournalConfig(Section, frozen=True):
     # The capital daily returns are measured against (Sharpe, Sortino); unset: risk.startingBalance.
     capital: PositiveMoney | None = None
 
+    def problems(self) -> Iterable[tuple[str, str]]:
+        from sqlalchemy.engine import make_url
+        from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+
+        try:
+            url = make_url(self.url)
+            url.get_dialect()
+        except (ArgumentError, NoSuchModuleError, ValueError) as exc:
+            yield "url", f"not a usable database URL ({exc}); use sqlite:///FILE or postgresql+psycopg://..."
+            return
+        if url.get_backend_name() not in ("sqlite", "postgresql"):
+            yield (
+                "url",
+                f"{url.get_backend_name()} is not supported; use sqlite:///FILE or postgresql+psycopg://...",
+            )
+
 
 class GlobalConfig(Section, frozen=True):
     system: SystemConfig = msgspec.field(default_factory=SystemConfig)
