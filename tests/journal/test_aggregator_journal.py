@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
+import pytest
+
 from support.sim import sim_config
 from tsxbot.journal import schema
 from tsxbot.journal.aggregator_journal import AggregatorJournal
@@ -117,3 +119,12 @@ async def test_a_database_that_does_not_answer_does_not_hold_the_aggregator(tmp_
     assert await journal.flush(within_s=5) is True  # the retry wrote it
     assert journal.store.count(schema.fills) == 1
     await journal.stop()
+
+
+async def test_a_journal_that_cannot_be_opened_is_a_clear_error(tmp_path: Path) -> None:
+    from tsxbot.journal.aggregator_journal import JournalUnavailableError
+
+    journal = AggregatorJournal(sim_config(), f"sqlite:///{tmp_path / 'no-such-dir' / 'j.db'}")
+    with pytest.raises(JournalUnavailableError, match="no-such-dir"):
+        await journal.start()
+    journal.engine.dispose()

@@ -17,6 +17,7 @@ from typing import Any
 
 import structlog
 from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
 
 from tsxbot.config.loader import Config
 from tsxbot.journal.database import make_engine, upgrade
@@ -34,6 +35,11 @@ log = structlog.get_logger("tsxbot.journal")
 
 # How long the aggregator waits for a batch's rows before going on without acknowledging it.
 FLUSH_TIMEOUT_S = 2.0
+
+
+class JournalUnavailableError(RuntimeError):
+    """The journal database cannot be opened or migrated (a path that cannot be written, a server
+    that does not answer): the aggregator does not start without it."""
 
 
 class AggregatorJournal:
@@ -58,8 +64,12 @@ class AggregatorJournal:
         self.strategies = {b.id: b.config.strategy.type for b in config.enabled_bots}
 
     async def start(self) -> None:
-        await asyncio.to_thread(upgrade, self.engine)
-        restored = self.recorder.restore_records(await asyncio.to_thread(self.store.fills))
+        try:
+            await asyncio.to_thread(upgrade, self.engine)
+            fills = await asyncio.to_thread(self.store.fills)
+        except SQLAlchemyError as exc:
+            raise JournalUnavailableError(f"the journal at {self.url} cannot be opened: {exc}") from exc
+        restored = self.recorder.restore_records(fills)
         self.writer.start()
         log.info("journal opened", url=self.url, fills=restored, trades=len(self.ledger.trades))
 
