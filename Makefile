@@ -16,7 +16,7 @@ RUST_MIN := $(shell sed -n 's/^rust-version *= *"\(.*\)"/\1/p' Cargo.toml | head
 WHEEL = $(firstword $(wildcard dist/tsxbot-*.whl))
 ARGS ?=
 
-.PHONY: help run test lint fmt install dev-deps toolchain redis faketime bench clean
+.PHONY: help run test lint fmt install dev-deps toolchain redis faketime chromium bench clean
 
 help:
 	@echo "make run    build and install tsxbot (release) in $(VENV), then run 'tsxbot run-all' (ARGS='...' adds options)"
@@ -57,7 +57,7 @@ install: $(PY) toolchain
 	@$(PIP) install -q --force-reinstall --no-deps dist/tsxbot-*.whl
 	@$(PIP) install -q "$$(ls dist/tsxbot-*.whl)"
 
-dev-deps: install redis faketime
+dev-deps: install redis faketime chromium
 	@$(PIP) install -q "$$(ls dist/tsxbot-*.whl)[dev]"
 
 # The tests start their own redis-server on a free port (never the machine's 6379).
@@ -67,6 +67,14 @@ redis:
 			echo "==> installing redis-server (apt)"; apt-get update -qq && apt-get install -y -qq redis-server; \
 		else echo "make: the tests need a redis-server binary: install it (apt-get install redis-server, brew install redis)"; \
 			echo "      (with REDIS_URL set, most tests use that Redis, but the restart tests always start their own)"; exit 1; fi; }
+
+# The HTML report test opens the report in Debian's chromium (headless) through the playwright
+# package; Playwright's own browser download is not used.
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+			echo "==> installing chromium (apt)"; apt-get update -qq && apt-get install -y -qq chromium; \
+		else echo "make: the HTML report test needs Debian's chromium at /usr/bin/chromium (apt-get install chromium)"; exit 1; fi; }
 
 # A slow test runs the process tests with the machine's clock faked to a Saturday and to a weekday
 # at 15:30 CT (libfaketime), proving no test depends on the time of day; skipped without it.

@@ -41,6 +41,9 @@ def test_wheel_installs_and_runs_in_a_fresh_venv(tmp_path: Path) -> None:
         "tsxbot/defaults/instruments.yaml",
         "tsxbot/defaults/bots/bot_1.yaml",
         "tsxbot/strategies/params.py",
+        "tsxbot/journal/migrations/env.py",
+        "tsxbot/journal/migrations/versions/0001_orders_and_fills.py",
+        "tsxbot/journal/migrations/versions/0002_trades_and_audit.py",
     ):
         assert required in names, f"{required} missing from {wheel.name}"
     assert not [n for n in names if "__pycache__" in n or n.endswith(".pyc")]
@@ -77,3 +80,19 @@ def test_wheel_installs_and_runs_in_a_fresh_venv(tmp_path: Path) -> None:
     assert probe.returncode == 0, probe.stderr
     assert str(venv) in probe.stdout
     assert "['EMA_CROSS', 'ORB_RUBBER_BAND', 'PDH_PDL'] 20002" in probe.stdout
+    # The journal's migrations ship in the wheel: a new journal in the working directory, at head.
+    journal = subprocess.run(
+        [
+            str(venv / "bin" / "python"),
+            "-c",
+            "from tsxbot.journal import DEFAULT_URL, open_journal, current_revision; "
+            "print(current_revision(open_journal(DEFAULT_URL)))",
+        ],
+        cwd=elsewhere,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert journal.returncode == 0, journal.stderr
+    assert journal.stdout.strip() == "0002"
+    assert (elsewhere / "tsxbot-journal.db").exists()

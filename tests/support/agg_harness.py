@@ -13,8 +13,10 @@ from support.bus_helpers import eventually
 from support.cm_harness import API_KEY, Harness
 from support.sim import MES, sim_config
 from tsxbot.aggregator import Aggregator
+from tsxbot.aggregator.persistence import StateStore
 from tsxbot.bus import Subscription
 from tsxbot.config.secrets import Secret
+from tsxbot.journal.aggregator_journal import AggregatorJournal
 from tsxbot.messages import (
     AggregatorControl,
     BotHeartbeat,
@@ -52,15 +54,21 @@ class AggHarness:
     def sim(self) -> Any:
         return self.cm.sim
 
-    async def start(self, *overrides: str, bots: tuple[str, ...] = ("bot_2", "bot_3")) -> Aggregator:
+    async def start(
+        self, *overrides: str, bots: tuple[str, ...] = ("bot_2", "bot_3"), journal_url: str | None = None
+    ) -> Aggregator:
         if not self.cm.managers:
             await self.cm.start_manager()
         if not self._subs:
             for bot in bots:
                 await self._listen(bot)
-        return await self.start_aggregator(*overrides)
+        return await self.start_aggregator(*overrides, journal_url=journal_url)
 
-    async def start_aggregator(self, *overrides: str) -> Aggregator:
+    async def start_aggregator(
+        self, *overrides: str, journal_url: str | None = None, state_key: str = "state"
+    ) -> Aggregator:
+        """``journal_url``: with a trade journal there; ``state_key``: another one starts without
+        the previous run's state snapshot."""
         config = sim_config(*overrides)
         aggregator = Aggregator(
             config,
@@ -69,7 +77,9 @@ class AggHarness:
             api_key=Secret(API_KEY),
             api_port=0,
             monitoring_port=0,
+            journal=AggregatorJournal(config, journal_url) if journal_url is not None else None,
         )
+        aggregator.store = StateStore(aggregator.store.journal, state_key)
         await aggregator.start()
         self.aggregators.append(aggregator)
         return aggregator

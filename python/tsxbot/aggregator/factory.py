@@ -10,11 +10,14 @@ from tsxbot.aggregator.service import Aggregator
 from tsxbot.bus import MessageBus
 from tsxbot.config import Config
 from tsxbot.connection_manager.factory import internal_api_key
+from tsxbot.journal.aggregator_journal import AggregatorJournal
 
 
 def build_aggregator(
     config: Config, bus: MessageBus, clock: Callable[[], dt.datetime] | None = None
 ) -> Aggregator:
     """With its HTTP API and monitoring on ``services.aggregator`` (the internal API key is the
-    connection manager's: ``TSXBOT_API_KEY`` or ``.tsxbot/internal-api-key``)."""
-    return Aggregator(config, bus, clock=clock, api_key=internal_api_key(config))
+    connection manager's: ``TSXBOT_API_KEY`` or ``.tsxbot/internal-api-key``) and the trade
+    journal at ``journal.url`` unless ``journal.enabled`` is false."""
+    journal = AggregatorJournal(config) if config.global_config.journal.enabled else None
+    return Aggregator(config, bus, clock=clock, api_key=internal_api_key(config), journal=journal)

@@ -50,6 +50,7 @@ from tsxbot.bus import Message, MessageBus, Subscription
 from tsxbot.config import Config
 from tsxbot.config.secrets import Secret
 from tsxbot.config.types import parse_time_of_day
+from tsxbot.journal.aggregator_journal import AggregatorJournal
 from tsxbot.log import get_logger
 from tsxbot.messages import (
     AccountUpdate,
@@ -166,6 +167,10 @@ def custom_tag(bot_id: str, order_id: str) -> str:
     return f"{bot_id}-{digest}"
 
 
+# Open P&L on bot:{id}:pnl as quotes move it: at most this often per bot (fills publish at once).
+PNL_INTERVAL_S = 1.0
+
+
 class Aggregator(Service):
     name = "aggregator"
 
@@ -180,9 +185,16 @@ class Aggregator(Service):
         api_key: Secret | None = None,
         api_port: int | None = None,
         monitoring_port: int | None = None,
+        journal: AggregatorJournal | None = None,
     ) -> None:
         super().__init__()
         self.config = config
+        # The trade journal (tsxbot.journal): every event recorded, written before the batch is
+        # acknowledged; the day's P&L comes back from it after a restart without a snapshot.
+        self.journal = journal
+        self._journal_day_pending = False
+        self._pnl_published_at: dict[str, float] = {}
+        self._strategies = {b.id: b.config.strategy.type for b in config.enabled_bots}
         self.bus = bus
         settings = config.global_config.aggregator
         self.settings = settings
@@ -274,12 +286,16 @@ class Aggregator(Service):
             self._fills_seen[(account_id, fill_id)] = None
 
     async def start(self) -> None:
+        if self.journal is not None:
+            await self.journal.start()
         snapshot = await self.store.load()
         if snapshot is not None:
             self.restored = restore(self, snapshot, self.now_ns())
             log.warning("aggregator state restored", **self.restored)
         if self.current_trading_day is None and self.clock_known():
             self.current_trading_day = trading_day(self.clock())
+        if snapshot is None and self.journal is not None:
+            self._restore_from_journal()
         self._reconnects_seen = self.bus.metrics().reconnects
         durable = [
             channels.AGGREGATOR_ORDERS,
@@ -330,7 +346,32 @@ class Aggregator(Service):
                 await asyncio.wait_for(subscription.close(), SUBSCRIPTION_CLOSE_SECONDS)
             except TimeoutError:
                 log.error("a bus subscription did not close in time", subscription=subscription.name)
+        if self.journal is not None:
+            await self.journal.stop()
         log.info("aggregator stopped", queued=len(self.queue))
+
+    def _restore_from_journal(self) -> None:
+        """No snapshot: the bots' open positions come back from the journal now, and the day's
+        realized P&L net of fees when the first balance arrives (:meth:`on_account`), so a restart
+        cannot reset the daily loss limit."""
+        assert self.journal is not None
+        restored = 0
+        for (_, bot, symbol), matcher in self.journal.ledger.matchers.items():
+            quantity = matcher.position
+            if quantity == 0 or symbol not in self.instruments:
+                continue
+            average = sum(lot.price * lot.quantity for lot in matcher.lots) / abs(quantity)
+            side = Side.BUY if quantity > 0 else Side.SELL
+            self.engine.on_fill(bot, symbol, side.value, abs(quantity), average, 0.0)
+            self.positions.apply(
+                bot, symbol, side, abs(quantity), average, 0.0, self.instruments.get(symbol).point_value
+            )
+            restored += 1
+        day = self.current_trading_day
+        today = self.journal.ledger.day_pnl(None, day) if day is not None else None
+        # Only a day with activity in the journal is restored (a fresh start has nothing to bring back).
+        self._journal_day_pending = today is not None and (today.trades > 0 or today.fees > 0)
+        log.warning("no state snapshot: positions restored from the journal", positions=restored)
 
     def _background(self, work: Coroutine[Any, Any, None], name: str) -> asyncio.Task[None]:
         def ended(task: asyncio.Task[None]) -> None:
@@ -366,7 +407,11 @@ class Aggregator(Service):
                         deferred = False
                     if not deferred:
                         to_ack.append(message)
+                journaled = self.journal is None or await self.journal.flush()
                 await self.save()
+            if not journaled:
+                log.error("journal queue full: the batch stays unacknowledged", messages=len(to_ack))
+                continue
             for message in to_ack:
                 await message.ack()
 
@@ -473,6 +518,14 @@ class Aggregator(Service):
             "QUEUED",
         )
         self._remember(key, record)
+        if self.journal is not None:
+            self.journal.submission(
+                submission,
+                bot_id,
+                self.now_ns(),
+                signal_price=self.reference_price(submission),
+                signal_ns=to_ns(sent_at) if sent_at is not None else None,
+            )
         if age > self.queue.max_age:
             self.counters["expired"] += 1
             await self._refuse(
@@ -683,6 +736,8 @@ class Aggregator(Service):
         await self._publish_rejection(rejection)
 
     async def _publish_rejection(self, rejection: RiskRejection) -> None:
+        if self.journal is not None:
+            self.journal.rejection(rejection, self.now_ns())
         if rejection.bot_id and rejection.bot_id in self.registry:
             await self._publish(channels.bot_orders(rejection.bot_id), rejection)
         await self._publish(channels.AGGREGATOR_RISK, rejection)
@@ -793,6 +848,8 @@ class Aggregator(Service):
         if not self._ours(update.account_id):
             return
         self.counters["orderUpdates"] += 1
+        if self.journal is not None:
+            self.journal.order_update(update, self.now_ns())
         if update.symbol:
             self.contracts[update.symbol] = update.contract_id
         self.working.apply(update)
@@ -911,6 +968,10 @@ class Aggregator(Service):
             side = Side.SELL if quantity > 0 else Side.BUY
             self.engine.on_fill(bot, symbol, side.value, abs(quantity), price, 0.0)
             self.positions.apply(bot, symbol, side, abs(quantity), price, 0.0, point_value)
+            if self.journal is not None:
+                self.journal.internal_cross(
+                    bot or "", symbol, side.value, abs(quantity), price, self.now_ns(), self.account_id
+                )
             if bot:
                 await self._publish(channels.bot_orders(bot), self.bot_position(bot, symbol))
         self._record(
@@ -949,6 +1010,13 @@ class Aggregator(Service):
         before, after, _ = self.positions.apply(
             bot, symbol, fill.side, quantity, fill.price, fees, point_value
         )
+        if self.journal is not None:
+            self.journal.fill(
+                msgspec.structs.replace(fill, symbol=symbol), bot, quantity, self._strategies.get(bot, "")
+            )
+            if bot:
+                await self._publish(channels.bot_pnl(bot), self.journal.pnl_update(bot, self.account_id))
+            await self._publish(channels.AGGREGATOR_STATUS, self.journal.pnl_update(None, self.account_id))
         if bot:
             if share is None:
                 share = msgspec.structs.replace(fill, quantity=quantity, fees=fees, bot_id=bot)
@@ -1069,6 +1137,14 @@ class Aggregator(Service):
     async def on_account(self, update: AccountUpdate) -> None:
         if self.account_id is None or update.account_id != self.account_id:
             return
+        if self._journal_day_pending and self.journal is not None and self.current_trading_day is not None:
+            # The day's start equity as the journal knows it: today's balance less what was
+            # realized (net of fees) today.
+            self._journal_day_pending = False
+            day = self.journal.ledger.day_pnl(None, self.current_trading_day)
+            self.engine.on_balance(update.balance - (day.realized - day.fees))
+            self.engine.new_trading_day()
+            log.warning("daily P&L restored from the journal", realized=day.realized, fees=day.fees)
         self.engine.on_balance(update.balance)
         await self.evaluate()
 
@@ -1080,11 +1156,23 @@ class Aggregator(Service):
             return
         self._exchange_clock.observe(quote.timestamp)
         self.contracts.setdefault(quote.symbol, quote.contract_id)
+        if self.journal is not None:
+            self.journal.mark(quote.symbol, price, to_ns(quote.timestamp))
+            await self._publish_open_pnl(quote.symbol)
         try:
             self.engine.on_mark(quote.symbol, price)
         except RiskInputError:
             return
         await self.evaluate()
+
+    async def _publish_open_pnl(self, symbol: str) -> None:
+        """The P&L of bots holding ``symbol`` as its price moves, at most once a second per bot."""
+        assert self.journal is not None
+        now = self.monotonic()
+        for bot in self.journal.holders(symbol):
+            if bot and now - self._pnl_published_at.get(bot, -PNL_INTERVAL_S) >= PNL_INTERVAL_S:
+                self._pnl_published_at[bot] = now
+                await self._publish(channels.bot_pnl(bot), self.journal.pnl_update(bot, self.account_id))
 
     def on_registration(self, registration: BotRegistration) -> None:
         entry = self.registry.register(registration.bot_id, registration.config_hash, self.monotonic())
@@ -1109,6 +1197,8 @@ class Aggregator(Service):
         self, kind: str, message: str, requested_by: str | None, details: dict[str, Any] | None = None
     ) -> None:
         self.account.record(RiskEvent(self.clock(), kind, message, requested_by, details or {}))
+        if self.journal is not None and requested_by is not None:
+            self.journal.control(self.now_ns(), requested_by, kind, message, details)
         log.warning("risk event", kind=kind, message=message, requested_by=requested_by)
 
     def _set(self, cause: Cause, why: str, *, halt: bool = False) -> None:
@@ -1128,6 +1218,14 @@ class Aggregator(Service):
         after = self.account.state
         self.engine.trading_state = after
         if after != before:
+            if self.journal is not None:
+                self.journal.state_change(
+                    self.now_ns(),
+                    state_name(before),
+                    state_name(after),
+                    "; ".join(f"{cause}: {why}" for cause, why in self.account.why().items()) or "cleared",
+                    self.account_id,
+                )
             log.warning(
                 "trading state", state=state_name(after), was=state_name(before), why=self.account.why()
             )

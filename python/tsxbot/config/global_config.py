@@ -294,6 +294,38 @@ class FeatureFlags(Section, frozen=True):
     enable_redis_metrics: bool = True
 
 
+class JournalConfig(Section, frozen=True):
+    """The trade journal (README "P&L, the journal and reports")."""
+
+    # The aggregator writes the journal (off: nothing is recorded, and a restart without the
+    # aggregator's state snapshot starts the day's P&L from zero).
+    enabled: bool = True
+
+    # A SQLAlchemy URL. The default is a SQLite file in the working directory (relative path);
+    # postgresql+psycopg://user:password@host/db selects PostgreSQL.
+    url: str = "sqlite:///tsxbot-journal.db"
+    # Records waiting for the writer; one more is refused (and replayed from the bus later).
+    queue_capacity: PositiveInt = 10_000
+    # The capital daily returns are measured against (Sharpe, Sortino); unset: risk.startingBalance.
+    capital: PositiveMoney | None = None
+
+    def problems(self) -> Iterable[tuple[str, str]]:
+        from sqlalchemy.engine import make_url
+        from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+
+        try:
+            url = make_url(self.url)
+            url.get_dialect()
+        except (ArgumentError, NoSuchModuleError, ValueError) as exc:
+            yield "url", f"not a usable database URL ({exc}); use sqlite:///FILE or postgresql+psycopg://..."
+            return
+        if url.get_backend_name() not in ("sqlite", "postgresql"):
+            yield (
+                "url",
+                f"{url.get_backend_name()} is not supported; use sqlite:///FILE or postgresql+psycopg://...",
+            )
+
+
 class GlobalConfig(Section, frozen=True):
     system: SystemConfig = msgspec.field(default_factory=SystemConfig)
     bus: BusConfig = msgspec.field(default_factory=BusConfig)
@@ -305,3 +337,4 @@ class GlobalConfig(Section, frozen=True):
     features: FeatureFlags = msgspec.field(default_factory=FeatureFlags)
     # Extra directories searched for user strategies (relative to the config directory).
     strategy_paths: list[str] = msgspec.field(default_factory=list)
+    journal: JournalConfig = msgspec.field(default_factory=JournalConfig)

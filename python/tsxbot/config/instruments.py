@@ -83,6 +83,9 @@ class Instrument(msgspec.Struct, rename="camel", forbid_unknown_fields=True, fro
     # Whether the product can trade at zero or below (crude oil did in April 2020). When false,
     # an order price (limit, stop, trail or a bracket's) of zero or less is refused.
     allows_negative_prices: bool = False
+    # Exchange and clearing fees in USD per contract per side, used by the P&L (tsxbot.pnl). Unset:
+    # the simulator's fee for the symbol (exchange.fees / exchange.feePerSide in the simulator config).
+    fee_per_side: NonNegativeFloat | None = None
 
     @property
     def symbol_id(self) -> str:

@@ -1,0 +1,193 @@
+"""The journal as the aggregator uses it: one object that opens the database (migrating it),
+rebuilds the P&L ledger from it at start, records every event the aggregator sees, and gives the
+day's P&L per bot and for the account.
+
+Durability: the aggregator calls :meth:`AggregatorJournal.flush` after handling a batch of bus
+messages and before acknowledging them, so a message is acknowledged only once its rows are in
+the database; after a crash the unacknowledged messages are delivered again and written once
+(every row has a unique key). Handling never waits for the database (records go to the writer's
+bounded queue); only the acknowledgement does. A full queue refuses the record
+(:attr:`refused`), and the aggregator then leaves the batch unacknowledged.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import structlog
+from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
+
+from tsxbot.config.loader import Config
+from tsxbot.journal.database import make_engine, upgrade
+from tsxbot.journal.recorder import JournalRecorder
+from tsxbot.journal.records import FillRecord
+from tsxbot.journal.store import JournalStore
+from tsxbot.journal.writer import JournalWriter
+from tsxbot.messages.account import PnlUpdate
+from tsxbot.messages.orders import Fill, OrderSubmission, OrderUpdate, RiskRejection
+from tsxbot.pnl.contract import ContractSpec, spec_for
+from tsxbot.pnl.ledger import Ledger
+from tsxbot.pnl.matching import RoundTrip
+
+log = structlog.get_logger("tsxbot.journal")
+
+# How long the aggregator waits for a batch's rows before going on without acknowledging it.
+FLUSH_TIMEOUT_S = 2.0
+
+
+class JournalUnavailableError(RuntimeError):
+    """The journal database cannot be opened or migrated (a path that cannot be written, a server
+    that does not answer): the aggregator does not start without it."""
+
+
+class AggregatorJournal:
+    def __init__(self, config: Config, url: str | None = None) -> None:
+        settings = config.global_config.journal
+        self.url = url or settings.url
+        self.engine: Engine = make_engine(self.url)
+        self.store = JournalStore(self.engine)
+        self.writer = JournalWriter(self.store, capacity=settings.queue_capacity)
+        instruments = config.instruments
+        exchange = config.global_config.simulator.exchange
+        specs: dict[str, ContractSpec] = {}
+
+        def spec(symbol: str) -> ContractSpec:
+            if symbol not in specs:
+                specs[symbol] = spec_for(instruments.get(symbol), exchange)
+            return specs[symbol]
+
+        self.ledger = Ledger(spec)
+        self.recorder = JournalRecorder(self.writer, self.ledger)
+        self._refused_seen = 0
+        self.strategies = {b.id: b.config.strategy.type for b in config.enabled_bots}
+
+    async def start(self) -> None:
+        try:
+            await asyncio.to_thread(upgrade, self.engine)
+            fills = await asyncio.to_thread(self.store.fills)
+        except SQLAlchemyError as exc:
+            raise JournalUnavailableError(f"the journal at {self.url} cannot be opened: {exc}") from exc
+        restored = self.recorder.restore_records(fills)
+        self.writer.start()
+        log.info("journal opened", url=self.url, fills=restored, trades=len(self.ledger.trades))
+
+    async def stop(self) -> None:
+        await self.writer.close()
+        self.engine.dispose()
+
+    async def flush(self, within_s: float = FLUSH_TIMEOUT_S) -> bool:
+        """Waits until everything recorded so far is written; False when a record was refused
+        since the last flush or the database did not answer within ``within_s`` (the batch must
+        not be acknowledged; a database that is down does not stop the aggregator)."""
+        try:
+            await asyncio.wait_for(self.writer.flush(), within_s)
+        except TimeoutError:
+            log.error("journal not written in time", within_s=within_s, pending=self.writer.pending)
+            return False
+        refused = self.writer.refused != self._refused_seen
+        self._refused_seen = self.writer.refused
+        return not refused
+
+    # --- events ----------------------------------------------------------------------------------
+
+    def submission(
+        self,
+        submission: OrderSubmission,
+        bot_id: str,
+        ts_ns: int,
+        *,
+        signal_price: float | None = None,
+        signal_ns: int | None = None,
+    ) -> None:
+        self.recorder.order(
+            submission, bot_id=bot_id, ts_ns=ts_ns, signal_price=signal_price, signal_ns=signal_ns
+        )
+
+    def order_update(self, update: OrderUpdate, ts_ns: int) -> None:
+        key = f"{update.account_id}:{update.exchange_order_id}:{update.status.value}:{update.filled_quantity}"
+        self.recorder.order_update(update, key, ts_ns)
+
+    def fill(self, fill: Fill, bot_id: str, quantity: int, strategy: str = "") -> list[RoundTrip]:
+        return self.recorder.fill(fill, bot_id=bot_id, strategy=strategy, quantity=quantity)
+
+    def internal_cross(
+        self,
+        bot_id: str,
+        symbol: str,
+        side: str,
+        quantity: int,
+        price: float,
+        ts_ns: int,
+        account_id: int | None,
+    ) -> list[RoundTrip]:
+        """A bot's position closed against another bot's at ``price``, without an order or fees."""
+        return self.recorder.internal_fill(
+            FillRecord(
+                key=f"cross:{symbol}:{ts_ns}:{bot_id}",
+                ts_ns=ts_ns,
+                account_id=account_id,
+                bot_id=bot_id,
+                strategy=self.strategies.get(bot_id, ""),
+                symbol=symbol,
+                side=side,
+                quantity=quantity,
+                price=price,
+                fees=0.0,
+            )
+        )
+
+    def rejection(self, rejection: RiskRejection, ts_ns: int) -> None:
+        key = f"{rejection.bot_id}:{rejection.order_id}:{rejection.stage.value}:{rejection.reason.value}"
+        self.recorder.risk_rejection(rejection, key, ts_ns)
+
+    def state_change(
+        self, ts_ns: int, state_from: str, state_to: str, reason: str, account_id: int | None
+    ) -> None:
+        self.recorder.state_change(
+            f"{account_id}:{ts_ns}:{state_to}",
+            ts_ns,
+            state_from=state_from,
+            state_to=state_to,
+            reason=reason,
+            account_id=account_id,
+        )
+
+    def control(
+        self, ts_ns: int, actor: str, action: str, reason: str, details: dict[str, Any] | None = None
+    ) -> None:
+        target = details.get("botId") if details else None
+        self.recorder.control(
+            f"{action}:{actor}:{ts_ns}",
+            ts_ns,
+            actor=actor,
+            action=action,
+            reason=reason,
+            target=str(target) if target is not None else None,
+            params=details,
+        )
+
+    def mark(self, symbol: str, price: float, ts_ns: int) -> None:
+        self.ledger.mark(symbol, price, ts_ns)
+
+    def holders(self, symbol: str) -> list[str]:
+        """The bots with an open position in ``symbol``."""
+        return [bot for (_, bot, sym), m in self.ledger.matchers.items() if sym == symbol and m.position != 0]
+
+    # --- figures ---------------------------------------------------------------------------------
+
+    def pnl_update(self, bot_id: str | None, account_id: int | None) -> PnlUpdate:
+        """The trading day so far, for ``bot:{id}:pnl`` (a bot) or the account (None)."""
+        day = self.ledger.day_pnl(bot_id)
+        return PnlUpdate(
+            realized_pnl=round(day.realized, 2),
+            unrealized_pnl=round(day.open, 2),
+            fees=round(day.fees, 2),
+            account_id=account_id,
+            bot_id=bot_id,
+            trade_count=day.trades,
+            win_count=day.wins,
+            loss_count=day.losses,
+            drawdown=round(day.drawdown, 2),
+        )
