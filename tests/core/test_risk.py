@@ -45,8 +45,17 @@ def test_every_engine_reason_is_a_bus_reason_with_the_same_name() -> None:
         reason = getattr(RiskReason, name)
         assert reason.value == name
         assert message_reason(reason) is enums.RiskReason[name]
-    # Bus reasons the engine never gives: bot-level signal counting and the exchange's own refusals.
-    assert {r.name for r in enums.RiskReason} - engine_names == {"MAX_SIGNALS_PER_DAY", "EXCHANGE_REJECTED"}
+    # Bus reasons the engine never gives: bot-level signal counting, the exchange's own refusals,
+    # and the aggregator's own (its bot registry, kill switch, queue and correlation groups).
+    assert {r.name for r in enums.RiskReason} - engine_names == {
+        "MAX_SIGNALS_PER_DAY",
+        "EXCHANGE_REJECTED",
+        "UNKNOWN_BOT",
+        "BOT_PAUSED",
+        "QUEUE_FULL",
+        "QUEUE_EXPIRED",
+        "CORRELATION_LIMIT",
+    }
 
 
 @dataclass

@@ -6,15 +6,19 @@ import datetime as dt
 
 from tsxbot.messages import (
     AccountUpdate,
+    AggregatorControl,
     Aggressor,
     Bar,
     BotCommand,
     BotControl,
+    BotHeartbeat,
+    BotRegistration,
     BotState,
     BotStatus,
     CancelOrder,
     ClosePosition,
     CommandResult,
+    ControlAction,
     Depth,
     DepthEntry,
     DomType,
@@ -213,4 +217,9 @@ SAMPLES: list[Payload] = [
         params={"risk.maxDailyLoss": 300, "enabled": True},
     ),
     Metrics(component="aggregator", values={"queue.depth": 3.0, "orders.per_minute": 12.0}),
+    BotRegistration(bot_id="bot_2", config_hash="9f2c1a", symbol="MES", strategy="EMA_CROSS"),
+    BotHeartbeat(bot_id="bot_2", state=BotState.RUNNING),
+    AggregatorControl(
+        command_id="k-1", action=ControlAction.PAUSE_BOT, requested_by="ops", reason="review", bot_id="bot_2"
+    ),
 ]

@@ -54,6 +54,7 @@ def load_or_exit(args: argparse.Namespace, overrides: list[str] | None = None) -
 RUN_ALL_ROUTES = {
     "tsxbot.sim": "simulator",
     "tsxbot.connection_manager": "connectionmanager",
+    "tsxbot.aggregator": "aggregator",
     "tsxbot.gateway": "connectionmanager",
     "httpx": "connectionmanager",  # the gateway's REST client
     "pysignalr": "connectionmanager",  # the gateway's hub client

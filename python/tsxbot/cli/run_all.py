@@ -49,12 +49,23 @@ def _connection_manager(config: Config, bus: MessageBus, built: list[Service]) -
     return [build_connection_manager(config, bus, lambda: sim.base_url, sim.now)]
 
 
+def _aggregator(config: Config, bus: MessageBus, built: list[Service]) -> list[Service]:
+    """The trading aggregator (``features.startTradingAggregator``), on the simulator's clock."""
+    if not config.global_config.features.start_trading_aggregator:
+        return []
+    from tsxbot.aggregator.factory import build_aggregator
+    from tsxbot.sim import SimulatorService
+
+    simulator = next((s for s in built if isinstance(s, SimulatorService)), None)
+    return [build_aggregator(config, bus, simulator.now if simulator is not None else None)]
+
+
 # The services run-all starts after the bus, in start order (stopped in reverse). An entry is
 # None while that service is not built yet.
 SERVICES: list[tuple[str, Builder | None]] = [
     ("simulator", _simulator),
     ("connection-manager", _connection_manager),
-    ("aggregator", None),
+    ("aggregator", _aggregator),
     ("bots", None),
 ]
 

@@ -235,6 +235,59 @@ class AccountRisk(Section, frozen=True):
             yield "maxConcentration", f"expected a fraction in (0, 1], got {self.max_concentration:g}"
 
 
+class CorrelationGroup(Section, frozen=True):
+    """Instruments that move together: their open contracts (in mini-equivalents, same direction
+    adding up, opposite directions netting) share one limit."""
+
+    name: Identifier
+    symbols: list[str]
+    max_contracts: PositiveFloat
+
+
+def _default_groups() -> list[CorrelationGroup]:
+    return [
+        CorrelationGroup(
+            name="equity_indices",
+            symbols=["ES", "MES", "NQ", "MNQ", "YM", "MYM", "RTY", "M2K"],
+            max_contracts=3.0,
+        ),
+        CorrelationGroup(name="metals", symbols=["GC", "MGC"], max_contracts=3.0),
+        CorrelationGroup(name="energy", symbols=["CL", "MCL"], max_contracts=3.0),
+    ]
+
+
+class AggregatorSettings(Section, frozen=True):
+    """The trading aggregator: its order queue, account trading state and policies."""
+
+    # Orders waiting to be sent; one more is refused (QUEUE_FULL).
+    max_queue_size: PositiveInt = 1_000
+    # An order still queued after this long is refused (QUEUE_EXPIRED), never sent late.
+    max_queue_seconds: PositiveFloat = 5.0
+    # One account-wide pace for every command sent to the connection manager (all bots together,
+    # under TopStepX's 200 requests / 60 s): a token bucket of this rate and burst.
+    commands_per_second: PositiveFloat = 3.0
+    command_burst: PositiveInt = 10
+    # Daily loss limit hit: HALTED, and also flatten everything when true.
+    flatten_on_daily_loss: bool = True
+    # REDUCING (no new entries) once equity is within this many dollars of the trailing
+    # Maximum Loss Limit's floor.
+    reducing_distance: NonNegativeFloat = 250.0
+    # Circuit breaker: this many rejections, command errors or disconnects within the window
+    # halt new entries (REDUCING) until resumed.
+    circuit_breaker_count: PositiveInt = 5
+    circuit_breaker_window_seconds: PositiveFloat = 60.0
+    # Fills that belong to no known bot (a manual trade on the platform): "reduce" (counted in the
+    # account's risk, the account goes REDUCING until that position is flat), "halt" (HALTED), or
+    # "track" (counted in the account's risk only).
+    unattributed_fills: Literal["reduce", "halt", "track"] = "reduce"
+    # A bot silent longer than this is reported stale (its positions keep their exchange stops).
+    heartbeat_timeout_seconds: PositiveFloat = 30.0
+    # Refuse orders (UNKNOWN_BOT) from a configured bot until it has registered (BOT_REGISTRATION);
+    # an unconfigured bot is always refused.
+    require_registration: bool = False
+    correlation_groups: list[CorrelationGroup] = msgspec.field(default_factory=_default_groups)
+
+
 class FeatureFlags(Section, frozen=True):
     start_trading_aggregator: bool = True
     enable_monitoring: bool = True
@@ -248,6 +301,7 @@ class GlobalConfig(Section, frozen=True):
     simulator: SimulatorConfig = msgspec.field(default_factory=SimulatorConfig)
     services: ServicesConfig = msgspec.field(default_factory=ServicesConfig)
     risk: AccountRisk = msgspec.field(default_factory=AccountRisk)
+    aggregator: AggregatorSettings = msgspec.field(default_factory=AggregatorSettings)
     features: FeatureFlags = msgspec.field(default_factory=FeatureFlags)
     # Extra directories searched for user strategies (relative to the config directory).
     strategy_paths: list[str] = msgspec.field(default_factory=list)

@@ -3,7 +3,15 @@ channel registry."""
 
 from tsxbot.messages import channels
 from tsxbot.messages.account import AccountUpdate, PnlUpdate, PositionUpdate
-from tsxbot.messages.bots import BotControl, BotStatus, Metrics, Signal
+from tsxbot.messages.bots import (
+    AggregatorControl,
+    BotControl,
+    BotHeartbeat,
+    BotRegistration,
+    BotStatus,
+    Metrics,
+    Signal,
+)
 from tsxbot.messages.channels import Channel, Delivery
 from tsxbot.messages.codec import DecodeErrorKind, MessageDecodeError, decode, decode_as, encode
 from tsxbot.messages.enums import (
@@ -11,6 +19,7 @@ from tsxbot.messages.enums import (
     BotCommand,
     BotState,
     CommandFailure,
+    ControlAction,
     DomType,
     MessageType,
     OrderStatus,
@@ -38,11 +47,14 @@ from tsxbot.messages.payload import Payload
 __all__ = [
     "PAYLOAD_TYPES",
     "AccountUpdate",
+    "AggregatorControl",
     "Aggressor",
     "AnyEnvelope",
     "Bar",
     "BotCommand",
     "BotControl",
+    "BotHeartbeat",
+    "BotRegistration",
     "BotState",
     "BotStatus",
     "CancelOrder",
@@ -50,6 +62,7 @@ __all__ = [
     "ClosePosition",
     "CommandFailure",
     "CommandResult",
+    "ControlAction",
     "DecodeErrorKind",
     "Delivery",
     "Depth",

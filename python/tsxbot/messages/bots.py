@@ -6,7 +6,7 @@ from typing import ClassVar
 
 import msgspec
 
-from tsxbot.messages.enums import BotCommand, BotState, MessageType, Side
+from tsxbot.messages.enums import BotCommand, BotState, ControlAction, MessageType, Side
 from tsxbot.messages.payload import Id, NonNegativeInt, Payload, Quantity, Scalar
 
 
@@ -51,3 +51,34 @@ class Metrics(Payload, frozen=True):
     MESSAGE_TYPE: ClassVar[MessageType] = MessageType.METRICS
     component: str
     values: dict[str, float]
+
+
+class BotRegistration(Payload, frozen=True):
+    """Bot -> aggregator (``aggregator:orders``, before its orders), at start: who it is and which
+    config it runs (its hash, so a changed config shows)."""
+
+    MESSAGE_TYPE: ClassVar[MessageType] = MessageType.BOT_REGISTRATION
+    bot_id: Id
+    config_hash: Id
+    symbol: str | None = None
+    strategy: str | None = None
+
+
+class BotHeartbeat(Payload, frozen=True):
+    """Bot -> aggregator (``aggregator:heartbeats``), every few seconds while it runs."""
+
+    MESSAGE_TYPE: ClassVar[MessageType] = MessageType.BOT_HEARTBEAT
+    bot_id: Id
+    state: BotState = BotState.RUNNING
+
+
+class AggregatorControl(Payload, frozen=True):
+    """Anyone -> aggregator (``aggregator:control``): the kill switch, recorded with who asked and why."""
+
+    MESSAGE_TYPE: ClassVar[MessageType] = MessageType.AGGREGATOR_CONTROL
+    command_id: Id
+    action: ControlAction
+    requested_by: Id
+    reason: str = ""
+    # For PAUSE_BOT / RESUME_BOT.
+    bot_id: str | None = None

@@ -42,12 +42,15 @@ def _checked(kind: str, value: str) -> str:
 
 
 # aggregator:*
-AGGREGATOR_ORDERS = Channel("aggregator:orders", Delivery.DURABLE)  # order submissions from bots
+# Order submissions and registrations from bots (one channel: a bot's registration comes before its orders).
+AGGREGATOR_ORDERS = Channel("aggregator:orders", Delivery.DURABLE)
 AGGREGATOR_FILLS = Channel("aggregator:fills", Delivery.DURABLE)  # fills, attributed to bots
 AGGREGATOR_STATUS = Channel("aggregator:status", Delivery.EPHEMERAL)
 AGGREGATOR_METRICS = Channel("aggregator:metrics", Delivery.EPHEMERAL)
 AGGREGATOR_MARKET_DATA = Channel("aggregator:market-data", Delivery.EPHEMERAL)
 AGGREGATOR_RISK = Channel("aggregator:risk", Delivery.DURABLE)  # risk rejections, all bots
+AGGREGATOR_CONTROL = Channel("aggregator:control", Delivery.DURABLE)  # the kill switch
+AGGREGATOR_HEARTBEATS = Channel("aggregator:heartbeats", Delivery.EPHEMERAL)  # bots' heartbeats
 
 # connection-manager:*
 CM_MARKET_DATA = Channel("connection-manager:market-data", Delivery.EPHEMERAL)
@@ -83,7 +86,7 @@ def bot_pnl(bot_id: str) -> Channel:
 
 
 def bot_orders(bot_id: str) -> Channel:
-    """Order updates, fills and risk rejections for one bot."""
+    """Order updates, fills, positions (the bot's attributed share) and risk rejections for one bot."""
     return Channel(f"bot:{_checked('bot id', bot_id)}:orders", Delivery.DURABLE)
 
 
@@ -94,6 +97,8 @@ STATIC_CHANNELS: tuple[Channel, ...] = (
     AGGREGATOR_METRICS,
     AGGREGATOR_MARKET_DATA,
     AGGREGATOR_RISK,
+    AGGREGATOR_CONTROL,
+    AGGREGATOR_HEARTBEATS,
     CM_MARKET_DATA,
     CM_POSITIONS,
     CM_ACCOUNT_UPDATES,

@@ -33,6 +33,11 @@ class MessageType(StrEnum):
     METRICS = "METRICS"
     # Anyone -> a bot
     BOT_CONTROL = "BOT_CONTROL"
+    # Bot -> aggregator: registration (with its config hash), then heartbeats
+    BOT_REGISTRATION = "BOT_REGISTRATION"
+    BOT_HEARTBEAT = "BOT_HEARTBEAT"
+    # Anyone -> aggregator: the kill switch (halt, resume, flatten, pause/resume a bot)
+    AGGREGATOR_CONTROL = "AGGREGATOR_CONTROL"
 
 
 class Side(StrEnum):
@@ -159,6 +164,16 @@ class RiskReason(StrEnum):
     DUPLICATE_ORDER = "DUPLICATE_ORDER"
     MAX_SIGNALS_PER_DAY = "MAX_SIGNALS_PER_DAY"
     EXCHANGE_REJECTED = "EXCHANGE_REJECTED"
+    # Aggregator only: a bot it does not know (not configured or not registered).
+    UNKNOWN_BOT = "UNKNOWN_BOT"
+    # Aggregator only: the bot is paused (kill switch); only its exits pass.
+    BOT_PAUSED = "BOT_PAUSED"
+    # Aggregator only: the order queue is full.
+    QUEUE_FULL = "QUEUE_FULL"
+    # Aggregator only: still queued after maxQueueSeconds: refused, never sent late.
+    QUEUE_EXPIRED = "QUEUE_EXPIRED"
+    # Aggregator only: instruments that move together (a correlation group) over their shared limit.
+    CORRELATION_LIMIT = "CORRELATION_LIMIT"
 
 
 class CommandFailure(StrEnum):
@@ -181,6 +196,19 @@ class CommandFailure(StrEnum):
     # A place whose customTag is already used by a different order (another size, price, type,
     # side, contract or bot): not placed, and never answered with the other order.
     TAG_IN_USE = "TAG_IN_USE"
+
+
+class ControlAction(StrEnum):
+    """The aggregator's kill switch."""
+
+    # No new orders (exits and protective changes still pass) until RESUME.
+    HALT = "HALT"
+    RESUME = "RESUME"
+    # Cancel every working order and close every position, across bots; then HALTED.
+    FLATTEN = "FLATTEN"
+    # One bot: refuse its new entries / accept them again.
+    PAUSE_BOT = "PAUSE_BOT"
+    RESUME_BOT = "RESUME_BOT"
 
 
 class RejectionStage(StrEnum):

@@ -14,7 +14,15 @@ from typing import Any, Generic, TypeVar
 import msgspec
 
 from tsxbot.messages.account import AccountUpdate, PnlUpdate, PositionUpdate
-from tsxbot.messages.bots import BotControl, BotStatus, Metrics, Signal
+from tsxbot.messages.bots import (
+    AggregatorControl,
+    BotControl,
+    BotHeartbeat,
+    BotRegistration,
+    BotStatus,
+    Metrics,
+    Signal,
+)
 from tsxbot.messages.enums import MessageType
 from tsxbot.messages.market_data import Bar, Depth, MarketTrade, Quote
 from tsxbot.messages.orders import (
@@ -58,6 +66,9 @@ PAYLOAD_TYPES: dict[MessageType, type[Payload]] = {
         BotStatus,
         BotControl,
         Metrics,
+        BotRegistration,
+        BotHeartbeat,
+        AggregatorControl,
     )
 }
 assert set(PAYLOAD_TYPES) == set(MessageType), "every MessageType needs exactly one payload"

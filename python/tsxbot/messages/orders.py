@@ -31,7 +31,10 @@ from tsxbot.messages.payload import (
 class OrderSubmission(Payload, frozen=True):
     """Bot -> aggregator (``aggregator:orders``). The submitting bot is the envelope's ``source``.
 
-    ``stopLoss`` / ``takeProfit`` are absolute prices; the aggregator turns them into bracket ticks.
+    ``stopLoss`` / ``takeProfit`` are absolute prices (or ``stopLossTicks`` / ``takeProfitTicks``
+    distances); the aggregator rounds them in the safe direction and turns them into bracket ticks.
+    ``orderId`` is the bot's id for the order, unique per bot: a second submission with the same
+    id is handled once.
     """
 
     MESSAGE_TYPE: ClassVar[MessageType] = MessageType.ORDER_SUBMISSION
@@ -45,6 +48,9 @@ class OrderSubmission(Payload, frozen=True):
     trail_ticks: Quantity | None = None
     stop_loss: float | None = None
     take_profit: float | None = None
+    # Or the bracket as distances in ticks from the entry (the limit/stop price, else the market).
+    stop_loss_ticks: Quantity | None = None
+    take_profit_ticks: Quantity | None = None
     account_id: int | None = None
     # Only reduce an existing position (allowed while the account is REDUCING).
     reduce_only: bool = False
