@@ -9,12 +9,14 @@ import msgspec
 
 from tsxbot.config.global_config import Section, TradingHours
 from tsxbot.config.types import (
+    Fraction,
     Identifier,
-    NonNegativeInt,
+    NonNegativeFloat,
     OrdersPerMinute,
     PositiveFloat,
     PositiveInt,
     PositiveMoney,
+    StrategyType,
     TimeOfDay,
 )
 
@@ -32,9 +34,10 @@ class InstrumentRef(Section, frozen=True):
 
 
 class StrategySection(Section, frozen=True):
-    """``type`` names a strategy; ``params`` are checked against that strategy's params struct."""
+    """``type`` names a strategy: a built-in (``EMA_CROSS``) or a user's class by dotted path
+    (``mypackage.module:MyStrategy``); ``params`` are checked against that strategy's params struct."""
 
-    type: Identifier
+    type: StrategyType
     params: dict[str, Any] = msgspec.field(default_factory=dict)
 
 
@@ -79,11 +82,23 @@ class TrailingStop(Section, frozen=True):
     enabled: bool = False
     activation_r: PositiveFloat = 1.5
     distance_points: PositiveFloat = 2.0
+    # Trail by this multiple of the strategy's ATR instead of ``distancePoints`` (when the
+    # strategy reports an ATR; ``distancePoints`` otherwise).
+    atr_multiple: PositiveFloat | None = None
+
+
+class PartialExit(Section, frozen=True):
+    """Take ``fraction`` of the position off once price reaches ``atR`` x risk."""
+
+    enabled: bool = False
+    fraction: Fraction = 0.5
+    at_r: PositiveFloat = 1.0
 
 
 class Exits(Section, frozen=True):
     break_even: BreakEven = msgspec.field(default_factory=BreakEven)
     trailing: TrailingStop = msgspec.field(default_factory=TrailingStop)
+    partial: PartialExit = msgspec.field(default_factory=PartialExit)
     # Close this bot's position at this time of day (exchange time); None leaves it to the account.
     flatten_at: TimeOfDay | None = None
 
@@ -113,4 +128,5 @@ class BotConfig(Section, frozen=True):
     direction: Literal["both", "long", "short"] = "both"
     # Contracts per order are capped here whatever the sizing says.
     max_order_size: PositiveInt = 1
-    cooldown_seconds: NonNegativeInt = 0
+    # No new entry for this long after an exit.
+    signal_cooldown_minutes: NonNegativeFloat = 5.0

@@ -195,6 +195,10 @@ def load_config(
         _apply_override(ov, global_layer, bot_layers, out)
 
     global_config = out.validated(global_layer, GlobalConfig, Origin(global_label))
+    if global_config is not None and global_config.strategy_paths:
+        from tsxbot.strategy.registry import add_strategy_paths
+
+        add_strategy_paths(str(directory / p) for p in global_config.strategy_paths)
 
     instruments = _load_instruments(directory, out)
 
@@ -251,31 +255,32 @@ def _unknown_symbol(symbol: str, instruments: Instruments) -> str:
     return f"unknown symbol {symbol!r} (instruments: {', '.join(sorted(instruments.symbols))})"
 
 
-def _unknown_strategy(kind: str) -> str:
-    from tsxbot.strategies.params import BUILTIN_STRATEGY_PARAMS
+def _strategy_params(kind: str) -> tuple[type[StrategyParams] | None, str]:
+    """The params struct ``strategy.type`` names, or None and why (a built-in or a user's class)."""
+    # Imported here: strategy modules import the config types, so a top-level import would cycle.
+    from tsxbot.strategy.registry import StrategyLoadError, params_type
 
-    return f"unknown strategy {kind!r} (strategies: {', '.join(BUILTIN_STRATEGY_PARAMS)})"
+    try:
+        return params_type(kind), ""
+    except StrategyLoadError as exc:
+        return None, str(exc)
 
 
 def _check_raw_params(layer: Layer, default: Origin, out: _Collector) -> None:
     """When the bot file has other problems, its ``strategy.params`` are still checked against
     the named strategy, so every problem in the file is reported at once."""
-    from tsxbot.strategies.params import BUILTIN_STRATEGY_PARAMS
-
     strategy = layer.data.get("strategy")
     if not isinstance(strategy, dict):
         return
     kind = strategy.get("type")
-    if isinstance(kind, str) and kind not in BUILTIN_STRATEGY_PARAMS:
-        out.add(
-            layer.origin_of(("strategy", "type"), default),
-            "strategy.type",
-            _unknown_strategy(kind),
-        )
+    if not isinstance(kind, str):
         return
-    params_type = BUILTIN_STRATEGY_PARAMS.get(kind)  # type: ignore[arg-type]
+    params_type, why = _strategy_params(kind)
+    if params_type is None:
+        out.add(layer.origin_of(("strategy", "type"), default), "strategy.type", why)
+        return
     params = strategy.get("params", {})
-    if params_type is None or not isinstance(params, dict):
+    if not isinstance(params, dict):
         return
     _, problems = validate(params, params_type)
     out.take_problems(problems, layer, default, ("strategy", "params"))
@@ -325,17 +330,10 @@ def _load_bot(
                 )
                 ok = False
 
-    # Imported here: strategy modules import the config types, so a top-level import would cycle.
-    from tsxbot.strategies.params import BUILTIN_STRATEGY_PARAMS
-
-    params_type = BUILTIN_STRATEGY_PARAMS.get(config.strategy.type)
+    params_type, why = _strategy_params(config.strategy.type)
     params: StrategyParams | None = None
     if params_type is None:
-        out.add(
-            layer.origin_of(("strategy", "type"), default),
-            "strategy.type",
-            _unknown_strategy(config.strategy.type),
-        )
+        out.add(layer.origin_of(("strategy", "type"), default), "strategy.type", why)
         ok = False
     else:
         params, problems = validate(config.strategy.params, params_type)

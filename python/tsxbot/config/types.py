@@ -20,6 +20,15 @@ NonNegativeInt = Annotated[int, msgspec.Meta(ge=0)]
 Period = Annotated[int, msgspec.Meta(ge=1, le=10_000, description="an indicator period")]
 Fraction = Annotated[float, msgspec.Meta(gt=0, le=1)]
 Identifier = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$")]
+# A built-in strategy's name (EMA_CROSS) or a user's class by dotted path (mypackage.module:MyStrategy).
+StrategyType = Annotated[
+    str,
+    msgspec.Meta(
+        pattern=r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*(:[A-Za-z_][A-Za-z0-9_]*)?$",
+        max_length=200,
+        description="a strategy name or module.path:ClassName",
+    ),
+]
 TimeOfDay = Annotated[
     str, msgspec.Meta(pattern=r"^([01]\d|2[0-3]):[0-5]\d$", description="a time of day, HH:MM")
 ]

@@ -1,0 +1,162 @@
+"""Exit management: break-even, trailing, partials and the time exit, as a pure state machine.
+
+``ExitManager(exits, tick_size)`` follows one position (``open``), and on each closed bar
+(``on_bar``) returns the ``MoveStop`` / ``Exit`` signals the bot's ``exits`` settings call for:
+
+- **break-even**: once the best price since entry reaches ``triggerR`` x risk (risk: the distance
+  from the entry to the initial stop), the stop goes to the entry +/- ``offsetTicks``;
+- **trailing**: from ``activationR`` x risk, the stop follows the best price at ``distancePoints``
+  (or ``atrMultiple`` x the strategy's ATR), on the tick grid, on the loose side;
+- **partial**: once, ``fraction`` of the position (rounded down, at least one contract left) at
+  ``atR`` x risk;
+- **time exit**: ``Exit`` when the gate says ``flattenAt`` is due.
+
+A stop only ever tightens (``tighten``, also for the strategy's own ``MoveStop``), and a new stop
+must lie on the protective side of the bar's close (a sell stop above the market would fill at
+once): otherwise the move waits for a later bar. "Best price" is read from closed bars' highs and
+lows, as every other decision.
+"""
+
+from __future__ import annotations
+
+import math
+
+from tsxbot.config.bot_config import Exits
+from tsxbot.strategy.bar import BarLike
+from tsxbot.strategy.signals import Exit, MoveStop, Reason, Side
+from tsxbot.ticks import Rounding, TickSize
+
+__all__ = ["ExitManager", "ManagedPosition"]
+
+
+class ManagedPosition:
+    """What the exit manager knows of the open position."""
+
+    __slots__ = (
+        "best",
+        "break_even_done",
+        "entry",
+        "flatten_sent",
+        "initial_stop",
+        "partial_done",
+        "quantity",
+        "side",
+        "stop",
+        "target",
+    )
+
+    def __init__(self, side: Side, entry: float, stop: float, target: float | None, quantity: int) -> None:
+        self.side: Side = side
+        self.entry = entry
+        self.initial_stop = stop
+        self.stop = stop
+        self.target = target
+        self.quantity = quantity
+        self.best = entry
+        self.break_even_done = False
+        self.partial_done = False
+        self.flatten_sent = False
+
+    @property
+    def risk(self) -> float:
+        return abs(self.entry - self.initial_stop)
+
+    def r_multiple(self, price: float) -> float:
+        sign = 1.0 if self.side == "long" else -1.0
+        return (price - self.entry) * sign / self.risk if self.risk > 0 else 0.0
+
+
+class ExitManager:
+    def __init__(self, exits: Exits, tick_size: float) -> None:
+        self.exits = exits
+        self.ticks = TickSize(tick_size)
+        self.tick_size = tick_size
+        self.position: ManagedPosition | None = None
+
+    def open(self, side: Side, entry: float, stop: float, target: float | None, quantity: int) -> None:
+        self.position = ManagedPosition(side, entry, stop, target, quantity)
+
+    def close(self) -> None:
+        self.position = None
+
+    def set_quantity(self, quantity: int) -> None:
+        if self.position is not None:
+            if quantity <= 0:
+                self.position = None
+            else:
+                self.position.quantity = quantity
+
+    def tighten(self, price: float, close: float, reason: Reason) -> MoveStop | None:
+        """A ``MoveStop`` to ``price`` (on the tick grid, loose side) when it tightens the stop and
+        lies on the protective side of ``close``; None otherwise."""
+        pos = self.position
+        if pos is None or not math.isfinite(price):
+            return None
+        if pos.side == "long":
+            price = self.ticks.round(price, Rounding.DOWN)
+            if price <= pos.stop or price >= close:
+                return None
+        else:
+            price = self.ticks.round(price, Rounding.UP)
+            if price >= pos.stop or price <= close:
+                return None
+        pos.stop = price
+        return MoveStop(price=price, reason=reason)
+
+    def on_bar(
+        self, bar: BarLike, *, flatten_due: bool = False, atr: float | None = None
+    ) -> list[Exit | MoveStop]:
+        pos = self.position
+        if pos is None:
+            return []
+        out: list[Exit | MoveStop] = []
+        if flatten_due:
+            if not pos.flatten_sent:
+                pos.flatten_sent = True
+                out.append(Exit(reason=Reason(setup="time exit", note="exits.flattenAt")))
+            return out
+        long = pos.side == "long"
+        pos.best = max(pos.best, bar.high) if long else min(pos.best, bar.low)
+        reached = pos.r_multiple(pos.best)
+        sign = 1.0 if long else -1.0
+        exits = self.exits
+
+        partial = exits.partial
+        if partial.enabled and not pos.partial_done and reached >= partial.at_r:
+            pos.partial_done = True
+            quantity = min(math.floor(pos.quantity * partial.fraction), pos.quantity - 1)
+            if quantity >= 1:
+                out.append(
+                    Exit(
+                        reason=Reason(setup="partial", values={"r": reached, "atR": partial.at_r}),
+                        quantity=quantity,
+                    )
+                )
+
+        candidates: list[tuple[float, Reason]] = []
+        be = exits.break_even
+        if be.enabled and reached >= be.trigger_r:
+            level = pos.entry + sign * be.offset_ticks * self.tick_size
+            candidates.append(
+                (level, Reason(setup="break-even", values={"r": reached, "triggerR": be.trigger_r}))
+            )
+        trail = exits.trailing
+        if trail.enabled and reached >= trail.activation_r:
+            distance = trail.distance_points
+            if trail.atr_multiple is not None and atr is not None and math.isfinite(atr) and atr > 0:
+                distance = trail.atr_multiple * atr
+            level = pos.best - sign * distance
+            candidates.append(
+                (
+                    level,
+                    Reason(setup="trailing", values={"r": reached, "best": pos.best, "distance": distance}),
+                )
+            )
+        if candidates:
+            level, reason = max(candidates, key=lambda c: c[0] * sign)
+            move = self.tighten(level, bar.close, reason)
+            if move is not None:
+                if reason.setup == "break-even":
+                    pos.break_even_done = True
+                out.append(move)
+        return out

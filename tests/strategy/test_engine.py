@@ -1,0 +1,129 @@
+"""The engine a bot and a backtester both drive: warm-up, fills opening the exit manager,
+break-even and the time exit going out, cooldown and positions, rejected entries, a restart, and
+bars from the bus."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from support.strategy_feed import bot, ct, engine, instrument, signals
+from tsxbot.bars import BarAggregator, bar_message
+from tsxbot.sessions import SessionKind, calendar_for
+from tsxbot.strategies.ema_cross import EmaCross
+from tsxbot.strategies.params import EmaCrossParams
+from tsxbot.strategy import Exit, MoveStop, Skip, SkipKind, closed_bar
+from tsxbot.strategy.engine import StrategyEngine
+from tsxbot.strategy.sizing import Sized
+
+DAY = dt.date(2026, 6, 10)
+FLAT = [(100.0, 100.5, 99.5, 100.0)] * 30
+CROSS_UP = (100, 102.25, 99.75, 102)
+P = EmaCrossParams(dollar_risk_per_trade=20, max_risk_points=6.0)
+
+
+def test_warm_up_feeds_the_strategy_and_answers_nothing() -> None:
+    e, feed = engine(EmaCross, P, "MES")
+    e.warming_up = True
+    feed.bars(DAY, "08:30", [*FLAT, CROSS_UP])
+    assert signals(feed.outcomes) == []
+    assert e.strategy.state()["fastEma"] > 100  # it saw the bars
+    e.warming_up = False
+    (out,) = feed.bars(DAY, "09:01", [(102, 102, 97.75, 98)])  # the first live bar crosses down
+    assert isinstance(out[0], Sized) and out[0].side == "short"
+
+
+def test_a_fill_opens_the_exit_manager_and_break_even_goes_out() -> None:
+    e, feed = engine(
+        EmaCross, P, "MES", exits={"breakEven": {"enabled": True, "triggerR": 1.0, "offsetTicks": 1}}
+    )
+    feed.bars(DAY, "08:30", [*FLAT, CROSS_UP])
+    ((_, sized),) = signals(feed.outcomes)
+    assert isinstance(sized, Sized) and sized.stop == 100.5
+    e.on_fill(ct(DAY, "09:01"), "buy", sized.quantity, 102.0)
+    assert e.exits.position is not None and e.exits.position.stop == 100.5  # risk 1.5
+    (out,) = feed.bars(DAY, "09:01", [(102, 103.5, 102, 103.25)])
+    assert [o.price for o in out if isinstance(o, MoveStop)] == [102.25]
+
+
+def test_time_exit_at_flatten_at_and_no_entry_after_it() -> None:
+    e, feed = engine(EmaCross, P, "MES", exits={"flattenAt": "09:02"})
+    feed.bars(DAY, "08:30", [*FLAT, CROSS_UP])
+    e.on_fill(ct(DAY, "09:01"), "buy", 2, 102.0)
+    (out,) = feed.bars(DAY, "09:01", [(102, 102.5, 101.75, 102.25)])  # closes at 09:02
+    assert len(out) == 1 and isinstance(out[0], Exit) and out[0].reason.setup == "time exit"
+    e.on_fill(ct(DAY, "09:02"), "sell", 2, 102.25)
+    (out,) = feed.bars(DAY, "09:02", [(102.25, 102.25, 95.75, 96)])  # a down cross, too late
+    assert isinstance(out[0], Skip) and out[0].kind == SkipKind.AFTER_FLATTEN_TIME
+
+
+def test_positions_cooldown_and_a_rejected_entry() -> None:
+    e, feed = engine(EmaCross, P, "MES", signalCooldownMinutes=5)
+    feed.bars(DAY, "08:30", [*FLAT, CROSS_UP])
+    assert e.open_entries == 1
+    # The entry was rejected: its slot is free again, and no exit happened (no cooldown).
+    e.entry_rejected()
+    assert e.open_entries == 0 and e.gate.last_exit_ns is None
+    (out,) = feed.bars(DAY, "09:01", [(102, 102, 97.75, 98)])
+    assert isinstance(out[0], Sized) and out[0].side == "short"
+    e.on_fill(ct(DAY, "09:02"), "sell", 2, 98.0)
+    e.on_fill(ct(DAY, "09:03"), "buy", 2, 99.0)  # stopped out: flat, the cooldown starts
+    assert e.ctx.position.flat and e.open_entries == 0
+    (out,) = feed.bars(DAY, "09:03", [(98, 103.25, 98, 103)])  # an up cross 1 minute later
+    assert isinstance(out[0], Skip) and out[0].kind == SkipKind.COOLDOWN
+
+
+def test_restore_after_a_restart_manages_the_recovered_position() -> None:
+    e, feed = engine(EmaCross, P, "MES", exits={"breakEven": {"enabled": True, "triggerR": 1.0}})
+    e.warming_up = True
+    feed.bars(DAY, "08:30", FLAT)
+    e.warming_up = False
+    e.restore(2, 100.0, 99.0, 103.0)
+    assert e.ctx.position.quantity == 2 and e.open_entries == 1
+    (out,) = feed.bars(DAY, "09:00", [(100, 101.25, 100, 101)])
+    assert [o.price for o in out if isinstance(o, MoveStop)] == [100.0]
+
+
+def test_bars_from_the_bus_drive_the_same_engine() -> None:
+    mes = instrument("MES")
+    calendar = calendar_for(mes)
+    aggregator = BarAggregator(calendar, 60, SessionKind.ETH)
+    live = StrategyEngine(EmaCross, P, bot(risk={"maxPositions": 2}), mes)
+    from_bus = StrategyEngine(EmaCross, P, bot(risk={"maxPositions": 2}), mes)
+    outcomes_live, outcomes_bus = [], []
+    t = ct(DAY, "08:30")
+    for i, (o, h, low, c) in enumerate([*FLAT, CROSS_UP, (102, 102, 97.75, 98)]):
+        start = t + i * 60 * 10**9
+        for k, price in enumerate((o, h, low, c)):
+            aggregator.update(start + k * 10**9, price, 5.0, 1)
+            outcomes_live += live.on_print(start + k * 10**9, price, 5.0, 1)
+        bar = aggregator.flush(start + 60 * 10**9)
+        assert bar is not None
+        outcomes_live += live.flush(start + 60 * 10**9)
+        message = bar_message(bar, "MES", "1m")
+        ours = closed_bar(message)
+        assert (ours.start, ours.end, ours.close, ours.delta) == (bar.start, bar.end, bar.close, bar.delta)
+        outcomes_bus += from_bus.on_bar(ours, feed_flow=True)
+    assert [type(o) for o in outcomes_live] == [Sized, Sized] == [type(o) for o in outcomes_bus]
+    assert outcomes_live == outcomes_bus
+
+
+def test_with_bars_from_the_bus_prints_only_feed_the_flow() -> None:
+    mes = instrument("MES")
+    e = StrategyEngine(EmaCross, P, bot(), mes, build_bars=False)
+    t = ct(DAY, "08:30")
+    prices = [100.0 + (i % 3) * 0.25 for i in range(200)]  # 67 at 100, 67 at 100.25, 66 at 100.5
+    for i, price in enumerate(prices):
+        assert e.on_print(t + i * 10**9, price, 2.0, 1 if i % 2 else -1) == []
+    assert e.ctx.vwap.value == pytest.approx(sum(prices) / len(prices))  # the flow took them
+    assert e.ctx.profile.poc == 100.0 and e.ctx.delta.value == 0.0
+    assert e.flush(t + 10**12) == []  # no bars of its own
+
+
+def test_a_time_exit_is_not_repeated_by_the_strategy_s_exit() -> None:
+    e, feed = engine(EmaCross, P, "MES", exits={"flattenAt": "09:02"})
+    feed.bars(DAY, "08:30", [*FLAT, CROSS_UP])
+    e.on_fill(ct(DAY, "09:01"), "buy", 2, 102.0)
+    (out,) = feed.bars(DAY, "09:01", [(102, 102, 95.75, 96)])  # an opposite cross at 09:02
+    assert [type(o) for o in out] == [Exit] and out[0].reason.setup == "time exit"
