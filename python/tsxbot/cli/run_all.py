@@ -60,13 +60,22 @@ def _aggregator(config: Config, bus: MessageBus, built: list[Service]) -> list[S
     return [build_aggregator(config, bus, simulator.now if simulator is not None else None)]
 
 
+def _bots(config: Config, bus: MessageBus, built: list[Service]) -> list[Service]:
+    """Every enabled bot, as tasks in this process, on the simulator's clock."""
+    from tsxbot.bots import build_bots
+    from tsxbot.sim import SimulatorService
+
+    simulator = next((s for s in built if isinstance(s, SimulatorService)), None)
+    return list(build_bots(config, bus, simulator.now if simulator is not None else None))
+
+
 # The services run-all starts after the bus, in start order (stopped in reverse). An entry is
 # None while that service is not built yet.
 SERVICES: list[tuple[str, Builder | None]] = [
     ("simulator", _simulator),
     ("connection-manager", _connection_manager),
     ("aggregator", _aggregator),
-    ("bots", None),
+    ("bots", _bots),
 ]
 
 
