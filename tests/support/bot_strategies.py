@@ -47,6 +47,7 @@ class Scripted(Strategy[ScriptedParams]):
         self.bars = 0
         self.entry_bar: int | None = None
         self.stop = 0.0
+        self.day: int | None = None
 
     def state(self) -> dict[str, float | int | str | bool | None]:
         return {"bars": self.bars, "stop": self.stop}
@@ -54,6 +55,9 @@ class Scripted(Strategy[ScriptedParams]):
     def on_bar(self, bar: BarLike) -> Sequence[Decision]:
         p = self.params
         self.bars += 1
+        if self.ctx.trading_date() != self.day:  # one entry a day
+            self.day = self.ctx.trading_date()
+            self.entry_bar = None
         if self.entry_bar is not None:
             after = self.bars - self.entry_bar
             if p.raise_after and after >= p.raise_after:
