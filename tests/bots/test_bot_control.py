@@ -30,7 +30,7 @@ async def test_a_strategy_that_raises_is_contained_and_its_position_keeps_its_st
         await system.until(lambda: bot.position == 0, "flat")
         await system.until(lambda: not bot.protective, "bracket cancelled at the bot")
         assert await system.sim_positions() == []
-        assert [o for o in await system.sim_orders()] == []
+        assert await system.sim_orders() == []
 
 
 async def test_pause_resume_stop_and_reload(tmp_path: Path) -> None:
