@@ -121,6 +121,7 @@ def _run_all(args: argparse.Namespace) -> int:
 def describe(config: Config, services: list[Service], missing: list[str]) -> str:
     """What ``run-all`` runs and how to reach it, printed once everything started (as ``tsxbot
     sim`` prints its own)."""
+    from tsxbot.bots import BotService
     from tsxbot.connection_manager.service import ConnectionManager
     from tsxbot.sim import SimulatorService
 
@@ -140,6 +141,12 @@ def describe(config: Config, services: list[Service], missing: list[str]) -> str
             url = f"http://{service.api.host}:{service.api.port}"
             lines.append(
                 f"  connection manager  {url}  (/health, /status, /command, /api/positions, /openapi.json)"
+            )
+        elif isinstance(service, BotService):
+            bot = service.settings.config
+            lines.append(
+                f"  bot {service.bot_id:<15} {bot.strategy.type} on {service.symbol} "
+                f"({service.state.value}; status on bot:{service.bot_id}:status, control on bot:{service.bot_id}:control)"
             )
         elif not isinstance(service, (BusService, ActivityLog)):  # a service without its own line yet
             lines.append(f"  {service.name:<19} running")
