@@ -76,3 +76,29 @@ async def test_a_restarted_bot_gets_its_trade_back_and_does_not_take_it_again(tm
         assert system.agg is not None
         entries = [r for r in system.agg.orders.values() if r.bot_id == "bot_s"]
         assert len(entries) == 1
+
+
+async def test_a_gap_in_live_bars_is_filled_from_history_before_the_next_bar(tmp_path: Path) -> None:
+    """The bot missed four bars (its bus subscription lost them): the next live bar makes it ask
+    History for the gap, and the strategy sees the missing bars first, in order."""
+    async with trading_system(tmp_path, {"bot_s": scripted_bot()}, history=True) as system:
+        bot = system.bots["bot_s"]
+        await system.advance(360)
+        await system.until(
+            lambda: bot.last_bar_end is not None and bot.last_bar_end >= _ns("15:36"), "bars to 15:36"
+        )
+        seen_before = bot.counters["bars"]
+        # Forget the last four bars, as if they never arrived.
+        bot.last_bar_end = _ns("15:32")
+        for _ in range(4):
+            bot.kept_bars.pop()
+        await system.advance(60)
+        await system.until(lambda: bot.last_bar_end == _ns("15:37"), "the next live bar")
+        starts = [b.start for b in list(bot.kept_bars)[-6:]]
+        assert starts == [_ns(f"15:{m}") for m in range(31, 37)]
+        assert bot.counters["bars"] == seen_before + 5  # four from History, then the live one
+
+
+def _ns(hhmm: str) -> int:
+    when = dt.datetime.fromisoformat(f"2026-11-24T{hhmm}:00+00:00")
+    return int(when.timestamp()) * 1_000_000_000
