@@ -145,8 +145,8 @@ def describe(config: Config, services: list[Service], missing: list[str]) -> str
         elif isinstance(service, BotService):
             bot = service.settings.config
             lines.append(
-                f"  bot {service.bot_id:<15} {bot.strategy.type} on {service.symbol} "
-                f"({service.state.value}; status on bot:{service.bot_id}:status, control on bot:{service.bot_id}:control)"
+                f"  bot {service.bot_id:<15} {bot.strategy.type} on {service.symbol} ({service.state.value}; "
+                f"status on bot:{service.bot_id}:status, control on bot:{service.bot_id}:control)"
             )
         elif not isinstance(service, (BusService, ActivityLog)):  # a service without its own line yet
             lines.append(f"  {service.name:<19} running")
