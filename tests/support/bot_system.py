@@ -141,13 +141,23 @@ class System:
             left -= move
             await self.settle()
 
-    async def settle(self, quiet: float = 0.05) -> None:
-        """Waits until the bus has delivered what was published (and a little more)."""
-        for _ in range(3):
+    def _busy(self) -> bool:
+        agg = self.agg
+        return agg is not None and (len(agg.queue) > 0 or bool(agg.sent))
+
+    async def settle(self, quiet: float = 0.02, within: float = 10.0) -> None:
+        """Waits until everything published has been handled: the bus delivered it, and the
+        aggregator has nothing queued or awaiting its result (so the next clock step finds every
+        order where it would be on a live market), twice in a row."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + within
+        calm = 0
+        while calm < 2 and loop.time() < deadline:
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(5):
                     await self.bus.flush()
             await asyncio.sleep(quiet)
+            calm = 0 if self._busy() else calm + 1
 
     async def control(self, bot_id: str, command: BotCommand, **params: Any) -> None:
         await self.bus.publish(
