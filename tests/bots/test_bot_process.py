@@ -1,0 +1,93 @@
+"""``tsxbot bot --config config/bots/bot_2.yaml --redis URL`` as its own process, with the
+simulator, the connection manager and the aggregator as theirs: it registers, warms up from
+History over Redis, runs, obeys its control channel and stops cleanly."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from pathlib import Path
+
+import httpx
+import pytest
+
+from support.bus_helpers import bus_config, eventually
+from support.processes import PINNED, Ports, clean_env, running, stop, wait_http
+from support.redis_server import RedisServer
+from tsxbot.bus import create_bus
+from tsxbot.config import DEFAULTS_DIR
+from tsxbot.messages import BotCommand, BotControl, BotState, BotStatus, Envelope, channels
+
+KEY = "bot-process-key"
+
+
+@pytest.mark.slow
+async def test_bot_process_over_redis(tmp_path: Path, redis: RedisServer) -> None:
+    ports = Ports.free()
+    namespace = "botproc"
+    common = ["--redis", redis.url, *ports.overrides(), "--set", f"bus.namespace={namespace}"]
+    env = clean_env(TSXBOT_API_KEY=KEY)
+    bus = create_bus(bus_config("redis", redis.url, namespace), client_name="test")
+    await bus.start()
+    statuses: list[BotStatus] = []
+    watcher = await bus.subscribe(channels.bot_status("bot_2"))
+
+    async def collect() -> None:
+        async for message in watcher:
+            if isinstance(message.envelope.payload, BotStatus):
+                statuses.append(message.envelope.payload)
+
+    collector = asyncio.create_task(collect())
+    try:
+        with running("sim", *ports.overrides(), *PINNED, cwd=tmp_path) as sim:
+            wait_http(f"http://127.0.0.1:{ports.simulator}/api/Status/ping", sim)
+            with (
+                running("connection-manager", *common, cwd=tmp_path, env=env) as cm,
+                running("aggregator", *common, cwd=tmp_path, env=env) as agg,
+            ):
+                wait_http(f"http://127.0.0.1:{ports.connection_manager}/health", cm)
+                # (its /health says "degraded" until it hears from the exchange)
+                wait_http(f"http://127.0.0.1:{ports.aggregator_api}/status", agg, headers={"X-API-Key": KEY})
+                with running(
+                    "bot",
+                    "--config",
+                    str(DEFAULTS_DIR / "bots" / "bot_2.yaml"),
+                    *common,
+                    cwd=tmp_path,
+                    env=env,
+                ) as bot:
+                    await eventually(
+                        lambda: any(s.state is BotState.RUNNING for s in statuses), within=30, what="RUNNING"
+                    )
+                    states = [s.state for s in statuses]
+                    assert states.index(BotState.WARMING_UP) < states.index(BotState.RUNNING)
+                    running_status = next(s for s in statuses if s.state is BotState.RUNNING)
+                    # Warmed on History: the EMA strategy's indicators have values.
+                    assert running_status.strategy_state, running_status
+                    async with httpx.AsyncClient() as http:
+                        bots = (
+                            await http.get(
+                                f"http://127.0.0.1:{ports.aggregator_api}/bots", headers={"X-API-Key": KEY}
+                            )
+                        ).json()
+                    assert any(b["botId"] == "bot_2" and b.get("registered", True) for b in bots["bots"]), (
+                        bots
+                    )
+                    await bus.publish(
+                        channels.bot_control("bot_2"),
+                        Envelope.wrap(
+                            BotControl(command_id="p1", bot_id="bot_2", command=BotCommand.PAUSE), "test"
+                        ),
+                    )
+                    await eventually(
+                        lambda: statuses[-1].state is BotState.PAUSED, within=15, what="PAUSED over Redis"
+                    )
+                    code, output = stop(bot, signal.SIGTERM)
+                    assert code == 0, output
+                    assert "bot stopped" in output and "Traceback" not in output
+                for process in (agg, cm):
+                    code, output = stop(process, signal.SIGTERM)
+                    assert code == 0, output
+    finally:
+        collector.cancel()
+        await bus.close()
