@@ -71,8 +71,8 @@ from tsxbot.strategy.bar import BarLike, ClosedBar, closed_bar
 from tsxbot.strategy.engine import Outcome, StrategyEngine
 from tsxbot.strategy.position import Position
 from tsxbot.strategy.registry import load_strategy
-from tsxbot.strategy.signals import Exit, MoveStop, MoveTarget
-from tsxbot.strategy.sizing import Sized
+from tsxbot.strategy.signals import Enter, Exit, MoveStop, MoveTarget
+from tsxbot.strategy.sizing import Sized, size_entry
 from tsxbot.strategy.skip import Skip
 
 __all__ = ["BotService", "ReloadError"]
@@ -431,6 +431,12 @@ class BotService(Service):
             )
             return
         if isinstance(outcome, Sized):
+            checked = self._at_market(outcome)
+            if isinstance(checked, Skip):
+                self.engine.entry_rejected()
+                await self._act_one(bar, checked)
+                return
+            outcome = checked
             submission = entry_submission(outcome, self.symbol, bar.end, n)
             self.entries[submission.order_id] = outcome
             target = "none" if outcome.target is None else f"{outcome.target:g}"
@@ -457,6 +463,19 @@ class BotService(Service):
                 stop=command.stop_loss,
                 target=command.take_profit,
             )
+
+    def _at_market(self, sized: Sized) -> Sized | Skip:
+        """The entry sized again at the last trade (where a market order fills, and where the
+        aggregator measures the stop from), not the bar's close: the stop distance, the size and
+        the reward:risk are the real ones, and a stop the market has already crossed, or now too
+        far, is a typed skip instead of an order the aggregator would refuse."""
+        price = self.last_price
+        if price is None or price == sized.entry:
+            return sized
+        signal = Enter(side=sized.side, stop=sized.stop, target=sized.target, reason=sized.reason)
+        return size_entry(
+            signal, price, self.params, self.settings.instrument, self.settings.config.max_order_size
+        )
 
     async def _submit(self, submission: OrderSubmission) -> None:
         self.counters["submissions"] += 1
