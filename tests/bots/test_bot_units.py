@@ -11,6 +11,7 @@ import pytest
 
 from support.bot_system import config_dir, scripted_bot, system_config
 from tsxbot.bots import BotService
+from tsxbot.bots.orders import entry_submission
 from tsxbot.bots.resample import BarResampler
 from tsxbot.bots.service import ReloadError
 from tsxbot.bus import create_bus
@@ -18,7 +19,6 @@ from tsxbot.config.global_config import BusConfig
 from tsxbot.messages import OrderStatus, OrderType, OrderUpdate, PositionUpdate, Side
 from tsxbot.strategy import ClosedBar, Reason
 from tsxbot.strategy.sizing import Sized
-from tsxbot.strategy.skip import Skip, SkipKind
 
 M = 60_000_000_000
 T0 = 1_795_500_000 // 300 * 300 * 1_000_000_000  # on the 5-minute grid
@@ -57,21 +57,20 @@ async def bot(tmp_path: Path) -> AsyncIterator[BotService]:
         await bus.close()
 
 
-async def test_an_entry_whose_stop_the_market_crossed_is_skipped_not_sent(bot: BotService) -> None:
+def test_an_entry_carries_its_bracket_as_ticks_from_the_entry() -> None:
     sized = Sized(
-        side="long", quantity=2, entry=6000.0, stop=5990.0, target=6040.0, risk_points=10.0,
-        reason=Reason(setup="x"),
+        side="short", quantity=3, entry=2189.7, stop=2192.5, target=2184.1, risk_points=2.8,
+        reason=Reason(setup="sweep"),
     )  # fmt: skip
-    bot.last_price = 5989.0
-    checked = bot._at_market(sized)
-    assert isinstance(checked, Skip) and checked.kind is SkipKind.STOP_WRONG_SIDE
-    bot.last_price = 6005.0  # the stop is now 15 points away (maxRiskPoints 20): sized again there
-    again = bot._at_market(sized)
-    assert isinstance(again, Sized) and (again.entry, again.stop, again.risk_points) == (6005.0, 5990.0, 15.0)
-    assert again.quantity == 2  # 300 USD at 75 USD a contract: 4, capped at maxOrderSize 2
-    bot.last_price = 6012.0  # 22 points of risk: beyond maxRiskPoints
-    wide = bot._at_market(sized)
-    assert isinstance(wide, Skip) and wide.kind is SkipKind.RISK_TOO_WIDE
+    order = entry_submission(sized, "MGC", 0.1, T0, 4)
+    assert (order.side, order.quantity, order.stop_loss_ticks, order.take_profit_ticks) == (
+        Side.SELL,
+        3,
+        28,
+        56,
+    )
+    assert order.stop_loss is None and order.take_profit is None
+    assert order.order_id == f"e-{T0 // 1_000_000_000}-4"
 
 
 async def test_reload_params_are_validated_with_the_loaders_messages(bot: BotService) -> None:

@@ -20,15 +20,22 @@ def _stamp(bar_end_ns: int, n: int) -> str:
     return f"{bar_end_ns // _NS}-{n}"
 
 
-def entry_submission(sized: Sized, symbol: str, bar_end_ns: int, n: int) -> OrderSubmission:
-    """A market entry with its bracket (stop and target prices on the tick grid)."""
+def entry_submission(sized: Sized, symbol: str, tick_size: float, bar_end_ns: int, n: int) -> OrderSubmission:
+    """A market entry with its bracket as distances in ticks from the entry (the strategy's stop
+    and target measured from the signal bar's close), as ProjectX places a bracket: from the fill.
+    The risk and reward:risk the strategy sized are then the ones the aggregator checks (from the
+    market) and the exchange places, whatever the market did since the bar closed."""
+    stop_ticks = max(1, round(abs(sized.entry - sized.stop) / tick_size))
+    target_ticks = (
+        None if sized.target is None else max(1, round(abs(sized.target - sized.entry) / tick_size))
+    )
     return OrderSubmission(
         order_id=f"e-{_stamp(bar_end_ns, n)}",
         symbol=symbol,
         side=Side.BUY if sized.side == "long" else Side.SELL,
         quantity=sized.quantity,
-        stop_loss=sized.stop,
-        take_profit=sized.target,
+        stop_loss_ticks=stop_ticks,
+        take_profit_ticks=target_ticks,
     )
 
 

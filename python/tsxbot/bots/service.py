@@ -71,8 +71,8 @@ from tsxbot.strategy.bar import BarLike, ClosedBar, closed_bar
 from tsxbot.strategy.engine import Outcome, StrategyEngine
 from tsxbot.strategy.position import Position
 from tsxbot.strategy.registry import load_strategy
-from tsxbot.strategy.signals import Enter, Exit, MoveStop, MoveTarget
-from tsxbot.strategy.sizing import Sized, size_entry
+from tsxbot.strategy.signals import Exit, MoveStop, MoveTarget
+from tsxbot.strategy.sizing import Sized
 from tsxbot.strategy.skip import Skip
 
 __all__ = ["BotService", "ReloadError"]
@@ -113,6 +113,7 @@ class BotService(Service):
         self.use_history = history
         self.symbol = settings.instrument.symbol
         self.point_value = settings.instrument.point_value
+        self.tick_size = settings.instrument.tick_size
         self.strategy_class = load_strategy(settings.config.strategy.type)
         self.params: StrategyParams = settings.params
         self.engine = self._new_engine(self.params)
@@ -431,13 +432,7 @@ class BotService(Service):
             )
             return
         if isinstance(outcome, Sized):
-            checked = self._at_market(outcome)
-            if isinstance(checked, Skip):
-                self.engine.entry_rejected()
-                await self._act_one(bar, checked)
-                return
-            outcome = checked
-            submission = entry_submission(outcome, self.symbol, bar.end, n)
+            submission = entry_submission(outcome, self.symbol, self.tick_size, bar.end, n)
             self.entries[submission.order_id] = outcome
             target = "none" if outcome.target is None else f"{outcome.target:g}"
             self.last_signal = (
@@ -463,19 +458,6 @@ class BotService(Service):
                 stop=command.stop_loss,
                 target=command.take_profit,
             )
-
-    def _at_market(self, sized: Sized) -> Sized | Skip:
-        """The entry sized again at the last trade (where a market order fills, and where the
-        aggregator measures the stop from), not the bar's close: the stop distance, the size and
-        the reward:risk are the real ones, and a stop the market has already crossed, or now too
-        far, is a typed skip instead of an order the aggregator would refuse."""
-        price = self.last_price
-        if price is None or price == sized.entry:
-            return sized
-        signal = Enter(side=sized.side, stop=sized.stop, target=sized.target, reason=sized.reason)
-        return size_entry(
-            signal, price, self.params, self.settings.instrument, self.settings.config.max_order_size
-        )
 
     async def _submit(self, submission: OrderSubmission) -> None:
         self.counters["submissions"] += 1
@@ -579,6 +561,7 @@ class BotService(Service):
         if update.order_id is None:  # a stop or target (bracket leg)
             if update.status in (OrderStatus.OPEN, OrderStatus.PENDING, OrderStatus.SUSPENDED):
                 self.protective[update.exchange_order_id] = update
+                self._follow_exchange_bracket(update)
             else:
                 self.protective.pop(update.exchange_order_id, None)
             return
@@ -588,6 +571,19 @@ class BotService(Service):
             log.warning(
                 "entry ended unfilled", bot=self.bot_id, order_id=update.order_id, status=update.status.value
             )
+
+    def _follow_exchange_bracket(self, leg: OrderUpdate) -> None:
+        """The bracket the exchange placed (from the fill, not the bar's close) becomes the exit
+        manager's: its R is measured from the real stop while the stop has not been moved yet."""
+        managed = self.engine.exits.position
+        if managed is None:
+            return
+        if leg.order_type in (OrderType.STOP, OrderType.TRAILING_STOP) and leg.stop_price is not None:
+            if managed.stop == managed.initial_stop:
+                managed.initial_stop = leg.stop_price
+            managed.stop = leg.stop_price
+        elif leg.order_type is OrderType.LIMIT and leg.limit_price is not None:
+            managed.target = leg.limit_price
 
     def on_rejection(self, rejection: RiskRejection) -> None:
         log.warning(
