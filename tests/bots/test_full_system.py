@@ -2,9 +2,11 @@
 on MGC, EMA_CROSS on MES, ORB_RUBBER_BAND on MNQ) with run-all's services, in process, on a
 paused simulator moved a minute at a time from 07:00 to 15:06 CT.
 
-The day: simulator seed 1, Tuesday 2026-11-24 (the simulator's synthetic market). On it each bot
-trades: PDH_PDL takes a liquidity sweep short, EMA_CROSS its crosses, ORB_RUBBER_BAND its
-stretches. Checked from the simulator (REST order, position and trade searches):
+The day: simulator seed 1, Tuesday 2026-11-24 (the simulator's synthetic market), the example
+configuration unchanged. On it PDH_PDL takes a liquidity sweep short at 07:40 CT (its stop then
+moved to break-even), EMA_CROSS six crosses (break-even, trailing stops, an exit on the opposite
+cross), ORB_RUBBER_BAND three stretches short. Checked from the simulator (REST order, position
+and trade searches):
 
 - every order at the exchange came through the aggregator (its tag is one the aggregator gave,
   or a bracket leg of one, or a bot's stop/target move the aggregator forwarded);
@@ -27,10 +29,7 @@ DAY_START = "2026-11-24T13:00:00Z"  # 07:00 CT
 MINUTES = 486  # to 15:06 CT: every bot's flattenAt has passed, before the 15:10 auto-flatten
 STEP = 60  # one bar: each bar closes at a step, where the bots decide (as at a live bar close)
 STOP_TYPES = (4, 5)
-# PDH_PDL's one setup on this day (a liquidity sweep short at ~07:40 CT) has its stop 2.8 points
-# from the signal bar's close and 3.3 from the market when the order goes: over the example's
-# maxRiskPoints (3.0), so it would be skipped (RISK_TOO_WIDE). The only change to the examples.
-BOT_1_OVERRIDES = ["bots.bot_1.strategy.params.maxRiskPoints=4.0"]  # ProjectX Stop, TrailingStop
+  # ProjectX Stop, TrailingStop
 
 
 async def _search(system: System, path: str, key: str) -> list[dict[str, Any]]:
@@ -63,7 +62,6 @@ async def test_the_three_example_bots_trade_a_day_through_the_aggregator_always_
         {},
         f"simulator.seed={SEED}",
         "simulator.rateLimits.enabled=false",  # the test reads the exchange after every step
-        *BOT_1_OVERRIDES,
         start=DAY_START,
         keep_examples=True,
     ) as system:
