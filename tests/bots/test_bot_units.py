@@ -11,13 +11,13 @@ import pytest
 
 from support.bot_system import config_dir, scripted_bot, system_config
 from tsxbot.bots import BotService
-from tsxbot.bots.orders import entry_submission
+from tsxbot.bots.orders import entry_submission, exit_submission, sltp_command
 from tsxbot.bots.resample import BarResampler
 from tsxbot.bots.service import ReloadError
 from tsxbot.bus import create_bus
 from tsxbot.config.global_config import BusConfig
 from tsxbot.messages import OrderStatus, OrderType, OrderUpdate, PositionUpdate, Side
-from tsxbot.strategy import ClosedBar, Reason
+from tsxbot.strategy import ClosedBar, Exit, MoveStop, Reason
 from tsxbot.strategy.sizing import Sized
 
 M = 60_000_000_000
@@ -105,3 +105,16 @@ async def test_a_position_from_the_aggregator_is_restored_with_its_working_stop(
     assert bot.engine.open_entries == 1
     status = bot.status()
     assert (status.position, status.working_stop, status.working_target) == (2, 5990.0, 6040.0)
+
+
+def test_exits_are_reduce_only_orders_of_what_is_held() -> None:
+    partial = exit_submission(3, Exit(reason=Reason(setup="partial"), quantity=1), "MES", T0, 5)
+    assert partial is not None
+    assert (partial.side, partial.quantity, partial.reduce_only) == (Side.SELL, 1, True)
+    whole = exit_submission(-2, Exit(reason=Reason(setup="time exit")), "MES", T0, 6)
+    assert whole is not None and (whole.side, whole.quantity) == (Side.BUY, 2)
+    too_many = exit_submission(2, Exit(reason=Reason(setup="x"), quantity=5), "MES", T0, 7)
+    assert too_many is not None and too_many.quantity == 2
+    assert exit_submission(0, None, "MES", T0, 8) is None
+    move = sltp_command(MoveStop(price=5990.25, reason=Reason(setup="break-even")), "bot_s", "MES", T0, 9)
+    assert (move.stop_loss, move.take_profit, move.bot_id, move.symbol) == (5990.25, None, "bot_s", "MES")

@@ -29,7 +29,7 @@ DAY_START = "2026-11-24T13:00:00Z"  # 07:00 CT
 MINUTES = 486  # to 15:06 CT: every bot's flattenAt has passed, before the 15:10 auto-flatten
 STEP = 60  # one bar: each bar closes at a step, where the bots decide (as at a live bar close)
 STOP_TYPES = (4, 5)
-  # ProjectX Stop, TrailingStop
+# ProjectX Stop, TrailingStop
 
 
 async def _search(system: System, path: str, key: str) -> list[dict[str, Any]]:
