@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from support.bot_system import scripted_bot, trading_system
-from tsxbot.messages import BotCommand, BotState
+from tsxbot.messages import BotCommand, BotState, Envelope, UpdateStopLossTakeProfit, channels
 
 
 async def test_a_strategy_that_raises_is_contained_and_its_position_keeps_its_stop(tmp_path: Path) -> None:
@@ -71,3 +71,15 @@ async def test_pause_resume_stop_and_reload(tmp_path: Path) -> None:
         await system.advance(10, step=10)
         await system.until(lambda: bot.position == 0, "flat after STOP flatten")
         assert await system.sim_positions() == []
+
+
+async def test_a_stop_move_from_a_bot_the_aggregator_does_not_know_is_dropped(tmp_path: Path) -> None:
+    async with trading_system(tmp_path, {"bot_s": scripted_bot()}, history=False) as system:
+        agg = system.agg
+        assert agg is not None
+        before = agg.counters["badMessages"]
+        move = UpdateStopLossTakeProfit(command_id="x-1", symbol="MES", stop_loss=5000.0, bot_id="bot_s")
+        # Sent as someone else (the envelope's source is who it is): not bot_s's to move.
+        await system.bus.publish(channels.AGGREGATOR_ORDERS, Envelope.wrap(move, "stranger"))
+        await system.until(lambda: agg.counters["badMessages"] == before + 1, "dropped")
+        assert len(agg.queue) == 0 and agg.counters["sent"] == 0
