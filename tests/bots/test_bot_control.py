@@ -44,6 +44,9 @@ async def test_pause_resume_stop_and_reload(tmp_path: Path) -> None:
         assert bot.skips["PAUSED"] == 1
         assert bot.skip_reason == "PAUSED" and bot.last_skip is not None
         assert bot.status().skips == {"PAUSED": 1}
+        assert bot.status().recent_skips == [
+            "2026-11-24T15:33:00+00:00 PAUSED: scripted entry: new entries are paused"
+        ]
         await system.control("bot_s", BotCommand.RESUME)
         await system.until(lambda: bot.state is BotState.RUNNING, "RUNNING")
 

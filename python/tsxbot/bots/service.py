@@ -86,6 +86,8 @@ HISTORY_TIMEOUT_SECONDS = 30.0
 HEARTBEAT_SECONDS = 5.0
 # Bars kept to rebuild the strategy on RELOAD (one trading week of one-minute bars).
 KEPT_BARS = 7_000
+# Skipped signals reported in full in the status (all are counted by reason).
+RECENT_SKIPS = 20
 
 
 class ReloadError(ValueError):
@@ -133,6 +135,7 @@ class BotService(Service):
         self.last_skip: str | None = None
         self.skip_reason: str | None = None
         self.skips: Counter[str] = Counter()
+        self.recent_skips: deque[str] = deque(maxlen=RECENT_SKIPS)
         self.error: str | None = None
         self.pending_params: StrategyParams | None = None
         self.kept_bars: deque[ClosedBar] = deque(maxlen=KEPT_BARS)
@@ -423,6 +426,8 @@ class BotService(Service):
             self.skips[outcome.kind.value] += 1
             self.last_skip = f"{outcome.reason.setup}: {outcome.detail}"
             self.skip_reason = outcome.kind.value
+            when = from_ns(bar.end).isoformat()
+            self.recent_skips.append(f"{when} {outcome.kind.value}: {self.last_skip}")
             log.info(
                 "signal skipped",
                 bot=self.bot_id,
@@ -734,6 +739,7 @@ class BotService(Service):
             last_skip=self.last_skip,
             skip_reason=self.skip_reason,
             skips=dict(self.skips),
+            recent_skips=list(self.recent_skips),
             working_stop=stop,
             working_target=target,
         )

@@ -47,8 +47,10 @@ class BotStatus(Payload, frozen=True):
     last_signal: str | None = None
     last_skip: str | None = None
     skip_reason: str | None = None
-    # Each skipped signal since start, by its reason (SkipKind).
+    # Each skipped signal since start, by its reason (SkipKind), and the latest ones in full
+    # ("<bar close> <reason>: <setup>: <why>"), newest last.
     skips: dict[str, int] = msgspec.field(default_factory=dict)
+    recent_skips: list[str] = msgspec.field(default_factory=list)
     working_stop: float | None = None
     working_target: float | None = None
 
