@@ -91,3 +91,18 @@ async def test_bot_process_over_redis(tmp_path: Path, redis: RedisServer) -> Non
     finally:
         collector.cancel()
         await bus.close()
+
+
+def test_bot_command_names_a_missing_or_foreign_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tsxbot.cli import main
+
+    assert main(["bot", "--config", str(tmp_path / "nope.yaml")]) == 2
+    assert f"bot config {tmp_path / 'nope.yaml'} not found" in capsys.readouterr().err
+    stray = tmp_path / "elsewhere" / "bots" / "bot_9.yaml"
+    stray.parent.mkdir(parents=True)
+    stray.write_text("bot: {id: bot_9, name: x}\n")
+    code = main(["bot", "--config", str(stray), "--config-dir", str(DEFAULTS_DIR)])
+    assert code == 2
+    assert "is not a bot of the config directory" in capsys.readouterr().err
