@@ -13,6 +13,7 @@ import asyncio
 import datetime as dt
 import gc
 import statistics
+import time
 import tracemalloc
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -23,7 +24,7 @@ from tsxbot.bots import BotService
 from tsxbot.bus import create_bus
 from tsxbot.config import DEFAULTS_DIR, load_config
 from tsxbot.config.global_config import BusConfig
-from tsxbot.messages import Bar
+from tsxbot.messages import Bar, Envelope, OrderSubmission, channels
 from tsxbot.strategy import NOTHING, BarLike, Decision, Enter, Reason, Strategy, StrategyParams
 
 ROUNDS, WARMUP = 2000, 50
@@ -153,3 +154,49 @@ def test_memory_per_bot(benchmark: BenchmarkFixture, tmp_path: Path) -> None:
     per_bot = benchmark.pedantic(measure, rounds=1, iterations=1)
     benchmark.extra_info["bytes_per_bot"] = int(per_bot)
     assert per_bot < 20 * 1024 * 1024, f"{per_bot / 1024:.0f} KiB per bot"
+
+
+def test_hundred_bots_in_one_process(benchmark: BenchmarkFixture, tmp_path: Path) -> None:
+    """100 bots on one instrument in one process, on the in-process bus: a bar published on the
+    market-data channel to each bot's submission arriving at a subscriber of aggregator:orders
+    (every bot decides on every bar; the last bot waits for the 99 before it). No prints in
+    between: the simulator's full print rate on top is not measured here."""
+    count, bars_sent = 100, 50
+    config = _config(tmp_path, count)
+    loop = asyncio.new_event_loop()
+    try:
+        bus = create_bus(BusConfig(), client_name="bench")
+        loop.run_until_complete(bus.start())
+        bots = [BotService(config, f"bench_{i}", bus, history=False) for i in range(count)]  # type: ignore[arg-type]
+        latencies: list[float] = []
+
+        async def run() -> None:
+            orders = await bus.subscribe(channels.AGGREGATOR_ORDERS, group="bench")
+            for bot in bots:
+                await bot.start()
+            bars = _bars()
+            for _ in range(bars_sent):
+                sent = time.perf_counter()
+                await bus.publish(channels.market_data("MES"), Envelope.wrap(next(bars), "bench"))
+                got = 0
+                while got < count:
+                    message = await asyncio.wait_for(orders.__anext__(), 10)
+                    await message.ack()
+                    if isinstance(message.envelope.payload, OrderSubmission):
+                        latencies.append(time.perf_counter() - sent)
+                        got += 1
+            for bot in bots:
+                await bot.stop()
+            await orders.close()
+
+        benchmark.pedantic(lambda: loop.run_until_complete(run()), rounds=1, iterations=1)
+        latencies.sort()
+        p50 = latencies[len(latencies) // 2]
+        p99 = latencies[int(len(latencies) * 0.99) - 1]
+        benchmark.extra_info["bar_to_submission_100_bots_p50_ms"] = round(p50 * 1e3, 2)
+        benchmark.extra_info["bar_to_submission_100_bots_p99_ms"] = round(p99 * 1e3, 2)
+        assert len(latencies) == count * bars_sent
+        assert p99 < 50e-3, f"p99 {p99 * 1e3:.1f} ms"  # ~10x the issue's 5 ms goal
+        loop.run_until_complete(bus.close())
+    finally:
+        loop.close()
