@@ -84,6 +84,7 @@ _NS = 1_000_000_000
 WARMUP_DAYS = 4
 HISTORY_TIMEOUT_SECONDS = 30.0
 HEARTBEAT_SECONDS = 5.0
+STATUS_SECONDS = 1.0
 # Bars kept to rebuild the strategy on RELOAD (one trading week of one-minute bars).
 KEPT_BARS = 7_000
 # Skipped signals reported in full in the status (all are counted by reason).
@@ -153,6 +154,7 @@ class BotService(Service):
         self._first_market: asyncio.Event = asyncio.Event()
         self._market_time: dt.datetime | None = None
         self._stopping = False
+        self._status_at = 0.0
         self._lock = asyncio.Lock()
 
     # --- lifecycle --------------------------------------------------------------------------------
@@ -354,12 +356,16 @@ class BotService(Service):
 
     async def _on_closed(self, bar: ClosedBar, received: float | None) -> None:
         async with self._lock:
-            outcomes = self._feed_bar(bar, warm=False)
-            if outcomes:
-                await self.act(outcomes)
-                if received is not None:
+            decided = self._feed_bar(bar, warm=False)
+            acted = any(outcomes for _bar, outcomes in decided)
+            if acted:
+                sent = self.counters["submissions"]
+                await self.act(decided)
+                if received is not None and self.counters["submissions"] > sent:
                     self.decision_seconds.append(time.perf_counter() - received)
-        if received is not None:
+        # The status after a bar: whenever the bar decided something, else at most once a second
+        # (a process of many bots must not spend its bar closes on status nobody waits for).
+        if received is not None and (acted or time.monotonic() - self._status_at >= STATUS_SECONDS):
             await self.publish_status()
 
     def _feed_bar(self, bar: ClosedBar, *, warm: bool) -> list[tuple[BarLike, list[Outcome]]]:
@@ -745,6 +751,7 @@ class BotService(Service):
         )
 
     async def publish_status(self) -> None:
+        self._status_at = time.monotonic()
         await self._publish(channels.bot_status(self.bot_id), self.status())
 
     async def _publish(self, channel: channels.Channel, payload: Payload) -> None:
