@@ -78,3 +78,24 @@ async def test_flatten_all_closes_every_bot_and_cancels_every_working_order(agg:
     assert agg.agg.engine.position("MES")[0] == 0
     flatten = [e for e in agg.agg.account.events if e.kind == "FLATTEN"]
     assert [(e.requested_by, e.message) for e in flatten] == [("test", "test")]
+
+
+async def test_flatten_closes_offsetting_bots_against_each_other(agg: AggHarness) -> None:
+    """bot_2 long 1 and bot_3 short 1 in MES: the account is flat, nothing to close at the
+    exchange; flatten cancels their brackets and closes the two positions against each other."""
+    await agg.start()
+    mark = await agg.wait_mark()
+    await agg.submit("bot_2", order_id="L", stop_loss=mark - 4.0, take_profit=mark + 12.0)
+    await agg.wait_for("bot_2", PositionUpdate, lambda p: p.net_quantity == 1)
+    await agg.submit("bot_3", order_id="S", side=Side.SELL, stop_loss=mark + 4.0, take_profit=mark - 12.0)
+    await agg.wait_for("bot_3", PositionUpdate, lambda p: p.net_quantity == -1)
+    await eventually(lambda: len(agg.agg.working) == 4, what="two brackets")
+    await eventually(lambda: agg.agg.exchange_positions.get("MES") == 0, what="the exchange flat")
+
+    await agg.control(ControlAction.FLATTEN)
+    await agg.wait_for("bot_2", PositionUpdate, lambda p: p.net_quantity == 0)
+    await agg.wait_for("bot_3", PositionUpdate, lambda p: p.net_quantity == 0)
+    await eventually(lambda: len(agg.agg.working) == 0, within=10, what="brackets cancelled")
+    assert await agg.open_orders() == []
+    assert agg.agg.engine.bot_position("bot_2", "MES") == 0 == agg.agg.engine.bot_position("bot_3", "MES")
+    assert any(e.kind == "INTERNAL_CROSS" for e in agg.agg.account.events)

@@ -210,3 +210,22 @@ async def test_an_order_that_could_cross_zero_is_an_entry_and_gets_its_bracket(a
         )
     finally:
         await spy.close()
+
+
+async def test_an_order_whose_outcome_is_unknown_stays_counted_as_working(agg: AggHarness) -> None:
+    """The gateway fails (TopStepX answers 503 to every place): the order may or may not be at
+    the exchange, so the risk engine keeps counting it (the safe side) and the bot is not told it
+    was refused."""
+    await agg.start()
+    mark = await agg.wait_mark()
+    await agg.sim.admin("faults/http", {"path": "/api/Order/place", "status": 503, "count": 100})
+    await agg.submit("bot_2", order_id="u1", stop_loss=mark - 4.0, take_profit=mark + 12.0)
+
+    def unknown() -> bool:
+        record = agg.agg.orders.get("bot_2:u1")
+        return record is not None and record.status == "UNKNOWN"
+
+    await eventually(unknown, within=30, what="UNKNOWN")
+    assert agg.agg.engine.working_orders == 1
+    assert any(e.kind == "ORDER_OUTCOME_UNKNOWN" for e in agg.agg.account.events)
+    assert not agg.of("bot_2", RiskRejection, lambda r: r.order_id == "u1")

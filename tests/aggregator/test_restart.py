@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from support.agg_harness import AggHarness
+from support.agg_harness import AggHarness, limit_buy
 from support.bus_helpers import eventually
 from tsxbot.messages import ControlAction, Envelope, PositionUpdate, RiskReason, RiskRejection, Side, channels
 
@@ -94,3 +94,26 @@ async def test_positions_that_disagree_with_the_exchange_are_reported_and_reduce
     await eventually(lambda: aggregator.account.state_name == "ACTIVE", within=8, what="ACTIVE")
     kinds = [e.kind for e in aggregator.account.events]
     assert "RECONCILIATION_ON" in kinds and "RECONCILIATION_OFF" in kinds
+
+
+async def test_a_flatten_in_progress_goes_on_after_a_restart(agg: AggHarness) -> None:
+    """Flatten while the pace allows one more command: the close goes out, the cancels wait in
+    the queue; the aggregator stops; the next run sends what was left (the same command ids)."""
+    first = await agg.start()
+    mark = await agg.wait_mark()
+    low = round((mark - 30.0) * 4) / 4
+    await agg.submit("bot_2", order_id="p1", stop_loss=mark - 4.0, take_profit=mark + 12.0)
+    await agg.wait_for("bot_2", PositionUpdate, lambda p: p.net_quantity == 1)
+    await agg.submit("bot_3", **limit_buy("p2", low))  # a resting entry
+    await eventually(lambda: len(first.working) >= 3, what="legs and the resting entry")
+    first.limiter.rate, first.limiter.burst = 0.001, 1.0  # from now: one command, then nothing
+    await agg.control(ControlAction.FLATTEN)
+    await eventually(lambda: first.counters["sent"] == 3 and len(first.queue) >= 1, what="the rest waits")
+    await first.stop()
+
+    second = await agg.start_aggregator()
+    await eventually(lambda: second.counters["sent"] >= 1, what="the restored commands sent")
+    await agg.wait_for("bot_2", PositionUpdate, lambda p: p.net_quantity == 0, within=15)
+    await eventually(lambda: len(second.working) == 0, within=15, what="nothing working")
+    assert await agg.open_orders() == []
+    assert second.account.state_name == "HALTED"

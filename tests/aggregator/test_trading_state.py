@@ -81,8 +81,11 @@ async def test_repeated_exchange_refusals_trip_the_circuit_breaker_until_resumed
         await agg.submit("bot_2", order_id=f"c{i + 1}", stop_loss=mark - 4.0, take_profit=mark + 12.0)
     await eventually(lambda: agg.agg.account.state_name == "REDUCING", within=15, what="breaker tripped")
     assert Cause.CIRCUIT_BREAKER.value in agg.agg.account.why()
-    refusals = agg.of("bot_2", RiskRejection, lambda r: r.reason is RiskReason.EXCHANGE_REJECTED)
-    assert len(refusals) == 3
+
+    def refusals() -> list[RiskRejection]:
+        return agg.of("bot_2", RiskRejection, lambda r: r.reason is RiskReason.EXCHANGE_REJECTED)
+
+    await eventually(lambda: len(refusals()) == 3, what="three refusals at the bot")  # they travel apart
     await agg.control(ControlAction.RESUME)
     await eventually(lambda: agg.agg.account.state_name == "ACTIVE", what="resumed")
     assert [e.requested_by for e in agg.agg.account.events if e.kind == "RESUME"] == ["test"]
@@ -115,3 +118,25 @@ async def test_the_trading_day_rolls_at_17_chicago_and_ends_daily_causes() -> No
     assert aggregator.account.state_name == "HALTED"  # still: the kill switch
     await aggregator.control(ControlAction.RESUME, "ops", "new day")
     assert aggregator.account.state_name == "ACTIVE"
+
+
+async def test_everything_is_flattened_at_flatten_at_and_halted_until_the_next_day() -> None:
+    # risk.flattenAt 15:08 CT = 21:08 UTC on Tuesday 24 Nov 2026 (CST).
+    clock = Clock(dt.datetime(2026, 11, 24, 21, 7, 59, tzinfo=dt.UTC))
+    bus = MemoryBus(BusConfig())
+    await bus.start()
+    aggregator = Aggregator(sim_config(), bus, clock=clock)
+    try:
+        aggregator.roll_day_if_due()
+        assert not await aggregator.flatten_if_due()
+        clock.at = dt.datetime(2026, 11, 24, 21, 8, tzinfo=dt.UTC)
+        assert await aggregator.flatten_if_due()
+        assert aggregator.account.state_name == "HALTED"
+        assert Cause.SESSION_END.value in aggregator.account.why()
+        assert [e.requested_by for e in aggregator.account.events if e.kind == "FLATTEN"] == ["schedule"]
+        assert not await aggregator.flatten_if_due()  # once a day
+        clock.at = dt.datetime(2026, 11, 24, 23, 0, tzinfo=dt.UTC)  # 17:00 CT: the next trading day
+        aggregator.roll_day_if_due()
+        assert aggregator.account.state_name == "ACTIVE"
+    finally:
+        await bus.close(flush_seconds=1)

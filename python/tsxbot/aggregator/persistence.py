@@ -8,8 +8,8 @@ connection manager executes it at most once).
 
 What it holds: positions per bot, working orders, the day's P&L (balance, the day's starting
 equity, the drawdown peak), the trading state and its causes (HALTED stays halted), paused bots,
-recent orders (for idempotency by order id) and fill ids, the exchange's positions, and the
-commands awaiting a result.
+recent orders (for idempotency by order id) and fill ids, the exchange's positions, the
+commands awaiting a result, and its own queued commands (a flatten in progress goes on).
 """
 
 from __future__ import annotations
@@ -20,10 +20,11 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 
 from tsxbot.aggregator.positions import BotPosition
+from tsxbot.aggregator.queue import Priority
 from tsxbot.aggregator.trading_state import Cause, RiskEvent
 from tsxbot.bus import Journal, JournalUnavailableError
 from tsxbot.log import get_logger
-from tsxbot.messages import OrderUpdate, Side
+from tsxbot.messages import PAYLOAD_TYPES, MessageType, OrderUpdate, Side
 from tsxbot.risk import OrderRequest, TradingState
 
 if TYPE_CHECKING:
@@ -33,6 +34,9 @@ log = get_logger("tsxbot.aggregator")
 KEPT_FINAL_ORDERS = 2_000
 KEPT_FILL_IDS = 10_000
 KEPT_EVENTS = 200
+
+
+_ENCODER = msgspec.json.Encoder()
 
 
 class PositionRow(msgspec.Struct, rename="camel"):
@@ -78,6 +82,12 @@ class EventRow(msgspec.Struct, rename="camel"):
     requested_by: str | None = None
 
 
+class CommandRow(msgspec.Struct, rename="camel"):
+    type: MessageType
+    payload: msgspec.Raw
+    bot_id: str | None = None
+
+
 class Snapshot(msgspec.Struct, rename="camel"):
     version: int
     saved_at: dt.datetime
@@ -99,9 +109,11 @@ class Snapshot(msgspec.Struct, rename="camel"):
     flattened_for_loss: bool
     events: list[EventRow]
     contracts: dict[str, str]
+    # The aggregator's own commands still queued (flatten, protective cancels and resizes): sent
+    # again after a restart, under the same command ids (executed at most once).
+    protective: list[CommandRow] = []
 
 
-_ENCODER = msgspec.json.Encoder()
 _DECODER = msgspec.json.Decoder(Snapshot)
 
 
@@ -181,6 +193,11 @@ def snapshot_of(agg: Aggregator) -> Snapshot:
             EventRow(e.at, e.kind, e.message, e.requested_by) for e in list(agg.account.events)[-KEPT_EVENTS:]
         ],
         contracts=dict(agg.contracts),
+        protective=[
+            CommandRow(item.command.MESSAGE_TYPE, msgspec.Raw(_ENCODER.encode(item.command)), item.bot_id)
+            for item in agg.queue
+            if item.priority is Priority.PROTECTIVE
+        ],
     )
 
 
@@ -269,6 +286,9 @@ def restore(agg: Aggregator, snap: Snapshot, now_ns: int) -> dict[str, Any]:
             entry.paused, entry.pause_reason = True, reason
     for event in snap.events:
         agg.account.record(RiskEvent(event.at, event.kind, event.message, event.requested_by))
+    for queued in snap.protective:
+        command = msgspec.json.decode(queued.payload, type=PAYLOAD_TYPES[queued.type])
+        agg.enqueue_protective(command, queued.bot_id)
     return {
         "positions": sum(1 for r in snap.positions if r.quantity != 0),
         "workingOrders": len(snap.working),

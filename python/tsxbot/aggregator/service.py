@@ -24,6 +24,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import msgspec
 
@@ -36,6 +37,7 @@ from tsxbot.aggregator.queue import OrderQueue, Priority, QueuedCommand, QueueFu
 from tsxbot.aggregator.registry import BotRegistry, config_hash
 from tsxbot.aggregator.sltp import BracketError, bracket_ticks, safe_prices
 from tsxbot.aggregator.trading_state import (
+    DAILY,
     AccountState,
     Cause,
     CircuitBreaker,
@@ -47,6 +49,7 @@ from tsxbot.aggregator.trading_state import (
 from tsxbot.bus import Message, MessageBus, Subscription
 from tsxbot.config import Config
 from tsxbot.config.secrets import Secret
+from tsxbot.config.types import parse_time_of_day
 from tsxbot.log import get_logger
 from tsxbot.messages import (
     AccountUpdate,
@@ -55,6 +58,7 @@ from tsxbot.messages import (
     BotRegistration,
     CancelOrder,
     ClosePosition,
+    CommandFailure,
     CommandResult,
     ControlAction,
     Envelope,
@@ -69,6 +73,7 @@ from tsxbot.messages import (
     RejectionStage,
     RiskReason,
     RiskRejection,
+    Side,
     UpdateStopLossTakeProfit,
     channels,
     utc_now,
@@ -106,7 +111,9 @@ class OrderRecord:
     symbol: str
     side: str
     quantity: int
-    status: str  # QUEUED, SENT, WORKING, FILLED, CANCELLED, REJECTED, EXPIRED, REFUSED
+    # QUEUED, SENT, WORKING, UNKNOWN (the gateway failed: maybe at the exchange), FILLED,
+    # CANCELLED, REJECTED, EXPIRED, REFUSED
+    status: str
     command_id: str | None = None
     custom_tag: str | None = None
     exchange_order_id: int | None = None
@@ -120,7 +127,7 @@ class OrderRecord:
 
     @property
     def open(self) -> bool:
-        return self.status in ("QUEUED", "SENT", "WORKING")
+        return self.status in ("QUEUED", "SENT", "WORKING", "UNKNOWN")
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -182,6 +189,10 @@ class Aggregator(Service):
         self.risk_settings = config.global_config.risk
         self._exchange_clock = ExchangeClock()
         self.clock: Callable[[], dt.datetime] = clock or self._exchange_clock.now
+        # Time-driven actions (the day roll, flattenAt) wait until the exchange's time is known.
+        self.clock_known: Callable[[], bool] = (
+            (lambda: True) if clock is not None else (lambda: self._exchange_clock.known)
+        )
         self.monotonic = monotonic
         self.instruments = config.instruments
         bots = {b.id: bot_limits_from_config(b.config, b.params) for b in config.enabled_bots}
@@ -246,6 +257,7 @@ class Aggregator(Service):
         self._dirty = False
         self._saved_at = 0.0
         self._reconnects_seen = 0
+        self._session_flattened: dt.date | None = None
         self.restored: dict[str, Any] | None = None
         # Submission handling time (decode excluded), seconds; for metrics.
         self.check_seconds: list[float] = []
@@ -264,7 +276,7 @@ class Aggregator(Service):
         if snapshot is not None:
             self.restored = restore(self, snapshot, self.now_ns())
             log.warning("aggregator state restored", **self.restored)
-        if self.current_trading_day is None:
+        if self.current_trading_day is None and self.clock_known():
             self.current_trading_day = trading_day(self.clock())
         self._reconnects_seen = self.bus.metrics().reconnects
         durable = [
@@ -706,7 +718,12 @@ class Aggregator(Service):
                 and self.engine.trading_state != TradingState.ACTIVE
                 and item.order_key is not None
             ):
-                await self._drop_queued(item, RiskReason.TRADING_HALTED, "the account stopped taking entries")
+                halted = self.engine.trading_state == TradingState.HALTED
+                await self._drop_queued(
+                    item,
+                    RiskReason.TRADING_HALTED if halted else RiskReason.TRADING_REDUCING,
+                    f"the account went {state_name(self.engine.trading_state)} while it was queued",
+                )
                 continue
             self.limiter.take()
             await self._send(item)
@@ -795,6 +812,12 @@ class Aggregator(Service):
             return  # another sender's command
         if result.ok:
             return
+        command = sent.command
+        closing = isinstance(command, ClosePosition) and command.symbol in self.closing
+        if closing and isinstance(command, ClosePosition) and self.positions.net(command.symbol) == 0:
+            # Nothing left at the exchange to close: offsetting bot positions close internally.
+            self.closing.discard(command.symbol)
+            await self._cross_internally(command.symbol)
         self.counters["commandFailures"] += 1
         log.warning(
             "command failed",
@@ -803,6 +826,22 @@ class Aggregator(Service):
             failure=result.failure.value if result.failure else None,
             detail=result.message,
         )
+        unknown = result.failure in (CommandFailure.GATEWAY_ERROR, CommandFailure.OUTCOME_UNKNOWN)
+        if sent.order_key is not None and sent.bot_id is not None and unknown:
+            # The gateway failed or the outcome is unknown: the order may or may not be at the
+            # exchange. It stays counted as working (the safe side) until an order update or the
+            # reconciliation tells.
+            record = self.orders.get(sent.order_key)
+            if record is not None:
+                record.status = "UNKNOWN"
+                record.reason = result.message
+            self._record(
+                "ORDER_OUTCOME_UNKNOWN",
+                f"{sent.bot_id} order {sent.order_key}: {result.message or 'gateway error'}",
+                None,
+            )
+            await self._trip_check("command error")
+            return
         if sent.order_key is not None and sent.bot_id is not None:
             self.engine.on_order_closed(sent.order_key)
             record = self.orders.get(sent.order_key)
@@ -849,7 +888,32 @@ class Aggregator(Service):
             await self._apply_fill(owner, symbol, fill, quantity)
         if symbol in self.closing and self.positions.net(symbol) == 0:
             self.closing.discard(symbol)
+            await self._cross_internally(symbol)
         await self.evaluate()
+
+    async def _cross_internally(self, symbol: str) -> None:
+        """The account is flat in ``symbol`` but bots still hold positions that offset each other
+        (one long, one short): after a flatten they are closed against each other at the market,
+        without an order (the account's position does not change)."""
+        holders = [(bot, p.quantity) for bot, s, p in self.positions.items() if s == symbol and p.quantity]
+        if not holders:
+            return
+        price = self.engine.mark_price(symbol)
+        if price <= 0:  # no quote seen: at the holders' average (no P&L made up)
+            price = self.positions.get(holders[0][0], symbol).average_price
+        point_value = self.instruments.get(symbol).point_value
+        for bot, quantity in holders:
+            side = Side.SELL if quantity > 0 else Side.BUY
+            self.engine.on_fill(bot, symbol, side.value, abs(quantity), price, 0.0)
+            self.positions.apply(bot, symbol, side, abs(quantity), price, 0.0, point_value)
+            if bot:
+                await self._publish(channels.bot_orders(bot), self.bot_position(bot, symbol))
+        self._record(
+            "INTERNAL_CROSS",
+            f"{symbol}: offsetting positions closed against each other at {price:g}",
+            None,
+            {"positions": {bot or "UNATTRIBUTED": q for bot, q in holders}},
+        )
 
     def _close_shares(self, symbol: str, fill: Fill) -> list[tuple[str, int]]:
         """A fill of the aggregator's own close of ``symbol`` (flatten): it closes the bots'
@@ -1102,7 +1166,7 @@ class Aggregator(Service):
             )
             if self.settings.flatten_on_daily_loss and not self.flattened_for_loss:
                 self.flattened_for_loss = True
-                await self.flatten_all("risk", "daily loss limit")
+                await self.flatten_all("risk", "daily loss limit", Cause.DAILY_LOSS)
         target = risk.max_daily_profit
         if target is not None and daily >= target and Cause.PROFIT_TARGET not in self.account.causes:
             self._set(Cause.PROFIT_TARGET, f"daily profit {daily:.2f} reached the target {target:g}")
@@ -1131,6 +1195,8 @@ class Aggregator(Service):
         self._reconnects_seen = reconnects
 
     def roll_day_if_due(self) -> None:
+        if not self.clock_known():
+            return
         day = trading_day(self.clock())
         if self.current_trading_day is None or day == self.current_trading_day:
             self.current_trading_day = day
@@ -1139,14 +1205,36 @@ class Aggregator(Service):
         self.engine.new_trading_day()
         self.positions.new_day()
         self.flattened_for_loss = False
-        for cause in (Cause.DAILY_LOSS, Cause.PROFIT_TARGET):
+        for cause in DAILY:
             self._clear(cause)
         self._record("TRADING_DAY", f"new trading day {day.isoformat()}", None)
+
+    async def flatten_if_due(self) -> bool:
+        """At ``risk.flattenAt`` (exchange time, in the trading hours' zone; TopStepX flattens
+        at 15:10 CT) everything is flattened once per trading day and the account stays HALTED
+        until the next one."""
+        at = self.risk_settings.flatten_at
+        if at is None or not self.clock_known():
+            return False
+        hours = self.risk_settings.trading_hours
+        zone = ZoneInfo(hours.timezone)
+        now = self.clock()
+        local = now.astimezone(zone)
+        day = trading_day(now)
+        due = parse_time_of_day(at) <= local.time() < parse_time_of_day(hours.start)
+        if not due or day == self._session_flattened or local.weekday() >= 5:
+            return False
+        self._session_flattened = day
+        async with self._lock:
+            await self.flatten_all("schedule", f"flattenAt {at}", Cause.SESSION_END)
+            await self.save()
+        return True
 
     async def _housekeeping(self) -> None:
         while not self._stopping:
             await asyncio.sleep(HOUSEKEEPING_SECONDS)
             self.roll_day_if_due()
+            await self.flatten_if_due()
             now = self.monotonic()
             await self._count_disconnects()
             for entry in self.registry.newly_stale(now):
@@ -1206,17 +1294,21 @@ class Aggregator(Service):
         for item in self.queue.remove_where(lambda i: i.priority is not Priority.PROTECTIVE):
             await self._drop_queued(item, reason, why)
 
-    async def flatten_all(self, requested_by: str, reason: str) -> None:
-        """HALTED; every queued bot order refused; every position closed and every working order
-        cancelled, across bots."""
+    async def flatten_all(self, requested_by: str, reason: str, cause: Cause = Cause.KILL_SWITCH) -> None:
+        """HALTED (by ``cause``: the kill switch until RESUME; the daily loss or the session's end
+        until the next trading day); every queued bot order refused; every position closed and
+        every working order cancelled, across bots."""
         self._record("FLATTEN", reason or "flatten", requested_by)
-        self._set(Cause.KILL_SWITCH, f"flattened by {requested_by}: {reason}", halt=True)
+        self._set(cause, f"flattened by {requested_by}: {reason}", halt=True)
         await self._purge_queue(RiskReason.TRADING_HALTED, f"flatten by {requested_by}")
         stamp = self.clock().strftime("%Y%m%dT%H%M%S%f")
         symbols = {s for s, q in self.exchange_positions.items() if q != 0} | self.positions.symbols()
         # Close first (the connection manager then cancels each position's stops and targets):
         # if a close fails, the stops still protect. Then every other working order goes.
         for symbol in sorted(symbols):
+            if self.exchange_positions.get(symbol, 0) == 0 and self.positions.net(symbol) == 0:
+                await self._cross_internally(symbol)  # nothing to close at the exchange
+                continue
             self.closing.add(symbol)
             self.enqueue_protective(
                 ClosePosition(

@@ -35,10 +35,11 @@ class Cause(StrEnum):
     CIRCUIT_BREAKER = "CIRCUIT_BREAKER"
     UNATTRIBUTED = "UNATTRIBUTED"  # a position no bot owns
     RECONCILIATION = "RECONCILIATION"  # our positions disagree with the exchange's
+    SESSION_END = "SESSION_END"  # flattened at risk.flattenAt, until the next trading day
 
 
-HALTING = {Cause.KILL_SWITCH, Cause.DAILY_LOSS}
-DAILY = {Cause.DAILY_LOSS, Cause.PROFIT_TARGET}
+# Causes that end at the trading-day roll.
+DAILY = (Cause.DAILY_LOSS, Cause.PROFIT_TARGET, Cause.SESSION_END)
 
 
 @dataclass(frozen=True)
@@ -139,6 +140,11 @@ class ExchangeClock:
 
     def now(self) -> dt.datetime:
         return dt.datetime.now(dt.UTC) + self._offset
+
+    @property
+    def known(self) -> bool:
+        """An event has set it (before that it is the machine's clock: not to act on)."""
+        return self._seen
 
     def observe(self, at: dt.datetime) -> None:
         """The first event sets the clock; later ones only move it forward."""
