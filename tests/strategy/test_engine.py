@@ -127,3 +127,101 @@ def test_a_time_exit_is_not_repeated_by_the_strategy_s_exit() -> None:
     e.on_fill(ct(DAY, "09:01"), "buy", 2, 102.0)
     (out,) = feed.bars(DAY, "09:01", [(102, 102, 95.75, 96)])  # an opposite cross at 09:02
     assert [type(o) for o in out] == [Exit] and out[0].reason.setup == "time exit"
+
+
+def test_a_reversal_keeps_counting_the_new_position() -> None:
+    """Exit + opposite entry on one bar (the rubber band's way): while the exit fills, the new entry
+    still counts for maxPositions, and once filled it is held, so a further entry is refused."""
+    e, feed = engine(
+        EmaCross, EmaCrossParams(dollar_risk_per_trade=20, max_risk_points=6.0, reverse_on_cross=True), "MES"
+    )
+    feed.bars(DAY, "08:30", [*FLAT, CROSS_UP])
+    e.on_fill(ct(DAY, "09:01"), "buy", 2, 102.0)
+    assert e.open_entries == 1
+    (out,) = feed.bars(DAY, "09:01", [(102, 102, 97.75, 98)])
+    assert [type(o) for o in out] == [Exit, Sized]
+    assert e.open_entries == 2  # the long still held, the short sent
+    e.on_fill(ct(DAY, "09:02"), "sell", 2, 98.0)  # the exit
+    assert e.ctx.position.flat and e.open_entries == 1  # the short, not yet filled
+    e.on_fill(ct(DAY, "09:02"), "sell", 2, 98.0)  # the short entry
+    assert e.open_entries == 1 and e.exits.position is not None and e.exits.position.side == "short"
+    assert e.exits.position.stop == out[1].stop  # type: ignore[union-attr]
+
+
+class _TwoTimeframes(EmaCross):
+    """EMA_CROSS that also watches 15-minute bars: records what it sees, in order."""
+
+    def __init__(self, params: EmaCrossParams, ctx: object) -> None:
+        super().__init__(params, ctx)  # type: ignore[arg-type]
+        self.seen: list[tuple[str, float, float, float, float]] = []
+
+    def extra_timeframes(self) -> tuple[str, ...]:
+        return ("15m",)
+
+    def on_extra_bar(self, timeframe: str, bar: object) -> None:
+        self.seen.append((timeframe, bar.open, bar.high, bar.low, bar.close))  # type: ignore[attr-defined]
+
+    def on_bar(self, bar: object) -> list[object]:  # type: ignore[override]
+        self.seen.append(("5m", bar.open, bar.high, bar.low, bar.close))  # type: ignore[attr-defined]
+        return list(super().on_bar(bar))  # type: ignore[arg-type]
+
+
+def test_extra_timeframes_arrive_before_the_main_bar_that_closes_with_them() -> None:
+    p = EmaCrossParams(dollar_risk_per_trade=20, max_risk_points=6.0, timeframe="5m")
+    e, feed = engine(_TwoTimeframes, p, "MES")
+    feed.bars(
+        DAY,
+        "08:30",
+        [(100, 101, 99.5, 100.5), (100.5, 102, 100, 101.5), (101.5, 101.75, 98, 99), (99, 99.5, 98.5, 99.25)],
+    )
+    assert e.strategy.seen == [
+        ("5m", 100, 101, 99.5, 100.5),
+        ("5m", 100.5, 102, 100, 101.5),
+        ("15m", 100, 102, 98, 99),  # 08:30-08:45, delivered before the 08:40 bar
+        ("5m", 101.5, 101.75, 98, 99),
+        ("5m", 99, 99.5, 98.5, 99.25),
+    ]
+
+
+def test_the_context_keeps_the_previous_trading_day() -> None:
+    e, feed = engine(EmaCross, P, "MES")
+    feed.bars(DAY, "08:30", [(100, 105, 99, 104), (104, 104.5, 95, 97)])
+    assert e.ctx.levels.previous is None
+    feed.bars(DAY, "17:00", [(97, 98, 96, 97.5)])  # 17:00 CT: the next trading day
+    prev = e.ctx.levels.previous
+    assert prev is not None and (prev.high, prev.low, prev.close) == (105, 95, 97)
+
+
+def test_apply_fill_average_price_realized_points_and_a_reversal() -> None:
+    from tsxbot.strategy.position import Position, apply_fill
+
+    pos, fill = apply_fill(Position(), 1, "buy", 2, 100.0)
+    assert pos == Position(2, 100.0) and fill.realized_points is None
+    pos, _ = apply_fill(pos, 2, "buy", 2, 102.0)
+    assert pos == Position(4, 101.0)
+    pos, fill = apply_fill(pos, 3, "sell", 1, 103.0)
+    assert pos == Position(3, 101.0) and fill.realized_points == 2.0
+    pos, fill = apply_fill(pos, 4, "sell", 5, 100.0)  # through flat: short 2 at the fill price
+    assert pos == Position(-2, 100.0) and fill.realized_points == -1.0
+    with pytest.raises(ValueError, match="quantity must be positive"):
+        apply_fill(pos, 5, "buy", 0, 100.0)
+
+
+def test_a_forming_bar_from_the_bus_is_refused() -> None:
+    from tsxbot.messages.market_data import Bar as BarMessage
+    from tsxbot.sessions import from_ns
+
+    message = BarMessage(
+        symbol="MES",
+        timeframe="1m",
+        start=from_ns(ct(DAY, "08:30")),
+        end=from_ns(ct(DAY, "08:31")),
+        open=1,
+        high=1,
+        low=1,
+        close=1,
+        volume=1,
+        complete=False,
+    )
+    with pytest.raises(ValueError, match="still forming"):
+        closed_bar(message)

@@ -183,18 +183,27 @@ def test_rubber_band_skipped_on_low_volume_and_not_after_its_window() -> None:
 STRETCH: list[BarSpec] = [BREAKOUT, (20013, 20062, 20013, 20060, 100), (20060, 20061, 20049, 20050, 100)]
 
 
-def test_stretch_far_from_vwap_then_back_toward_it_is_a_signal_to_vwap() -> None:
-    _, feed = run(STRETCH, params(rubber_band=False), risk={"maxPositions": 5})
+@pytest.mark.parametrize("mirrored", [False, True], ids=["short above VWAP", "long below VWAP"])
+def test_stretch_far_from_vwap_then_back_toward_it_is_a_signal_to_vwap(mirrored: bool) -> None:
+    bars = [*QUIET, *RANGE, *STRETCH]
+    bars = reflect(bars) if mirrored else bars
+    _, feed = engine(OrbRubberBand, params(rubber_band=False), "MNQ", risk={"maxPositions": 5})
+    feed.bars(DAY, "08:00", bars)
     got = signals(feed.outcomes)
     assert [i for i, _ in got] == [INDEX, INDEX + 2]
     sized = got[1][1]
-    bars = [*QUIET, *RANGE, *STRETCH]
     atr = ref.atr([b[1] for b in bars], [b[2] for b in bars], [b[3] for b in bars], 14)
-    vwap_then = rth_vwap([*RANGE, *STRETCH[:2]])
-    assert 20060 - vwap_then > 2 * atr[INDEX + 1]  # the premise: stretched, by construction
-    vwap = rth_vwap([*RANGE, *STRETCH])
-    assert isinstance(sized, Sized) and sized.side == "short" and sized.reason.setup == "stretch short"
-    assert sized.stop == 20062.5 and sized.target == math.floor(vwap / TICK + 1e-9) * TICK
+    vwap_then = rth_vwap(bars[30 : INDEX + 2])
+    extreme = bars[INDEX + 1][3]
+    assert abs(extreme - vwap_then) > 2 * atr[INDEX + 1]  # the premise: stretched, by construction
+    vwap = rth_vwap(bars[30:])
+    assert isinstance(sized, Sized)
+    if not mirrored:
+        assert (sized.side, sized.reason.setup, sized.stop) == ("short", "stretch short", 20062.5)
+        assert sized.target == math.floor(vwap / TICK + 1e-9) * TICK
+    else:
+        assert (sized.side, sized.reason.setup, sized.stop) == ("long", "stretch long", 19937.5)
+        assert sized.target == math.ceil(vwap / TICK - 1e-9) * TICK
 
 
 def test_stretch_after_the_cutoff_is_skipped() -> None:

@@ -201,6 +201,8 @@ class PdhPdl(Strategy[PdhPdlParams]):
             skip = SkipKind.REGIME, f"ranging: ADX {adx:.1f} <= {p.adx_range_threshold:g}"
         elif p.use_cumulative_delta and not bar.delta * sign > 0:
             skip = SkipKind.DELTA, f"bar delta {bar.delta:g} is not {'positive' if sign > 0 else 'negative'}"
+        elif p.use_volume_profile and math.isnan(poc):
+            skip = SkipKind.NOT_READY, "no volume profile yet this session"
         elif p.use_volume_profile and not (bar.close - poc) * sign > 0:
             skip = SkipKind.VOLUME_PROFILE, f"POC {poc:g} is not {'below' if sign > 0 else 'above'} the entry"
         if skip is not None:

@@ -24,11 +24,13 @@ like every other config problem.
 
 - **Input**: ``on_bar(bar)`` gets every closed bar of ``params.timeframe`` (``BarLike``: the Rust
   ``tsxbot.bars.Bar`` or a ``ClosedBar`` from a bus ``Bar``). Optional hooks: ``on_print``,
-  ``on_quote``, ``on_fill`` (its own fills; ``ctx.position`` is its position).
+  ``on_quote``, ``on_fill`` (its own fills; ``ctx.position`` is its position), and
+  ``extra_timeframes()`` + ``on_extra_bar(timeframe, bar)`` for bars of other timeframes.
 - **Context** (``self.ctx``): ``now`` (the bar's close, integer ns: the only clock), ``clock``
   (exchange minute of the day, trading date), ``calendar``, ``instrument``, ``position``, and the
-  session's order flow from the Rust core (``vwap``, ``profile``, ``delta``). Levels:
-  ``SessionLevels``; relative volume: ``RelativeVolume``. Indicators come from
+  session's order flow from the Rust core (``vwap``, ``profile``, ``delta``), ``levels`` (the
+  previous trading day's high, low, close). Other windows: ``SessionLevels``; relative volume:
+  ``RelativeVolume``. Indicators come from
   ``tsxbot.indicators``, never written again in Python.
 - **Output**: decisions: ``Enter(side, stop, target, reason)``, ``Exit(reason, quantity=None)``,
   ``MoveStop``, ``MoveTarget``, or ``Skip(kind, detail, reason)`` when a setup fired but a filter

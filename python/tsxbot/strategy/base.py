@@ -38,6 +38,14 @@ class Strategy(Generic[P]):
     def on_bar(self, bar: BarLike) -> Sequence[Decision]:
         raise NotImplementedError
 
+    def extra_timeframes(self) -> Sequence[str]:
+        """Other timeframes whose closed bars this strategy wants (``"15m"``, ``"1h"``, ...)."""
+        return ()
+
+    def on_extra_bar(self, timeframe: str, bar: BarLike) -> None:
+        """A closed bar of one of ``extra_timeframes``: before the main bar that closes with it.
+        It keeps state only; decisions are taken on the main timeframe's bars."""
+
     def on_print(self, ts_ns: int, price: float, size: float, aggressor: int) -> None:
         """Every trade (aggressor 1 buy, -1 sell, 0 unknown), after the context's flow took it."""
 

@@ -10,6 +10,10 @@
   the bar just closed; the bar's own delta is ``bar.delta``), reset at the session boundary of
   ``flow_session``.
 
+- ``levels``: the previous ETH trading day's high, low and close (``levels.previous``, a
+  ``DayLevels``; kept up to date by the engine before each bar; for another window, such as the
+  regular session, a strategy keeps its own ``SessionLevels``).
+
 A strategy never writes to the context; the engine (``tsxbot.strategy.engine``) does.
 """
 
@@ -19,6 +23,7 @@ from tsxbot.config.instruments import Instrument
 from tsxbot.indicators import VWAP, CumulativeDelta, VolumeProfile
 from tsxbot.sessions import SessionCalendar, SessionKind, calendar_for
 from tsxbot.strategy.clock import ExchangeClock
+from tsxbot.strategy.levels import SessionLevels
 from tsxbot.strategy.position import Position
 
 __all__ = ["Context"]
@@ -31,6 +36,7 @@ class Context:
         "delta",
         "flow_session",
         "instrument",
+        "levels",
         "now",
         "position",
         "profile",
@@ -62,6 +68,7 @@ class Context:
             instrument.tick_size, self.calendar, flow_session, value_area_fraction=value_area_fraction
         )
         self.delta = CumulativeDelta(delta_lookback, self.calendar, flow_session)
+        self.levels = SessionLevels(self.clock)
 
     def add_print(self, ts_ns: int, price: float, size: float, aggressor: int) -> None:
         """One trade into the session's VWAP, volume profile and cumulative delta."""

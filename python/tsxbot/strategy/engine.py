@@ -12,7 +12,8 @@ backtester both drive, the same way:
   the typical price, buy and sell volume at the close): for warm-up history without prints. A
   bot that takes its bars from the bus builds the engine with ``build_bars=False``: its prints
   then only feed the flow (and the strategy's ``on_print``), so no bar is seen twice.
-- ``on_quote(ts_ns, bid, ask)``: passed to the strategy.
+- ``on_quote(ts_ns, bid, ask)``: passed to the strategy; ``on_extra_bar(timeframe, bar)``: a bar
+  of one of the strategy's ``extra_timeframes`` from the bus (built here from prints otherwise).
 - ``on_fill(ts_ns, action, quantity, price)``: the bot's fills (position, exits, cooldown).
 
 Each of these returns the outcomes to act on, in order: ``Sized`` entries (send with their
@@ -78,17 +79,37 @@ class StrategyEngine:
         self.gate = Gate(bot, instrument, calendar)
         self.exits = ExitManager(bot.exits, instrument.tick_size)
         self.bars = BarAggregator(calendar, seconds, SessionKind.ETH) if build_bars else None
+        # Higher (or other) timeframes the strategy asked for, built from the same prints.
+        self.extra_bars = (
+            [
+                (tf, BarAggregator(calendar, timeframe_seconds(tf), SessionKind.ETH))
+                for tf in self.strategy.extra_timeframes()
+            ]
+            if build_bars
+            else []
+        )
         self.warming_up = False
-        # Entries sent and not yet flat again (risk.maxPositions counts these).
-        self.open_entries = 0
+        # risk.maxPositions counts entries held (filled since the position was last flat) and
+        # entries sent but not filled yet (nor rejected).
+        self._held = 0
+        self._unfilled = 0
         self._pending: Sized | None = None
         cls = type(self.strategy)
         self._wants_prints = cls.on_print is not Strategy.on_print
         self._wants_quotes = cls.on_quote is not Strategy.on_quote
 
+    @property
+    def open_entries(self) -> int:
+        """Entries held plus entries sent and not yet filled (what ``risk.maxPositions`` counts)."""
+        return self._held + self._unfilled
+
     # --- market data -----------------------------------------------------------------------------
 
     def on_print(self, ts_ns: int, price: float, size: float, aggressor: int) -> list[Outcome]:
+        for timeframe, aggregator in self.extra_bars:
+            extra = aggregator.update(ts_ns, price, size, aggressor)
+            if extra is not None:
+                self.on_extra_bar(timeframe, extra)
         bar = self.bars.update(ts_ns, price, size, aggressor) if self.bars is not None else None
         out = self._closed(bar) if bar is not None else _NONE
         self.ctx.add_print(ts_ns, price, size, aggressor)
@@ -97,8 +118,18 @@ class StrategyEngine:
         return out
 
     def flush(self, now_ns: int) -> list[Outcome]:
+        for timeframe, aggregator in self.extra_bars:
+            extra = aggregator.flush(now_ns)
+            if extra is not None:
+                self.on_extra_bar(timeframe, extra)
         bar = self.bars.flush(now_ns) if self.bars is not None else None
         return self._closed(bar) if bar is not None else _NONE
+
+    def on_extra_bar(self, timeframe: str, bar: BarLike) -> None:
+        """A closed bar of one of the strategy's ``extra_timeframes`` (built here from prints, or
+        from the bus with ``build_bars=False``); call it before the main bar closing with it."""
+        self.ctx.now = bar.end
+        self.strategy.on_extra_bar(timeframe, bar)
 
     def on_quote(self, ts_ns: int, bid: float, ask: float) -> None:
         if self._wants_quotes:
@@ -123,6 +154,7 @@ class StrategyEngine:
         ctx = self.ctx
         ctx.now = bar.end
         ctx.delta.close_bar()
+        ctx.levels.update(bar)
         decisions = self.strategy.on_bar(bar)
         if self.warming_up:
             return _NONE
@@ -140,7 +172,8 @@ class StrategyEngine:
         exiting = any(isinstance(o, Exit) and o.quantity is None for o in out)
         for decision in decisions:
             if isinstance(decision, Enter):
-                held = 0 if exiting else self.open_entries
+                # With a full exit decided on this bar, the position held is on its way out.
+                held = self._unfilled if exiting else self.open_entries
                 skip = self.gate.check(ctx.now, decision.side, held, decision.reason)
                 if skip is not None:
                     out.append(skip)
@@ -148,7 +181,7 @@ class StrategyEngine:
                 sized = size_entry(decision, bar.close, self.params, self.instrument, self.bot.max_order_size)
                 if isinstance(sized, Sized):
                     self.gate.record_entry(ctx.now)
-                    self.open_entries = held + 1
+                    self._unfilled += 1
                     self._pending = sized
                 out.append(sized)
             elif isinstance(decision, Exit):
@@ -174,29 +207,44 @@ class StrategyEngine:
         before = self.ctx.position
         after, fill = apply_fill(before, ts_ns, action, quantity, price)
         self.ctx.position = after
+        pending = self._pending
         if after.flat:
             self.exits.close()
             if not before.flat:
                 self.gate.record_exit(ts_ns)
-            self.open_entries = 0
-        elif before.flat or before.side != after.side:
-            pending = self._pending
+            self._held = 0
+        elif before.flat or before.side != after.side:  # opened, or reversed through flat
+            if before.side is not None:
+                self.gate.record_exit(ts_ns)
+            self._held = 0
             if pending is not None and pending.side == after.side:
                 self.exits.open(
                     pending.side, after.average_price, pending.stop, pending.target, abs(after.quantity)
                 )
-            self._pending = None
-            if before.side is not None:
-                self.gate.record_exit(ts_ns)
+                self._entry_filled()
+            else:  # not an entry of ours (it may come from outside): held, its stop unknown here
+                self.exits.close()
+                self._held = 1
         else:
+            if (
+                abs(after.quantity) > abs(before.quantity)
+                and pending is not None
+                and pending.side == after.side
+            ):
+                self._entry_filled()  # an added entry (risk.maxPositions > 1)
             self.exits.set_quantity(abs(after.quantity))
         self.strategy.on_fill(fill)
         return fill
 
+    def _entry_filled(self) -> None:
+        self._held += 1
+        self._unfilled = max(0, self._unfilled - 1)
+        self._pending = None
+
     def entry_rejected(self) -> None:
         """The last ``Sized`` entry never became a position (rejected or cancelled)."""
         self._pending = None
-        self.open_entries = max(0, self.open_entries - 1)
+        self._unfilled = max(0, self._unfilled - 1)
 
     def restore(self, quantity: int, average_price: float, stop: float, target: float | None) -> None:
         """After a restart: the position and its working bracket, as the aggregator reports them."""
@@ -206,4 +254,5 @@ class StrategyEngine:
         if quantity:
             side: Side = "long" if quantity > 0 else "short"
             self.exits.open(side, average_price, stop, target, abs(quantity))
-            self.open_entries = 1
+        self._held = 1 if quantity else 0
+        self._unfilled = 0
