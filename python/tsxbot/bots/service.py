@@ -552,11 +552,11 @@ class BotService(Service):
             engine=held.quantity,
             aggregator=update.net_quantity,
         )
-        self.engine.ctx.position = Position(update.net_quantity, update.average_price)
         if update.net_quantity == 0:
+            self.engine.restore(0, 0.0, 0.0, None)
             self.engine.exits.close()
-            self.engine.open_entries = 0
         else:
+            self.engine.ctx.position = Position(update.net_quantity, update.average_price)
             self.engine.exits.set_quantity(abs(update.net_quantity))
 
     def working_bracket(self) -> tuple[float | None, float | None]:
@@ -699,8 +699,8 @@ class BotService(Service):
         engine.gate = old.gate
         engine.exits = old.exits
         engine.ctx.position = old.ctx.position
-        engine.open_entries = old.open_entries
-        engine._pending = old._pending
+        # The entries held and in flight carry over (what risk.maxPositions counts).
+        engine._held, engine._unfilled, engine._pending = old._held, old._unfilled, old._pending
         self.engine = engine
         self.params = params
         self.message = "RELOAD applied"
