@@ -136,7 +136,14 @@ def describe(config: Config, services: list[Service], missing: list[str]) -> str
                 f"  simulator login     userName={creds.user_name!r} apiKey={creds.api_key!r}",
             ]
             if service.sim is not None:
-                lines.append(f"  simulated clock     {service.sim.now().isoformat(timespec='seconds')}")
+                sim_settings = service.config
+                pace = (
+                    "as fast as possible" if sim_settings.speed == 0 else f"{sim_settings.speed:g}x real time"
+                )
+                lines.append(
+                    f"  simulated clock     {service.sim.now().isoformat(timespec='seconds')}  "
+                    f"({pace}, seed {sim_settings.seed})"
+                )
         elif isinstance(service, ConnectionManager):
             url = f"http://{service.api.host}:{service.api.port}"
             lines.append(
