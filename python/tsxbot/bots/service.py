@@ -220,6 +220,22 @@ class BotService(Service):
             self.state = BotState.STOPPED
         with contextlib.suppress(Exception):
             await asyncio.wait_for(self.publish_status(), 2.0)
+        if self.position:
+            stop, target = self.working_bracket()
+            if stop is None:
+                log.error(
+                    "bot stopped with a position and no working stop known to it: check the exchange",
+                    bot=self.bot_id,
+                    position=self.position,
+                )
+            else:
+                log.warning(
+                    "bot stopped; its position stays protected at the exchange",
+                    bot=self.bot_id,
+                    position=self.position,
+                    stop=stop,
+                    target=target,
+                )
         log.info("bot stopped", bot=self.bot_id, position=self.position)
 
     def _background(self, work: Coroutine[Any, Any, None], name: str) -> asyncio.Task[None]:
