@@ -24,10 +24,11 @@ from tsxbot.bots import BotService
 from tsxbot.bus import create_bus
 from tsxbot.config import DEFAULTS_DIR, load_config
 from tsxbot.config.global_config import BusConfig
-from tsxbot.messages import Bar, Envelope, OrderSubmission, channels
+from tsxbot.messages import Aggressor, Bar, Envelope, MarketTrade, OrderSubmission, channels
 from tsxbot.strategy import NOTHING, BarLike, Decision, Enter, Reason, Strategy, StrategyParams
 
 ROUNDS, WARMUP = 2000, 50
+N_PRINTS, ROUNDS_PRINTS = 1000, 100
 # Bar close to submission published, median: measured ~40 us; gated at 10x.
 GATE_SECONDS = 400e-6
 START = dt.datetime(2026, 6, 9, 5, 0, tzinfo=dt.UTC)  # Tue 00:00 CT
@@ -200,3 +201,35 @@ def test_hundred_bots_in_one_process(benchmark: BenchmarkFixture, tmp_path: Path
         loop.run_until_complete(bus.close())
     finally:
         loop.close()
+
+
+def test_print_inside_a_bot(benchmark: BenchmarkFixture, tmp_path: Path) -> None:
+    """A print (the bus ``TRADE`` payload, decoded) through the bot: its clock and last price,
+    then the engine (VWAP, volume profile, delta, the strategy's ``on_print``); 1000 a round."""
+    config = _config(tmp_path)
+    bus = create_bus(BusConfig(), client_name="bench")
+    bot = BotService(config, "bench_0", bus, history=False)  # type: ignore[arg-type]
+    second = dt.timedelta(seconds=1)
+    trades = [
+        MarketTrade(
+            symbol="MES",
+            contract_id="CON.F.US.MES.Z26",
+            price=5000.0 + (i % 17) * 0.25,
+            size=1 + i % 4,
+            aggressor=Aggressor.BUY if i % 2 else Aggressor.SELL,
+            timestamp=START + i * second,
+        )
+        for i in range(N_PRINTS * (ROUNDS_PRINTS + 5))
+    ]
+    chunks = iter(range(0, len(trades), N_PRINTS))
+
+    def run() -> None:
+        start = next(chunks)
+        for trade in trades[start : start + N_PRINTS]:
+            bot.on_trade(trade)
+
+    benchmark.pedantic(run, rounds=ROUNDS_PRINTS, warmup_rounds=2)
+    per_print = benchmark.stats.stats.median / N_PRINTS
+    benchmark.extra_info["per_print_us"] = round(per_print * 1e6, 2)
+    assert bot.counters["prints"] == N_PRINTS * (ROUNDS_PRINTS + 2)
+    assert per_print < 50e-6, f"{per_print * 1e6:.2f} us a print"  # ~10x the issue's 5 us goal

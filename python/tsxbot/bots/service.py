@@ -328,24 +328,7 @@ class BotService(Service):
                 else:
                     await self.on_bar_message(payload)
             elif isinstance(payload, MarketTrade):
-                self._market_time = payload.timestamp
-                self._first_market.set()
-                self.last_price = payload.price
-                side = (
-                    1
-                    if payload.aggressor is Aggressor.BUY
-                    else -1
-                    if payload.aggressor is Aggressor.SELL
-                    else 0
-                )
-                self.counters["prints"] += 1
-                if self.state is not BotState.ERROR:
-                    try:
-                        self.engine.on_print(
-                            to_ns(payload.timestamp), payload.price, float(payload.size), side
-                        )
-                    except Exception as exc:
-                        self._strategy_failed(exc, None)
+                self.on_trade(payload)
             elif isinstance(payload, Quote):
                 self._market_time = payload.timestamp
                 self._first_market.set()
@@ -356,6 +339,20 @@ class BotService(Service):
                         self.engine.on_quote(to_ns(payload.timestamp), payload.bid, payload.ask)
                     except Exception as exc:
                         self._strategy_failed(exc, None)
+
+    def on_trade(self, trade: MarketTrade) -> None:
+        """A print: the strategy's flow (VWAP, volume profile, delta) and its ``on_print``."""
+        self._market_time = trade.timestamp
+        self._first_market.set()
+        self.last_price = trade.price
+        aggressor = trade.aggressor
+        side = 1 if aggressor is Aggressor.BUY else -1 if aggressor is Aggressor.SELL else 0
+        self.counters["prints"] += 1
+        if self.state is not BotState.ERROR:
+            try:
+                self.engine.on_print(to_ns(trade.timestamp), trade.price, float(trade.size), side)
+            except Exception as exc:
+                self._strategy_failed(exc, None)
 
     async def on_bar_message(self, message: Bar) -> None:
         """A one-minute bar from the bus: a gap before it is filled from History first."""
