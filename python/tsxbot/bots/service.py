@@ -1,6 +1,7 @@
 """One bot: a strategy on one instrument, fed from the bus, trading through the aggregator.
 
-Lifecycle (published on ``bot:{id}:status`` at every change, every bar and every heartbeat):
+Lifecycle (published on ``bot:{id}:status`` at every change, after bars that decide something
+and with every heartbeat):
 INITIALIZING (subscribing, registering with the aggregator) -> WARMING_UP (History's bars from the
 connection manager, fed to the strategy without acting) -> RUNNING <-> PAUSED -> STOPPED, or ERROR
 (the strategy raised: new entries stop, exits are still managed).
@@ -10,7 +11,8 @@ connection manager, fed to the strategy without acting) -> RUNNING <-> PAUSED ->
   quotes the strategy and the open P&L. A gap between two bars is filled from History before the
   strategy sees the next one.
 - What the engine decides goes to ``aggregator:orders``: entries as ``ORDER_SUBMISSION`` with
-  their bracket, exits as reduce-only submissions, stop/target moves as ``UPDATE_SLTP``.
+  their bracket in ticks from the entry, exits as reduce-only submissions, stop/target moves as
+  ``UPDATE_SLTP``.
 - ``bot:{id}:orders`` (from the aggregator): fills (into the engine), the bot's position (the
   truth: the engine is corrected to it, a restarted bot restores its trade from it), working
   stops and targets, rejections (an entry that never became a position is given back).
