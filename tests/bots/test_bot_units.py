@@ -16,7 +16,7 @@ from tsxbot.bots.resample import BarResampler
 from tsxbot.bots.service import ReloadError
 from tsxbot.bus import create_bus
 from tsxbot.config.global_config import BusConfig
-from tsxbot.messages import OrderStatus, OrderType, OrderUpdate, PositionUpdate, Side
+from tsxbot.messages import Fill, OrderStatus, OrderType, OrderUpdate, PositionUpdate, Side
 from tsxbot.strategy import ClosedBar, Exit, MoveStop, Reason
 from tsxbot.strategy.sizing import Sized
 
@@ -118,3 +118,25 @@ def test_exits_are_reduce_only_orders_of_what_is_held() -> None:
     assert exit_submission(0, None, "MES", T0, 8) is None
     move = sltp_command(MoveStop(price=5990.25, reason=Reason(setup="break-even")), "bot_s", "MES", T0, 9)
     assert (move.stop_loss, move.take_profit, move.bot_id, move.symbol) == (5990.25, None, "bot_s", "MES")
+
+
+async def test_a_position_filled_outside_the_bots_memory_gets_its_exits_back(bot: BotService) -> None:
+    """An entry sent before a restart fills after it: the fill finds no pending entry; once its
+    stop shows up, the exit manager follows the position again."""
+    now = dt.datetime(2026, 11, 24, 15, 40, tzinfo=dt.UTC)
+    bot.on_fill(
+        Fill(
+            fill_id=1, exchange_order_id=5, account_id=1001, contract_id="CON.F.US.MES.Z26",
+            side=Side.BUY, quantity=2, price=6001.0, timestamp=now, bot_id="bot_s", symbol="MES",
+        )
+    )  # fmt: skip
+    assert bot.position == 2 and bot.engine.exits.position is None
+    bot.on_order_update(
+        OrderUpdate(
+            exchange_order_id=6, account_id=1001, contract_id="CON.F.US.MES.Z26", status=OrderStatus.OPEN,
+            order_type=OrderType.STOP, side=Side.SELL, quantity=2, stop_price=5989.0, bot_id="bot_s",
+            symbol="MES",
+        )
+    )  # fmt: skip
+    managed = bot.engine.exits.position
+    assert managed is not None and (managed.side, managed.stop, managed.quantity) == ("long", 5989.0, 2)

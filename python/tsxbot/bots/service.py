@@ -602,7 +602,14 @@ class BotService(Service):
         """The bracket the exchange placed (from the fill, not the bar's close) becomes the exit
         manager's: its R is measured from the real stop while the stop has not been moved yet."""
         managed = self.engine.exits.position
+        held = self.engine.ctx.position
         if managed is None:
+            # A position the exit manager does not follow (an entry that filled while the bot
+            # restarted): once its stop is known, its exits are managed again.
+            stop, target = self.working_bracket()
+            if not held.flat and held.side is not None and stop is not None:
+                self.engine.exits.open(held.side, held.average_price, stop, target, abs(held.quantity))
+                log.warning("exits managed again for a position found held", bot=self.bot_id, stop=stop)
             return
         if leg.order_type in (OrderType.STOP, OrderType.TRAILING_STOP) and leg.stop_price is not None:
             if managed.stop == managed.initial_stop:
