@@ -85,8 +85,13 @@ faketime:
 		else echo "make: note: without the faketime binary the faked-clock test is skipped (apt-get install faketime)"; fi; }
 
 # --- the two commands ----------------------------------------------------------------------------
+# `make run` on the simulator: a moment and speed where the three example bots trade within the
+# first minutes (Tue 2026-11-24 from 07:30 CT, seed 1, 60x: PDH_PDL at ~10 s, EMA_CROSS at ~1 min,
+# ORB_RUBBER_BAND at ~2 min). RUN_SIM= (empty) runs the simulator as configured instead.
+RUN_SIM ?= --set simulator.startTime=2026-11-24T13:30:00Z --set simulator.seed=1 --set simulator.speed=60
+
 run: install
-	$(BIN)/tsxbot run-all $(ARGS)
+	$(BIN)/tsxbot run-all $(RUN_SIM) $(ARGS)
 
 test: dev-deps lint
 	cargo test --workspace --all-targets

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import signal
+import time
 from pathlib import Path
 
 import pytest
@@ -38,13 +39,31 @@ def test_run_all_starts_the_services_and_stops_cleanly_on_ctrl_c(tmp_path: Path)
         status = wait_http(f"http://127.0.0.1:{cm_port}/status", process, headers={"X-API-Key": KEY}).json()
         assert status["target"] == "simulator"
         assert status["hubs"]["user"]["state"] == "CONNECTED"
+        # The bots start last (after History's warm-up): each says so in logs/bots/.
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and process.poll() is None:
+            started = [
+                line
+                for p in (tmp_path / "logs" / "bots").glob("*.log")
+                for line in p.open()
+                if "bot started" in line
+            ]
+            if len(started) == 3:
+                break
+            time.sleep(0.2)
         code, output = stop(process, signal.SIGINT)
     assert code == 0, output
     assert "shutdown requested" in output
     lines = output.splitlines()
-    for service in ("aggregator", "connection-manager", "simulator", "bus"):
+    for service in ("aggregator", "connection-manager", "simulator", "bus", "'bot bot_1'", "'bot bot_3'"):
         assert any("service stopped" in line and f"service={service}" in line for line in lines), service
-    assert "not built yet: bots" in output
+    assert "not built yet" not in output
+    for bot, strategy, symbol in (
+        ("bot_1", "PDH_PDL", "MGC"),
+        ("bot_2", "EMA_CROSS", "MES"),
+        ("bot_3", "ORB_RUBBER_BAND", "MNQ"),
+    ):
+        assert f"bot {bot:<15} {strategy} on {symbol} (RUNNING" in output, bot
     assert "Traceback" not in output
     # Each component logs to its own directory, as its own process would.
     logs = tmp_path / "logs"
@@ -52,6 +71,7 @@ def test_run_all_starts_the_services_and_stops_cleanly_on_ctrl_c(tmp_path: Path)
         ("runall", "service stopped"),
         ("simulator", "simulator"),
         ("connectionmanager", "connected"),
+        ("bots", "bot started"),
     ):
         records = [json.loads(line) for p in (logs / component).glob("*.log") for line in p.open()]
         assert records and all(r["component"] == component for r in records), component

@@ -23,6 +23,8 @@ from tsxbot.messages import (
     DepthEntry,
     DomType,
     Fill,
+    HistoryBars,
+    HistoryRequest,
     MarketTrade,
     MessageType,
     Metrics,
@@ -221,5 +223,29 @@ SAMPLES: list[Payload] = [
     BotHeartbeat(bot_id="bot_2", state=BotState.RUNNING),
     AggregatorControl(
         command_id="k-1", action=ControlAction.PAUSE_BOT, requested_by="ops", reason="review", bot_id="bot_2"
+    ),
+    HistoryRequest(
+        request_id="h-1",
+        reply_to="bot_1",
+        symbol="MGC",
+        start=dt.datetime(2026, 11, 20, 15, 0, tzinfo=dt.UTC),
+        end=dt.datetime(2026, 11, 24, 15, 0, tzinfo=dt.UTC),
+    ),
+    HistoryBars(
+        request_id="h-1",
+        symbol="MGC",
+        bars=[
+            Bar(
+                symbol="MGC",
+                timeframe="1m",
+                start=dt.datetime(2026, 11, 20, 15, 0, tzinfo=dt.UTC),
+                end=dt.datetime(2026, 11, 20, 15, 1, tzinfo=dt.UTC),
+                open=2650.1,
+                high=2651.0,
+                low=2649.8,
+                close=2650.5,
+                volume=120,
+            )
+        ],
     ),
 ]

@@ -76,6 +76,7 @@ from tsxbot.messages import (
     RiskReason,
     RiskRejection,
     Side,
+    UpdateStopLossTakeProfit,
     channels,
     utc_now,
 )
@@ -449,7 +450,10 @@ class Aggregator(Service):
         elif isinstance(payload, AggregatorControl):
             await self.control(payload.action, payload.requested_by, payload.reason, payload.bot_id)
         elif isinstance(payload, BotRegistration):
-            self.on_registration(payload)
+            if self.on_registration(payload):
+                await self.send_bot_snapshot(payload.bot_id)
+        elif isinstance(payload, UpdateStopLossTakeProfit):
+            self.on_bot_sltp(payload, envelope.source)
         else:
             self.counters["badMessages"] += 1
             log.warning("unexpected message type; dropped", type=envelope.type.value, source=envelope.source)
@@ -1174,13 +1178,14 @@ class Aggregator(Service):
                 self._pnl_published_at[bot] = now
                 await self._publish(channels.bot_pnl(bot), self.journal.pnl_update(bot, self.account_id))
 
-    def on_registration(self, registration: BotRegistration) -> None:
+    def on_registration(self, registration: BotRegistration) -> bool:
+        """Registers a bot; False when it is not configured here."""
         entry = self.registry.register(registration.bot_id, registration.config_hash, self.monotonic())
         if entry is None:
             self._record(
                 "UNKNOWN_BOT_REGISTRATION", f"bot {registration.bot_id!r} is not configured here", None
             )
-            return
+            return False
         log.info("bot registered", bot=registration.bot_id, config_hash=registration.config_hash)
         if entry.expected_hash is not None and registration.config_hash != entry.expected_hash:
             self._record(
@@ -1190,6 +1195,32 @@ class Aggregator(Service):
                 None,
                 {"botId": registration.bot_id},
             )
+        return True
+
+    async def send_bot_snapshot(self, bot_id: str) -> None:
+        """What a (re)starting bot holds, on ``bot:{id}:orders``: its working stops and targets
+        (``ORDER_UPDATE``), then its position in each of its symbols (``POSITION_UPDATE``), so a
+        restarted bot carries on with its trade instead of taking it again."""
+        symbols = {s for b, s, _p in self.positions.items() if b == bot_id}
+        entry = self.registry.get(bot_id)
+        if entry is not None and entry.symbol:
+            symbols.add(entry.symbol)
+        for name in sorted(symbols):
+            for order in self.working.protective(bot_id, name):
+                await self._publish(channels.bot_orders(bot_id), order)
+            await self._publish(channels.bot_orders(bot_id), self.bot_position(bot_id, name))
+
+    def on_bot_sltp(self, command: UpdateStopLossTakeProfit, bot_id: str) -> None:
+        """A bot moves its own stop or target: sent as the bot's (only its protective orders
+        move), with the protective changes' priority."""
+        if bot_id not in self.registry:
+            self.counters["badMessages"] += 1
+            log.warning("stop/target change from an unknown bot; dropped", bot=bot_id)
+            return
+        self.enqueue_protective(
+            msgspec.structs.replace(command, bot_id=bot_id, account_id=command.account_id or self.account_id),
+            bot_id,
+        )
 
     # --- the account's trading state --------------------------------------------------------------
 

@@ -7,9 +7,17 @@ import sys
 from collections.abc import Sequence
 
 from tsxbot import __version__
-from tsxbot.cli import aggregator_cmd, config_cmd, connection_manager_cmd, report_cmd, run_all, sim_cmd
+from tsxbot.cli import (
+    aggregator_cmd,
+    bot_cmd,
+    config_cmd,
+    connection_manager_cmd,
+    report_cmd,
+    run_all,
+    sim_cmd,
+)
 
-COMMANDS = (config_cmd, run_all, sim_cmd, connection_manager_cmd, aggregator_cmd, report_cmd)
+COMMANDS = (config_cmd, run_all, sim_cmd, connection_manager_cmd, aggregator_cmd, bot_cmd, report_cmd)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -55,6 +55,7 @@ RUN_ALL_ROUTES = {
     "tsxbot.sim": "simulator",
     "tsxbot.connection_manager": "connectionmanager",
     "tsxbot.aggregator": "aggregator",
+    "tsxbot.bots": "bots",
     "tsxbot.gateway": "connectionmanager",
     "httpx": "connectionmanager",  # the gateway's REST client
     "pysignalr": "connectionmanager",  # the gateway's hub client

@@ -60,13 +60,22 @@ def _aggregator(config: Config, bus: MessageBus, built: list[Service]) -> list[S
     return [build_aggregator(config, bus, simulator.now if simulator is not None else None)]
 
 
+def _bots(config: Config, bus: MessageBus, built: list[Service]) -> list[Service]:
+    """Every enabled bot, as tasks in this process, on the simulator's clock."""
+    from tsxbot.bots import build_bots
+    from tsxbot.sim import SimulatorService
+
+    simulator = next((s for s in built if isinstance(s, SimulatorService)), None)
+    return list(build_bots(config, bus, simulator.now if simulator is not None else None))
+
+
 # The services run-all starts after the bus, in start order (stopped in reverse). An entry is
 # None while that service is not built yet.
 SERVICES: list[tuple[str, Builder | None]] = [
     ("simulator", _simulator),
     ("connection-manager", _connection_manager),
     ("aggregator", _aggregator),
-    ("bots", None),
+    ("bots", _bots),
 ]
 
 
@@ -112,6 +121,7 @@ def _run_all(args: argparse.Namespace) -> int:
 def describe(config: Config, services: list[Service], missing: list[str]) -> str:
     """What ``run-all`` runs and how to reach it, printed once everything started (as ``tsxbot
     sim`` prints its own)."""
+    from tsxbot.bots import BotService
     from tsxbot.connection_manager.service import ConnectionManager
     from tsxbot.sim import SimulatorService
 
@@ -126,11 +136,24 @@ def describe(config: Config, services: list[Service], missing: list[str]) -> str
                 f"  simulator login     userName={creds.user_name!r} apiKey={creds.api_key!r}",
             ]
             if service.sim is not None:
-                lines.append(f"  simulated clock     {service.sim.now().isoformat(timespec='seconds')}")
+                sim_settings = service.config
+                pace = (
+                    "as fast as possible" if sim_settings.speed == 0 else f"{sim_settings.speed:g}x real time"
+                )
+                lines.append(
+                    f"  simulated clock     {service.sim.now().isoformat(timespec='seconds')}  "
+                    f"({pace}, seed {sim_settings.seed})"
+                )
         elif isinstance(service, ConnectionManager):
             url = f"http://{service.api.host}:{service.api.port}"
             lines.append(
                 f"  connection manager  {url}  (/health, /status, /command, /api/positions, /openapi.json)"
+            )
+        elif isinstance(service, BotService):
+            bot = service.settings.config
+            lines.append(
+                f"  bot {service.bot_id:<15} {bot.strategy.type} on {service.symbol} ({service.state.value}; "
+                f"status on bot:{service.bot_id}:status, control on bot:{service.bot_id}:control)"
             )
         elif not isinstance(service, (BusService, ActivityLog)):  # a service without its own line yet
             lines.append(f"  {service.name:<19} running")

@@ -130,3 +130,6 @@ class BotConfig(Section, frozen=True):
     max_order_size: PositiveInt = 1
     # No new entry for this long after an exit.
     signal_cooldown_minutes: NonNegativeFloat = 5.0
+    # What the STOP control command does with an open position: leave it with its working stop and
+    # target at the exchange, or close it. (A bot whose process stops always leaves it protected.)
+    on_stop: Literal["protect", "flatten"] = "protect"

@@ -22,7 +22,7 @@ from tsxbot.gateway.normalize import Normalizer
 from tsxbot.gateway.payloads import market_rows
 from tsxbot.gateway.rest import ProjectXRest
 from tsxbot.log import get_logger
-from tsxbot.messages import Aggressor, Bar, channels
+from tsxbot.messages import Aggressor, Bar, HistoryBars, HistoryRequest, channels
 from tsxbot.messages.channels import Channel
 from tsxbot.messages.payload import Payload, Scalar
 from tsxbot.sessions import from_ns, to_ns
@@ -261,6 +261,53 @@ class MarketDataFeed:
             bars=sent,
         )
         return sent > 0
+
+    async def history(self, request: HistoryRequest) -> HistoryBars:
+        """Answers a ``HistoryRequest``: History's whole bars in [start, end), oldest first (at
+        most ProjectX's 20 000 a call: the newest, when the window holds more)."""
+        symbol = request.symbol
+        if symbol not in self.instruments:
+            return HistoryBars(
+                request_id=request.request_id, symbol=symbol, error=f"unknown symbol {symbol!r}"
+            )
+        try:
+            seconds = timeframe_seconds(request.timeframe)
+            unit, number = HISTORY_UNITS[request.timeframe[-1]], int(request.timeframe[:-1])
+        except (ValueError, KeyError):
+            return HistoryBars(
+                request_id=request.request_id,
+                symbol=symbol,
+                error=f"unknown timeframe {request.timeframe!r} (e.g. 1m, 5m, 1h)",
+            )
+        if request.end <= request.start:
+            return HistoryBars(
+                request_id=request.request_id, symbol=symbol, error="the window's end is not after its start"
+            )
+        length = dt.timedelta(seconds=seconds)
+        try:
+            contract_id = self.contracts.contract_id(symbol)
+            rows = await self.rest.retrieve_bars(
+                contract_id, request.start, request.end, unit, number, live=self.live
+            )
+        except (GatewayError, KeyError, ValueError) as exc:
+            return HistoryBars(request_id=request.request_id, symbol=symbol, error=f"History failed: {exc}")
+        bars = [
+            Bar(
+                symbol=symbol,
+                timeframe=request.timeframe,
+                start=row.t,
+                end=row.t + length,
+                open=row.o,
+                high=row.h,
+                low=row.l,
+                close=row.c,
+                volume=row.v,
+                contract_id=contract_id,
+            )
+            for row in rows
+            if row.t >= request.start and row.t + length <= request.end
+        ]
+        return HistoryBars(request_id=request.request_id, symbol=symbol, bars=bars)
 
 
 # History's AggregateBarUnit for a timeframe's unit letter.

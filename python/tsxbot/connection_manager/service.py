@@ -40,6 +40,7 @@ from tsxbot.messages import (
     CommandResult,
     Envelope,
     Fill,
+    HistoryRequest,
     MarketTrade,
     OrderUpdate,
     PositionUpdate,
@@ -125,6 +126,8 @@ class ConnectionManager(Service):
         self._stopping = False
         self._command_task: asyncio.Task[None] | None = None
         self._commands: Subscription | None = None
+        self._history: Subscription | None = None
+        self._history_task: asyncio.Task[None] | None = None
         self._in_flight: asyncio.Task[CommandResult] | None = None
         # Hub events and reconciliation apply exchange state one at a time, so a snapshot taken
         # before an event can never be applied after it.
@@ -232,6 +235,8 @@ class ConnectionManager(Service):
             publish_metrics_periodically(self.bus, SOURCE, lambda: numeric_leaves(self.status())),
             "cm-metrics",
         )
+        self._history = await self.bus.subscribe(channels.CM_HISTORY, group=SOURCE)
+        self._history_task = self._background(self._history_loop(), "cm-history")
         self._not_ready = ""
         log.info(
             "connection manager started",
@@ -295,9 +300,17 @@ class ConnectionManager(Service):
     async def stop(self) -> None:
         """Stops taking commands, lets the one in flight finish, closes hubs and the API."""
         self._stopping = True
-        for task in (self._reconciler, self._bar_flusher, self._reconcile_retry, self._metrics):
+        for task in (
+            self._reconciler,
+            self._bar_flusher,
+            self._reconcile_retry,
+            self._metrics,
+            self._history_task,
+        ):
             if task is not None:
                 task.cancel()
+        if self._history is not None:
+            await self._history.close()
         if self._commands is not None:
             await self._commands.close()  # unacknowledged commands stay pending for the next run
         if self._command_task is not None:
@@ -564,6 +577,33 @@ class ConnectionManager(Service):
                     log.error(
                         "user hub subscription failed", method=method, account=account.id, error=str(exc)
                     )
+
+    # --- history ----------------------------------------------------------------------------------
+
+    async def _history_loop(self) -> None:
+        """Serves ``HistoryRequest``s (a bot's warm-up) from ProjectX's History, one at a time,
+        answering on ``history_replies(replyTo)``."""
+        assert self._history is not None
+        async for message in self._history:
+            payload = message.envelope.payload
+            if isinstance(payload, HistoryRequest):
+                try:
+                    reply = channels.history_replies(payload.reply_to)
+                except ValueError as exc:
+                    log.error("history request with a bad replyTo; dropped", error=str(exc))
+                else:
+                    answer = await self.market.history(payload)
+                    await self._publish(reply, answer, message_id=f"history-{payload.request_id}")
+                    log.info(
+                        "history served",
+                        symbol=payload.symbol,
+                        to=payload.reply_to,
+                        bars=len(answer.bars),
+                        error=answer.error,
+                    )
+            else:
+                log.error("not a history request; dropped", type=message.envelope.type.value)
+            await message.ack()
 
     # --- commands ---------------------------------------------------------------------------------
 

@@ -29,7 +29,15 @@ from tsxbot.messages.enums import (
     Side,
 )
 from tsxbot.messages.envelope import PAYLOAD_TYPES, AnyEnvelope, Envelope, new_message_id, utc_now
-from tsxbot.messages.market_data import Bar, Depth, DepthEntry, MarketTrade, Quote
+from tsxbot.messages.market_data import (
+    Bar,
+    Depth,
+    DepthEntry,
+    HistoryBars,
+    HistoryRequest,
+    MarketTrade,
+    Quote,
+)
 from tsxbot.messages.orders import (
     CancelOrder,
     ClosePosition,
@@ -70,6 +78,8 @@ __all__ = [
     "DomType",
     "Envelope",
     "Fill",
+    "HistoryBars",
+    "HistoryRequest",
     "MarketTrade",
     "MessageDecodeError",
     "MessageType",

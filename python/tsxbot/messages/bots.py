@@ -37,6 +37,22 @@ class BotStatus(Payload, frozen=True):
     signals_today: NonNegativeInt = 0
     trades_today: NonNegativeInt = 0
     message: str | None = None
+    average_price: float = 0.0
+    # USD: closed trades net of fees, and the open position at the last price.
+    realized_pnl: float = 0.0
+    open_pnl: float = 0.0
+    # The strategy's state (levels, indicator values) as of its last bar.
+    strategy_state: dict[str, Scalar] = msgspec.field(default_factory=dict)
+    # The last signal acted on, and the last skipped one (with its typed reason), as sentences.
+    last_signal: str | None = None
+    last_skip: str | None = None
+    skip_reason: str | None = None
+    # Each skipped signal since start, by its reason (SkipKind), and the latest ones in full
+    # ("<bar close> <reason>: <setup>: <why>"), newest last.
+    skips: dict[str, int] = msgspec.field(default_factory=dict)
+    recent_skips: list[str] = msgspec.field(default_factory=list)
+    working_stop: float | None = None
+    working_target: float | None = None
 
 
 class BotControl(Payload, frozen=True):

@@ -65,12 +65,19 @@ CM_COMMANDS = Channel("connection-manager:commands", Delivery.DURABLE)  # order 
 CM_ORDER_UPDATES = Channel("connection-manager:order-updates", Delivery.DURABLE)  # results, orders
 CM_FILLS = Channel("connection-manager:fills", Delivery.DURABLE)
 CM_STATUS = Channel("connection-manager:status", Delivery.EPHEMERAL)
+# History requests in (a bot's warm-up); answers go to ``history_replies(requester)``.
+CM_HISTORY = Channel("connection-manager:history", Delivery.DURABLE)
 
 
 def market_data(symbol: str) -> Channel:
     """Market data for one symbol (``connection-manager:market-data:MES``), so a bot receives
     only its instrument's quotes, trades, depth and bars."""
     return Channel(f"{CM_MARKET_DATA.name}:{_checked('symbol', symbol)}", Delivery.EPHEMERAL)
+
+
+def history_replies(requester: str) -> Channel:
+    """Answers to ``requester``'s ``HistoryRequest`` (``connection-manager:history:bot_1``)."""
+    return Channel(f"{CM_HISTORY.name}:{_checked('requester', requester)}", Delivery.DURABLE)
 
 
 # bot:{botId}:*
@@ -112,4 +119,5 @@ STATIC_CHANNELS: tuple[Channel, ...] = (
     CM_ORDER_UPDATES,
     CM_FILLS,
     CM_STATUS,
+    CM_HISTORY,
 )

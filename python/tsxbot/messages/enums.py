@@ -38,6 +38,9 @@ class MessageType(StrEnum):
     BOT_HEARTBEAT = "BOT_HEARTBEAT"
     # Anyone -> aggregator: the kill switch (halt, resume, flatten, pause/resume a bot)
     AGGREGATOR_CONTROL = "AGGREGATOR_CONTROL"
+    # Anyone -> connection manager: bars from ProjectX's History (a bot's warm-up), and the answer
+    HISTORY_REQUEST = "HISTORY_REQUEST"
+    HISTORY_BARS = "HISTORY_BARS"
 
 
 class Side(StrEnum):
@@ -108,6 +111,9 @@ class DomType(StrEnum):
 
 class BotState(StrEnum):
     STARTING = "STARTING"
+    # A bot's lifecycle: INITIALIZING -> WARMING_UP -> RUNNING <-> PAUSED -> STOPPED (or ERROR).
+    INITIALIZING = "INITIALIZING"
+    WARMING_UP = "WARMING_UP"
     RUNNING = "RUNNING"
     PAUSED = "PAUSED"
     STOPPING = "STOPPING"
@@ -124,6 +130,8 @@ class BotCommand(StrEnum):
     FLATTEN = "FLATTEN"
     # Change one or more config values at runtime (``params`` holds key paths and values).
     UPDATE_CONFIG = "UPDATE_CONFIG"
+    # New strategy params (``params``), validated, applied at the next bar.
+    RELOAD = "RELOAD"
 
 
 class RiskReason(StrEnum):

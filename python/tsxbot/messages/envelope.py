@@ -24,7 +24,7 @@ from tsxbot.messages.bots import (
     Signal,
 )
 from tsxbot.messages.enums import MessageType
-from tsxbot.messages.market_data import Bar, Depth, MarketTrade, Quote
+from tsxbot.messages.market_data import Bar, Depth, HistoryBars, HistoryRequest, MarketTrade, Quote
 from tsxbot.messages.orders import (
     CancelOrder,
     ClosePosition,
@@ -69,6 +69,8 @@ PAYLOAD_TYPES: dict[MessageType, type[Payload]] = {
         BotRegistration,
         BotHeartbeat,
         AggregatorControl,
+        HistoryRequest,
+        HistoryBars,
     )
 }
 assert set(PAYLOAD_TYPES) == set(MessageType), "every MessageType needs exactly one payload"

@@ -75,3 +75,27 @@ class Bar(Payload, frozen=True):
     @property
     def delta(self) -> int:
         return self.buy_volume - self.sell_volume
+
+
+class HistoryRequest(Payload, frozen=True):
+    """Anyone -> connection manager (``connection-manager:history``): ``symbol``'s bars of
+    ``timeframe`` in [start, end) from ProjectX's History; answered on ``history_replies(replyTo)``
+    with ``HistoryBars`` carrying the same ``requestId``."""
+
+    MESSAGE_TYPE: ClassVar[MessageType] = MessageType.HISTORY_REQUEST
+    request_id: str
+    reply_to: str
+    symbol: str
+    start: AwareDatetime
+    end: AwareDatetime
+    timeframe: str = "1m"
+
+
+class HistoryBars(Payload, frozen=True):
+    """The answer to a ``HistoryRequest``: whole bars, oldest first, or ``error``."""
+
+    MESSAGE_TYPE: ClassVar[MessageType] = MessageType.HISTORY_BARS
+    request_id: str
+    symbol: str
+    bars: list[Bar] = msgspec.field(default_factory=list)
+    error: str | None = None

@@ -1,0 +1,142 @@
+"""The bot runtime's parts on their own: combining one-minute bars, the entry checked again at
+the market, RELOAD's validation, and the position taken from the aggregator."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from support.bot_system import config_dir, scripted_bot, system_config
+from tsxbot.bots import BotService
+from tsxbot.bots.orders import entry_submission, exit_submission, sltp_command
+from tsxbot.bots.resample import BarResampler
+from tsxbot.bots.service import ReloadError
+from tsxbot.bus import create_bus
+from tsxbot.config.global_config import BusConfig
+from tsxbot.messages import Fill, OrderStatus, OrderType, OrderUpdate, PositionUpdate, Side
+from tsxbot.strategy import ClosedBar, Exit, MoveStop, Reason
+from tsxbot.strategy.sizing import Sized
+
+M = 60_000_000_000
+T0 = 1_795_500_000 // 300 * 300 * 1_000_000_000  # on the 5-minute grid
+
+
+def _bar(i: int, price: float = 100.0) -> ClosedBar:
+    return ClosedBar(
+        start=T0 + i * M, end=T0 + (i + 1) * M, open=price, high=price + i, low=price - 1, close=price + 0.5,
+        volume=10, buy_volume=6, sell_volume=4, trade_count=3,
+    )  # fmt: skip
+
+
+def test_one_minute_bars_combine_on_the_five_minute_grid() -> None:
+    r = BarResampler(300)
+    out = [b for i in range(5) for b in r.add(_bar(i))]
+    assert len(out) == 1
+    five = out[0]
+    assert (five.start, five.end) == (T0, T0 + 5 * M)
+    assert (five.open, five.high, five.low, five.close) == (100.0, 104.0, 99.0, 100.5)
+    assert (five.volume, five.buy_volume, five.sell_volume, five.trade_count) == (50, 30, 20, 15)
+    # A bucket left unfinished by a gap goes out when the next bucket's first bar comes.
+    assert r.add(_bar(5)) == []
+    out = r.add(_bar(11))
+    assert [(b.start, b.end) for b in out] == [(T0 + 5 * M, T0 + 10 * M)]
+    assert BarResampler(60).add(_bar(0)) == [_bar(0)]
+
+
+@pytest.fixture
+async def bot(tmp_path: Path) -> AsyncIterator[BotService]:
+    config = system_config(config_dir(tmp_path, {"bot_s": scripted_bot(stop_points=12.0)}))
+    bus = create_bus(BusConfig(), client_name="test")
+    await bus.start()
+    try:
+        yield BotService(config, "bot_s", bus, history=False)
+    finally:
+        await bus.close()
+
+
+def test_an_entry_carries_its_bracket_as_ticks_from_the_entry() -> None:
+    sized = Sized(
+        side="short", quantity=3, entry=2189.7, stop=2192.5, target=2184.1, risk_points=2.8,
+        reason=Reason(setup="sweep"),
+    )  # fmt: skip
+    order = entry_submission(sized, "MGC", 0.1, T0, 4)
+    assert (order.side, order.quantity, order.stop_loss_ticks, order.take_profit_ticks) == (
+        Side.SELL,
+        3,
+        28,
+        56,
+    )
+    assert order.stop_loss is None and order.take_profit is None
+    assert order.order_id == f"e-{T0 // 1_000_000_000}-4"
+
+
+async def test_reload_params_are_validated_with_the_loaders_messages(bot: BotService) -> None:
+    with pytest.raises(ReloadError, match=r"strategy\.params\.dollarRiskPerTrade"):
+        bot.validate_params({"dollarRiskPerTrade": -1})
+    with pytest.raises(ReloadError, match=r"strategy\.params\.noSuchParam"):
+        bot.validate_params({"noSuchParam": 1})
+    with pytest.raises(ReloadError, match="timeframe"):
+        bot.validate_params({"timeframe": "5m"})
+    assert bot.validate_params({"stopPoints": 8.0}).stop_points == 8.0  # type: ignore[attr-defined]
+
+
+async def test_a_position_from_the_aggregator_is_restored_with_its_working_stop(bot: BotService) -> None:
+    now = dt.datetime(2026, 11, 24, 15, 40, tzinfo=dt.UTC)
+    for oid, kind, stop, limit in ((7, OrderType.STOP, 5990.0, None), (8, OrderType.LIMIT, None, 6040.0)):
+        bot.on_order_update(
+            OrderUpdate(
+                exchange_order_id=oid, account_id=1001, contract_id="CON.F.US.MES.Z26",
+                status=OrderStatus.OPEN, order_type=kind, side=Side.SELL, quantity=2,
+                stop_price=stop, limit_price=limit, bot_id="bot_s", symbol="MES",
+            )
+        )  # fmt: skip
+    bot.on_position(
+        PositionUpdate(
+            account_id=1001, contract_id="CON.F.US.MES.Z26", net_quantity=2, average_price=6001.0,
+            timestamp=now, symbol="MES", bot_id="bot_s",
+        )
+    )  # fmt: skip
+    assert bot.engine.ctx.position.quantity == 2
+    managed = bot.engine.exits.position
+    assert managed is not None and (managed.stop, managed.target, managed.entry) == (5990.0, 6040.0, 6001.0)
+    assert bot.engine.open_entries == 1
+    status = bot.status()
+    assert (status.position, status.working_stop, status.working_target) == (2, 5990.0, 6040.0)
+
+
+def test_exits_are_reduce_only_orders_of_what_is_held() -> None:
+    partial = exit_submission(3, Exit(reason=Reason(setup="partial"), quantity=1), "MES", T0, 5)
+    assert partial is not None
+    assert (partial.side, partial.quantity, partial.reduce_only) == (Side.SELL, 1, True)
+    whole = exit_submission(-2, Exit(reason=Reason(setup="time exit")), "MES", T0, 6)
+    assert whole is not None and (whole.side, whole.quantity) == (Side.BUY, 2)
+    too_many = exit_submission(2, Exit(reason=Reason(setup="x"), quantity=5), "MES", T0, 7)
+    assert too_many is not None and too_many.quantity == 2
+    assert exit_submission(0, None, "MES", T0, 8) is None
+    move = sltp_command(MoveStop(price=5990.25, reason=Reason(setup="break-even")), "bot_s", "MES", T0, 9)
+    assert (move.stop_loss, move.take_profit, move.bot_id, move.symbol) == (5990.25, None, "bot_s", "MES")
+
+
+async def test_a_position_filled_outside_the_bots_memory_gets_its_exits_back(bot: BotService) -> None:
+    """An entry sent before a restart fills after it: the fill finds no pending entry; once its
+    stop shows up, the exit manager follows the position again."""
+    now = dt.datetime(2026, 11, 24, 15, 40, tzinfo=dt.UTC)
+    bot.on_fill(
+        Fill(
+            fill_id=1, exchange_order_id=5, account_id=1001, contract_id="CON.F.US.MES.Z26",
+            side=Side.BUY, quantity=2, price=6001.0, timestamp=now, bot_id="bot_s", symbol="MES",
+        )
+    )  # fmt: skip
+    assert bot.position == 2 and bot.engine.exits.position is None
+    bot.on_order_update(
+        OrderUpdate(
+            exchange_order_id=6, account_id=1001, contract_id="CON.F.US.MES.Z26", status=OrderStatus.OPEN,
+            order_type=OrderType.STOP, side=Side.SELL, quantity=2, stop_price=5989.0, bot_id="bot_s",
+            symbol="MES",
+        )
+    )  # fmt: skip
+    managed = bot.engine.exits.position
+    assert managed is not None and (managed.side, managed.stop, managed.quantity) == ("long", 5989.0, 2)
