@@ -152,25 +152,32 @@ class Child:
 
 
 def tsxbot_children(parent: int | None = None) -> list[Child]:
-    """Live (not zombie) tsxbot processes descended from ``parent`` (this process by default)."""
+    """Live (not zombie) tsxbot processes descended from ``parent`` (this process by default).
+
+    Read from ``/proc`` rather than ``ps``: ``ps`` cuts its last column to ``$COLUMNS`` when that
+    is set, and a long checkout path then hides the ``tsxbot`` argument (seen in CI)."""
     root = os.getpid() if parent is None else parent
-    table = subprocess.run(
-        ["ps", "-A", "-o", "pid=,ppid=,stat=,args="], capture_output=True, text=True, check=True
-    ).stdout
-    rows: dict[int, tuple[int, str, str]] = {}
-    for line in table.splitlines():
-        fields = line.split(None, 3)
-        if len(fields) == 4:
-            rows[int(fields[0])] = (int(fields[1]), fields[2], fields[3])
+    rows: dict[int, tuple[int, str, list[str]]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            argv = (entry / "cmdline").read_bytes().decode(errors="replace").split("\0")
+        except OSError:  # ended while we looked
+            continue
+        # pid (comm) state ppid ...: comm may hold spaces and parentheses, so split after the last ')'.
+        state, ppid = stat[stat.rindex(")") + 2 :].split()[:2]
+        rows[int(entry.name)] = (int(ppid), state, [a for a in argv if a])
     found: list[Child] = []
-    for pid, (_, stat, command) in rows.items():
-        if stat.startswith("Z") or not _is_tsxbot(command):
+    for pid, (_, state, argv) in rows.items():
+        if state == "Z" or not _is_tsxbot(argv):
             continue
         ancestor = rows[pid][0]
         while ancestor in rows and ancestor != root:
             ancestor = rows[ancestor][0]
         if ancestor == root and pid != root:
-            found.append(Child(pid, command))
+            found.append(Child(pid, " ".join(argv)))
     return found
 
 
@@ -186,9 +193,8 @@ def check_none_left() -> None:
     )
 
 
-def _is_tsxbot(command: str) -> bool:
+def _is_tsxbot(argv: list[str]) -> bool:
     """``.../bin/tsxbot ...`` (run directly or by its interpreter) or ``python -m tsxbot ...``."""
-    argv = command.split()
     return any(Path(arg).name == "tsxbot" for arg in argv[:2]) or argv[1:3] == ["-m", "tsxbot"]
 
 
