@@ -157,10 +157,11 @@ class AlertService(Service):
     # --- events -----------------------------------------------------------------------------------
 
     def dispatch(self, alerts: list[Alert]) -> None:
+        now = self.clock() if alerts else None
         for alert in alerts:
             self.counters["alerts"] += 1
-            if self.summary is not None:
-                self.summary.count(alert)
+            if self.summary is not None and now is not None:
+                self.summary.count(alert, now)
             for route in self.routes:
                 if route.accepts(alert):
                     route.outbox.offer(alert)

@@ -32,9 +32,10 @@ class DailySummary:
         self.days: dict[dt.date, DayCounts] = defaultdict(DayCounts)
         self._last: dt.datetime | None = None
 
-    def count(self, alert: Alert) -> None:
-        """Counts what the day's alerts say (before routing: every channel's filters aside)."""
-        day = self.days[trading_day(alert.at)]
+    def count(self, alert: Alert, now: dt.datetime) -> None:
+        """Counts what the day's alerts say (before routing: every channel's filters aside), on
+        the trading day of the exchange's clock when they arrive."""
+        day = self.days[trading_day(now)]
         if alert.kind is EventKind.FILL:
             day.fills += 1
         elif alert.kind is EventKind.TRADE_CLOSED:
