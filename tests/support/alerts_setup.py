@@ -6,10 +6,10 @@ import dataclasses
 from pathlib import Path
 
 from support.chat_servers import TOKEN, ChatServers
+from support.cm_harness import API_KEY  # the key the test systems' services use
 from tsxbot.config import DEFAULTS_DIR, Config, load_config
 from tsxbot.config.secrets import Secret
 
-API_KEY = "alerts-test-api-key-0123456789"
 CHAT = 42
 STRANGER = 777
 
