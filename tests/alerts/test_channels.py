@@ -6,88 +6,34 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
-from support.alerts_setup import API_KEY, alerts_config
-from support.bus_helpers import bus_config, eventually
+from support.alerts_rig import BEFORE_CLOSE, Rig, fill, rig
+from support.bus_helpers import eventually
 from support.chat_servers import ChatServers
-from tsxbot.aggregator import Aggregator
-from tsxbot.alerts import AlertService, EventKind, build_alerts
-from tsxbot.bus import MessageBus, create_bus
-from tsxbot.config import Config
+from tsxbot.alerts import EventKind
 from tsxbot.config.secrets import Secret
 from tsxbot.messages import (
     BotState,
     BotStatus,
     ControlAction,
     Envelope,
-    Fill,
     Metrics,
     RejectionStage,
     RiskReason,
     RiskRejection,
-    Side,
     channels,
 )
 
-# Tuesday 2026-11-24, 15:59:58 Chicago: two seconds before the session close.
-BEFORE_CLOSE = dt.datetime(2026, 11, 24, 21, 59, 58, tzinfo=dt.UTC)
 CHANNELS = ("telegram", "discord", "slack", "webhook")
-
-
-class Clock:
-    def __init__(self, at: dt.datetime) -> None:
-        self.at = at
-
-    def __call__(self) -> dt.datetime:
-        return self.at
-
-
-def fill(i: int, pnl: float | None = None) -> Envelope[Fill]:
-    return Envelope.wrap(
-        Fill(
-            fill_id=i, exchange_order_id=9000 + i, account_id=1001, contract_id="CON.F.US.MES.Z26",
-            side=Side.BUY if i % 2 else Side.SELL, quantity=1, price=5000.25, timestamp=BEFORE_CLOSE,
-            fees=0.74, realized_pnl=pnl, bot_id="bot_2", symbol="MES",
-        ),
-        "connection-manager",
-    )  # fmt: skip
-
-
-class Rig:
-    def __init__(self, config: Config, bus: MessageBus, agg: Aggregator, alerts: AlertService, clock: Clock) -> None:
-        self.config, self.bus, self.agg, self.alerts, self.clock = config, bus, agg, alerts, clock
-
-    async def publish(self, channel: channels.Channel, envelope: Envelope) -> None:  # type: ignore[type-arg]
-        await self.bus.publish(channel, envelope)
-
-
-async def rig(tmp_path: Path, servers: ChatServers, *extra: str) -> AsyncIterator[Rig]:
-    config = alerts_config(tmp_path, servers, "aggregator.circuitBreakerCount=1", "risk.flattenAt=null", *extra)
-    clock = Clock(BEFORE_CLOSE)
-    bus = create_bus(bus_config("memory", "redis://127.0.0.1:1/0", "alerts"), client_name="test")
-    await bus.start()
-    agg = Aggregator(config, bus, clock=clock, api_key=Secret(API_KEY), api_port=0, monitoring_port=0)
-    await agg.start()
-    assert agg.api is not None
-    api = agg.api
-    alerts = build_alerts(config, bus, clock, lambda: f"http://127.0.0.1:{api.port}")
-    assert alerts is not None
-    await alerts.start()
-    try:
-        yield Rig(config, bus, agg, alerts, clock)
-    finally:
-        await alerts.stop()
-        await agg.stop()
-        await bus.close(flush_seconds=1.0)
 
 
 @pytest.fixture
 async def system(tmp_path: Path, servers: ChatServers) -> AsyncIterator[Rig]:
-    async for r in rig(tmp_path, servers, "alerts.connectionStaleSeconds=0.5"):
+    async with rig(tmp_path, servers, "alerts.connectionStaleSeconds=0.5") as r:
         yield r
 
 
@@ -124,10 +70,14 @@ async def test_each_event_kind_reaches_each_channel(system: Rig, servers: ChatSe
                       message="bot_1 would hold 3 contracts (limit 2)", bot_id="bot_1", limit=2, value=3),
     )  # fmt: skip
     status = {"bot_id": "bot_1", "name": "b", "strategy": "PDH_PDL", "symbol": "MGC"}
-    await step(channels.bot_status("bot_1"), BotStatus(**status, state=BotState.ERROR, message="boom in on_bar"))
+    await step(
+        channels.bot_status("bot_1"), BotStatus(**status, state=BotState.ERROR, message="boom in on_bar")
+    )
     await step(channels.bot_status("bot_1"), BotStatus(**status, state=BotState.RUNNING))
     for healthy in (1.0, 0.0, 1.0):
-        await step(channels.SYSTEM_METRICS, Metrics(component="connection-manager", values={"healthy": healthy}))
+        await step(
+            channels.SYSTEM_METRICS, Metrics(component="connection-manager", values={"healthy": healthy})
+        )
         await asyncio.sleep(0.1)
     await eventually(lambda: received(servers, "webhook", MARKS[EventKind.CONNECTION_RESTORED]), within=5)
     await r.agg.command(ControlAction.HALT, "me", "news")
@@ -156,7 +106,7 @@ async def test_each_event_kind_reaches_each_channel(system: Rig, servers: ChatSe
 
 
 async def test_a_burst_of_fills_is_one_message(tmp_path: Path, servers: ChatServers) -> None:
-    async for r in rig(tmp_path, servers, "alerts.coalesceSeconds=1.0"):
+    async with rig(tmp_path, servers, "alerts.coalesceSeconds=1.0") as r:
         started = time.monotonic()
         for i in range(100):
             await r.publish(channels.CM_FILLS, fill(100 + i))
@@ -182,8 +132,8 @@ async def test_a_burst_of_fills_is_one_message(tmp_path: Path, servers: ChatServ
 async def test_a_dead_endpoint_neither_blocks_nor_crashes(tmp_path: Path, servers: ChatServers) -> None:
     servers.dead.add("discord")  # 503 forever
     servers.fail("sendMessage", 429, count=2, retry_after=0.1)  # Telegram asks to wait, twice
-    closed_port = f"http://127.0.0.1:1/slack"  # nothing listens there
-    async for r in rig(tmp_path, servers, "alerts.retryAttempts=2", "alerts.queueCapacity=50"):
+    closed_port = "http://127.0.0.1:1/slack"  # nothing listens there
+    async with rig(tmp_path, servers, "alerts.retryAttempts=2", "alerts.queueCapacity=50") as r:
         slack = next(x for x in r.alerts.routes if x.outbox.name == "slack")
         slack.outbox.transport._url = Secret(closed_port)  # type: ignore[attr-defined]
         started = time.monotonic()
@@ -191,11 +141,14 @@ async def test_a_dead_endpoint_neither_blocks_nor_crashes(tmp_path: Path, server
             await r.publish(channels.CM_FILLS, fill(5000 + i))
         elapsed = time.monotonic() - started
         assert elapsed < 2.0, f"publishing 1000 fills took {elapsed:.2f} s"
-        await eventually(lambda: received(servers, "telegram", "fills"), within=10, what="telegram after its 429s")
+        await eventually(
+            lambda: received(servers, "telegram", "fills"), within=10, what="telegram after its 429s"
+        )
         await eventually(lambda: received(servers, "webhook", "fills"), within=5)
         discord = next(x for x in r.alerts.routes if x.outbox.name == "discord").outbox
+        slack_box = slack.outbox
         await eventually(lambda: discord.counters.failed_messages >= 1, within=10, what="discord given up")
-        await eventually(lambda: slack.outbox.counters.failed_messages >= 1, within=10, what="slack given up")
+        await eventually(lambda: slack_box.counters.failed_messages >= 1, within=10, what="slack given up")
         assert servers.calls["discord"] >= 3  # tried, retried, gave up
         assert not r.alerts.failed.done()
         assert servers.calls["sendMessage"] >= 3  # two 429s, then delivered

@@ -46,7 +46,9 @@ def journal_rows(tmp_path: Path) -> list[dict[str, object]]:
     engine = make_engine(f"sqlite:///{tmp_path / 'journal.db'}")
     try:
         with engine.connect() as connection:
-            rows = connection.execute(sa.text("SELECT actor, action, target, ok, params FROM control_actions"))
+            rows = connection.execute(
+                sa.text("SELECT actor, action, target, ok, params FROM control_actions")
+            )
             return [dict(r._mapping) for r in rows]
     finally:
         engine.dispose()
@@ -59,7 +61,9 @@ async def open_position(system: System) -> None:
         "Order/place", {"accountId": system.account, "contractId": MES, "type": 2, "side": 0, "size": 2}
     )
     await system.advance(5, step=5)
-    await system.until(lambda: system.agg is not None and system.agg.exchange_positions.get("MES") == 2, "position")
+    await system.until(
+        lambda: system.agg is not None and system.agg.exchange_positions.get("MES") == 2, "position"
+    )
 
 
 async def replies(servers: ChatServers, chat: int, count: int) -> list[str]:
@@ -80,7 +84,9 @@ async def test_flatten_from_the_allowed_chat_flattens_the_account(
     servers.push_message(STRANGER, "/confirm 123456", username="mallory")
     await eventually(lambda: (servers.get_updates_offsets[-1] or 0) > first + 1, within=10, what="read")
     assert alerts.control is not None
-    await eventually(lambda: alerts.control is not None and alerts.control.counters.refused_chats == 2, within=5)
+    await eventually(
+        lambda: alerts.control is not None and alerts.control.counters.refused_chats == 2, within=5
+    )
     await asyncio.sleep(0.5)
     assert STRANGER not in servers.telegram  # no answer at all
     assert await trading.sim_positions()  # still open
@@ -113,7 +119,10 @@ async def test_flatten_from_the_allowed_chat_flattens_the_account(
     await alerts.journal.writer.flush() if alerts.journal else None
     rows = journal_rows(tmp_path)
     strangers = [r for r in rows if str(r["actor"]).startswith(f"telegram:{STRANGER}")]
-    assert {(r["action"], r["ok"]) for r in strangers} == {("TELEGRAM_FLATTEN", False), ("TELEGRAM_CONFIRM", False)}
+    assert {(r["action"], r["ok"]) for r in strangers} == {
+        ("TELEGRAM_FLATTEN", False),
+        ("TELEGRAM_CONFIRM", False),
+    }
     assert all(r["actor"] == f"telegram:{STRANGER}@mallory" for r in strangers)
     ours = [(r["action"], r["ok"]) for r in rows if r["actor"] == f"telegram:{CHAT}@trader"]
     assert ours == [

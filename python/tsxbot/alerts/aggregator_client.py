@@ -32,7 +32,9 @@ class AggregatorClient:
             else:
                 response = await self.http.post(url, headers=headers, content=msgspec.json.encode(body or {}))
         except httpx.HTTPError as exc:
-            raise AggregatorUnavailable(f"the aggregator at {self.base_url()} did not answer ({type(exc).__name__})") from None
+            raise AggregatorUnavailable(
+                f"the aggregator at {self.base_url()} did not answer ({type(exc).__name__})"
+            ) from None
         try:
             data = msgspec.json.decode(response.content)
         except msgspec.DecodeError:

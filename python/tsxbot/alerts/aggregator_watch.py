@@ -22,7 +22,9 @@ def _event_id(event: dict[str, Any]) -> str:
 
 
 class AggregatorWatch:
-    def __init__(self, client: AggregatorClient, translator: Translator, clock: Callable[[], dt.datetime]) -> None:
+    def __init__(
+        self, client: AggregatorClient, translator: Translator, clock: Callable[[], dt.datetime]
+    ) -> None:
         self.client = client
         self.translator = translator
         self.clock = clock
@@ -45,14 +47,21 @@ class AggregatorWatch:
                 return []
             return [
                 self.translator.alert(
-                    EventKind.SERVICE_ERROR, "the aggregator is not answering", f"agg-down:{now.isoformat()}", now, str(exc)
+                    EventKind.SERVICE_ERROR,
+                    "the aggregator is not answering",
+                    f"agg-down:{now.isoformat()}",
+                    now,
+                    str(exc),
                 )
             ]
         alerts: list[Alert] = []
         if self._down_since is not None and self.polls > 0:
             alerts.append(
                 self.translator.alert(
-                    EventKind.SERVICE_RECOVERED, "the aggregator is answering again", f"agg-up:{now.isoformat()}", now
+                    EventKind.SERVICE_RECOVERED,
+                    "the aggregator is answering again",
+                    f"agg-up:{now.isoformat()}",
+                    now,
                 )
             )
         self._down_since = None
@@ -74,7 +83,13 @@ class AggregatorWatch:
         title = f"trading {state}" + (f" (was {before})" if before else " at start")
         return [
             self.translator.alert(
-                EventKind.TRADING_STATE, title, f"state:{state}:{now.isoformat()}", now, reasons, state=state, was=before
+                EventKind.TRADING_STATE,
+                title,
+                f"state:{state}:{now.isoformat()}",
+                now,
+                reasons,
+                state=state,
+                was=before,
             )
         ]
 
@@ -94,7 +109,9 @@ class AggregatorWatch:
             alerts.append(
                 self.translator.alert(
                     EventKind.CIRCUIT_BREAKER,
-                    "circuit breaker tripped: no new entries until /resume" if on else "circuit breaker cleared",
+                    "circuit breaker tripped: no new entries until /resume"
+                    if on
+                    else "circuit breaker cleared",
                     f"breaker:{_event_id(event)}",
                     now,
                     str(event.get("message") or ""),

@@ -73,7 +73,13 @@ def parse_command(text: object, bot_username: str | None = None) -> Command | Co
         command = CommandName(name.lower())
     except ValueError:
         return CommandError(f"unknown command /{name[:32]}; try {HELP}")
-    if command in (CommandName.STATUS, CommandName.POSITIONS, CommandName.PNL, CommandName.HELP, CommandName.START):
+    if command in (
+        CommandName.STATUS,
+        CommandName.POSITIONS,
+        CommandName.PNL,
+        CommandName.HELP,
+        CommandName.START,
+    ):
         return Command(command)
     if command in (CommandName.HALT, CommandName.FLATTEN):
         return Command(command, reason=rest[:500])

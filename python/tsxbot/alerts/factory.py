@@ -34,7 +34,9 @@ class AlertsSetupError(RuntimeError):
 
 def _secret(value: Secret | None, variable: str, what: str) -> Secret:
     if not value:
-        raise AlertsSetupError(f"{what} is enabled but {variable} is not set (secrets come from the environment only)")
+        raise AlertsSetupError(
+            f"{what} is enabled but {variable} is not set (secrets come from the environment only)"
+        )
     return value
 
 

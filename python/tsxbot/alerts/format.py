@@ -36,9 +36,11 @@ def summary_line(kind: EventKind, alerts: Sequence[Alert]) -> str:
         counts = Counter(str(a.fields[field]) for a in alerts if a.fields.get(field) is not None)
         if counts:
             parts.append(", ".join(f"{k} {n}" for k, n in counts.most_common(4)))
-    net = [a.fields["net"] for a in alerts if isinstance(a.fields.get("net"), int | float)]
-    if net:
-        parts.append(f"net {sum(float(n) for n in net):+.2f}")
+    nets = [
+        v for a in alerts if isinstance(v := a.fields.get("net"), int | float) and not isinstance(v, bool)
+    ]
+    if nets:
+        parts.append(f"net {sum(nets):+.2f}")
     detail = f" ({'; '.join(parts)})" if parts else ""
     icon = ICONS.get(highest_level(alerts), "")
     return f"{icon} {len(alerts)} {noun}{detail}; last: {alerts[-1].title}".strip()

@@ -36,12 +36,15 @@ class RetryPolicy:
     cap_s: float = 60.0
 
     def delay(self, attempt: int, retry_after: float | None) -> float:
-        backoff = min(self.cap_s, self.base_s * 2 ** min(attempt, 30))
-        return max(backoff, min(retry_after, 3600.0)) if retry_after is not None else backoff
+        backoff = min(self.cap_s, self.base_s * float(2 ** min(attempt, 30)))
+        return float(max(backoff, min(retry_after, 3600.0)) if retry_after is not None else backoff)
 
 
 async def deliver(
-    send: Callable[[], object], policy: RetryPolicy, what: str, sleep: Callable[[float], object] = asyncio.sleep
+    send: Callable[[], object],
+    policy: RetryPolicy,
+    what: str,
+    sleep: Callable[[float], object] = asyncio.sleep,
 ) -> bool:
     """Runs ``send`` (a coroutine function) until it succeeds, a non-retryable error, or
     ``policy.attempts`` retries; True when delivered."""
@@ -154,14 +157,19 @@ class Outbox:
                 self._idle.set()
                 self._wake.clear()
                 await self._wake.wait()
-            await asyncio.sleep(self.coalesce_s)
-            while (wait := self.bucket.wait_time()) > 0:
-                await asyncio.sleep(wait)
+            await asyncio.sleep(self.coalesce_s)  # what arrives meanwhile goes in this message
+            await self._rate_limit()
             batch = self._take()
             if not batch:
                 continue
             self.bucket.take()
             await self._send(batch)
+
+    async def _rate_limit(self) -> None:
+        wait = self.bucket.wait_time()
+        while wait > 0:
+            await asyncio.sleep(wait)
+            wait = self.bucket.wait_time()
 
     def _take(self) -> list[Alert]:
         now = self.monotonic()

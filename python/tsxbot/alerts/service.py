@@ -50,7 +50,9 @@ class Route:
         self.kinds = None if settings.kinds is None else frozenset(settings.kinds)
 
     def accepts(self, alert: Alert) -> bool:
-        return level_at_least(alert.level, self.min_level) and (self.kinds is None or alert.kind.value in self.kinds)
+        return level_at_least(alert.level, self.min_level) and (
+            self.kinds is None or alert.kind.value in self.kinds
+        )
 
 
 class AlertService(Service):

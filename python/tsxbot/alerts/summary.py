@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from tsxbot.alerts.events import Alert, EventKind
 from tsxbot.aggregator.trading_state import trading_day
+from tsxbot.alerts.events import Alert, EventKind
 
 
 @dataclass
@@ -61,7 +61,9 @@ class DailySummary:
             return trading_day(now)
         return None
 
-    def render(self, day: dt.date, status: dict[str, Any] | None, now: dt.datetime, translator_alert: Any) -> Alert:
+    def render(
+        self, day: dt.date, status: dict[str, Any] | None, now: dt.datetime, translator_alert: Any
+    ) -> Alert:
         counts = self.days.pop(day, DayCounts())
         for old in [d for d in self.days if d < day]:
             del self.days[old]

@@ -131,7 +131,7 @@ class TelegramControl:
         body: dict[str, Any] = {"timeout": timeout, "allowed_updates": ["message"]}
         if self.offset is not None:
             body["offset"] = self.offset
-        result = await self.api.call("getUpdates", body, timeout=timeout + 15.0)
+        result = await self.api.call("getUpdates", body, wait_s=timeout + 15.0)
         if not isinstance(result, list):
             raise DeliveryError("telegram getUpdates: result is not a list", retry=True)
         for raw in result:
@@ -163,7 +163,12 @@ class TelegramControl:
         user_id = message.sender.id if message.sender else None
         actor = f"telegram:{chat}" + (f"@{user}" if user else "")
         name = parsed.name.value if isinstance(parsed, Command) else "invalid"
-        params: dict[str, object] = {"chatId": chat, "userId": user_id, "user": user, "text": message.text[:500]}
+        params: dict[str, object] = {
+            "chatId": chat,
+            "userId": user_id,
+            "user": user,
+            "text": message.text[:500],
+        }
         target = parsed.bot_id if isinstance(parsed, Command) else None
         key = f"telegram:{update.update_id}"
         if chat not in self.allowed:
@@ -172,7 +177,15 @@ class TelegramControl:
                 "telegram command from a chat not on the allow list: ignored",
                 chat_id=chat, user=user, user_id=user_id, command=message.text[:64],
             )  # fmt: skip
-            self._journal(key, actor, name, "chat not on the allow list (alerts.telegram.allowedChatIds)", target, params, False)
+            self._journal(
+                key,
+                actor,
+                name,
+                "chat not on the allow list (alerts.telegram.allowedChatIds)",
+                target,
+                params,
+                False,
+            )
             return
         if isinstance(parsed, CommandError):
             self._journal(key, actor, name, parsed.message, target, params, False)
@@ -190,7 +203,14 @@ class TelegramControl:
         self.reply(chat, answer)
 
     def _journal(
-        self, key: str, actor: str, name: str, reason: str, target: str | None, params: dict[str, object], ok: bool
+        self,
+        key: str,
+        actor: str,
+        name: str,
+        reason: str,
+        target: str | None,
+        params: dict[str, object],
+        ok: bool,
     ) -> None:
         if self.journal is not None:
             self.journal.record(
@@ -202,7 +222,9 @@ class TelegramControl:
         """Answers in the background (with the channel's retries), so polling goes on."""
 
         async def send() -> None:
-            await deliver(lambda: self.api.send_message(chat, text[:4096]), self.policy, f"telegram reply {chat}")
+            await deliver(
+                lambda: self.api.send_message(chat, text[:4096]), self.policy, f"telegram reply {chat}"
+            )
 
         task = asyncio.create_task(send(), name="telegram-reply")
         self._replies.add(task)
@@ -240,7 +262,9 @@ class TelegramControl:
             return True, f"bot {command.bot_id} {done.get('result', 'paused')}"
         if name is CommandName.FLATTEN:
             code = f"{secrets.randbelow(10**6):06d}"
-            self.pending[chat] = Pending(code, self.monotonic() + self.settings.confirm_seconds, command.reason)
+            self.pending[chat] = Pending(
+                code, self.monotonic() + self.settings.confirm_seconds, command.reason
+            )
             return True, (
                 "Flatten closes every position and cancels every working order, across bots, then halts "
                 f"trading. To do it, send /confirm {code} within {self.settings.confirm_seconds:g} s."
@@ -254,13 +278,19 @@ class TelegramControl:
             return False, "wrong code: nothing done (the /flatten is still waiting for its code)"
         del self.pending[chat]
         done = await self.aggregator.control("/flatten", actor, pending.reason or "flatten from Telegram")
-        return True, f"{done.get('result', 'flattening')}: every position is being closed; trading {done.get('tradingState', '?')}"
+        state = done.get("tradingState", "?")
+        return True, f"{done.get('result', 'flattening')}: every position is being closed; trading {state}"
 
     @staticmethod
     def describe_status(status: dict[str, Any]) -> str:
         why = status.get("why") if isinstance(status.get("why"), dict) else {}
         assert isinstance(why, dict)
-        lines = [f"trading {status.get('tradingState', '?')} (account {status.get('accountId')}, day {status.get('tradingDay')})"]
+        state, account, day = (
+            status.get("tradingState", "?"),
+            status.get("accountId"),
+            status.get("tradingDay"),
+        )
+        lines = [f"trading {state} (account {account}, day {day})"]
         lines += [f"  {cause}: {text}" for cause, text in why.items()]
         lines.append(TelegramControl.describe_pnl(status))
         limits = status.get("limits") if isinstance(status.get("limits"), dict) else {}
@@ -280,15 +310,26 @@ class TelegramControl:
         assert isinstance(pnl, dict)
         return (
             f"P&L today {_money(pnl.get('daily'))} (realized {_money(pnl.get('realized'))}, open "
-            f"{_money(pnl.get('open'))}, fees {_money(pnl.get('fees'))}); balance {_money(pnl.get('balance'))}"
+            f"{_money(pnl.get('open'))}, fees {_money(pnl.get('fees'))}); "
+            f"balance {_money(pnl.get('balance'))}"
         )
 
     @staticmethod
     def describe_positions(view: dict[str, Any]) -> str:
         rows = [r for r in view.get("perBot", []) if isinstance(r, dict) and r.get("quantity")]
-        net = [r for r in view.get("net", []) if isinstance(r, dict) and (r.get("quantity") or r.get("exchangeQuantity"))]
+        net = [
+            r
+            for r in view.get("net", [])
+            if isinstance(r, dict) and (r.get("quantity") or r.get("exchangeQuantity"))
+        ]
         if not rows and not net:
             return "no open positions"
-        lines = [f"{r.get('botId') or 'unattributed'} {r.get('symbol')} {r.get('quantity')} @ {r.get('averagePrice')}" for r in rows]
-        lines += [f"net {r.get('symbol')} {r.get('quantity')} (exchange {r.get('exchangeQuantity')})" for r in net]
+        lines = [
+            f"{r.get('botId') or 'unattributed'} {r.get('symbol')} {r.get('quantity')} "
+            f"@ {r.get('averagePrice')}"
+            for r in rows
+        ]
+        lines += [
+            f"net {r.get('symbol')} {r.get('quantity')} (exchange {r.get('exchangeQuantity')})" for r in net
+        ]
         return "\n".join(lines)

@@ -12,12 +12,13 @@ the caller's ``now``), so the consumer can be fed anything (the fuzz test does).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from tsxbot.alerts.events import DEFAULT_LEVELS, Alert, EventKind
 from tsxbot.alerts.format import describe_close, describe_fill
 from tsxbot.bus import Message
 from tsxbot.messages import BotState, BotStatus, Fill, Metrics, RiskRejection
+from tsxbot.messages.payload import Scalar
 
 CM_COMPONENT = "connection-manager"
 HUB_CONNECTS = ("hubs.user.connects", "hubs.market.connects")
@@ -25,7 +26,10 @@ HUB_CONNECTS = ("hubs.user.connects", "hubs.market.connects")
 
 class Translator:
     def __init__(
-        self, levels: dict[str, str] | None = None, stale_s: float = 20.0, monotonic: Callable[[], float] | None = None
+        self,
+        levels: Mapping[str, str] | None = None,
+        stale_s: float = 20.0,
+        monotonic: Callable[[], float] | None = None,
     ) -> None:
         self.levels = {kind: (levels or {}).get(kind.value, level) for kind, level in DEFAULT_LEVELS.items()}
         self.stale_s = stale_s
@@ -36,9 +40,14 @@ class Translator:
         self._cm_silent = False
         self.ignored = 0
 
-    def alert(self, kind: EventKind, title: str, key: str, at: dt.datetime, text: str = "", **fields: object) -> Alert:
-        clean = {k: v for k, v in fields.items() if v is None or isinstance(v, str | int | float | bool)}
-        return Alert(kind=kind, title=title, key=key, at=at, text=text, level=self.levels[kind], fields=clean)  # type: ignore[arg-type]
+    def alert(
+        self, kind: EventKind, title: str, key: str, at: dt.datetime, text: str = "", /, **fields: object
+    ) -> Alert:
+        """An alert of ``kind`` at its configured level; ``fields`` keeps the JSON scalars given."""
+        clean: dict[str, Scalar] = {
+            k: v for k, v in fields.items() if v is None or isinstance(v, str | int | float | bool)
+        }
+        return Alert(kind=kind, title=title, key=key, at=at, text=text, level=self.levels[kind], fields=clean)
 
     def translate(self, message: Message, now: float) -> list[Alert]:
         payload = message.envelope.payload
@@ -133,7 +142,8 @@ class Translator:
             out.append(
                 self.alert(
                     EventKind.CONNECTION_LOST, "connection to TopStepX lost",
-                    f"cm-lost:{at.isoformat()}", at, "the connection manager reports itself not ready (a hub or the login is down)",
+                    f"cm-lost:{at.isoformat()}", at,
+                    "the connection manager reports itself not ready (a hub or the login is down)",
                 )
             )  # fmt: skip
         elif healthy is True and before is False:
@@ -143,7 +153,13 @@ class Translator:
         return out
 
     def _restored(self, at: dt.datetime, why: str) -> Alert:
-        return self.alert(EventKind.CONNECTION_RESTORED, "connection to TopStepX restored", f"cm-ok:{at.isoformat()}", at, why)
+        return self.alert(
+            EventKind.CONNECTION_RESTORED,
+            "connection to TopStepX restored",
+            f"cm-ok:{at.isoformat()}",
+            at,
+            why,
+        )
 
     def check_silence(self, now: float, at: dt.datetime) -> list[Alert]:
         """``CONNECTION_LOST`` once the connection manager has said nothing for ``stale_s``

@@ -47,7 +47,9 @@ async def post_json(http: httpx.AsyncClient, what: str, url: str, body: Any) -> 
     """POSTs ``body``; a transport failure is a retryable ``DeliveryError`` naming ``what`` (not
     the URL: it may hold a token)."""
     try:
-        return await http.post(url, content=msgspec.json.encode(body), headers={"Content-Type": "application/json"})
+        return await http.post(
+            url, content=msgspec.json.encode(body), headers={"Content-Type": "application/json"}
+        )
     except httpx.HTTPError as exc:
         raise DeliveryError(f"{what}: {type(exc).__name__}", retry=True) from None
 
@@ -85,14 +87,14 @@ class TelegramApi:
     def _url(self, method: str) -> str:
         return f"{self._base}/bot{self._token.reveal()}/{method}"
 
-    async def call(self, method: str, body: dict[str, Any], *, timeout: float | None = None) -> Any:
+    async def call(self, method: str, body: dict[str, Any], *, wait_s: float | None = None) -> Any:
         what = f"telegram {method}"
         try:
             response = await self.http.post(
                 self._url(method),
                 content=msgspec.json.encode(body),
                 headers={"Content-Type": "application/json"},
-                timeout=timeout if timeout is not None else httpx.USE_CLIENT_DEFAULT,
+                timeout=wait_s if wait_s is not None else httpx.USE_CLIENT_DEFAULT,
             )
         except httpx.HTTPError as exc:
             raise DeliveryError(f"{what}: {type(exc).__name__}", retry=True) from None
@@ -100,7 +102,9 @@ class TelegramApi:
             envelope = msgspec.json.decode(response.content, type=TelegramResponse)
         except msgspec.DecodeError:
             check_status(what, response)
-            raise DeliveryError(f"{what}: not a Bot API answer (HTTP {response.status_code})", retry=True) from None
+            raise DeliveryError(
+                f"{what}: not a Bot API answer (HTTP {response.status_code})", retry=True
+            ) from None
         if envelope.ok:
             return envelope.result
         code = envelope.error_code or response.status_code
@@ -176,7 +180,9 @@ class SlackTransport(Transport):
         self._url = url
 
     async def send(self, alerts: Sequence[Alert]) -> None:
-        response = await post_json(self.http, self.name, self._url.reveal(), {"text": render(alerts, self.limit)})
+        response = await post_json(
+            self.http, self.name, self._url.reveal(), {"text": render(alerts, self.limit)}
+        )
         check_status(self.name, response)
 
 

@@ -121,7 +121,12 @@ class AlertsConfig(_Section, frozen=True):
 
     @property
     def routes(self) -> dict[str, RouteConfig]:
-        return {"telegram": self.telegram, "discord": self.discord, "slack": self.slack, "webhook": self.webhook}
+        return {
+            "telegram": self.telegram,
+            "discord": self.discord,
+            "slack": self.slack,
+            "webhook": self.webhook,
+        }
 
     def problems(self) -> Iterable[tuple[str, str]]:
         from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -134,7 +139,10 @@ class AlertsConfig(_Section, frozen=True):
             )
         telegram = self.telegram
         if telegram.enabled and not telegram.chat_ids and not telegram.allowed:
-            yield "telegram.chatIds", "Telegram is enabled but no chat id is given (see the README: five steps)"
+            yield (
+                "telegram.chatIds",
+                "Telegram is enabled but no chat id is given (see the README: five steps)",
+            )
         if not telegram.api_url.startswith(("http://", "https://")):
             yield "telegram.apiUrl", f"expected an http(s):// URL, got {telegram.api_url!r}"
         if self.retry_cap_seconds < self.retry_base_seconds:
@@ -142,4 +150,7 @@ class AlertsConfig(_Section, frozen=True):
         try:
             ZoneInfo(self.timezone)
         except (ZoneInfoNotFoundError, ValueError):
-            yield "timezone", f"unknown time zone {self.timezone!r} (use an IANA name such as America/Chicago)"
+            yield (
+                "timezone",
+                f"unknown time zone {self.timezone!r} (use an IANA name such as America/Chicago)",
+            )
