@@ -213,6 +213,7 @@ def test_the_consumer_and_the_command_reader_take_anything(tmp_path: Path) -> No
                 )
 
             run(loop, settled(), within=60)
+
             async def alive() -> bool:
                 return not r.alerts.failed.done() and not r.agg.failed.done()
 

@@ -21,7 +21,9 @@ from tsxbot.bus import create_bus
 from tsxbot.messages import channels
 
 
-def alerts_process(tmp_path: Path, redis: RedisServer, namespace: str, servers: ChatServers) -> subprocess.Popen[str]:
+def alerts_process(
+    tmp_path: Path, redis: RedisServer, namespace: str, servers: ChatServers
+) -> subprocess.Popen[str]:
     sets = [
         f"bus.namespace={namespace}",
         f"system.logDir={tmp_path / 'logs'}",
@@ -35,7 +37,9 @@ def alerts_process(tmp_path: Path, redis: RedisServer, namespace: str, servers: 
         "alerts.webhook.enabled=true",
         "alerts.coalesceSeconds=0.05",
     ]
-    env = {k: v for k, v in env_for(servers).items() if k in ("TELEGRAM_BOT_TOKEN", "TSXBOT_ALERT_WEBHOOK_URL")}
+    env = {
+        k: v for k, v in env_for(servers).items() if k in ("TELEGRAM_BOT_TOKEN", "TSXBOT_ALERT_WEBHOOK_URL")
+    }
     args = [arg for s in sets for arg in ("--set", s)]
     return start("alerts", "--redis", redis.url, *args, cwd=tmp_path, env=clean_env(**env))
 
@@ -53,7 +57,9 @@ async def test_kill_9_and_restart(tmp_path: Path, redis: RedisServer, servers: C
     second: subprocess.Popen[str] | None = None
     try:
         first = alerts_process(tmp_path, redis, namespace, servers)
-        await eventually(lambda: bool(servers.get_updates_offsets), within=30, what="the first process polling")
+        await eventually(
+            lambda: bool(servers.get_updates_offsets), within=30, what="the first process polling"
+        )
         await bus.publish(channels.CM_FILLS, fill(1, pnl=25.0))
         await eventually(lambda: "trade:1001:1" in keys(servers), within=15, what="the first fill")
         first.kill()  # SIGKILL: no goodbye
