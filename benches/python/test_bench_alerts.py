@@ -54,29 +54,15 @@ def test_a_fill_through_the_consumer(benchmark: BenchmarkFixture) -> None:
         bot_ids=[],
         clock=lambda: AT,
     )
-    messages = [
-        Message(
-            channels.CM_FILLS,
-            Envelope.wrap(
-                Fill(
-                    fill_id=i,
-                    exchange_order_id=i,
-                    account_id=1001,
-                    contract_id="CON.F.US.MES.Z26",
-                    side=Side.BUY,
-                    quantity=1,
-                    price=5000.25,
-                    timestamp=AT,
-                    fees=0.74,
-                    realized_pnl=12.5 if i % 2 else None,
-                    bot_id="bot_2",
-                    symbol="MES",
-                ),
-                "connection-manager",
-            ),
+
+    def fill(i: int) -> Fill:
+        return Fill(
+            fill_id=i, exchange_order_id=i, account_id=1001, contract_id="CON.F.US.MES.Z26",
+            side=Side.BUY, quantity=1, price=5000.25, timestamp=AT, fees=0.74,
+            realized_pnl=12.5 if i % 2 else None, bot_id="bot_2", symbol="MES",
         )  # fmt: skip
-        for i in range(N)
-    ]
+
+    messages = [Message(channels.CM_FILLS, Envelope.wrap(fill(i), "connection-manager")) for i in range(N)]
 
     def consume() -> None:
         for message in messages:
