@@ -162,7 +162,7 @@ json_values = st.recursive(
     max_leaves=20,
 )
 update_like = st.fixed_dictionaries(
-    {"update_id": st.integers(-5, 2**40) | json_values},
+    {"update_id": st.integers(-5, 2**40) | st.integers(2**60, 2**80) | json_values},
     optional={
         "message": json_values
         | st.fixed_dictionaries(

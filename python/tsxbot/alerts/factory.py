@@ -45,11 +45,13 @@ def build_alerts(
     bus: MessageBus,
     clock: Callable[[], dt.datetime] | None = None,
     aggregator_url: Callable[[], str] | None = None,
+    *,
+    in_process_group: bool = False,
 ) -> AlertService | None:
     """None when ``alerts.enabled`` is false. ``clock``: the exchange's (the embedded simulator's
     in run-all); without one it is read from the timestamps of the exchange's events on the bus
     (fills and the bots' instruments' quotes). ``aggregator_url``: where its API is (default
-    ``services.aggregator``)."""
+    ``services.aggregator``). ``in_process_group``: run-all's, see ``AlertService``."""
     settings = config.global_config.alerts
     if not settings.enabled:
         return None
@@ -116,4 +118,5 @@ def build_alerts(
         journal=journal if control is not None else None,
         observe=observe,
         market_symbols=symbols,
+        in_process_group=in_process_group,
     )

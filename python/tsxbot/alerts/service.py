@@ -28,7 +28,7 @@ from tsxbot.alerts.outbox import Outbox
 from tsxbot.alerts.summary import DailySummary
 from tsxbot.alerts.telegram_control import TelegramControl
 from tsxbot.alerts.translate import Translator
-from tsxbot.bus import MessageBus, Subscription
+from tsxbot.bus import BusError, MessageBus, RedisBus, Subscription
 from tsxbot.config.alerts import AlertsConfig, RouteConfig
 from tsxbot.config.types import parse_time_of_day
 from tsxbot.log import get_logger
@@ -72,6 +72,7 @@ class AlertService(Service):
         journal: CommandJournal | None = None,
         observe: Callable[[dt.datetime], None] | None = None,
         market_symbols: list[str] | None = None,
+        in_process_group: bool = False,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         super().__init__()
@@ -86,6 +87,10 @@ class AlertService(Service):
         self.journal = journal
         self.observe = observe
         self.market_symbols = market_symbols or []
+        # run-all: the consumer group lives only while the process runs (over Redis it is created
+        # at the streams' ends at start and removed at stop, as the console's), so a run-all
+        # without alerts later leaves no group behind holding the streams untrimmed.
+        self.in_process_group = in_process_group
         self.monotonic = monotonic
         self.translator = Translator(settings.levels.chosen(), settings.connection_stale_seconds)
         self.watch = AggregatorWatch(aggregator, self.translator, clock)
@@ -103,6 +108,8 @@ class AlertService(Service):
     async def start(self) -> None:
         if self.journal is not None:
             await self.journal.start()
+        if self.in_process_group and isinstance(self.bus, RedisBus):
+            await self.bus.remove_group(GROUP, DURABLE, recreate=True)
         durable = await self.bus.subscribe(DURABLE, group=GROUP)
         ephemeral = await self.bus.subscribe(
             [
@@ -143,6 +150,11 @@ class AlertService(Service):
         if self.journal is not None:
             await self.journal.stop()
         await self.http.aclose()
+        if self.in_process_group and isinstance(self.bus, RedisBus):
+            try:
+                await self.bus.remove_group(GROUP, DURABLE)
+            except (BusError, TimeoutError) as exc:
+                log.warning("could not remove the alerts' consumer group", error=str(exc))
         left = sum(r.outbox.pending for r in self.routes)
         log.info("alerts stopped", unsent=left)
 

@@ -125,6 +125,11 @@ class TelegramControl:
                 delay = max(exc.retry_after or 0.0, backoff.next_delay())
                 log.error("telegram getUpdates failed", error=str(exc), retry_in=round(delay, 1))
                 await asyncio.sleep(delay)
+            except Exception:  # a bug must not end the commands: logged, then polling again
+                self.counters.poll_errors += 1
+                delay = backoff.next_delay()
+                log.exception("telegram polling failed", retry_in=round(delay, 1))
+                await asyncio.sleep(delay)
 
     async def poll_once(self) -> None:
         timeout = self.settings.poll_timeout_seconds
@@ -136,7 +141,7 @@ class TelegramControl:
             raise DeliveryError("telegram getUpdates: result is not a list", retry=True)
         for raw in result:
             update_id = raw.get("update_id") if isinstance(raw, dict) else None
-            if isinstance(update_id, int) and not isinstance(update_id, bool):
+            if isinstance(update_id, int) and not isinstance(update_id, bool) and 0 <= update_id < 2**53:
                 self.offset = max(self.offset or 0, update_id + 1)
             await self.handle(raw)
 

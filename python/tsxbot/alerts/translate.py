@@ -12,7 +12,7 @@ the caller's ``now``), so the consumer can be fed anything (the fuzz test does).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 
 from tsxbot.alerts.events import DEFAULT_LEVELS, Alert, EventKind
 from tsxbot.alerts.format import describe_close, describe_fill
@@ -29,7 +29,6 @@ class Translator:
         self,
         levels: Mapping[str, str] | None = None,
         stale_s: float = 20.0,
-        monotonic: Callable[[], float] | None = None,
     ) -> None:
         self.levels = {kind: (levels or {}).get(kind.value, level) for kind, level in DEFAULT_LEVELS.items()}
         self.stale_s = stale_s

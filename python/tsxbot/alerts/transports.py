@@ -9,6 +9,7 @@ Tokens and webhook URLs are secrets: they are never logged, and no error message
 from __future__ import annotations
 
 import datetime as dt
+import json
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from typing import Any
@@ -98,13 +99,10 @@ class TelegramApi:
             )
         except httpx.HTTPError as exc:
             raise DeliveryError(f"{what}: {type(exc).__name__}", retry=True) from None
-        try:
-            envelope = msgspec.json.decode(response.content, type=TelegramResponse)
-        except msgspec.DecodeError:
+        envelope = _bot_api_answer(response.content)
+        if envelope is None:
             check_status(what, response)
-            raise DeliveryError(
-                f"{what}: not a Bot API answer (HTTP {response.status_code})", retry=True
-            ) from None
+            raise DeliveryError(f"{what}: not a Bot API answer (HTTP {response.status_code})", retry=True)
         if envelope.ok:
             return envelope.result
         code = envelope.error_code or response.status_code
@@ -129,6 +127,20 @@ class TelegramResponse(msgspec.Struct, frozen=True):
     error_code: int | None = None
     description: str | None = None
     parameters: ResponseParameters | None = None
+
+
+def _bot_api_answer(content: bytes) -> TelegramResponse | None:
+    """The answer's envelope; None when it is not one. Numbers msgspec cannot hold (an integer
+    beyond 64 bits somewhere in an update) go through the standard library, so one odd update
+    is skipped by the reader instead of failing every poll after it."""
+    try:
+        return msgspec.json.decode(content, type=TelegramResponse)
+    except msgspec.DecodeError:
+        pass
+    try:
+        return msgspec.convert(json.loads(content), TelegramResponse)
+    except (ValueError, RecursionError, msgspec.ValidationError):
+        return None
 
 
 class TelegramTransport(Transport):

@@ -80,7 +80,8 @@ def _alerts(config: Config, bus: MessageBus, built: list[Service]) -> list[Servi
     aggregator = next((s for s in built if isinstance(s, Aggregator)), None)
     api = aggregator.api if aggregator is not None else None
     url = (lambda: f"http://{api.host}:{api.port}") if api is not None else None
-    alerts = build_alerts(config, bus, simulator.now if simulator is not None else None, url)
+    clock = simulator.now if simulator is not None else None
+    alerts = build_alerts(config, bus, clock, url, in_process_group=True)
     return [alerts] if alerts is not None else []
 
 
