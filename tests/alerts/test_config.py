@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from support.bus_helpers import bus_config
-from tsxbot.alerts import AlertsSetupError, build_alerts
+from tsxbot.alerts.factory import AlertsSetupError, build_alerts
 from tsxbot.bus import create_bus
 from tsxbot.config import DEFAULTS_DIR, ConfigError, load_config
 

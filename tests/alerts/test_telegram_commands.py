@@ -17,7 +17,8 @@ from support.bot_system import System, trading_system
 from support.bus_helpers import eventually
 from support.chat_servers import ChatServers
 from support.sim import MES
-from tsxbot.alerts import AlertService, build_alerts
+from tsxbot.alerts.factory import build_alerts
+from tsxbot.alerts.service import AlertService
 from tsxbot.journal import make_engine
 
 

@@ -12,7 +12,8 @@ from support.alerts_setup import API_KEY, alerts_config
 from support.bus_helpers import bus_config
 from support.chat_servers import ChatServers
 from tsxbot.aggregator import Aggregator
-from tsxbot.alerts import AlertService, build_alerts
+from tsxbot.alerts.factory import build_alerts
+from tsxbot.alerts.service import AlertService
 from tsxbot.bus import MessageBus, create_bus
 from tsxbot.config import Config
 from tsxbot.config.secrets import Secret

@@ -22,7 +22,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def _run(args: argparse.Namespace) -> int:
-    from tsxbot.alerts import AlertsSetupError, build_alerts
+    from tsxbot.alerts.factory import AlertsSetupError, build_alerts
 
     extra = ["bus.backend=redis", f"bus.redisUrl={args.redis}"] if args.redis else []
     config = load_or_exit(args, extra)

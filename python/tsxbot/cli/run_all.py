@@ -8,7 +8,6 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from tsxbot.alerts.factory import AlertsSetupError
 from tsxbot.bus import MessageBus, create_bus
 from tsxbot.bus.redis_bus import shown_url
 from tsxbot.bus.service import BusService
@@ -73,7 +72,7 @@ def _bots(config: Config, bus: MessageBus, built: list[Service]) -> list[Service
 def _alerts(config: Config, bus: MessageBus, built: list[Service]) -> list[Service]:
     """The notifier (``alerts.enabled``), on the simulator's clock, reading the aggregator's API."""
     from tsxbot.aggregator import Aggregator
-    from tsxbot.alerts import build_alerts
+    from tsxbot.alerts.factory import build_alerts
     from tsxbot.sim import SimulatorService
 
     simulator = next((s for s in built if isinstance(s, SimulatorService)), None)
@@ -116,6 +115,8 @@ def _run_all(args: argparse.Namespace) -> int:
         target=config.global_config.topstepx.target,
         bus=config.global_config.bus.backend,
     )
+    from tsxbot.alerts.factory import AlertsSetupError
+
     try:
         services = _build(config)
     except (MissingCredentialsError, AlertsSetupError) as exc:
@@ -138,7 +139,7 @@ def _run_all(args: argparse.Namespace) -> int:
 def describe(config: Config, services: list[Service], missing: list[str]) -> str:
     """What ``run-all`` runs and how to reach it, printed once everything started (as ``tsxbot
     sim`` prints its own)."""
-    from tsxbot.alerts import AlertService
+    from tsxbot.alerts.service import AlertService
     from tsxbot.bots import BotService
     from tsxbot.connection_manager.service import ConnectionManager
     from tsxbot.sim import SimulatorService
