@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 
+from tsxbot.alerts.format import describe_close, describe_fill
 from tsxbot.bus import MessageBus, RedisBus, Subscription
 from tsxbot.bus.errors import BusError
 from tsxbot.log import get_logger
@@ -13,25 +14,6 @@ from tsxbot.runtime import Service
 
 log = get_logger("tsxbot.activity")
 GROUP = "console"
-
-
-def describe_fill(fill: Fill) -> str:
-    symbol = fill.symbol or fill.contract_id
-    owner = f" for {fill.bot_id}" if fill.bot_id else ""
-    text = f"filled {fill.side.name} {fill.quantity:g} {symbol} @ {fill.price:g}{owner}"
-    if fill.voided:
-        text += " (voided)"
-    return text
-
-
-def describe_close(fill: Fill) -> str:
-    assert fill.realized_pnl is not None
-    symbol = fill.symbol or fill.contract_id
-    owner = f" for {fill.bot_id}" if fill.bot_id else ""
-    net = fill.realized_pnl - fill.fees
-    return (
-        f"trade closed {symbol}{owner}: P&L {fill.realized_pnl:+.2f} (fees {fill.fees:.2f}, net {net:+.2f})"
-    )
 
 
 CHANNELS = (channels.CM_FILLS, channels.AGGREGATOR_RISK)

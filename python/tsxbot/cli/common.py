@@ -56,6 +56,7 @@ RUN_ALL_ROUTES = {
     "tsxbot.connection_manager": "connectionmanager",
     "tsxbot.aggregator": "aggregator",
     "tsxbot.bots": "bots",
+    "tsxbot.alerts": "alerts",
     "tsxbot.gateway": "connectionmanager",
     "httpx": "connectionmanager",  # the gateway's REST client
     "pysignalr": "connectionmanager",  # the gateway's hub client

@@ -69,6 +69,21 @@ def _bots(config: Config, bus: MessageBus, built: list[Service]) -> list[Service
     return list(build_bots(config, bus, simulator.now if simulator is not None else None))
 
 
+def _alerts(config: Config, bus: MessageBus, built: list[Service]) -> list[Service]:
+    """The notifier (``alerts.enabled``), on the simulator's clock, reading the aggregator's API."""
+    from tsxbot.aggregator import Aggregator
+    from tsxbot.alerts.factory import build_alerts
+    from tsxbot.sim import SimulatorService
+
+    simulator = next((s for s in built if isinstance(s, SimulatorService)), None)
+    aggregator = next((s for s in built if isinstance(s, Aggregator)), None)
+    api = aggregator.api if aggregator is not None else None
+    url = (lambda: f"http://{api.host}:{api.port}") if api is not None else None
+    clock = simulator.now if simulator is not None else None
+    alerts = build_alerts(config, bus, clock, url, in_process_group=True)
+    return [alerts] if alerts is not None else []
+
+
 # The services run-all starts after the bus, in start order (stopped in reverse). An entry is
 # None while that service is not built yet.
 SERVICES: list[tuple[str, Builder | None]] = [
@@ -76,6 +91,7 @@ SERVICES: list[tuple[str, Builder | None]] = [
     ("connection-manager", _connection_manager),
     ("aggregator", _aggregator),
     ("bots", _bots),
+    ("alerts", _alerts),
 ]
 
 
@@ -99,9 +115,11 @@ def _run_all(args: argparse.Namespace) -> int:
         target=config.global_config.topstepx.target,
         bus=config.global_config.bus.backend,
     )
+    from tsxbot.alerts.factory import AlertsSetupError
+
     try:
         services = _build(config)
-    except MissingCredentialsError as exc:
+    except (MissingCredentialsError, AlertsSetupError) as exc:
         print(f"tsxbot: {exc}", file=sys.stderr)
         return EXIT_CONFIG
     missing = [name for name, build in SERVICES if build is None]
@@ -121,6 +139,7 @@ def _run_all(args: argparse.Namespace) -> int:
 def describe(config: Config, services: list[Service], missing: list[str]) -> str:
     """What ``run-all`` runs and how to reach it, printed once everything started (as ``tsxbot
     sim`` prints its own)."""
+    from tsxbot.alerts.service import AlertService
     from tsxbot.bots import BotService
     from tsxbot.connection_manager.service import ConnectionManager
     from tsxbot.sim import SimulatorService
@@ -155,6 +174,10 @@ def describe(config: Config, services: list[Service], missing: list[str]) -> str
                 f"  bot {service.bot_id:<15} {bot.strategy.type} on {service.symbol} ({service.state.value}; "
                 f"status on bot:{service.bot_id}:status, control on bot:{service.bot_id}:control)"
             )
+        elif isinstance(service, AlertService):
+            names = ", ".join(r.outbox.name for r in service.routes)
+            commands = "; Telegram commands on" if service.control is not None else ""
+            lines.append(f"  alerts              {names}{commands}")
         elif not isinstance(service, (BusService, ActivityLog)):  # a service without its own line yet
             lines.append(f"  {service.name:<19} running")
     from_env = bool(config.secrets.internal_api_key)

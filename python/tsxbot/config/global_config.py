@@ -8,6 +8,7 @@ from typing import Literal
 
 import msgspec
 
+from tsxbot.config.alerts import AlertsConfig
 from tsxbot.config.limits import RateLimit
 from tsxbot.config.simulator import SimulatorConfig
 from tsxbot.config.types import (
@@ -338,3 +339,5 @@ class GlobalConfig(Section, frozen=True):
     # Extra directories searched for user strategies (relative to the config directory).
     strategy_paths: list[str] = msgspec.field(default_factory=list)
     journal: JournalConfig = msgspec.field(default_factory=JournalConfig)
+    # Alerts and remote control (Telegram, Discord, Slack, a JSON webhook): off unless configured.
+    alerts: AlertsConfig = msgspec.field(default_factory=AlertsConfig)

@@ -13,6 +13,12 @@ SECRET_ENV_VARS: dict[str, tuple[str, ...]] = {
     "topstepx_username": ("TOPSTEPX_USERNAME", "TOPSTEP_USERNAME_REAL", "TOPSTEP_USERNAME"),
     "topstepx_api_key": ("TOPSTEPX_API_KEY", "TOPSTEP_API_KEY_REAL", "TOPSTEP_API_KEY"),
     "internal_api_key": ("TSXBOT_API_KEY",),
+    # Alerts (``alerts.*``): a bot token and webhook URLs are credentials (whoever holds one posts
+    # as the bot or into the channel), so they are secrets too.
+    "telegram_bot_token": ("TELEGRAM_BOT_TOKEN",),
+    "discord_webhook_url": ("DISCORD_WEBHOOK_URL",),
+    "slack_webhook_url": ("SLACK_WEBHOOK_URL",),
+    "alert_webhook_url": ("TSXBOT_ALERT_WEBHOOK_URL",),
 }
 
 
@@ -53,6 +59,10 @@ class Secrets:
     topstepx_username: Secret | None = None
     topstepx_api_key: Secret | None = None
     internal_api_key: Secret | None = None
+    telegram_bot_token: Secret | None = None
+    discord_webhook_url: Secret | None = None
+    slack_webhook_url: Secret | None = None
+    alert_webhook_url: Secret | None = None
 
     @classmethod
     def from_environment(cls, env: Mapping[str, str]) -> Secrets:
@@ -71,6 +81,4 @@ class Secrets:
 
     def values(self) -> list[str]:
         """The raw values, for the log redactor only."""
-        return [
-            s.reveal() for s in (self.topstepx_username, self.topstepx_api_key, self.internal_api_key) if s
-        ]
+        return [s.reveal() for field in SECRET_ENV_VARS if (s := getattr(self, field))]

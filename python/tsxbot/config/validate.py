@@ -156,7 +156,8 @@ def _unknown_key_message(key: str, known: list[str]) -> str:
     if _SECRET_LIKE.search(key):
         return (
             "unknown key: secrets are read only from environment variables (TOPSTEPX_USERNAME, "
-            "TOPSTEPX_API_KEY, TSXBOT_API_KEY), never from config files; remove it from the file"
+            "TOPSTEPX_API_KEY, TSXBOT_API_KEY, TELEGRAM_BOT_TOKEN, DISCORD_WEBHOOK_URL, SLACK_WEBHOOK_URL, "
+            "TSXBOT_ALERT_WEBHOOK_URL), never from config files; remove it from the file"
         )
     close = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
     hint = f"; did you mean {close[0]!r}?" if close else ""
