@@ -93,6 +93,35 @@ KEPT_BARS = 7_000
 RECENT_SKIPS = 20
 
 
+class _SharedConversion:
+    """The bots of one process receive the same message object from the in-process bus: the
+    conversion each needs (a bar to a ``ClosedBar``, a print's time to nanoseconds) is made once
+    for all of them (keyed by the immutable object's identity: the last one only)."""
+
+    __slots__ = ("_bar", "_closed", "_ns", "_when")
+
+    def __init__(self) -> None:
+        self._bar: Bar | None = None
+        self._closed: ClosedBar | None = None
+        self._when: dt.datetime | None = None
+        self._ns = 0
+
+    def closed_bar(self, message: Bar) -> ClosedBar:
+        if message is not self._bar or self._closed is None:
+            self._closed = closed_bar(message)
+            self._bar = message
+        return self._closed
+
+    def ns(self, when: dt.datetime) -> int:
+        if when is not self._when:
+            self._ns = to_ns(when)
+            self._when = when
+        return self._ns
+
+
+_SHARED = _SharedConversion()
+
+
 class ReloadError(ValueError):
     """RELOAD params the strategy refuses; the message is the config loader's."""
 
@@ -158,6 +187,8 @@ class BotService(Service):
         self._stopping = False
         self._status_at = 0.0
         self._lock = asyncio.Lock()
+        # Log records of the orders a bar sent, written after every bot has sent its own.
+        self._said: list[tuple[str, dict[str, Any]]] = []
 
     # --- lifecycle --------------------------------------------------------------------------------
 
@@ -338,7 +369,7 @@ class BotService(Service):
                     self.last_price = payload.last
                 if payload.bid is not None and payload.ask is not None and self.state is not BotState.ERROR:
                     try:
-                        self.engine.on_quote(to_ns(payload.timestamp), payload.bid, payload.ask)
+                        self.engine.on_quote(_SHARED.ns(payload.timestamp), payload.bid, payload.ask)
                     except Exception as exc:
                         self._strategy_failed(exc, None)
 
@@ -352,7 +383,7 @@ class BotService(Service):
         self.counters["prints"] += 1
         if self.state is not BotState.ERROR:
             try:
-                self.engine.on_print(to_ns(trade.timestamp), trade.price, float(trade.size), side)
+                self.engine.on_print(_SHARED.ns(trade.timestamp), trade.price, float(trade.size), side)
             except Exception as exc:
                 self._strategy_failed(exc, None)
 
@@ -361,7 +392,7 @@ class BotService(Service):
         if not message.complete or message.timeframe != "1m":
             return
         received = time.perf_counter()
-        bar = closed_bar(message)
+        bar = _SHARED.closed_bar(message)
         if self.last_bar_end is not None and bar.end <= self.last_bar_end:
             return  # already seen (History and the live feed overlap)
         if self.use_history and self.last_bar_end is not None and bar.start > self.last_bar_end:
@@ -378,10 +409,29 @@ class BotService(Service):
                 await self.act(decided)
                 if received is not None and self.counters["submissions"] > sent:
                     self.decision_seconds.append(time.perf_counter() - received)
+        if not acted and (received is None or time.monotonic() - self._status_at < STATUS_SECONDS):
+            return
+        # The orders are out. What only reports them (their log lines, the status) waits until the
+        # other bots of this process that got the same bar have sent theirs: one yield puts this
+        # bot behind them in the event loop's queue.
+        try:
+            if self._said:
+                await asyncio.sleep(0)
+        finally:
+            self._say_deferred()
         # The status after a bar: whenever the bar decided something, else at most once a second
         # (a process of many bots must not spend its bar closes on status nobody waits for).
-        if received is not None and (acted or time.monotonic() - self._status_at >= STATUS_SECONDS):
+        if received is not None:
             await self.publish_status()
+
+    def _say(self, event: str, **fields: Any) -> None:
+        """An INFO record about an order just sent, written once the bar's orders are all out."""
+        self._said.append((event, fields))
+
+    def _say_deferred(self) -> None:
+        said, self._said = self._said, []
+        for event, fields in said:
+            log.info(event, bot=self.bot_id, **fields)
 
     def _feed_bar(self, bar: ClosedBar, *, warm: bool) -> list[tuple[BarLike, list[Outcome]]]:
         """One one-minute bar into the strategy's timeframe; the outcomes of each bar it completes."""
@@ -449,9 +499,8 @@ class BotService(Service):
             self.skip_reason = outcome.kind.value
             when = from_ns(bar.end).isoformat()
             self.recent_skips.append(f"{when} {outcome.kind.value}: {self.last_skip}")
-            log.info(
+            self._say(
                 "signal skipped",
-                bot=self.bot_id,
                 setup=outcome.reason.setup,
                 reason=outcome.kind.value,
                 detail=outcome.detail,
@@ -466,20 +515,19 @@ class BotService(Service):
                 f"stop {outcome.stop:g}, target {target}"
             )
             await self._submit(submission)
-            log.info("entry sent", bot=self.bot_id, signal=self.last_signal, order_id=submission.order_id)
+            self._say("entry sent", signal=self.last_signal, order_id=submission.order_id)
         elif isinstance(outcome, Exit):
             exit_order = exit_submission(self.engine.ctx.position.quantity, outcome, self.symbol, bar.end, n)
             if exit_order is None:
                 return
             self.last_signal = f"exit ({outcome.reason.setup}): {exit_order.side.value} {exit_order.quantity}"
             await self._submit(exit_order)
-            log.info("exit sent", bot=self.bot_id, why=outcome.reason.setup, quantity=exit_order.quantity)
+            self._say("exit sent", why=outcome.reason.setup, quantity=exit_order.quantity)
         elif isinstance(outcome, (MoveStop, MoveTarget)):
             command = sltp_command(outcome, self.bot_id, self.symbol, bar.end, n)
             await self._publish(channels.AGGREGATOR_ORDERS, command)
-            log.info(
+            self._say(
                 "stop/target moved",
-                bot=self.bot_id,
                 why=outcome.reason.setup,
                 stop=command.stop_loss,
                 target=command.take_profit,
