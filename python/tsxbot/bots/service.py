@@ -63,6 +63,7 @@ from tsxbot.messages import (
     Quote,
     RiskRejection,
     Side,
+    UpdateStopLossTakeProfit,
     channels,
 )
 from tsxbot.messages.payload import Payload, Scalar
@@ -73,7 +74,7 @@ from tsxbot.strategy.bar import BarLike, ClosedBar, closed_bar
 from tsxbot.strategy.engine import Outcome, StrategyEngine
 from tsxbot.strategy.position import Position
 from tsxbot.strategy.registry import load_strategy
-from tsxbot.strategy.signals import Exit, MoveStop, MoveTarget
+from tsxbot.strategy.signals import Exit, MoveStop, MoveTarget, Reason
 from tsxbot.strategy.sizing import Sized
 from tsxbot.strategy.skip import Skip
 
@@ -152,6 +153,7 @@ class BotService(Service):
         self.params: StrategyParams = settings.params
         self.engine = self._new_engine(self.params)
         self.resampler = BarResampler(timeframe_seconds(self.params.timeframe))
+        self.extra_resamplers = self._extra_resamplers(self.engine)
         self.state = BotState.INITIALIZING
         self.message: str | None = None
         # Exchange truth from the aggregator.
@@ -162,7 +164,9 @@ class BotService(Service):
         self.last_price: float | None = None
         # What the bot sent, and what came of it.
         self.entries: dict[str, Sized] = {}
+        # Round trips closed this trading day (reset at the trading-day roll, 17:00 CT for CME).
         self.trades_today = 0
+        self.trading_date: int | None = None
         self.last_signal: str | None = None
         self.last_skip: str | None = None
         self.skip_reason: str | None = None
@@ -189,6 +193,10 @@ class BotService(Service):
         self._lock = asyncio.Lock()
         # Log records of the orders a bar sent, written after every bot has sent its own.
         self._said: list[tuple[str, dict[str, Any]]] = []
+        # UPDATE_SLTP due after an order message (sent by ``send_stop_moves``), and the stop price
+        # last asked for that way (asked once).
+        self._stop_moves: list[UpdateStopLossTakeProfit] = []
+        self._unified_stop: float | None = None
 
     # --- lifecycle --------------------------------------------------------------------------------
 
@@ -196,6 +204,19 @@ class BotService(Service):
         return StrategyEngine(
             self.strategy_class, params, self.settings.config, self.settings.instrument, build_bars=False
         )
+
+    @staticmethod
+    def _extra_resamplers(engine: StrategyEngine) -> list[tuple[str, BarResampler]]:
+        """The strategy's ``extra_timeframes``, built from the same one-minute bars."""
+        return [(tf, BarResampler(timeframe_seconds(tf))) for tf in engine.strategy.extra_timeframes()]
+
+    @staticmethod
+    def _feed_extra(engine: StrategyEngine, extras: list[tuple[str, BarResampler]], bar: ClosedBar) -> None:
+        """``bar`` into the strategy's other timeframes: each bar it completes goes to the
+        strategy (``on_extra_bar``) before the main timeframe's bar closing with it."""
+        for timeframe, resampler in extras:
+            for done in resampler.add(bar):
+                engine.on_extra_bar(timeframe, done)
 
     def now(self) -> dt.datetime:
         if self.clock is not None:
@@ -439,7 +460,13 @@ class BotService(Service):
             return []
         self.last_bar_end = bar.end
         self.kept_bars.append(bar)
+        self._roll_day(bar.end)
         out: list[tuple[BarLike, list[Outcome]]] = []
+        if self.extra_resamplers and self.state is not BotState.ERROR:
+            try:
+                self._feed_extra(self.engine, self.extra_resamplers, bar)
+            except Exception as exc:
+                self._strategy_failed(exc, bar)
         for done in self.resampler.add(bar):
             self.counters["bars"] += 1
             if self.pending_params is not None and not warm:
@@ -557,8 +584,16 @@ class BotService(Service):
                     log.exception(
                         "a message on the bot's order channel could not be handled", bot=self.bot_id
                     )
+                await self.send_stop_moves()
             await message.ack()
             await self.publish_status()
+
+    async def send_stop_moves(self) -> None:
+        """The UPDATE_SLTP the bot's orders called for (one stop for a scaled-in position)."""
+        moves, self._stop_moves = self._stop_moves, []
+        for move in moves:
+            await self._publish(channels.AGGREGATOR_ORDERS, move)
+            log.info("stop moved", bot=self.bot_id, why="scale-in: one stop", stop=move.stop_loss)
 
     def on_order_message(self, payload: Payload) -> None:
         if isinstance(payload, Fill):
@@ -581,10 +616,22 @@ class BotService(Service):
         if done.realized_points is not None:
             self.realized_pnl += done.realized_points * fill.quantity * self.point_value
         self.realized_pnl -= fill.fees
+        self._roll_day(to_ns(fill.timestamp))
         if self.engine.ctx.position.flat and done.realized_points is not None:
             self.trades_today += 1
         self.position = self.engine.ctx.position.quantity
         self.average_price = self.engine.ctx.position.average_price
+
+    def _roll_day(self, now_ns: int) -> None:
+        """A new trading day (the session calendar's, from market time): its counts start at 0."""
+        gate = self.engine.gate
+        day = gate.clock.trading_date(now_ns)
+        if day is None or day == self.trading_date:
+            return
+        if self.trading_date is None or day > self.trading_date:
+            self.trading_date = day
+            self.trades_today = 0
+            gate.roll(now_ns)
 
     def on_position(self, update: PositionUpdate) -> None:
         """The aggregator's account of the bot's position: the truth the engine follows."""
@@ -636,6 +683,7 @@ class BotService(Service):
             if update.status in (OrderStatus.OPEN, OrderStatus.PENDING, OrderStatus.SUSPENDED):
                 self.protective[update.exchange_order_id] = update
                 self._follow_exchange_bracket(update)
+                self._one_stop()
             else:
                 self.protective.pop(update.exchange_order_id, None)
             return
@@ -665,6 +713,37 @@ class BotService(Service):
             managed.stop = leg.stop_price
         elif leg.order_type is OrderType.LIMIT and leg.limit_price is not None:
             managed.target = leg.limit_price
+
+    def _one_stop(self) -> None:
+        """After a scale-in each entry has its own bracket, so the position has stops at two
+        prices. A trader expects one protective stop for the whole size: the tightest working stop
+        becomes every stop's price (UPDATE_SLTP moves all of the bot's stops; it only tightens,
+        so no entry risks more than it was sized for)."""
+        managed = self.engine.exits.position
+        if managed is None or self.position == 0:
+            return
+        prices = {
+            o.stop_price
+            for o in self.protective.values()
+            if o.order_type in (OrderType.STOP, OrderType.TRAILING_STOP) and o.stop_price is not None
+        }
+        if len(prices) < 2:
+            return
+        tightest = max(prices) if managed.side == "long" else min(prices)
+        managed.stop = tightest
+        if self._unified_stop == tightest:
+            return
+        self._unified_stop = tightest
+        reason = Reason(setup="scale-in", note="one stop for the whole position")
+        self._stop_moves.append(
+            sltp_command(
+                MoveStop(price=tightest, reason=reason),
+                self.bot_id,
+                self.symbol,
+                to_ns(self.now()),
+                next(self._order_seq),
+            )
+        )
 
     def on_rejection(self, rejection: RiskRejection) -> None:
         log.warning(
@@ -754,7 +833,9 @@ class BotService(Service):
             engine = self._new_engine(params)
             engine.warming_up = True
             resampler = BarResampler(timeframe_seconds(params.timeframe))
+            extras = self._extra_resamplers(engine)
             for kept in list(self.kept_bars)[:-1]:
+                self._feed_extra(engine, extras, kept)
                 for done in resampler.add(kept):
                     engine.on_bar(done, feed_flow=True)
             engine.warming_up = False
@@ -772,6 +853,7 @@ class BotService(Service):
         # The entries held and in flight carry over (what risk.maxPositions counts).
         engine._held, engine._unfilled, engine._pending = old._held, old._unfilled, old._pending
         self.engine = engine
+        self.extra_resamplers = extras
         self.params = params
         self.message = "RELOAD applied"
         log.info("RELOAD applied", bot=self.bot_id, params=msgspec.to_builtins(params))
