@@ -617,8 +617,10 @@ class BotService(Service):
             self.realized_pnl += done.realized_points * fill.quantity * self.point_value
         self.realized_pnl -= fill.fees
         self._roll_day(to_ns(fill.timestamp))
-        if self.engine.ctx.position.flat and done.realized_points is not None:
-            self.trades_today += 1
+        if self.engine.ctx.position.flat:
+            self._unified_stop = None  # the next scale-in's stops are joined again
+            if done.realized_points is not None:
+                self.trades_today += 1
         self.position = self.engine.ctx.position.quantity
         self.average_price = self.engine.ctx.position.average_price
 
