@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+import structlog
 
 from support.bot_system import config_dir, scripted_bot, system_config
 from tsxbot.bots import BotService
@@ -16,7 +17,17 @@ from tsxbot.bots.resample import BarResampler
 from tsxbot.bots.service import ReloadError
 from tsxbot.bus import create_bus
 from tsxbot.config.global_config import BusConfig
-from tsxbot.messages import Bar, Fill, OrderStatus, OrderType, OrderUpdate, PositionUpdate, Side
+from tsxbot.messages import (
+    Bar,
+    Fill,
+    OrderStatus,
+    OrderSubmission,
+    OrderType,
+    OrderUpdate,
+    PositionUpdate,
+    Side,
+    channels,
+)
 from tsxbot.sessions import to_ns
 from tsxbot.strategy import ClosedBar, Exit, MoveStop, Reason
 from tsxbot.strategy.sizing import Sized
@@ -201,3 +212,21 @@ async def test_a_strategys_second_timeframe_gets_its_closed_bars(tmp_path: Path)
         assert len([x for x in seen if x[0] == "1m"]) == 11
     finally:
         await bus.close()
+
+
+async def test_an_entry_is_published_then_logged_with_its_signal(bot: BotService) -> None:
+    """The bar's order goes out first; its INFO line (with the signal and the order id) is written
+    once the bot yields to the other bots of its process: nothing is lost by the wait."""
+    orders = await bot.bus.subscribe(channels.AGGREGATOR_ORDERS, group="test")
+    start = dt.datetime(2026, 11, 24, 15, 30, tzinfo=dt.UTC)  # 09:30 CT; the scripted entry: 09:32
+    with structlog.testing.capture_logs() as logs:
+        for i in range(2):
+            await bot.on_bar_message(_minute_bar(start + dt.timedelta(minutes=i)))
+    submissions = [m.envelope.payload for m in await orders.next_batch()]
+    entries = [p for p in submissions if isinstance(p, OrderSubmission)]
+    assert len(entries) == 1
+    sent = [r for r in logs if r["event"] == "entry sent"]
+    assert len(sent) == 1 and sent[0]["log_level"] == "info"
+    assert sent[0]["order_id"] == entries[0].order_id and sent[0]["bot"] == "bot_s"
+    assert sent[0]["signal"].startswith("scripted entry: long")
+    await orders.close()
