@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+import structlog
 
 from support.bot_system import config_dir, scripted_bot, system_config
 from tsxbot.bots import BotService
@@ -16,7 +17,18 @@ from tsxbot.bots.resample import BarResampler
 from tsxbot.bots.service import ReloadError
 from tsxbot.bus import create_bus
 from tsxbot.config.global_config import BusConfig
-from tsxbot.messages import Fill, OrderStatus, OrderType, OrderUpdate, PositionUpdate, Side
+from tsxbot.messages import (
+    Bar,
+    Fill,
+    OrderStatus,
+    OrderSubmission,
+    OrderType,
+    OrderUpdate,
+    PositionUpdate,
+    Side,
+    channels,
+)
+from tsxbot.sessions import to_ns
 from tsxbot.strategy import ClosedBar, Exit, MoveStop, Reason
 from tsxbot.strategy.sizing import Sized
 
@@ -140,3 +152,81 @@ async def test_a_position_filled_outside_the_bots_memory_gets_its_exits_back(bot
     )  # fmt: skip
     managed = bot.engine.exits.position
     assert managed is not None and (managed.side, managed.stop, managed.quantity) == ("long", 5989.0, 2)
+
+
+def _fill(fill_id: int, side: Side, when: dt.datetime, price: float = 6001.0) -> Fill:
+    return Fill(
+        fill_id=fill_id, exchange_order_id=100 + fill_id, account_id=1001, contract_id="CON.F.US.MES.Z26",
+        side=side, quantity=1, price=price, timestamp=when, bot_id="bot_s", symbol="MES",
+    )  # fmt: skip
+
+
+def _minute_bar(start: dt.datetime, price: float = 6001.0) -> Bar:
+    return Bar(
+        symbol="MES", timeframe="1m", start=start, end=start + dt.timedelta(minutes=1), open=price,
+        high=price + 1, low=price - 1, close=price, volume=10, buy_volume=5, sell_volume=5, trade_count=4,
+    )  # fmt: skip
+
+
+async def test_the_days_counts_start_again_at_the_1700_ct_roll(bot: BotService) -> None:
+    """Tuesday 2026-11-24 (CST, UTC-6): a trade closed at 15:00 CT counts for Tuesday's trading
+    day; from the 17:00 CT bar on, Wednesday's counts start at 0 (signals and trades)."""
+    tuesday = dt.datetime(2026, 11, 24, 20, 50, tzinfo=dt.UTC)  # 14:50 CT
+    bot.engine.gate.record_entry(to_ns(tuesday))
+    bot.on_fill(_fill(1, Side.BUY, tuesday))
+    bot.on_fill(_fill(2, Side.SELL, tuesday + dt.timedelta(minutes=10)))
+    await bot.on_bar_message(_minute_bar(tuesday + dt.timedelta(minutes=10)))  # 15:00-15:01 CT
+    assert (bot.trades_today, bot.status().signals_today) == (1, 1)
+    await bot.on_bar_message(_minute_bar(tuesday + dt.timedelta(minutes=70)))  # 16:00 CT: same day
+    assert (bot.trades_today, bot.status().signals_today) == (1, 1)
+    roll = dt.datetime(2026, 11, 24, 23, 0, tzinfo=dt.UTC)  # 17:00 CT
+    await bot.on_bar_message(_minute_bar(roll))
+    assert (bot.trades_today, bot.status().signals_today) == (0, 0)
+    # Wednesday's first round trip (fills after the roll) counts for Wednesday.
+    bot.on_fill(_fill(3, Side.BUY, roll + dt.timedelta(minutes=5)))
+    bot.on_fill(_fill(4, Side.SELL, roll + dt.timedelta(minutes=6)))
+    assert bot.trades_today == 1
+
+
+async def test_a_strategys_second_timeframe_gets_its_closed_bars(tmp_path: Path) -> None:
+    """A 1-minute strategy asking for 5-minute bars: each 5-minute bar (built from the bus's
+    one-minute bars on the 5-minute grid) arrives before the main bar closing with it."""
+    text = scripted_bot(extra_timeframe="5m", enter_at="03:00")
+    config = system_config(config_dir(tmp_path, {"bot_s": text}))
+    bus = create_bus(BusConfig(), client_name="test")
+    await bus.start()
+    try:
+        bot = BotService(config, "bot_s", bus, history=False)
+        start = dt.datetime(2026, 11, 24, 15, 30, tzinfo=dt.UTC)  # 09:30 CT, on the 5-minute grid
+        for i in range(11):
+            await bot.on_bar_message(_minute_bar(start + dt.timedelta(minutes=i), 6000.0 + i))
+        strategy = bot.engine.strategy
+        seen = strategy.seen  # type: ignore[attr-defined]
+        m, s0 = 60_000_000_000, to_ns(start)
+        extra = [(tf, a, b) for tf, a, b in seen if tf == "5m"]
+        assert extra == [("5m", s0, s0 + 5 * m), ("5m", s0 + 5 * m, s0 + 10 * m)]
+        # Before the main bar that closes with it (the 09:34-09:35 bar), after the one before.
+        at = seen.index(("5m", s0, s0 + 5 * m))
+        assert seen[at - 1] == ("1m", s0 + 3 * m, s0 + 4 * m)
+        assert seen[at + 1] == ("1m", s0 + 4 * m, s0 + 5 * m)
+        assert len([x for x in seen if x[0] == "1m"]) == 11
+    finally:
+        await bus.close()
+
+
+async def test_an_entry_is_published_then_logged_with_its_signal(bot: BotService) -> None:
+    """The bar's order goes out first; its INFO line (with the signal and the order id) is written
+    once the bot yields to the other bots of its process: nothing is lost by the wait."""
+    orders = await bot.bus.subscribe(channels.AGGREGATOR_ORDERS, group="test")
+    start = dt.datetime(2026, 11, 24, 15, 30, tzinfo=dt.UTC)  # 09:30 CT; the scripted entry: 09:32
+    with structlog.testing.capture_logs() as logs:
+        for i in range(2):
+            await bot.on_bar_message(_minute_bar(start + dt.timedelta(minutes=i)))
+    submissions = [m.envelope.payload for m in await orders.next_batch()]
+    entries = [p for p in submissions if isinstance(p, OrderSubmission)]
+    assert len(entries) == 1
+    sent = [r for r in logs if r["event"] == "entry sent"]
+    assert len(sent) == 1 and sent[0]["log_level"] == "info"
+    assert sent[0]["order_id"] == entries[0].order_id and sent[0]["bot"] == "bot_s"
+    assert sent[0]["signal"].startswith("scripted entry: long")
+    await orders.close()

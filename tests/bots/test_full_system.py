@@ -10,7 +10,11 @@ and trade searches):
 
 - every order at the exchange came through the aggregator (its tag is one the aggregator gave,
   or a bracket leg of one, or a bot's stop/target move the aggregator forwarded);
-- every open position had a working stop at every step and at every fill;
+- every open position had working stops covering its whole size at every moment: checked from
+  the simulator's own state after every exchange operation that changed an order or a position
+  (``support.protection.ProtectionWatch``, an observer of the exchange's order and position
+  events), so a gap between a fill and its stop is caught; and again from the order history at
+  every fill;
 - each bot's position and realized P&L are what the simulator's fills attributed to it imply.
 """
 
@@ -23,6 +27,7 @@ from typing import Any
 import pytest
 
 from support.bot_system import System, trading_system
+from support.protection import ProtectionWatch
 
 SEED = 1
 DAY_START = "2026-11-24T13:00:00Z"  # 07:00 CT
@@ -38,17 +43,6 @@ async def _search(system: System, path: str, key: str) -> list[dict[str, Any]]:
     return found
 
 
-async def _check_protected(system: System, unprotected: list[str]) -> None:
-    positions = await system.sim_positions()
-    if not positions:
-        return
-    orders = await system.sim_orders()
-    for position in positions:
-        stops = [o for o in orders if o["contractId"] == position["contractId"] and o["type"] in STOP_TYPES]
-        if sum(o["size"] for o in stops) < position["size"]:
-            unprotected.append(f"{system.sim.now().isoformat()} {position['contractId']} {position['size']}")
-
-
 def _ts(text: str) -> dt.datetime:
     return dt.datetime.fromisoformat(text)
 
@@ -61,17 +55,21 @@ async def test_the_three_example_bots_trade_a_day_through_the_aggregator_always_
         tmp_path,
         {},
         f"simulator.seed={SEED}",
-        "simulator.rateLimits.enabled=false",  # the test reads the exchange after every step
+        "simulator.rateLimits.enabled=false",  # the test reads the exchange's whole history at the end
         start=DAY_START,
         keep_examples=True,
     ) as system:
         await system.sim.login()
-        unprotected: list[str] = []
-        for _ in range(MINUTES * 60 // STEP):
-            await system.advance(STEP, step=STEP)
-            await _check_protected(system, unprotected)
-        await system.settle()
-        assert unprotected == []
+        watch = ProtectionWatch.install(system.sim.sim)
+        try:
+            for _ in range(MINUTES * 60 // STEP):
+                await system.advance(STEP, step=STEP)
+            await system.settle()
+        finally:
+            watch.uninstall()
+        assert watch.unprotected == []
+        # The watch saw the day's trading: checks while positions were held, after many events.
+        assert watch.checks_holding > 10 and watch.events > 100, (watch.checks_holding, watch.events)
 
         orders = {o["id"]: o for o in await _search(system, "Order/search", "orders")}
         trades = [t for t in await _search(system, "Trade/search", "trades") if not t.get("voided")]

@@ -79,3 +79,19 @@ def test_time_exit_once() -> None:
     (out,) = m.on_bar(bar(102, 100, 101), flatten_due=True)
     assert isinstance(out, Exit) and out.quantity is None and out.reason.setup == "time exit"
     assert m.on_bar(bar(102, 100, 101), flatten_due=True) == []
+
+
+def test_a_scale_in_keeps_one_stop_at_the_tighter_price_for_the_whole_size() -> None:
+    m = exits(breakEven={"enabled": True, "triggerR": 1.0, "offsetTicks": 0})
+    m.open("long", 100.0, 96.0, None, 2)  # R = 4
+    m.scale_in(101.0, 99.0, 3)  # an add at 103 with its stop at 99: average (2 x 100 + 103) / 3
+    pos = m.position
+    assert pos is not None
+    assert (pos.stop, pos.initial_stop, pos.entry, pos.quantity) == (99.0, 99.0, 101.0, 3)
+    # R is now 2 from the average price: break-even at 103 moves the one stop to 101.
+    assert stops(m.on_bar(bar(103.0, 101.5, 102.5))) == [101.0]
+    m.scale_in(101.5, 97.0, 4)  # a looser added stop never loosens the position's
+    assert (pos.stop, pos.quantity) == (101.0, 4)
+    m.open("short", 100.0, 104.0, None, 1)
+    m.scale_in(99.0, 101.0, 2)
+    assert m.position is not None and m.position.stop == 101.0

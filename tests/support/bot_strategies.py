@@ -37,6 +37,12 @@ class ScriptedParams(StrategyParams, frozen=True, kw_only=True):
     move_stop_after: int = 0
     exit_after: int = 0
     raise_after: int = 0
+    # A second entry, same side, on the bar that closes at this time (a scale-in), its stop
+    # ``add_stop_points`` from that bar's close.
+    add_at: TimeOfDay | None = None
+    add_stop_points: float = 3.0
+    # Another timeframe whose closed bars the strategy records (``seen``), with its own bars.
+    extra_timeframe: str | None = None
 
 
 class Scripted(Strategy[ScriptedParams]):
@@ -48,6 +54,14 @@ class Scripted(Strategy[ScriptedParams]):
         self.entry_bar: int | None = None
         self.stop = 0.0
         self.day: int | None = None
+        # (timeframe, bar start, bar end) of every bar received, main and extra, in order.
+        self.seen: list[tuple[str, int, int]] = []
+
+    def extra_timeframes(self) -> tuple[str, ...]:
+        return (self.params.extra_timeframe,) if self.params.extra_timeframe else ()
+
+    def on_extra_bar(self, timeframe: str, bar: BarLike) -> None:
+        self.seen.append((timeframe, bar.start, bar.end))
 
     def state(self) -> dict[str, float | int | str | bool | None]:
         return {"bars": self.bars, "stop": self.stop}
@@ -55,6 +69,7 @@ class Scripted(Strategy[ScriptedParams]):
     def on_bar(self, bar: BarLike) -> Sequence[Decision]:
         p = self.params
         self.bars += 1
+        self.seen.append((p.timeframe, bar.start, bar.end))
         if self.ctx.trading_date() != self.day:  # one entry a day
             self.day = self.ctx.trading_date()
             self.entry_bar = None
@@ -68,6 +83,12 @@ class Scripted(Strategy[ScriptedParams]):
                 return [MoveStop(price=self.stop, reason=Reason(setup="scripted tighten"))]
             if p.exit_after and after == p.exit_after:
                 return [Exit(reason=Reason(setup="scripted exit"))]
+            if p.add_at is not None and self.ctx.minute() == minutes(p.add_at):
+                sign = 1.0 if p.side == "long" else -1.0
+                reason = Reason(setup="scripted add", values={"bars": self.bars})
+                stop = bar.close - sign * p.add_stop_points
+                target = bar.close + sign * p.target_points
+                return [Enter(side=p.side, stop=stop, target=target, reason=reason)]
             return NOTHING
         if self.ctx.minute() != minutes(p.enter_at):
             return NOTHING

@@ -63,6 +63,7 @@ from tsxbot.messages import (
     Quote,
     RiskRejection,
     Side,
+    UpdateStopLossTakeProfit,
     channels,
 )
 from tsxbot.messages.payload import Payload, Scalar
@@ -73,7 +74,7 @@ from tsxbot.strategy.bar import BarLike, ClosedBar, closed_bar
 from tsxbot.strategy.engine import Outcome, StrategyEngine
 from tsxbot.strategy.position import Position
 from tsxbot.strategy.registry import load_strategy
-from tsxbot.strategy.signals import Exit, MoveStop, MoveTarget
+from tsxbot.strategy.signals import Exit, MoveStop, MoveTarget, Reason
 from tsxbot.strategy.sizing import Sized
 from tsxbot.strategy.skip import Skip
 
@@ -91,6 +92,40 @@ STATUS_SECONDS = 1.0
 KEPT_BARS = 7_000
 # Skipped signals reported in full in the status (all are counted by reason).
 RECENT_SKIPS = 20
+
+
+class _SharedConversion:
+    """The bots of one process receive the same message objects from the in-process bus: the
+    conversion each needs (a bar to a ``ClosedBar``, a print's or a quote's time to nanoseconds)
+    is made once for all of them. A bar is kept by the message's identity (the last one only); a
+    time by its value (the last ``TIMES_KEPT``: a bot drains its queue of prints before the next
+    bot reads the same ones)."""
+
+    TIMES_KEPT = 4096
+    __slots__ = ("_bar", "_closed", "_times")
+
+    def __init__(self) -> None:
+        self._bar: Bar | None = None
+        self._closed: ClosedBar | None = None
+        self._times: dict[dt.datetime, int] = {}
+
+    def closed_bar(self, message: Bar) -> ClosedBar:
+        if message is not self._bar or self._closed is None:
+            self._closed = closed_bar(message)
+            self._bar = message
+        return self._closed
+
+    def ns(self, when: dt.datetime) -> int:
+        times = self._times
+        found = times.get(when)
+        if found is None:
+            if len(times) >= self.TIMES_KEPT:
+                times.clear()
+            found = times[when] = to_ns(when)
+        return found
+
+
+_SHARED = _SharedConversion()
 
 
 class ReloadError(ValueError):
@@ -123,6 +158,7 @@ class BotService(Service):
         self.params: StrategyParams = settings.params
         self.engine = self._new_engine(self.params)
         self.resampler = BarResampler(timeframe_seconds(self.params.timeframe))
+        self.extra_resamplers = self._extra_resamplers(self.engine)
         self.state = BotState.INITIALIZING
         self.message: str | None = None
         # Exchange truth from the aggregator.
@@ -133,7 +169,9 @@ class BotService(Service):
         self.last_price: float | None = None
         # What the bot sent, and what came of it.
         self.entries: dict[str, Sized] = {}
+        # Round trips closed this trading day (reset at the trading-day roll, 17:00 CT for CME).
         self.trades_today = 0
+        self.trading_date: int | None = None
         self.last_signal: str | None = None
         self.last_skip: str | None = None
         self.skip_reason: str | None = None
@@ -158,6 +196,12 @@ class BotService(Service):
         self._stopping = False
         self._status_at = 0.0
         self._lock = asyncio.Lock()
+        # Log records of the orders a bar sent, written after every bot has sent its own.
+        self._said: list[tuple[str, dict[str, Any]]] = []
+        # UPDATE_SLTP due after an order message (sent by ``send_stop_moves``), and the stop price
+        # last asked for that way (asked once).
+        self._stop_moves: list[UpdateStopLossTakeProfit] = []
+        self._unified_stop: float | None = None
 
     # --- lifecycle --------------------------------------------------------------------------------
 
@@ -165,6 +209,19 @@ class BotService(Service):
         return StrategyEngine(
             self.strategy_class, params, self.settings.config, self.settings.instrument, build_bars=False
         )
+
+    @staticmethod
+    def _extra_resamplers(engine: StrategyEngine) -> list[tuple[str, BarResampler]]:
+        """The strategy's ``extra_timeframes``, built from the same one-minute bars."""
+        return [(tf, BarResampler(timeframe_seconds(tf))) for tf in engine.strategy.extra_timeframes()]
+
+    @staticmethod
+    def _feed_extra(engine: StrategyEngine, extras: list[tuple[str, BarResampler]], bar: ClosedBar) -> None:
+        """``bar`` into the strategy's other timeframes: each bar it completes goes to the
+        strategy (``on_extra_bar``) before the main timeframe's bar closing with it."""
+        for timeframe, resampler in extras:
+            for done in resampler.add(bar):
+                engine.on_extra_bar(timeframe, done)
 
     def now(self) -> dt.datetime:
         if self.clock is not None:
@@ -338,7 +395,7 @@ class BotService(Service):
                     self.last_price = payload.last
                 if payload.bid is not None and payload.ask is not None and self.state is not BotState.ERROR:
                     try:
-                        self.engine.on_quote(to_ns(payload.timestamp), payload.bid, payload.ask)
+                        self.engine.on_quote(_SHARED.ns(payload.timestamp), payload.bid, payload.ask)
                     except Exception as exc:
                         self._strategy_failed(exc, None)
 
@@ -352,7 +409,7 @@ class BotService(Service):
         self.counters["prints"] += 1
         if self.state is not BotState.ERROR:
             try:
-                self.engine.on_print(to_ns(trade.timestamp), trade.price, float(trade.size), side)
+                self.engine.on_print(_SHARED.ns(trade.timestamp), trade.price, float(trade.size), side)
             except Exception as exc:
                 self._strategy_failed(exc, None)
 
@@ -361,7 +418,7 @@ class BotService(Service):
         if not message.complete or message.timeframe != "1m":
             return
         received = time.perf_counter()
-        bar = closed_bar(message)
+        bar = _SHARED.closed_bar(message)
         if self.last_bar_end is not None and bar.end <= self.last_bar_end:
             return  # already seen (History and the live feed overlap)
         if self.use_history and self.last_bar_end is not None and bar.start > self.last_bar_end:
@@ -378,10 +435,29 @@ class BotService(Service):
                 await self.act(decided)
                 if received is not None and self.counters["submissions"] > sent:
                     self.decision_seconds.append(time.perf_counter() - received)
+        if not acted and (received is None or time.monotonic() - self._status_at < STATUS_SECONDS):
+            return
+        # The orders are out. What only reports them (their log lines, the status) waits until the
+        # other bots of this process that got the same bar have sent theirs: one yield puts this
+        # bot behind them in the event loop's queue.
+        try:
+            if self._said:
+                await asyncio.sleep(0)
+        finally:
+            self._say_deferred()
         # The status after a bar: whenever the bar decided something, else at most once a second
         # (a process of many bots must not spend its bar closes on status nobody waits for).
-        if received is not None and (acted or time.monotonic() - self._status_at >= STATUS_SECONDS):
+        if received is not None:
             await self.publish_status()
+
+    def _say(self, event: str, **fields: Any) -> None:
+        """An INFO record about an order just sent, written once the bar's orders are all out."""
+        self._said.append((event, fields))
+
+    def _say_deferred(self) -> None:
+        said, self._said = self._said, []
+        for event, fields in said:
+            log.info(event, bot=self.bot_id, **fields)
 
     def _feed_bar(self, bar: ClosedBar, *, warm: bool) -> list[tuple[BarLike, list[Outcome]]]:
         """One one-minute bar into the strategy's timeframe; the outcomes of each bar it completes."""
@@ -389,7 +465,13 @@ class BotService(Service):
             return []
         self.last_bar_end = bar.end
         self.kept_bars.append(bar)
+        self._roll_day(bar.end)
         out: list[tuple[BarLike, list[Outcome]]] = []
+        if self.extra_resamplers and self.state is not BotState.ERROR:
+            try:
+                self._feed_extra(self.engine, self.extra_resamplers, bar)
+            except Exception as exc:
+                self._strategy_failed(exc, bar)
         for done in self.resampler.add(bar):
             self.counters["bars"] += 1
             if self.pending_params is not None and not warm:
@@ -449,9 +531,8 @@ class BotService(Service):
             self.skip_reason = outcome.kind.value
             when = from_ns(bar.end).isoformat()
             self.recent_skips.append(f"{when} {outcome.kind.value}: {self.last_skip}")
-            log.info(
+            self._say(
                 "signal skipped",
-                bot=self.bot_id,
                 setup=outcome.reason.setup,
                 reason=outcome.kind.value,
                 detail=outcome.detail,
@@ -466,20 +547,19 @@ class BotService(Service):
                 f"stop {outcome.stop:g}, target {target}"
             )
             await self._submit(submission)
-            log.info("entry sent", bot=self.bot_id, signal=self.last_signal, order_id=submission.order_id)
+            self._say("entry sent", signal=self.last_signal, order_id=submission.order_id)
         elif isinstance(outcome, Exit):
             exit_order = exit_submission(self.engine.ctx.position.quantity, outcome, self.symbol, bar.end, n)
             if exit_order is None:
                 return
             self.last_signal = f"exit ({outcome.reason.setup}): {exit_order.side.value} {exit_order.quantity}"
             await self._submit(exit_order)
-            log.info("exit sent", bot=self.bot_id, why=outcome.reason.setup, quantity=exit_order.quantity)
+            self._say("exit sent", why=outcome.reason.setup, quantity=exit_order.quantity)
         elif isinstance(outcome, (MoveStop, MoveTarget)):
             command = sltp_command(outcome, self.bot_id, self.symbol, bar.end, n)
             await self._publish(channels.AGGREGATOR_ORDERS, command)
-            log.info(
+            self._say(
                 "stop/target moved",
-                bot=self.bot_id,
                 why=outcome.reason.setup,
                 stop=command.stop_loss,
                 target=command.take_profit,
@@ -509,8 +589,16 @@ class BotService(Service):
                     log.exception(
                         "a message on the bot's order channel could not be handled", bot=self.bot_id
                     )
+                await self.send_stop_moves()
             await message.ack()
             await self.publish_status()
+
+    async def send_stop_moves(self) -> None:
+        """The UPDATE_SLTP the bot's orders called for (one stop for a scaled-in position)."""
+        moves, self._stop_moves = self._stop_moves, []
+        for move in moves:
+            await self._publish(channels.AGGREGATOR_ORDERS, move)
+            log.info("stop moved", bot=self.bot_id, why="scale-in: one stop", stop=move.stop_loss)
 
     def on_order_message(self, payload: Payload) -> None:
         if isinstance(payload, Fill):
@@ -533,10 +621,24 @@ class BotService(Service):
         if done.realized_points is not None:
             self.realized_pnl += done.realized_points * fill.quantity * self.point_value
         self.realized_pnl -= fill.fees
-        if self.engine.ctx.position.flat and done.realized_points is not None:
-            self.trades_today += 1
+        self._roll_day(to_ns(fill.timestamp))
+        if self.engine.ctx.position.flat:
+            self._unified_stop = None  # the next scale-in's stops are joined again
+            if done.realized_points is not None:
+                self.trades_today += 1
         self.position = self.engine.ctx.position.quantity
         self.average_price = self.engine.ctx.position.average_price
+
+    def _roll_day(self, now_ns: int) -> None:
+        """A new trading day (the session calendar's, from market time): its counts start at 0."""
+        gate = self.engine.gate
+        day = gate.clock.trading_date(now_ns)
+        if day is None or day == self.trading_date:
+            return
+        if self.trading_date is None or day > self.trading_date:
+            self.trading_date = day
+            self.trades_today = 0
+            gate.roll(now_ns)
 
     def on_position(self, update: PositionUpdate) -> None:
         """The aggregator's account of the bot's position: the truth the engine follows."""
@@ -588,6 +690,7 @@ class BotService(Service):
             if update.status in (OrderStatus.OPEN, OrderStatus.PENDING, OrderStatus.SUSPENDED):
                 self.protective[update.exchange_order_id] = update
                 self._follow_exchange_bracket(update)
+                self._one_stop()
             else:
                 self.protective.pop(update.exchange_order_id, None)
             return
@@ -617,6 +720,37 @@ class BotService(Service):
             managed.stop = leg.stop_price
         elif leg.order_type is OrderType.LIMIT and leg.limit_price is not None:
             managed.target = leg.limit_price
+
+    def _one_stop(self) -> None:
+        """After a scale-in each entry has its own bracket, so the position has stops at two
+        prices. A trader expects one protective stop for the whole size: the tightest working stop
+        becomes every stop's price (UPDATE_SLTP moves all of the bot's stops; it only tightens,
+        so no entry risks more than it was sized for)."""
+        managed = self.engine.exits.position
+        if managed is None or self.position == 0:
+            return
+        prices = {
+            o.stop_price
+            for o in self.protective.values()
+            if o.order_type in (OrderType.STOP, OrderType.TRAILING_STOP) and o.stop_price is not None
+        }
+        if len(prices) < 2:
+            return
+        tightest = max(prices) if managed.side == "long" else min(prices)
+        managed.stop = tightest
+        if self._unified_stop == tightest:
+            return
+        self._unified_stop = tightest
+        reason = Reason(setup="scale-in", note="one stop for the whole position")
+        self._stop_moves.append(
+            sltp_command(
+                MoveStop(price=tightest, reason=reason),
+                self.bot_id,
+                self.symbol,
+                to_ns(self.now()),
+                next(self._order_seq),
+            )
+        )
 
     def on_rejection(self, rejection: RiskRejection) -> None:
         log.warning(
@@ -706,7 +840,9 @@ class BotService(Service):
             engine = self._new_engine(params)
             engine.warming_up = True
             resampler = BarResampler(timeframe_seconds(params.timeframe))
+            extras = self._extra_resamplers(engine)
             for kept in list(self.kept_bars)[:-1]:
+                self._feed_extra(engine, extras, kept)
                 for done in resampler.add(kept):
                     engine.on_bar(done, feed_flow=True)
             engine.warming_up = False
@@ -724,6 +860,7 @@ class BotService(Service):
         # The entries held and in flight carry over (what risk.maxPositions counts).
         engine._held, engine._unfilled, engine._pending = old._held, old._unfilled, old._pending
         self.engine = engine
+        self.extra_resamplers = extras
         self.params = params
         self.message = "RELOAD applied"
         log.info("RELOAD applied", bot=self.bot_id, params=msgspec.to_builtins(params))

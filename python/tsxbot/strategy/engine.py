@@ -14,7 +14,9 @@ backtester both drive, the same way:
   then only feed the flow (and the strategy's ``on_print``), so no bar is seen twice.
 - ``on_quote(ts_ns, bid, ask)``: passed to the strategy; ``on_extra_bar(timeframe, bar)``: a bar
   of one of the strategy's ``extra_timeframes`` from the bus (built here from prints otherwise).
-- ``on_fill(ts_ns, action, quantity, price)``: the bot's fills (position, exits, cooldown).
+- ``on_fill(ts_ns, action, quantity, price)``: the bot's fills (position, exits, cooldown). An
+  entry added to a held position (``risk.maxPositions`` > 1) gives the whole position one stop,
+  the tighter of the two (``ExitManager.scale_in``).
 
 Each of these returns the outcomes to act on, in order: ``Sized`` entries (send with their
 bracket), ``Exit`` (close ``quantity`` or all), ``MoveStop`` / ``MoveTarget`` (UPDATE_SLTP), and
@@ -231,8 +233,11 @@ class StrategyEngine:
                 and pending is not None
                 and pending.side == after.side
             ):
-                self._entry_filled()  # an added entry (risk.maxPositions > 1)
-            self.exits.set_quantity(abs(after.quantity))
+                # An added entry (risk.maxPositions > 1): its stop joins the position's.
+                self.exits.scale_in(after.average_price, pending.stop, abs(after.quantity))
+                self._entry_filled()
+            else:
+                self.exits.set_quantity(abs(after.quantity))
         self.strategy.on_fill(fill)
         return fill
 

@@ -79,6 +79,21 @@ class ExitManager:
     def close(self) -> None:
         self.position = None
 
+    def scale_in(self, average_price: float, stop: float, quantity: int) -> None:
+        """An entry added to the position (``risk.maxPositions`` > 1): one protective stop covers
+        the whole size, at the tighter of the position's stop and the added entry's (it only
+        tightens either entry's, so neither risks more than it was sized for); R is measured from
+        the new average price to that stop while the stop has not been moved."""
+        pos = self.position
+        if pos is None:
+            return
+        tighter = max(pos.stop, stop) if pos.side == "long" else min(pos.stop, stop)
+        if pos.stop == pos.initial_stop:
+            pos.initial_stop = tighter
+        pos.stop = tighter
+        pos.entry = average_price
+        pos.quantity = quantity
+
     def set_quantity(self, quantity: int) -> None:
         if self.position is not None:
             if quantity <= 0:

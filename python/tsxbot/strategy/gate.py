@@ -11,7 +11,9 @@
   (the count resets at the trading-day boundary of the session calendar: 17:00 CT for CME);
 - ``COOLDOWN``: less than ``signalCooldownMinutes`` since the last exit.
 
-``record_entry(now_ns)`` counts an entry; ``record_exit(now_ns)`` starts the cooldown;
+``record_entry(now_ns)`` counts an entry; ``roll(now_ns)`` moves to ``now``'s trading day (a bot
+calls it on every bar: its status shows the new day's count from the roll on);
+``record_exit(now_ns)`` starts the cooldown;
 ``flatten_due(now_ns)`` says the time exit is due. ``now`` is a bar's close, never the wall clock.
 """
 
@@ -50,7 +52,8 @@ class Gate:
         self.entries_today = 0
         self.last_exit_ns: int | None = None
 
-    def _roll(self, now_ns: int) -> None:
+    def roll(self, now_ns: int) -> None:
+        """Starts a new trading day's count when ``now_ns`` belongs to another trading day."""
         day = self.clock.trading_date(now_ns)
         if day is not None and day != self.trading_date:
             self.trading_date = day
@@ -76,7 +79,7 @@ class Gate:
         return minute >= self._flatten
 
     def check(self, now_ns: int, side: Side, open_entries: int, reason: Reason) -> Skip | None:
-        self._roll(now_ns)
+        self.roll(now_ns)
         config = self.config
         if self.paused:
             return Skip(kind=SkipKind.PAUSED, detail="new entries are paused", reason=reason)
@@ -123,7 +126,7 @@ class Gate:
         return None
 
     def record_entry(self, now_ns: int) -> None:
-        self._roll(now_ns)
+        self.roll(now_ns)
         self.entries_today += 1
 
     def record_exit(self, now_ns: int) -> None:
