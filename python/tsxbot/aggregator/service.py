@@ -368,6 +368,9 @@ class Aggregator(Service):
                 bot, symbol, side, abs(quantity), average, 0.0, self.instruments.get(symbol).point_value
             )
             restored += 1
+        peak = self.journal.drawdown_peak(self.account_id)
+        if peak is not None:  # the trailing drawdown's peak: its floor does not fall back
+            self.engine.raise_drawdown_peak(peak)
         day = self.current_trading_day
         today = self.journal.ledger.day_pnl(None, day) if day is not None else None
         # Only a day with activity in the journal is restored (a fresh start has nothing to bring back).
@@ -1264,6 +1267,10 @@ class Aggregator(Service):
     async def evaluate(self) -> None:
         """The prop-firm rules on the day's figures (after every fill, mark and balance)."""
         daily = self.engine.daily_pnl
+        if self.journal is not None and self.current_trading_day and not self._journal_day_pending:
+            self.journal.account_figures(
+                self.account_id, self.current_trading_day, self.engine, self.now_ns()
+            )
         risk = self.risk_settings
         if -daily >= risk.max_daily_loss and Cause.DAILY_LOSS not in self.account.causes:
             self._set(
