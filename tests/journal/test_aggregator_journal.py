@@ -26,8 +26,8 @@ def es_fill(n: int, side: Side, qty: int, price: float, minute: int, bot: str | 
     )  # fmt: skip
 
 
-async def test_events_the_day_and_a_restart(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'journal.db'}"
+async def test_events_the_day_and_a_restart(journal_url: str) -> None:
+    url = journal_url
     config = sim_config()
     journal = AggregatorJournal(config, url)
     await journal.start()
@@ -131,10 +131,10 @@ async def test_a_journal_that_cannot_be_opened_is_a_clear_error(tmp_path: Path) 
     journal.engine.dispose()
 
 
-async def test_the_account_history_rows_and_the_peak_after_a_restart(tmp_path: Path) -> None:
+async def test_the_account_history_rows_and_the_peak_after_a_restart(journal_url: str) -> None:
     """A row when the balance, the day or its start changes, or the drawdown peak rises (a rise
     alone at most once a second, the last one at stop); a restart reads the highest peak back."""
-    url = f"sqlite:///{tmp_path / 'j.db'}"
+    url = journal_url
     config = sim_config()
     journal = AggregatorJournal(config, url)
     await journal.start()

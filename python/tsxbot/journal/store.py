@@ -38,8 +38,11 @@ class JournalStore:
             exists = connection.execute(select(table.c.id).where(table.c.key == record.key)).first()
             if exists is not None:
                 return 0
-        result = connection.execute(self._insert(table), [record.values()])
-        return max(result.rowcount, 0)
+            result = connection.execute(self._insert(table), record.values())
+            return max(result.rowcount, 0)
+        # The rows RETURNING gives are the rows added (psycopg reports no rowcount for them).
+        added = connection.execute(self._insert(table).returning(table.c.id), record.values())
+        return len(added.all())
 
     def write(self, records: Sequence[Record]) -> int:
         """Write ``records`` in one transaction; a key already stored is skipped. Returns rows added."""
