@@ -100,8 +100,11 @@ async def test_a_restart_without_the_snapshot_takes_the_day_and_the_drawdown_pea
 
         second = await h.start_aggregator(*OVERRIDES, journal_url=url, state_key="no-snapshot")
         assert second.restored is None
-        # The drawdown state at once, before any balance (not the configured 50,000 start's 48,000 floor).
+        # At once, before any balance: the drawdown state (not the configured 50,000 start's 48,000
+        # floor) and the day's P&L (the daily loss limit is not reset until the next balance).
         assert (second.engine.drawdown_peak, second.engine.drawdown_floor) == (peak, floor)
+        assert not second._journal_day_pending
+        assert round(second.engine.daily_pnl, 2) == round(daily, 2)
         assert second.journal is not None
         again = second.journal.pnl_update(None, ACCOUNT)
         assert (again.realized_pnl, again.fees, again.trade_count, again.win_count, again.loss_count) == (
@@ -117,7 +120,7 @@ async def test_a_restart_without_the_snapshot_takes_the_day_and_the_drawdown_pea
         update = AccountUpdate(account_id=ACCOUNT, name="sim", balance=end_balance, can_trade=True)
         client = await h.client()
         await client.publish(channels.CM_ACCOUNT_UPDATES, Envelope.wrap(update, "test"))
-        await eventually(lambda: not second._journal_day_pending, within=15, what="the first balance")
+        await eventually(lambda: second.engine.balance == end_balance, within=15, what="the first balance")
         assert round(second.engine.daily_pnl, 2) == round(end_balance - start_balance, 2)
         assert round(second.engine.daily_pnl, 2) == round(pnl.realized_pnl - pnl.fees, 2) == round(daily, 2)
         assert (second.engine.drawdown_peak, second.engine.drawdown_floor) == (peak, floor)

@@ -368,13 +368,14 @@ class Aggregator(Service):
                 bot, symbol, side, abs(quantity), average, 0.0, self.instruments.get(symbol).point_value
             )
             restored += 1
-        peak = self.journal.drawdown_peak(self.account_id)
-        if peak is not None:  # the trailing drawdown's peak: its floor does not fall back
-            self.engine.raise_drawdown_peak(peak)
+        self.restore_fill_ids(self.journal.exchange_fill_ids)  # a replayed fill is not applied twice
         day = self.current_trading_day
+        # The trailing drawdown's peak and the day's start and balance journaled today, at once.
+        account_back = self.journal.restore_account(self.engine, self.account_id, day)
         today = self.journal.ledger.day_pnl(None, day) if day is not None else None
-        # Only a day with activity in the journal is restored (a fresh start has nothing to bring back).
-        self._journal_day_pending = today is not None and (today.trades > 0 or today.fees > 0)
+        # Else the day's P&L from the journal's fills at the first balance (the day not known yet,
+        # or a day with activity; a fresh start has nothing to bring back).
+        self._journal_day_pending = not account_back and (today is None or today.trades > 0 or today.fees > 0)
         log.warning("no state snapshot: positions restored from the journal", positions=restored)
 
     def _background(self, work: Coroutine[Any, Any, None], name: str) -> asyncio.Task[None]:

@@ -37,12 +37,14 @@ log = structlog.get_logger("tsxbot.journal")
 
 # How long the aggregator waits for a batch's rows before going on without acknowledging it.
 FLUSH_TIMEOUT_S = 2.0
+# The journal's newest fills whose ids a restart without the aggregator's snapshot remembers.
+KEPT_FILL_IDS = 10_000
 # A rise of the drawdown peak alone (open P&L on a mark) is journaled at most this often.
 PEAK_ROW_INTERVAL_NS = 1_000_000_000
 
 
-class RiskFigures(Protocol):
-    """The account figures the risk engine keeps (``tsxbot.risk.RiskEngine``)."""
+class RiskAccount(Protocol):
+    """The account figures the risk engine keeps and how they are put back (``tsxbot.risk.RiskEngine``)."""
 
     @property
     def balance(self) -> float: ...
@@ -52,6 +54,9 @@ class RiskFigures(Protocol):
     def daily_pnl(self) -> float: ...
     @property
     def drawdown_peak(self) -> float: ...
+    def on_balance(self, balance: float) -> None: ...
+    def new_trading_day(self) -> None: ...
+    def raise_drawdown_peak(self, peak: float) -> None: ...
 
 
 class JournalUnavailableError(RuntimeError):
@@ -83,6 +88,9 @@ class AggregatorJournal:
         # on, then as recorded: what a restart without the aggregator's snapshot restores.
         self.accounts: dict[int | None, AccountStateRecord] = {}
         self._unwritten_peak: AccountStateRecord | None = None
+        # (account, exchange fill id) of the journal's newest fills, from start(): a restart
+        # without the aggregator's snapshot does not apply a replayed fill twice.
+        self.exchange_fill_ids: list[tuple[int, int]] = []
 
     async def start(self) -> None:
         try:
@@ -92,6 +100,11 @@ class AggregatorJournal:
         except SQLAlchemyError as exc:
             raise JournalUnavailableError(f"the journal at {self.url} cannot be opened: {exc}") from exc
         restored = self.recorder.restore_records(fills)
+        self.exchange_fill_ids = [
+            (f.account_id, int(f.key.split(":")[0]))
+            for f in fills[-KEPT_FILL_IDS:]
+            if f.account_id is not None and f.key.split(":")[0].isdigit()
+        ]
         self.writer.start()
         log.info(
             "journal opened",
@@ -241,8 +254,11 @@ class AggregatorJournal:
             row = msgspec.structs.replace(row, drawdown_peak=last.drawdown_peak)
         self.accounts[account_id] = row
 
-    def account_figures(self, account_id: int | None, day: dt.date, risk: RiskFigures, ts_ns: int) -> None:
-        """:meth:`account_state` from the risk engine's figures (the aggregator's hook)."""
+    def account_figures(self, account_id: int | None, day: dt.date, risk: RiskAccount, ts_ns: int) -> None:
+        """:meth:`account_state` from the risk engine's figures (the aggregator's hook); none
+        before the account is known (its balance has not come yet)."""
+        if account_id is None:
+            return
         self.account_state(
             account_id,
             day,
@@ -253,13 +269,41 @@ class AggregatorJournal:
             ts_ns=ts_ns,
         )
 
-    def drawdown_peak(self, account_id: int | None) -> float | None:
-        """The highest trailing drawdown peak the journal holds for the account (None: none)."""
+    def _account(self, account_id: int | None) -> AccountStateRecord | None:
         last = self.accounts.get(account_id)
         if last is None and account_id is None and len(self.accounts) == 1:
             # The account is not known yet (before the exchange names it): the only one journaled.
             last = next(iter(self.accounts.values()))
+        return last
+
+    def drawdown_peak(self, account_id: int | None) -> float | None:
+        """The highest trailing drawdown peak the journal holds for the account (None: none)."""
+        last = self._account(account_id)
         return None if last is None else last.drawdown_peak
+
+    def restore_account(self, risk: RiskAccount, account_id: int | None, day: dt.date | None) -> bool:
+        """After a restart without the aggregator's state snapshot (its open positions already
+        back): raises the risk engine's trailing drawdown peak to the journal's and, when the
+        journal has the account's figures for ``day``, puts back the day's starting equity and
+        the last balance, so the day's P&L is right at once (True), not only from the next
+        balance the exchange sends."""
+        last = self._account(account_id)
+        if last is None:
+            return False
+        today = day is not None and last.trading_day == day.isoformat()
+        if today or day is None:  # the day not known yet: the journal's last, until the first balance
+            risk.on_balance(last.day_start_equity)
+            risk.new_trading_day()
+            risk.on_balance(last.balance)
+        risk.raise_drawdown_peak(last.drawdown_peak)
+        log.warning(
+            "account restored from the journal",
+            drawdown_peak=last.drawdown_peak,
+            day=last.trading_day,
+            day_start_equity=last.day_start_equity,
+            balance=last.balance,
+        )
+        return today
 
     def mark(self, symbol: str, price: float, ts_ns: int) -> None:
         self.ledger.mark(symbol, price, ts_ns)
