@@ -369,13 +369,18 @@ class Aggregator(Service):
             )
             restored += 1
         self.restore_fill_ids(self.journal.exchange_fill_ids)  # a replayed fill is not applied twice
-        day = self.current_trading_day
-        # The trailing drawdown's peak and the day's start and balance journaled today, at once.
+        # The exchange's time not known yet: the journal's last day (the roll follows once it is).
+        day = self.current_trading_day = self.current_trading_day or self.journal.last_trading_day(
+            self.account_id
+        )
+        # The trailing drawdown's peak and the day's start and balance journaled that day, at once.
         account_back = self.journal.restore_account(self.engine, self.account_id, day)
         today = self.journal.ledger.day_pnl(None, day) if day is not None else None
-        # Else the day's P&L from the journal's fills at the first balance (the day not known yet,
-        # or a day with activity; a fresh start has nothing to bring back).
-        self._journal_day_pending = not account_back and (today is None or today.trades > 0 or today.fees > 0)
+        # Else the day's P&L from the journal's fills at the first balance (a day with activity; a
+        # fresh start has nothing to bring back).
+        self._journal_day_pending = (
+            not account_back and today is not None and (today.trades > 0 or today.fees > 0)
+        )
         log.warning("no state snapshot: positions restored from the journal", positions=restored)
 
     def _background(self, work: Coroutine[Any, Any, None], name: str) -> asyncio.Task[None]:

@@ -281,6 +281,11 @@ class AggregatorJournal:
         last = self._account(account_id)
         return None if last is None else last.drawdown_peak
 
+    def last_trading_day(self, account_id: int | None) -> dt.date | None:
+        """The newest trading day the journal has figures for (the account's history, else fills)."""
+        last = self._account(account_id)
+        return dt.date.fromisoformat(last.trading_day) if last is not None else self.ledger.current_day
+
     def restore_account(self, risk: RiskAccount, account_id: int | None, day: dt.date | None) -> bool:
         """After a restart without the aggregator's state snapshot (its open positions already
         back): raises the risk engine's trailing drawdown peak to the journal's and, when the
@@ -291,7 +296,7 @@ class AggregatorJournal:
         if last is None:
             return False
         today = day is not None and last.trading_day == day.isoformat()
-        if today or day is None:  # the day not known yet: the journal's last, until the first balance
+        if today:
             risk.on_balance(last.day_start_equity)
             risk.new_trading_day()
             risk.on_balance(last.balance)
