@@ -88,6 +88,7 @@ class AggregatorJournal:
         # on, then as recorded: what a restart without the aggregator's snapshot restores.
         self.accounts: dict[int | None, AccountStateRecord] = {}
         self._unwritten_peak: AccountStateRecord | None = None
+        self._seen: tuple[object, ...] = ()
         # (account, exchange fill id) of the journal's newest fills, from start(): a restart
         # without the aggregator's snapshot does not apply a replayed fill twice.
         self.exchange_fill_ids: list[tuple[int, int]] = []
@@ -226,28 +227,33 @@ class AggregatorJournal:
         """The risk engine's account figures (after every fill, mark and balance): journaled when
         the balance, the trading day or the day's start changes (to the cent), or the drawdown
         peak rises (a rise alone at most once a second, the last one at :meth:`stop`)."""
+        seen = (account_id, day, balance, day_start_equity, drawdown_peak)
+        if seen == self._seen and self._unwritten_peak is None:  # on every quote: nothing changed
+            return
+        self._seen = seen
+        trading_day = day.isoformat()
+        balance, start, peak = round(balance, 2), round(day_start_equity, 2), round(drawdown_peak, 2)
+        last = self.accounts.get(account_id)
+        same_day = last is not None and (last.balance, last.day_start_equity, last.trading_day) == (
+            balance,
+            start,
+            trading_day,
+        )
+        if same_day and last is not None and peak <= last.drawdown_peak:
+            return
         row = AccountStateRecord(
             key=f"{account_id}:{ts_ns}",
             ts_ns=ts_ns,
             account_id=account_id,
-            trading_day=day.isoformat(),
-            balance=round(balance, 2),
+            trading_day=trading_day,
+            balance=balance,
             equity=round(equity, 2),
-            day_start_equity=round(day_start_equity, 2),
-            drawdown_peak=round(drawdown_peak, 2),
+            day_start_equity=start,
+            drawdown_peak=peak,
         )
-        last = self.accounts.get(account_id)
-        if last is not None:
-            same_day = (last.trading_day, last.balance, last.day_start_equity) == (
-                row.trading_day,
-                row.balance,
-                row.day_start_equity,
-            )
-            if same_day and row.drawdown_peak <= last.drawdown_peak:
-                return
-            if same_day and row.ts_ns - last.ts_ns < PEAK_ROW_INTERVAL_NS:
-                self._unwritten_peak = row
-                return
+        if same_day and last is not None and ts_ns - last.ts_ns < PEAK_ROW_INTERVAL_NS:
+            self._unwritten_peak = row
+            return
         self._unwritten_peak = None
         self.recorder.account_state(row)
         if last is not None and row.drawdown_peak < last.drawdown_peak:  # an older, higher peak holds
