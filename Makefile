@@ -16,7 +16,7 @@ RUST_MIN := $(shell sed -n 's/^rust-version *= *"\(.*\)"/\1/p' Cargo.toml | head
 WHEEL = $(firstword $(wildcard dist/tsxbot-*.whl))
 ARGS ?=
 
-.PHONY: help run test lint fmt install dev-deps toolchain redis faketime chromium bench clean
+.PHONY: help run test lint fmt install dev-deps toolchain redis postgres faketime chromium bench clean
 
 help:
 	@echo "make run    build and install tsxbot (release) in $(VENV), then run 'tsxbot run-all' (ARGS='...' adds options)"
@@ -57,7 +57,7 @@ install: $(PY) toolchain
 	@$(PIP) install -q --force-reinstall --no-deps dist/tsxbot-*.whl
 	@$(PIP) install -q "$$(ls dist/tsxbot-*.whl)"
 
-dev-deps: install redis faketime chromium
+dev-deps: install redis postgres faketime chromium
 	@$(PIP) install -q "$$(ls dist/tsxbot-*.whl)[dev]"
 
 # The tests start their own redis-server on a free port (never the machine's 6379).
@@ -67,6 +67,14 @@ redis:
 			echo "==> installing redis-server (apt)"; apt-get update -qq && apt-get install -y -qq redis-server; \
 		else echo "make: the tests need a redis-server binary: install it (apt-get install redis-server, brew install redis)"; \
 			echo "      (with REDIS_URL set, most tests use that Redis, but the restart tests always start their own)"; exit 1; fi; }
+
+# The journal's PostgreSQL tests start their own server (initdb + postgres from Debian's
+# /usr/lib/postgresql/*/bin, in a temporary directory, on a free port; never the machine's 5432).
+postgres:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null 2>&1 || { \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+			echo "==> installing postgresql (apt)"; apt-get update -qq && apt-get install -y -qq postgresql; \
+		else echo "make: the journal tests need PostgreSQL's initdb and postgres (apt-get install postgresql)"; exit 1; fi; }
 
 # The HTML report test opens the report in Debian's chromium (headless) through the playwright
 # package; Playwright's own browser download is not used.

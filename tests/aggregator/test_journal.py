@@ -64,11 +64,13 @@ async def test_the_journal_the_pnl_messages_and_the_day_after_a_restart(
     # The journal's day equals the risk engine's, to the cent.
     assert round(last.realized_pnl - last.fees, 2) == pytest.approx(round(realized - fees, 2), abs=0.001)
 
-    # A restart that finds no state snapshot: the day comes back from the journal when the
-    # first balance arrives (published here as the connection manager does, the balance unchanged).
+    # A restart that finds no state snapshot: the day comes back from the journal, and stays when
+    # the first balance arrives (published here as the connection manager does, the balance unchanged).
     second = await agg.start_aggregator(journal_url=url, state_key="no-snapshot")
     assert second.restored is None
-    assert second._journal_day_pending
+    # The day's start and balance are back at once from the journal's account history.
+    assert not second._journal_day_pending
+    assert second.engine.daily_pnl == pytest.approx(daily, abs=0.005)
     accounts = await agg.sim_api("Account/search", {"onlyActiveAccounts": True})
     account = next(a for a in accounts["accounts"] if a["id"] == second.account_id or a["id"] == 1001)
     update = AccountUpdate(

@@ -117,7 +117,7 @@ async def test_kill_9_mid_trade_loses_no_journal_row_and_doubles_none(
         await h.wait_for("bot_2", PositionUpdate, lambda p: p.net_quantity == 1)
         await h.submit("bot_2", order_id="x1", side=Side.SELL)
         await h.wait_for("bot_2", PositionUpdate, lambda p: p.net_quantity == 0)
-        await h.submit("bot_2", order_id="e2", stop_loss_ticks=16, take_profit_ticks=48)
+        await h.submit("bot_2", order_id="second", stop_loss_ticks=16, take_profit_ticks=48)
         await eventually(
             lambda: h.of("bot_2", PositionUpdate)[-1].net_quantity == 1, within=15, what="the second entry"
         )

@@ -6,9 +6,10 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
 from support.sim import sim_config
-from tsxbot.journal import schema
+from tsxbot.journal import AccountStateRecord, schema
 from tsxbot.journal.aggregator_journal import AggregatorJournal
 from tsxbot.messages.enums import OrderStatus, OrderType, RejectionStage, RiskReason, Side
 from tsxbot.messages.orders import Fill, OrderSubmission, OrderUpdate, RiskRejection
@@ -25,8 +26,8 @@ def es_fill(n: int, side: Side, qty: int, price: float, minute: int, bot: str | 
     )  # fmt: skip
 
 
-async def test_events_the_day_and_a_restart(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'journal.db'}"
+async def test_events_the_day_and_a_restart(journal_url: str) -> None:
+    url = journal_url
     config = sim_config()
     journal = AggregatorJournal(config, url)
     await journal.start()
@@ -74,7 +75,7 @@ async def test_events_the_day_and_a_restart(tmp_path: Path) -> None:
     await journal.stop()
     assert counts == {
         "orders": 1, "order_updates": 1, "fills": 6, "trades": 3, "risk_rejections": 1,
-        "trading_state_changes": 1, "control_actions": 1,
+        "trading_state_changes": 1, "control_actions": 1, "account_history": 0,
     }  # fmt: skip
 
     # A restart: the day comes back from the journal; the bus replays the same events: no new rows.
@@ -128,3 +129,51 @@ async def test_a_journal_that_cannot_be_opened_is_a_clear_error(tmp_path: Path) 
     with pytest.raises(JournalUnavailableError, match="no-such-dir"):
         await journal.start()
     journal.engine.dispose()
+
+
+async def test_the_account_history_rows_and_the_peak_after_a_restart(journal_url: str) -> None:
+    """A row when the balance, the day or its start changes, or the drawdown peak rises (a rise
+    alone at most once a second, the last one at stop); a restart reads the highest peak back."""
+    url = journal_url
+    config = sim_config()
+    journal = AggregatorJournal(config, url)
+    await journal.start()
+    assert journal.drawdown_peak(1) is None
+    day = T0.date()
+    second = 1_000_000_000
+    ts = to_ns(T0)
+
+    def state(balance: float, equity: float, peak: float, at: int, start: float = 50_000.0) -> None:
+        journal.account_state(
+            1, day, balance=balance, equity=equity, day_start_equity=start, drawdown_peak=peak, ts_ns=at
+        )
+
+    state(50_000.0, 50_000.0, 50_000.0, ts)  # the first: written
+    state(50_000.0, 50_000.001, 50_000.0, ts + 1)  # nothing changed (to the cent): not written
+    state(50_000.0, 50_100.0, 50_100.0, ts + 2)  # the peak rose within the second: held back
+    state(50_000.0, 50_150.0, 50_150.0, ts + 3)  # again: held back, the newer replaces it
+    state(50_000.0, 50_120.0, 50_150.0, ts + second + 4)  # a second later: the held peak is written
+    state(49_990.0, 49_990.0, 50_150.0, ts + second + 5)  # the balance changed: written
+    state(49_990.0, 50_210.0, 50_210.0, ts + second + 6)  # held back until stop
+    assert await journal.flush()
+    rows = [(r.balance, r.equity, r.drawdown_peak) for r in _history(journal)]
+    assert rows == [
+        (50_000.0, 50_000.0, 50_000.0),
+        (50_000.0, 50_120.0, 50_150.0),
+        (49_990.0, 49_990.0, 50_150.0),
+    ]
+    await journal.stop()
+
+    again = AggregatorJournal(config, url)
+    await again.start()
+    assert again.drawdown_peak(1) == 50_210.0  # the one held back was written at stop
+    assert again.drawdown_peak(None) == 50_210.0  # the account not known yet: the only one journaled
+    assert again.drawdown_peak(2) is None
+    assert len(_history(again)) == 4
+    await again.stop()
+
+
+def _history(journal: AggregatorJournal) -> list[AccountStateRecord]:
+    with journal.engine.connect() as conn:
+        rows = conn.execute(select(schema.account_history).order_by(schema.account_history.c.id)).mappings()
+        return [AccountStateRecord(**{k: v for k, v in r.items() if k != "id"}) for r in rows]

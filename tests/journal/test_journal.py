@@ -12,6 +12,7 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect, text
 
 from tsxbot.journal import (
+    AccountStateRecord,
     ControlActionRecord,
     FillRecord,
     JournalFull,
@@ -45,7 +46,7 @@ def fill(n: int, side: str, price: float, bot: str = "b1") -> FillRecord:
 def test_a_new_journal_is_at_head_in_wal_mode_and_matches_the_schema(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'j.db'}"
     engine = open_journal(url)
-    assert current_revision(engine) == head_revision() == "0002"
+    assert current_revision(engine) == head_revision() == "0003"
     with engine.connect() as conn:
         assert conn.execute(text("PRAGMA journal_mode")).scalar_one() == "wal"
         diff = compare_metadata(MigrationContext.configure(conn), schema.metadata)
@@ -68,12 +69,54 @@ def test_an_old_journal_is_upgraded_and_keeps_its_rows(tmp_path: Path) -> None:
         )
     engine.dispose()
     engine = open_journal(f"sqlite:///{path}")
-    assert current_revision(engine) == "0002"
+    assert current_revision(engine) == "0003"
     assert {"trades", "risk_rejections", "trading_state_changes", "control_actions"} <= set(
         inspect(engine).get_table_names()
     )
     [old] = JournalStore(engine).fills()
     assert (old.key, old.price, old.stop_loss) == ("7", 5000.0, None)
+    engine.dispose()
+
+
+def test_a_0002_journal_is_upgraded_to_0003_keeps_its_rows_and_keeps_account_history(tmp_path: Path) -> None:
+    path = tmp_path / "v2.db"
+    engine = make_engine(f"sqlite:///{path}")
+    upgrade(engine, "0002")
+    assert "account_history" not in inspect(engine).get_table_names()
+    store = JournalStore(engine)
+    store.write([fill(1, "BUY", 5000.0), fill(2, "SELL", 5002.0)])
+    [trade] = Ledger({"ES": ES}).apply_all(execution(f) for f in store.fills())
+    store.write([trade_record(trade)])
+    engine.dispose()
+
+    engine = open_journal(f"sqlite:///{path}")
+    assert current_revision(engine) == "0003"
+    store = JournalStore(engine)
+    assert [f.key for f in store.fills()] == ["1", "2"]
+    assert [t.net_pnl for t in store.trades()] == [pytest.approx(100.0 - 2.8)]
+    assert store.account_states() == {}
+    rows = [
+        AccountStateRecord(
+            key=f"1:{n}",
+            ts_ns=n,
+            account_id=1,
+            trading_day="2026-11-24",
+            balance=b,
+            equity=e,
+            day_start_equity=50_000.0,
+            drawdown_peak=p,
+        )
+        for n, b, e, p in [
+            (1, 50_000.0, 50_000.0, 50_000.0),
+            (2, 50_000.0, 50_300.0, 50_300.0),
+            (3, 49_900.0, 49_900.0, 50_300.0),
+        ]
+    ]
+    assert store.write(rows + rows) == 3
+    newest = store.account_states()[1]
+    assert (newest.key, newest.balance, newest.drawdown_peak) == ("1:3", 49_900.0, 50_300.0)
+    with engine.connect() as conn:
+        assert compare_metadata(MigrationContext.configure(conn), schema.metadata) == []
     engine.dispose()
 
 
@@ -166,11 +209,17 @@ async def test_the_recorder_journals_every_kind_of_event(tmp_path: Path) -> None
     recorder.control(
         "c1", 5, actor="api:ops", action="PAUSE_BOT", target="b1", reason="news", params={"x": 1}
     )
+    recorder.account_state(
+        AccountStateRecord(
+            key="1:6", ts_ns=6, account_id=1, trading_day="2026-11-24", balance=50_097.2, equity=50_097.2,
+            day_start_equity=50_000.0, drawdown_peak=50_100.0,
+        )
+    )  # fmt: skip
     await writer.close()
     counts = {t.name: store.count(t) for t in schema.metadata.sorted_tables}
     assert counts == {
         "orders": 1, "order_updates": 1, "fills": 2, "trades": 1, "risk_rejections": 1,
-        "trading_state_changes": 1, "control_actions": 1,
+        "trading_state_changes": 1, "control_actions": 1, "account_history": 1,
     }  # fmt: skip
     with engine.connect() as conn:
         r = conn.execute(text("SELECT r_multiple, net_pnl FROM trades")).one()
@@ -206,7 +255,8 @@ def test_postgresql_gets_the_same_schema_and_idempotent_inserts() -> None:
     for table in ("orders", "order_updates", "fills", "trades", "risk_rejections", "control_actions"):
         assert f"CREATE TABLE {table}" in sql
     assert "ALTER TABLE fills ADD COLUMN stop_loss FLOAT" in sql
-    assert "UPDATE alembic_version SET version_num='0002'" in sql
+    assert "UPDATE alembic_version SET version_num='0003'" in sql
+    assert "CREATE TABLE account_history" in sql
     insert = idempotent_insert(schema.fills, "postgresql")
     assert "ON CONFLICT (key) DO NOTHING" in str(insert.compile(dialect=postgresql.dialect()))
 

@@ -23,6 +23,7 @@ from tsxbot.bus import MessageBus, Subscription, create_bus
 from tsxbot.config import DEFAULTS_DIR, Config, load_config
 from tsxbot.config.secrets import Secret
 from tsxbot.connection_manager.service import ConnectionManager
+from tsxbot.journal.aggregator_journal import AggregatorJournal
 from tsxbot.messages import BotCommand, BotControl, BotStatus, Envelope, channels
 from tsxbot.sim import SimulatorService
 
@@ -90,6 +91,7 @@ class System:
     bots: dict[str, BotService] = field(default_factory=dict)
     statuses: dict[str, list[BotStatus]] = field(default_factory=dict)
     history: bool = True
+    journal_url: str | None = None  # the aggregator's trade journal (none by default)
     _subs: list[Subscription] = field(default_factory=list)
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
@@ -105,8 +107,15 @@ class System:
             clock=self.sim.now,
         )
         await self.cm.start()
+        journal = AggregatorJournal(self.config, self.journal_url) if self.journal_url is not None else None
         self.agg = Aggregator(
-            self.config, self.bus, clock=self.sim.now, api_key=Secret(API_KEY), api_port=0, monitoring_port=0
+            self.config,
+            self.bus,
+            clock=self.sim.now,
+            api_key=Secret(API_KEY),
+            api_port=0,
+            monitoring_port=0,
+            journal=journal,
         )
         await self.agg.start()
         for settings in self.config.enabled_bots:
@@ -225,6 +234,7 @@ async def trading_system(
     keep_examples: bool = False,
     backend: str = "memory",
     redis_url: str = "redis://127.0.0.1:1/0",
+    journal_url: str | None = None,
 ) -> AsyncIterator[System]:
     config = system_config(config_dir(root, bots, keep_examples), *overrides, start=start)
     service = SimulatorService(config.global_config.simulator, config.instruments)
@@ -235,7 +245,7 @@ async def trading_system(
     try:
         async with httpx.AsyncClient(base_url=service.base_url, timeout=10.0) as http:
             handle = SimHandle(service, http, config)
-            system = System(config, handle, bus, history=history)
+            system = System(config, handle, bus, history=history, journal_url=journal_url)
             await system.start()
             yield system
     finally:

@@ -33,7 +33,12 @@ POINT = {"ES": 50.0, "MNQ": 2.0}
 
 
 def make_journal(path: Path) -> str:
-    url = f"sqlite:///{path}"
+    """The sample journal in a SQLite file at ``path``; its URL."""
+    return write_journal(f"sqlite:///{path}")
+
+
+def write_journal(url: str) -> str:
+    """The sample journal in the (empty) database at ``url``; the URL."""
     engine = open_journal(url)
     JournalStore(engine).write(
         [

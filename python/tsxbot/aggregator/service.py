@@ -368,10 +368,19 @@ class Aggregator(Service):
                 bot, symbol, side, abs(quantity), average, 0.0, self.instruments.get(symbol).point_value
             )
             restored += 1
-        day = self.current_trading_day
+        self.restore_fill_ids(self.journal.exchange_fill_ids)  # a replayed fill is not applied twice
+        # The exchange's time not known yet: the journal's last day (the roll follows once it is).
+        day = self.current_trading_day = self.current_trading_day or self.journal.last_trading_day(
+            self.account_id
+        )
+        # The trailing drawdown's peak and the day's start and balance journaled that day, at once.
+        account_back = self.journal.restore_account(self.engine, self.account_id, day)
         today = self.journal.ledger.day_pnl(None, day) if day is not None else None
-        # Only a day with activity in the journal is restored (a fresh start has nothing to bring back).
-        self._journal_day_pending = today is not None and (today.trades > 0 or today.fees > 0)
+        # Else the day's P&L from the journal's fills at the first balance (a day with activity; a
+        # fresh start has nothing to bring back).
+        self._journal_day_pending = (
+            not account_back and today is not None and (today.trades > 0 or today.fees > 0)
+        )
         log.warning("no state snapshot: positions restored from the journal", positions=restored)
 
     def _background(self, work: Coroutine[Any, Any, None], name: str) -> asyncio.Task[None]:
@@ -1264,6 +1273,10 @@ class Aggregator(Service):
     async def evaluate(self) -> None:
         """The prop-firm rules on the day's figures (after every fill, mark and balance)."""
         daily = self.engine.daily_pnl
+        if self.journal is not None and self.current_trading_day and not self._journal_day_pending:
+            self.journal.account_figures(
+                self.account_id, self.current_trading_day, self.engine, self.now_ns()
+            )
         risk = self.risk_settings
         if -daily >= risk.max_daily_loss and Cause.DAILY_LOSS not in self.account.causes:
             self._set(

@@ -12,6 +12,7 @@ from tsxbot.journal.database import (
     upgrade,
 )
 from tsxbot.journal.records import (
+    AccountStateRecord,
     ControlActionRecord,
     FillRecord,
     OrderRecord,
@@ -30,6 +31,7 @@ from tsxbot.journal.writer import JournalFull, JournalWriter
 
 __all__ = [
     "DEFAULT_URL",
+    "AccountStateRecord",
     "ControlActionRecord",
     "FillRecord",
     "JournalFull",

@@ -13,8 +13,10 @@ bounded queue); only the acknowledgement does. A full queue refuses the record
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+import datetime as dt
+from typing import Any, Protocol
 
+import msgspec
 import structlog
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
@@ -22,7 +24,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from tsxbot.config.loader import Config
 from tsxbot.journal.database import make_engine, upgrade
 from tsxbot.journal.recorder import JournalRecorder
-from tsxbot.journal.records import FillRecord
+from tsxbot.journal.records import AccountStateRecord, FillRecord
 from tsxbot.journal.store import JournalStore
 from tsxbot.journal.writer import JournalWriter
 from tsxbot.messages.account import PnlUpdate
@@ -35,6 +37,26 @@ log = structlog.get_logger("tsxbot.journal")
 
 # How long the aggregator waits for a batch's rows before going on without acknowledging it.
 FLUSH_TIMEOUT_S = 2.0
+# The journal's newest fills whose ids a restart without the aggregator's snapshot remembers.
+KEPT_FILL_IDS = 10_000
+# A rise of the drawdown peak alone (open P&L on a mark) is journaled at most this often.
+PEAK_ROW_INTERVAL_NS = 1_000_000_000
+
+
+class RiskAccount(Protocol):
+    """The account figures the risk engine keeps and how they are put back (``tsxbot.risk.RiskEngine``)."""
+
+    @property
+    def balance(self) -> float: ...
+    @property
+    def equity(self) -> float: ...
+    @property
+    def daily_pnl(self) -> float: ...
+    @property
+    def drawdown_peak(self) -> float: ...
+    def on_balance(self, balance: float) -> None: ...
+    def new_trading_day(self) -> None: ...
+    def raise_drawdown_peak(self, peak: float) -> None: ...
 
 
 class JournalUnavailableError(RuntimeError):
@@ -62,18 +84,41 @@ class AggregatorJournal:
         self.recorder = JournalRecorder(self.writer, self.ledger)
         self._refused_seen = 0
         self.strategies = {b.id: b.config.strategy.type for b in config.enabled_bots}
+        # Each account's newest account_history row (its peak the highest journaled), from start()
+        # on, then as recorded: what a restart without the aggregator's snapshot restores.
+        self.accounts: dict[int | None, AccountStateRecord] = {}
+        self._unwritten_peak: AccountStateRecord | None = None
+        self._seen: tuple[object, ...] = ()
+        # (account, exchange fill id) of the journal's newest fills, from start(): a restart
+        # without the aggregator's snapshot does not apply a replayed fill twice.
+        self.exchange_fill_ids: list[tuple[int, int]] = []
 
     async def start(self) -> None:
         try:
             await asyncio.to_thread(upgrade, self.engine)
             fills = await asyncio.to_thread(self.store.fills)
+            self.accounts = await asyncio.to_thread(self.store.account_states)
         except SQLAlchemyError as exc:
             raise JournalUnavailableError(f"the journal at {self.url} cannot be opened: {exc}") from exc
         restored = self.recorder.restore_records(fills)
+        self.exchange_fill_ids = [
+            (f.account_id, int(f.key.split(":")[0]))
+            for f in fills[-KEPT_FILL_IDS:]
+            if f.account_id is not None and f.key.split(":")[0].isdigit()
+        ]
         self.writer.start()
-        log.info("journal opened", url=self.url, fills=restored, trades=len(self.ledger.trades))
+        log.info(
+            "journal opened",
+            url=self.url,
+            fills=restored,
+            trades=len(self.ledger.trades),
+            accounts=len(self.accounts),
+        )
 
     async def stop(self) -> None:
+        if self._unwritten_peak is not None:
+            self.recorder.account_state(self._unwritten_peak)
+            self._unwritten_peak = None
         await self.writer.close()
         self.engine.dispose()
 
@@ -167,6 +212,109 @@ class AggregatorJournal:
             target=str(target) if target is not None else None,
             params=details,
         )
+
+    def account_state(
+        self,
+        account_id: int | None,
+        day: dt.date,
+        *,
+        balance: float,
+        equity: float,
+        day_start_equity: float,
+        drawdown_peak: float,
+        ts_ns: int,
+    ) -> None:
+        """The risk engine's account figures (after every fill, mark and balance): journaled when
+        the balance, the trading day or the day's start changes (to the cent), or the drawdown
+        peak rises (a rise alone at most once a second, the last one at :meth:`stop`)."""
+        seen = (account_id, day, balance, day_start_equity, drawdown_peak)
+        if seen == self._seen and self._unwritten_peak is None:  # on every quote: nothing changed
+            return
+        self._seen = seen
+        trading_day = day.isoformat()
+        balance, start, peak = round(balance, 2), round(day_start_equity, 2), round(drawdown_peak, 2)
+        last = self.accounts.get(account_id)
+        same_day = last is not None and (last.balance, last.day_start_equity, last.trading_day) == (
+            balance,
+            start,
+            trading_day,
+        )
+        if same_day and last is not None and peak <= last.drawdown_peak:
+            return
+        row = AccountStateRecord(
+            key=f"{account_id}:{ts_ns}",
+            ts_ns=ts_ns,
+            account_id=account_id,
+            trading_day=trading_day,
+            balance=balance,
+            equity=round(equity, 2),
+            day_start_equity=start,
+            drawdown_peak=peak,
+        )
+        if same_day and last is not None and ts_ns - last.ts_ns < PEAK_ROW_INTERVAL_NS:
+            self._unwritten_peak = row
+            return
+        self._unwritten_peak = None
+        self.recorder.account_state(row)
+        if last is not None and row.drawdown_peak < last.drawdown_peak:  # an older, higher peak holds
+            row = msgspec.structs.replace(row, drawdown_peak=last.drawdown_peak)
+        self.accounts[account_id] = row
+
+    def account_figures(self, account_id: int | None, day: dt.date, risk: RiskAccount, ts_ns: int) -> None:
+        """:meth:`account_state` from the risk engine's figures (the aggregator's hook); none
+        before the account is known (its balance has not come yet)."""
+        if account_id is None:
+            return
+        self.account_state(
+            account_id,
+            day,
+            balance=risk.balance,
+            equity=risk.equity,
+            day_start_equity=risk.equity - risk.daily_pnl,
+            drawdown_peak=risk.drawdown_peak,
+            ts_ns=ts_ns,
+        )
+
+    def _account(self, account_id: int | None) -> AccountStateRecord | None:
+        last = self.accounts.get(account_id)
+        if last is None and account_id is None and len(self.accounts) == 1:
+            # The account is not known yet (before the exchange names it): the only one journaled.
+            last = next(iter(self.accounts.values()))
+        return last
+
+    def drawdown_peak(self, account_id: int | None) -> float | None:
+        """The highest trailing drawdown peak the journal holds for the account (None: none)."""
+        last = self._account(account_id)
+        return None if last is None else last.drawdown_peak
+
+    def last_trading_day(self, account_id: int | None) -> dt.date | None:
+        """The newest trading day the journal has figures for (the account's history, else fills)."""
+        last = self._account(account_id)
+        return dt.date.fromisoformat(last.trading_day) if last is not None else self.ledger.current_day
+
+    def restore_account(self, risk: RiskAccount, account_id: int | None, day: dt.date | None) -> bool:
+        """After a restart without the aggregator's state snapshot (its open positions already
+        back): raises the risk engine's trailing drawdown peak to the journal's and, when the
+        journal has the account's figures for ``day``, puts back the day's starting equity and
+        the last balance, so the day's P&L is right at once (True), not only from the next
+        balance the exchange sends."""
+        last = self._account(account_id)
+        if last is None:
+            return False
+        today = day is not None and last.trading_day == day.isoformat()
+        if today:
+            risk.on_balance(last.day_start_equity)
+            risk.new_trading_day()
+            risk.on_balance(last.balance)
+        risk.raise_drawdown_peak(last.drawdown_peak)
+        log.warning(
+            "account restored from the journal",
+            drawdown_peak=last.drawdown_peak,
+            day=last.trading_day,
+            day_start_equity=last.day_start_equity,
+            balance=last.balance,
+        )
+        return today
 
     def mark(self, symbol: str, price: float, ts_ns: int) -> None:
         self.ledger.mark(symbol, price, ts_ns)

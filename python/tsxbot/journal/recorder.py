@@ -10,6 +10,7 @@ import msgspec
 import structlog
 
 from tsxbot.journal.records import (
+    AccountStateRecord,
     ControlActionRecord,
     FillRecord,
     OrderRecord,
@@ -133,6 +134,9 @@ class JournalRecorder:
         for trade in closed:
             self._offer(trade_record(trade))
         return closed
+
+    def account_state(self, record: AccountStateRecord) -> None:
+        self._offer(record)
 
     def risk_rejection(self, rejection: RiskRejection, message_id: str, ts_ns: int) -> None:
         self._offer(risk_rejection_record(rejection, message_id, ts_ns))

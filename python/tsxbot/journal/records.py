@@ -133,6 +133,19 @@ class ControlActionRecord(Record, frozen=True, kw_only=True):
         return json.dumps(params, sort_keys=True, default=str)
 
 
+class AccountStateRecord(Record, frozen=True, kw_only=True):
+    """The account as the risk engine saw it at ``ts_ns`` (``trading_day``: CME, ISO date)."""
+
+    TABLE = schema.account_history
+    ts_ns: int
+    account_id: int | None = None
+    trading_day: str
+    balance: float
+    equity: float
+    day_start_equity: float
+    drawdown_peak: float
+
+
 def fill_record(fill: Fill, *, bot_id: str, strategy: str = "", stop_loss: float | None = None) -> FillRecord:
     """A bus fill as the journal stores it (``bot_id`` as the aggregator attributed it)."""
     return FillRecord(

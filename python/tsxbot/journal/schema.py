@@ -8,7 +8,7 @@ nanoseconds since the epoch (``*_ns``); money is USD.
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Boolean, Column, Float, Integer, MetaData, String, Table, Text
+from sqlalchemy import BigInteger, Boolean, Column, Float, Index, Integer, MetaData, String, Table, Text
 
 metadata = MetaData()
 
@@ -144,4 +144,23 @@ control_actions = Table(
     Column("reason", Text, nullable=False),  # why
     Column("params", Text, nullable=False),  # JSON
     Column("ok", Boolean),
+)
+
+# The account as the aggregator's risk engine sees it, a row whenever its balance, its trading
+# day or its day's starting equity changes, or its trailing drawdown peak rises (at most one
+# peak-only row a second): after a restart without the aggregator's state snapshot the peak (and
+# so the trailing drawdown floor) comes back from here. Added by migration 0003.
+account_history = Table(
+    "account_history",
+    metadata,
+    _id(),
+    _key(),  # account id, time
+    Column("ts_ns", BigInteger, nullable=False),
+    Column("account_id", BigInteger),
+    Column("trading_day", String(10), nullable=False),
+    Column("balance", Float, nullable=False),
+    Column("equity", Float, nullable=False),
+    Column("day_start_equity", Float, nullable=False),
+    Column("drawdown_peak", Float, nullable=False),
+    Index("ix_account_history_account_ts", "account_id", "ts_ns"),
 )

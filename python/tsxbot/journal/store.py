@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import msgspec
 from sqlalchemy import Engine, Insert, Table, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from tsxbot.journal import schema
-from tsxbot.journal.records import FillRecord, OrderRecord, Record, TradeRecord
+from tsxbot.journal.records import AccountStateRecord, FillRecord, OrderRecord, Record, TradeRecord
 from tsxbot.messages.enums import OrderStatus, Side
 from tsxbot.pnl.execution_record import Execution
 
@@ -37,8 +38,11 @@ class JournalStore:
             exists = connection.execute(select(table.c.id).where(table.c.key == record.key)).first()
             if exists is not None:
                 return 0
-        result = connection.execute(self._insert(table), [record.values()])
-        return max(result.rowcount, 0)
+            result = connection.execute(self._insert(table), record.values())
+            return max(result.rowcount, 0)
+        # The rows RETURNING gives are the rows added (psycopg reports no rowcount for them).
+        added = connection.execute(self._insert(table).returning(table.c.id), record.values())
+        return len(added.all())
 
     def write(self, records: Sequence[Record]) -> int:
         """Write ``records`` in one transaction; a key already stored is skipped. Returns rows added."""
@@ -85,6 +89,26 @@ class JournalStore:
         with self.engine.connect() as connection:
             rows = connection.execute(query).mappings().all()
         return [OrderRecord(**{k: v for k, v in row.items() if k != "id"}) for row in rows]
+
+    def account_states(self) -> dict[int | None, AccountStateRecord]:
+        """Each account's newest row of ``account_history``, its ``drawdown_peak`` the highest
+        ever journaled for the account (the peak never moves down)."""
+        table = schema.account_history
+        peaks = select(table.c.account_id, func.max(table.c.drawdown_peak)).group_by(table.c.account_id)
+        newest = (
+            select(table.c.account_id, func.max(table.c.id).label("id"))
+            .group_by(table.c.account_id)
+            .subquery()
+        )
+        query = select(table).join(newest, table.c.id == newest.c.id)
+        with self.engine.connect() as connection:
+            highest = {account: float(peak) for account, peak in connection.execute(peaks)}
+            rows = connection.execute(query).mappings().all()
+        out = {}
+        for row in rows:
+            record = AccountStateRecord(**{k: v for k, v in row.items() if k != "id"})
+            out[record.account_id] = msgspec.structs.replace(record, drawdown_peak=highest[record.account_id])
+        return out
 
     def final_statuses(self) -> dict[str, OrderStatus]:
         """Each order id's final status (FILLED, CANCELLED, EXPIRED, REJECTED), from its updates."""
