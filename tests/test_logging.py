@@ -10,8 +10,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from tsxbot.log import REDACTED, DailyFileHandler, configure_logging, get_logger
+from tsxbot.log import _SENSITIVE_TEXT, REDACTED, DailyFileHandler, Redactor, configure_logging, get_logger
 
 JWT = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ0cmFkZXIiLCJleHAiOjE3MDAwMDAwMDB9.c2lnbmF0dXJlLWJ5dGVz"
 
@@ -166,3 +168,36 @@ def test_hub_client_connection_chatter_only_when_debugging(tmp_path: Path, libra
     configure_logging("loud", log_dir=tmp_path, console=None, level="DEBUG")
     logging.getLogger(library).info("State change: disconnected -> connecting")
     assert [r["event"] for r in read_lines(tmp_path / "loud")] == ["State change: disconnected -> connecting"]
+
+
+_PIECES = st.sampled_from(
+    [
+        "eyJ",
+        "eyJhbGciOi.eyJzdWIiOjE.sig",
+        "access_token=",
+        "ACCESS_TOKEN=abc",
+        "Bearer ",
+        "bearer\tx",
+        "bEaReR  y.z",
+        "eyj",
+        "?",
+        "&",
+        " ",
+        "=",
+        "token",
+        "abc",
+        ".",
+        "-",
+        "_",
+    ]
+)
+
+
+@given(st.lists(st.one_of(_PIECES, st.text(max_size=5)), max_size=12).map("".join))
+def test_the_quick_check_never_skips_a_string_the_patterns_would_mask(text: str) -> None:
+    # clean_text runs the patterns only when one pass says one could match: the answer must be
+    # the same as running every pattern on every string.
+    expected = text
+    for pattern, repl in _SENSITIVE_TEXT:
+        expected = pattern.sub(repl, expected)
+    assert Redactor().clean_text(text) == expected

@@ -9,6 +9,7 @@ they would from its own process."""
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
 import re
 import sys
@@ -32,6 +33,14 @@ _SENSITIVE_TEXT = (
     (re.compile(r"(access_token=)[^&\s\"']+", re.I), r"\1" + REDACTED),
     (re.compile(r"(Bearer\s+)[A-Za-z0-9._~+/=-]+", re.I), r"\1" + REDACTED),
 )
+# One pass that finds whether any of the patterns above could match: most log text holds none, so
+# the substitutions run only on the rare string that needs them (a bot logs on every entry).
+_MAYBE_SENSITIVE_TEXT = re.compile(r"eyJ|access_token=|bearer\s", re.I)
+
+
+@functools.lru_cache(maxsize=4096)
+def _is_sensitive_key(key: str) -> bool:
+    return _SENSITIVE_KEY.search(key) is not None
 
 
 class Redactor:
@@ -46,8 +55,9 @@ class Redactor:
             self._secrets.add(value)
 
     def clean_text(self, text: str) -> str:
-        for pattern, repl in _SENSITIVE_TEXT:
-            text = pattern.sub(repl, text)
+        if _MAYBE_SENSITIVE_TEXT.search(text):
+            for pattern, repl in _SENSITIVE_TEXT:
+                text = pattern.sub(repl, text)
         for secret in self._secrets:
             if secret in text:
                 text = text.replace(secret, REDACTED)
@@ -60,7 +70,7 @@ class Redactor:
             return {
                 k: (
                     REDACTED
-                    if isinstance(k, str) and _SENSITIVE_KEY.search(k) and v is not None
+                    if isinstance(k, str) and _is_sensitive_key(k) and v is not None
                     else self.clean(v)
                 )
                 for k, v in value.items()
@@ -74,7 +84,7 @@ class Redactor:
     ) -> MutableMapping[str, Any]:
         for key in list(event_dict):
             value = event_dict[key]
-            if _SENSITIVE_KEY.search(key) and value is not None:
+            if _is_sensitive_key(key) and value is not None:
                 event_dict[key] = REDACTED
             else:
                 event_dict[key] = self.clean(value)
