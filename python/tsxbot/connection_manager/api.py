@@ -1,14 +1,14 @@
 """The connection manager's HTTP API (the spec's endpoints) and a WebSocket stream of the events
-it publishes. Bound to 127.0.0.1 by default; every endpoint but ``/health`` needs the internal API
-key in ``X-API-Key`` (WebSocket clients that cannot set headers may pass ``?apiKey=``), compared
-in constant time. ``/openapi.json`` describes it."""
+it publishes. Bound to 127.0.0.1 by default; every endpoint but ``/health`` needs a key in
+``X-API-Key`` (WebSocket clients that cannot set headers may pass ``?apiKey=``) or a session
+(``tsxbot.runtime.auth``): reads a viewer, order commands a trader, switching accounts an admin;
+the internal API key is an admin's. ``/openapi.json`` describes it."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import datetime as dt
-import weakref
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -31,6 +31,8 @@ from tsxbot.messages import (
     new_message_id,
 )
 from tsxbot.messages.payload import AccountId, Payload, Price
+from tsxbot.runtime.auth import SAFE_METHODS, Auth, Keyring, Role, reload_keys_on_sighup
+from tsxbot.runtime.http import HttpServer, error_response, json_response
 
 if TYPE_CHECKING:
     from tsxbot.connection_manager.service import ConnectionManager
@@ -70,27 +72,43 @@ class SwitchAccountRequest(msgspec.Struct, rename="camel"):
     account_id: AccountId
 
 
-def _json(data: Any, status: int = 200) -> web.Response:
-    return web.Response(body=msgspec.json.encode(data), status=status, content_type="application/json")
+_json = json_response
+_error = error_response
+PUBLIC_PATHS = frozenset({"/health"})
 
 
-def _error(status: int, message: str, **extra: Any) -> web.Response:
-    return _json({"error": message, **extra}, status)
+def required_role(request: web.Request) -> Role:
+    if request.method in SAFE_METHODS:
+        return Role.VIEWER
+    if request.path.startswith("/current-account/"):
+        return Role.ADMIN
+    return Role.TRADER  # /command, /api/position/update-sltp
 
 
 class ConnectionManagerApi:
     def __init__(self, manager: ConnectionManager, api_key: Secret, host: str, port: int) -> None:
         self.manager = manager
-        self.api_key = api_key
-        self.host = host
-        self.port = port
-        self._runner: web.AppRunner | None = None
-        self._sockets: weakref.WeakSet[web.WebSocketResponse] = weakref.WeakSet()
+        self.auth = Auth(
+            Keyring(api_key),
+            public=lambda r: r.path in PUBLIC_PATHS,
+            required=required_role,
+            query_key_paths=frozenset({"/ws"}),
+        )
         self._queues: set[asyncio.Queue[bytes]] = set()
         self.app = self._build()
+        self.server = HttpServer(self.app, host, port, "HTTP API")
+
+    @property
+    def host(self) -> str:
+        return self.server.host
+
+    @property
+    def port(self) -> int:
+        return self.server.port
 
     def _build(self) -> web.Application:
-        app = web.Application(middlewares=[self._auth])
+        app = web.Application(middlewares=[self.auth.middleware, self._ready])
+        self.auth.install(app)
         app.router.add_get("/health", self.health)
         app.router.add_get("/status", self.status)
         app.router.add_get("/current-account/{service}", self.current_account)
@@ -106,36 +124,21 @@ class ConnectionManagerApi:
         return app
 
     async def start(self) -> None:
-        self._runner = web.AppRunner(self.app, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, self.host, self.port)
-        await site.start()
-        if self.port == 0:  # tests ask for a free port
-            self.port = int(self._runner.addresses[0][1])
-        log.info("HTTP API listening", host=self.host, port=self.port)
+        reload_keys_on_sighup()
+        await self.server.start()
 
     async def stop(self) -> None:
-        for ws in list(self._sockets):
-            with contextlib.suppress(Exception):
-                await ws.close(code=1001, message=b"server shutting down")
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
+        await self.server.stop()
 
-    # --- auth -------------------------------------------------------------------------------------
+    # --- readiness --------------------------------------------------------------------------------
 
     @web.middleware
-    async def _auth(
+    async def _ready(
         self, request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
     ) -> web.StreamResponse:
-        if request.path == "/health":
-            return await handler(request)
-        presented = request.headers.get("X-API-Key")
-        if presented is None and request.path == "/ws":
-            presented = request.query.get("apiKey")
-        if presented is None or not self.api_key.matches(presented):
-            return _error(401, "missing or invalid X-API-Key")
-        if self.manager.starting and request.path not in ("/status", "/openapi.json"):
+        if self.manager.starting and not request.path.startswith(
+            ("/health", "/status", "/openapi.json", "/auth/")
+        ):
             return _error(503, f"not ready: {self.manager.starting}")
         return await handler(request)
 
@@ -255,7 +258,7 @@ class ConnectionManagerApi:
     async def stream(self, request: web.Request) -> web.StreamResponse:
         ws = web.WebSocketResponse(heartbeat=WS_HEARTBEAT_SECONDS)
         await ws.prepare(request)
-        self._sockets.add(ws)
+        self.server.track(ws)
         queue: asyncio.Queue[bytes] = asyncio.Queue(WS_QUEUE)
         self._queues.add(queue)
         sender = asyncio.create_task(self._send_loop(ws, queue))
