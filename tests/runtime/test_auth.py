@@ -120,12 +120,17 @@ async def test_a_session_needs_its_csrf_token_for_every_state_changing_request(a
         assert (await http.post("/trade", headers={"X-CSRF-Token": csrf[:-1] + "x"})).status_code == 403
         assert (await http.post("/trade", headers={"X-CSRF-Token": csrf})).status_code == 200
         assert (await http.post("/halt", headers={"X-CSRF-Token": csrf})).status_code == 403  # role
-        assert (await http.get("/auth/session")).json() == {"role": "trader", "csrfToken": csrf}
+        assert (await http.get("/auth/session")).json() == {
+            "loggedIn": True,
+            "role": "trader",
+            "csrfToken": csrf,
+        }
 
         assert (await http.post("/auth/logout")).status_code == 403  # logging out is guarded too
         assert (await http.post("/auth/logout", headers={"X-CSRF-Token": csrf})).status_code == 200
         http.cookies.clear()
         assert (await http.get("/state")).status_code == 401
+        assert (await http.get("/auth/session")).json() == {"loggedIn": False}
     async with httpx.AsyncClient(base_url=app.url) as other:  # no session: refused
         assert (await other.post("/trade", headers={"X-CSRF-Token": csrf})).status_code == 401
     assert app.actions == ["/trade"]

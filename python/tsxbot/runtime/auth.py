@@ -12,8 +12,8 @@ browser sessions started with a key.
   header to another site without CORS, which no tsxbot server allows).
 - Browsers log in (``POST /auth/login`` with ``{"key": ...}``) and get a session cookie (HttpOnly,
   SameSite=Strict, one per port) and a CSRF token that every state-changing request must send in
-  ``X-CSRF-Token``; ``GET /auth/session`` gives the token back to a page that was reloaded. No
-  key or token is ever written into a page.
+  ``X-CSRF-Token``; ``GET /auth/session`` gives the token back to a page that was reloaded (or
+  ``loggedIn: false``). No key or token is ever written into a page.
 """
 
 from __future__ import annotations
@@ -297,10 +297,14 @@ class Auth:
         return response
 
     async def session(self, request: web.Request) -> web.Response:
+        # 200 either way: a page asking whether it is logged in is not an error (the browser would
+        # log a 401 as one).
         found = self._session(request)
         if found is None:
-            return error_response(401, "not logged in")
-        return json_response({"role": found[1].grant.role.label, "csrfToken": found[1].csrf})
+            return json_response({"loggedIn": False})
+        return json_response(
+            {"loggedIn": True, "role": found[1].grant.role.label, "csrfToken": found[1].csrf}
+        )
 
     def _prune(self) -> None:
         now = self.monotonic()

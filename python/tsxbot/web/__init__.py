@@ -1,7 +1,8 @@
 """tsxbot's web pages: static files shipped in the package (``static/``, vendored libraries in
 ``static/vendor/`` with their licences) and what every page server adds to its application:
 the page at ``/``, the files under ``/static/``, and security headers (a strict
-Content-Security-Policy: nothing from another origin, no inline script)."""
+Content-Security-Policy: nothing from another origin, no inline script; inline styles are
+allowed because lightweight-charts sets style attributes on the elements it creates)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ STATIC = Path(__file__).resolve().parent / "static"
 PUBLIC_PREFIXES = ("/static/",)
 PUBLIC_PAGES = frozenset({"/", "/favicon.ico"})
 CSP = (
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
     "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
 )
 

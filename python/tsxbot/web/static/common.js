@@ -55,7 +55,7 @@ const tsx = (() => {
 
   async function session() {
     const r = await request("GET", "/auth/session");
-    if (!r.ok) return false;
+    if (!r.ok || !r.data.loggedIn) return false;
     csrf = r.data.csrfToken;
     role = r.data.role;
     return true;
