@@ -174,7 +174,7 @@ def test_latency_quantiles_against_a_plain_reference() -> None:
 def _fuzz(base: str, tally: dict[int, int]) -> None:
     with httpx.Client(base_url=base, timeout=10) as http:
 
-        @settings(max_examples=400, deadline=None, suppress_health_check=list(HealthCheck))
+        @settings(max_examples=400, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
         @given(
             st.sampled_from(["GET", "POST", "PUT", "DELETE", "HEAD"]),
             st.sampled_from(
