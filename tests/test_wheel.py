@@ -46,6 +46,8 @@ def test_wheel_installs_and_runs_in_a_fresh_venv(tmp_path: Path) -> None:
         "tsxbot/journal/migrations/versions/0002_trades_and_audit.py",
         "tsxbot/web/static/dashboard.html",
         "tsxbot/web/static/dashboard.js",
+        "tsxbot/web/static/control.html",
+        "tsxbot/web/static/control.js",
         "tsxbot/web/static/common.js",
         "tsxbot/web/static/style.css",
         "tsxbot/web/static/vendor/lightweight-charts.standalone.production.js",

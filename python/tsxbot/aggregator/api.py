@@ -37,12 +37,17 @@ _json = json_response
 _error = error_response
 
 
-def required_role(request: web.Request) -> Role:
-    if request.method in SAFE_METHODS:
+def role_for(method: str, path: str) -> Role:
+    """The role an aggregator request needs (also what the control panel asks before it forwards)."""
+    if method in SAFE_METHODS:
         return Role.VIEWER
-    if request.path == "/flatten":
+    if path == "/flatten":
         return Role.TRADER
     return Role.ADMIN  # halt, resume, pausing and resuming bots
+
+
+def required_role(request: web.Request) -> Role:
+    return role_for(request.method, request.path)
 
 
 class AggregatorApi:

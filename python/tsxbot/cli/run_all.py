@@ -69,6 +69,28 @@ def _bots(config: Config, bus: MessageBus, built: list[Service]) -> list[Service
     return list(build_bots(config, bus, simulator.now if simulator is not None else None))
 
 
+def _control_panel(config: Config, _bus: MessageBus, built: list[Service]) -> list[Service]:
+    """The control panel (``services.controlPanel``), in front of the aggregator's API."""
+    from tsxbot.aggregator.service import Aggregator
+    from tsxbot.connection_manager.factory import internal_api_key
+    from tsxbot.connection_manager.service import ConnectionManager
+    from tsxbot.control_panel import ControlPanel
+
+    aggregator = next((s for s in built if isinstance(s, Aggregator)), None)
+    manager = next((s for s in built if isinstance(s, ConnectionManager)), None)
+    if aggregator is None or aggregator.api is None or manager is None:
+        return []
+    agg_api, cm_api = aggregator.api, manager.api
+    return [
+        ControlPanel(
+            config,
+            internal_api_key(config),
+            lambda: f"http://{agg_api.host}:{agg_api.port}",
+            lambda: f"http://{cm_api.host}:{cm_api.port}",
+        )
+    ]
+
+
 # The services run-all starts after the bus, in start order (stopped in reverse). An entry is
 # None while that service is not built yet.
 SERVICES: list[tuple[str, Builder | None]] = [
@@ -76,6 +98,7 @@ SERVICES: list[tuple[str, Builder | None]] = [
     ("connection-manager", _connection_manager),
     ("aggregator", _aggregator),
     ("bots", _bots),
+    ("control-panel", _control_panel),
 ]
 
 
@@ -121,8 +144,10 @@ def _run_all(args: argparse.Namespace) -> int:
 def describe(config: Config, services: list[Service], missing: list[str]) -> str:
     """What ``run-all`` runs and how to reach it, printed once everything started (as ``tsxbot
     sim`` prints its own)."""
+    from tsxbot.aggregator.service import Aggregator
     from tsxbot.bots import BotService
     from tsxbot.connection_manager.service import ConnectionManager
+    from tsxbot.control_panel import ControlPanel
     from tsxbot.sim import SimulatorService
 
     settings = config.global_config
@@ -154,6 +179,21 @@ def describe(config: Config, services: list[Service], missing: list[str]) -> str
             lines.append(
                 f"  bot {service.bot_id:<15} {bot.strategy.type} on {service.symbol} ({service.state.value}; "
                 f"status on bot:{service.bot_id}:status, control on bot:{service.bot_id}:control)"
+            )
+        elif isinstance(service, Aggregator):
+            if service.api is not None:
+                api = f"http://{service.api.host}:{service.api.port}"
+                lines.append(
+                    f"  aggregator          {api}  (/status, /bots, /halt, /resume, /flatten, /openapi.json)"
+                )
+            if service.monitoring is not None:
+                page = f"http://{service.monitoring.host}:{service.monitoring.port}/"
+                lines.append(
+                    f"  monitoring          {page}  (dashboard: log in with a key; /metrics for Prometheus)"
+                )
+        elif isinstance(service, ControlPanel):
+            lines.append(
+                f"  control panel       http://{service.server.host}:{service.port}/  (log in with a key)"
             )
         elif not isinstance(service, (BusService, ActivityLog)):  # a service without its own line yet
             lines.append(f"  {service.name:<19} running")

@@ -1,0 +1,179 @@
+"""The control panel's server. A person logs in with a key (``tsxbot.runtime.auth``: the same
+keys and roles as the services' APIs); the panel checks the role the aggregator's API asks for
+the same action (``tsxbot.aggregator.api.role_for``) and then forwards it to that API with the
+internal key, naming who asked (``control panel (<role>)``) so the aggregator records it."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+import msgspec
+from aiohttp import web
+
+from tsxbot.aggregator.api import role_for
+from tsxbot.bus.redis_bus import shown_url
+from tsxbot.config import Config
+from tsxbot.config.secrets import Secret
+from tsxbot.log import get_logger
+from tsxbot.runtime import Service
+from tsxbot.runtime.auth import ROLE_KEY, SAFE_METHODS, Auth, Keyring, Role, reload_keys_on_sighup
+from tsxbot.runtime.http import HttpServer, error_response, json_response
+from tsxbot.web import add_page, is_public_page, security_headers
+
+log = get_logger("tsxbot.control_panel")
+FORWARD_PREFIX = "/api/aggregator"
+TIMEOUT_SECONDS = 10.0
+MAX_BODY = 16 * 1024
+
+
+class ActionRequest(msgspec.Struct, forbid_unknown_fields=True):
+    reason: str = ""
+
+
+def required_role(request: web.Request) -> Role:
+    if request.path.startswith(FORWARD_PREFIX + "/"):
+        return role_for(request.method, request.path.removeprefix(FORWARD_PREFIX))
+    return Role.VIEWER if request.method in SAFE_METHODS else Role.ADMIN
+
+
+class ControlPanel(Service):
+    name = "control-panel"
+
+    def __init__(
+        self,
+        config: Config,
+        api_key: Secret,
+        aggregator_url: Callable[[], str],
+        connection_manager_url: Callable[[], str],
+        *,
+        host: str | None = None,
+        port: int | None = None,
+    ) -> None:
+        super().__init__()
+        self.config = config
+        self.api_key = api_key
+        self.aggregator_url = aggregator_url
+        self.connection_manager_url = connection_manager_url
+        endpoint = config.global_config.services.control_panel
+        self.auth = Auth(Keyring(api_key), public=is_public_page, required=required_role)
+        app = web.Application(middlewares=[security_headers, self.auth.middleware], client_max_size=MAX_BODY)
+        self.auth.install(app)
+        add_page(app, "control")
+        app.router.add_get("/api/overview", self.overview)
+        app.router.add_get("/api/config", self.resolved_config)
+        for action in ("halt", "resume", "flatten"):
+            app.router.add_post(f"{FORWARD_PREFIX}/{action}", self.forward)
+        app.router.add_post(FORWARD_PREFIX + "/bots/{bot_id}/pause", self.forward)
+        app.router.add_post(FORWARD_PREFIX + "/bots/{bot_id}/resume", self.forward)
+        self.server = HttpServer(
+            app,
+            endpoint.host if host is None else host,
+            endpoint.port if port is None else port,
+            "control panel",
+        )
+        self._http: httpx.AsyncClient | None = None
+
+    @property
+    def port(self) -> int:
+        return self.server.port
+
+    async def start(self) -> None:
+        self._http = httpx.AsyncClient(timeout=TIMEOUT_SECONDS, headers={"X-API-Key": self.api_key.reveal()})
+        reload_keys_on_sighup()
+        await self.server.start()
+
+    async def stop(self) -> None:
+        await self.server.stop()
+        if self._http is not None:
+            await self._http.aclose()
+            self._http = None
+
+    # --- reads ------------------------------------------------------------------------------------
+
+    async def _get(self, url: str) -> tuple[int | None, Any]:
+        """(status, JSON body), or (None, why) when the service did not answer."""
+        assert self._http is not None
+        try:
+            response = await self._http.get(url)
+        except httpx.HTTPError as exc:
+            return None, f"no answer: {type(exc).__name__}"
+        try:
+            return response.status_code, response.json()
+        except ValueError:
+            return response.status_code, response.text[:200]
+
+    async def overview(self, _request: web.Request) -> web.Response:
+        agg, cm = self.aggregator_url(), self.connection_manager_url()
+        (agg_health, agg_h), (cm_health, cm_h), (_, status), (_, bots) = await asyncio.gather(
+            self._get(f"{agg}/health"),
+            self._get(f"{cm}/health"),
+            self._get(f"{agg}/status"),
+            self._get(f"{agg}/bots"),
+        )
+        services = [
+            _service("aggregator", agg, agg_health, agg_h),
+            _service("connection manager", cm, cm_health, cm_h),
+            {
+                "name": "control panel",
+                "url": f"http://{self.server.host}:{self.server.port}",
+                "ok": True,
+                "detail": "",
+            },
+        ]
+        status_body = status if isinstance(status, dict) else {}
+        return json_response(
+            {
+                "services": services,
+                "tradingState": status_body.get("tradingState", "UNKNOWN"),
+                "why": status_body.get("why", {}),
+                "bots": bots.get("bots", []) if isinstance(bots, dict) else [],
+            }
+        )
+
+    async def resolved_config(self, _request: web.Request) -> web.Response:
+        shown = self.config.to_display()  # secrets masked
+        bus = shown.get("global", {}).get("bus", {})
+        if isinstance(bus.get("redisUrl"), str):
+            bus["redisUrl"] = shown_url(bus["redisUrl"])  # and a Redis password
+        return json_response(shown)
+
+    # --- actions ----------------------------------------------------------------------------------
+
+    async def forward(self, request: web.Request) -> web.Response:
+        raw = await request.read()
+        try:
+            body = msgspec.json.decode(raw or b"{}", type=ActionRequest)
+        except (msgspec.DecodeError, RecursionError, ValueError) as exc:
+            return error_response(400, f"invalid request body: {exc}")
+        if len(body.reason) > 1000:
+            return error_response(400, "reason: at most 1000 characters")
+        role = request[ROLE_KEY]
+        path = request.path.removeprefix(FORWARD_PREFIX)
+        assert self._http is not None
+        try:
+            response = await self._http.post(
+                self.aggregator_url() + path,
+                json={"requestedBy": f"control panel ({role.label})", "reason": body.reason},
+            )
+        except httpx.HTTPError as exc:
+            return error_response(
+                503, f"the aggregator did not answer ({type(exc).__name__}): nothing was done"
+            )
+        log.info("control action", path=path, role=role.label, status=response.status_code)
+        if response.status_code in (401, 403):  # the panel's own key, not the person's
+            return error_response(502, "the aggregator refused the control panel's key: nothing was done")
+        try:
+            answer = response.json()
+        except ValueError:
+            answer = {"error": response.text[:200]}
+        return json_response(answer, response.status_code if response.status_code < 500 else 502)
+
+
+def _service(name: str, url: str, status: int | None, body: Any) -> dict[str, Any]:
+    if status is None:
+        return {"name": name, "url": url, "ok": False, "detail": str(body)}
+    detail = body.get("reason", body.get("status", "")) if isinstance(body, dict) else str(body)
+    return {"name": name, "url": url, "ok": status == 200, "detail": str(detail)}

@@ -1,0 +1,113 @@
+"""The control panel in Debian's chromium against ``tsxbot run-all`` on the simulator (pinned
+time, free ports): it loads and logs in without a console error; a trader may flatten (after the
+confirmation) but not halt (the aggregator API's own rule, shown with its reason); an admin pauses
+a bot, and the aggregator says it is paused; the configuration shows with its secrets masked;
+a request without the session or without the CSRF token is refused. Screenshot kept under
+``test-artifacts/``."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import httpx
+import pytest
+
+from support.processes import PINNED, Ports, clean_env, running, wait_http
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+KEY = "control-browser-internal-key-01"
+TRADER = "control-browser-trader-key-0123"
+
+pytestmark = pytest.mark.slow
+
+
+def test_the_control_panel_acts_through_the_aggregator_with_each_role(tmp_path: Path) -> None:
+    from playwright.sync_api import Page, sync_playwright
+
+    if not CHROMIUM.exists():
+        pytest.fail("the browser test needs Debian's chromium at /usr/bin/chromium (make chromium)")
+    ports = Ports.free()
+    args = ["run-all", *ports.overrides(), *PINNED, "--set", f"system.logDir={tmp_path / 'logs'}"]
+    env = clean_env(TSXBOT_API_KEY=KEY, TSXBOT_TRADER_KEY=TRADER)
+    panel = f"http://127.0.0.1:{ports.control_panel}"
+    api = f"http://127.0.0.1:{ports.aggregator_api}"
+    errors: list[str] = []
+
+    def open_logged_in(browser: object, key: str) -> Page:
+        page: Page = browser.new_page(viewport={"width": 1300, "height": 1500})  # type: ignore[attr-defined]
+        page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        page.on("dialog", lambda dialog: dialog.accept())  # the flatten confirmation
+        page.goto(panel + "/")
+        page.wait_for_selector("#login-form", state="visible", timeout=20_000)
+        page.fill("#login-key", key)
+        page.click("#login-form button")
+        page.wait_for_selector("#main", state="visible", timeout=10_000)
+        page.wait_for_selector("#live[data-live='true']", timeout=20_000)
+        return page
+
+    with running(*args, cwd=tmp_path, env=env) as system:
+        wait_http(f"{api}/health", system, within=90)
+        wait_http(f"{panel}/", system, within=30)
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True)
+            try:
+                trader = open_logged_in(browser, TRADER)
+                assert trader.text_content("#who") == "trader"
+                trader.wait_for_selector("#services td.ok", timeout=10_000)
+                assert trader.locator("#services td.bad").count() == 0
+                assert trader.locator("#bots tbody tr").count() == 3
+
+                trader.click("#halt")  # an admin's action
+                trader.wait_for_selector("#message.error", timeout=10_000)
+                assert "needs the admin role (this key is trader)" in (trader.text_content("#message") or "")
+                assert (
+                    httpx.get(f"{api}/status", headers={"X-API-Key": KEY}).json()["tradingState"] == "ACTIVE"
+                )
+                errors.remove(next(e for e in errors if "403" in e))  # chromium logs the refusal itself
+
+                trader.fill("#reason", "end of drill")
+                trader.click("#flatten")
+                trader.wait_for_selector("#message.ok", timeout=10_000)
+                trader.wait_for_selector("#state[data-state='HALTED']", timeout=10_000)
+                events = httpx.get(f"{api}/risk/events", headers={"X-API-Key": KEY}).json()["events"]
+                flatten = next(e for e in events if e["kind"] == "FLATTEN")
+                assert (
+                    flatten["requestedBy"] == "control panel (trader)"
+                    and flatten["message"] == "end of drill"
+                )
+
+                config = trader.text_content("#config") or ""
+                assert '"internal_api_key"' in config and KEY not in config and TRADER not in config
+
+                admin = open_logged_in(browser, KEY)
+                admin.click("#bots button[data-bot='bot_2']")
+                admin.wait_for_selector("#bots td.state[data-state='PAUSED']", timeout=10_000)
+                bots = httpx.get(f"{api}/bots", headers={"X-API-Key": KEY}).json()["bots"]
+                assert {b["botId"]: b["paused"] for b in bots} == {
+                    "bot_1": False,
+                    "bot_2": True,
+                    "bot_3": False,
+                }
+                shot = tmp_path / "control.png"
+                admin.screenshot(path=str(shot), full_page=True)
+                errors_while_running = list(errors)
+
+                no_csrf = admin.evaluate(
+                    "fetch('/api/aggregator/resume', {method: 'POST'}).then(r => r.status)"
+                )
+                assert no_csrf == 403
+                anonymous = browser.new_context().request
+                assert anonymous.get(panel + "/api/overview").status == 401
+                assert anonymous.post(panel + "/api/aggregator/resume").status == 401
+                assert (
+                    httpx.get(f"{api}/status", headers={"X-API-Key": KEY}).json()["tradingState"] == "HALTED"
+                )
+            finally:
+                browser.close()
+    ARTIFACTS.mkdir(exist_ok=True)
+    shutil.copy(shot, ARTIFACTS / "control.png")
+    assert errors_while_running == []
+    assert shot.stat().st_size > 20_000

@@ -1,0 +1,146 @@
+"""The control panel's server in process, in front of a real aggregator (on the simulator): its
+data and actions need a session (with the CSRF token) or a key, a role below the aggregator's rule
+is refused before anything is forwarded, an aggregator that does not answer is a 503 saying nothing
+was done, a Redis password never shows in the configuration, and generated hostile requests never
+get a 5xx (a good action right after still works)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from support.agg_harness import AggHarness
+from support.cm_harness import API_KEY
+from support.redis_server import free_port
+from tsxbot.config.secrets import Secret
+from tsxbot.control_panel import ControlPanel
+
+
+@pytest.fixture
+async def panel(agg: AggHarness) -> AsyncIterator[ControlPanel]:
+    aggregator = await agg.start()
+    assert aggregator.api is not None
+    api, cm = aggregator.api, agg.cm.managers[-1].api
+    config = aggregator.config
+    served = ControlPanel(
+        config,
+        Secret(API_KEY),
+        lambda: f"http://127.0.0.1:{api.port}",
+        lambda: f"http://127.0.0.1:{cm.port}",
+        host="127.0.0.1",
+        port=0,
+    )
+    await served.start()
+    try:
+        yield served
+    finally:
+        await served.stop()
+
+
+async def test_actions_go_through_the_aggregator_with_the_session_role_and_token(
+    agg: AggHarness, panel: ControlPanel
+) -> None:
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{panel.port}", timeout=10) as http:
+        assert (await http.get("/api/overview")).status_code == 401
+        login = await http.post("/auth/login", json={"key": API_KEY})
+        csrf = login.json()["csrfToken"]
+        overview = (await http.get("/api/overview")).json()
+        assert [s["ok"] for s in overview["services"]] == [True, True, True]
+        assert {b["botId"] for b in overview["bots"]} == {"bot_1", "bot_2", "bot_3"}
+        assert (await http.post("/api/aggregator/halt", json={"reason": "x"})).status_code == 403  # no token
+        assert agg.agg.account.state_name == "ACTIVE"
+        halted = await http.post(
+            "/api/aggregator/halt", json={"reason": "news"}, headers={"X-CSRF-Token": csrf}
+        )
+        assert halted.status_code == 200 and halted.json()["tradingState"] == "HALTED"
+        halt = next(e for e in agg.agg.account.events if e.kind == "HALT")
+        assert halt.requested_by == "control panel (admin)" and halt.message == "news"
+        unknown = await http.post("/api/aggregator/bots/nobody/pause", headers={"X-CSRF-Token": csrf})
+        assert unknown.status_code == 404 and "unknown bot" in unknown.json()["error"]
+        shown = (await http.get("/api/config")).json()
+        assert shown["secrets"]["internal_api_key"]["value"] != API_KEY
+
+
+async def test_an_aggregator_that_does_not_answer_is_a_503_and_nothing_is_done(agg: AggHarness) -> None:
+    aggregator = await agg.start()
+    dead = free_port()
+    served = ControlPanel(
+        aggregator.config,
+        Secret(API_KEY),
+        lambda: f"http://127.0.0.1:{dead}",
+        lambda: f"http://127.0.0.1:{dead}",
+        port=0,
+    )
+    await served.start()
+    try:
+        async with httpx.AsyncClient(
+            base_url=f"http://127.0.0.1:{served.port}", headers={"X-API-Key": API_KEY}, timeout=10
+        ) as http:
+            refused = await http.post("/api/aggregator/flatten")
+            assert refused.status_code == 503 and "nothing was done" in refused.json()["error"]
+            overview = (await http.get("/api/overview")).json()
+            assert [s["ok"] for s in overview["services"][:2]] == [False, False]
+            assert overview["tradingState"] == "UNKNOWN"
+    finally:
+        await served.stop()
+
+
+def _fuzz(base: str, csrf: str, token: str, port: int, tally: dict[int, int]) -> None:
+    with httpx.Client(base_url=base, timeout=10) as http:
+
+        @settings(max_examples=400, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
+        @given(
+            st.sampled_from(["GET", "POST", "PUT", "DELETE"]),
+            st.sampled_from(
+                [
+                    "/api/overview",
+                    "/api/config",
+                    "/api/aggregator/pause",
+                    "/api/aggregator/bots/bot_3/pause",
+                    "/api/aggregator/bots/%00/pause",
+                    "/api/aggregator/resume",
+                    "/auth/login",
+                ]
+            )
+            | st.text(alphabet="/abcdefgh.%?=&", min_size=1, max_size=30).map(lambda p: "/" + p),
+            st.one_of(
+                st.binary(max_size=80),
+                st.sampled_from(
+                    [b'{"reason": 1}', b'{"reason": "' + b"x" * 2000 + b'"}', b'{"other": 1}', b"[]"]
+                ),
+            ),
+            st.booleans(),
+            st.booleans(),
+        )
+        def one(method: str, path: str, body: bytes, with_session: bool, with_csrf: bool) -> None:
+            http.cookies.clear()
+            if with_session:
+                http.cookies.set(f"tsxbot_session_{port}", token)
+            headers = {"X-CSRF-Token": csrf} if with_csrf else {}
+            response = http.request(method, path, content=body, headers=headers)
+            assert response.status_code < 500, (method, path, body, response.status_code, response.text)
+            tally[response.status_code] = tally.get(response.status_code, 0) + 1
+
+        one()
+        http.cookies.set(f"tsxbot_session_{port}", token)
+        good = http.post(
+            "/api/aggregator/bots/bot_2/pause", json={"reason": "after"}, headers={"X-CSRF-Token": csrf}
+        )
+        assert good.status_code == 200, good.text
+
+
+@pytest.mark.slow
+async def test_generated_hostile_requests_never_get_a_5xx(agg: AggHarness, panel: ControlPanel) -> None:
+    base = f"http://127.0.0.1:{panel.port}"
+    async with httpx.AsyncClient(base_url=base) as http:
+        csrf = (await http.post("/auth/login", json={"key": API_KEY})).json()["csrfToken"]
+        token = http.cookies[f"tsxbot_session_{panel.port}"]
+    tally: dict[int, int] = {}
+    await asyncio.wait_for(asyncio.to_thread(_fuzz, base, csrf, token, panel.port, tally), timeout=240)
+    assert tally.get(401, 0) > 10 and tally.get(403, 0) > 10 and tally.get(400, 0) > 5, tally
+    assert agg.agg.registry.get("bot_2") is not None and agg.agg.registry.get("bot_2").paused  # type: ignore[union-attr]
