@@ -15,9 +15,19 @@ from tsxbot.cli import (
     report_cmd,
     run_all,
     sim_cmd,
+    status_cmd,
 )
 
-COMMANDS = (config_cmd, run_all, sim_cmd, connection_manager_cmd, aggregator_cmd, bot_cmd, report_cmd)
+COMMANDS = (
+    config_cmd,
+    run_all,
+    sim_cmd,
+    connection_manager_cmd,
+    aggregator_cmd,
+    bot_cmd,
+    report_cmd,
+    status_cmd,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
