@@ -23,7 +23,9 @@ if TYPE_CHECKING:
 
 log = get_logger("tsxbot.aggregator.dashboard")
 PUSH_SECONDS = 0.5
-EQUITY_POINTS = 20_000  # a trading day at one point every ~4 s; thinned by half when full
+# A day's curve in at most this many points (one a second, every other one dropped when full: a
+# 23-hour session ends at about one a minute), so each push stays small.
+EQUITY_POINTS = 2_000
 RISK_EVENTS_SHOWN = 50
 CLIENT_QUEUE = 8
 SERVICE_STALE_SECONDS = 20.0
@@ -105,15 +107,26 @@ class Dashboard:
             if isinstance(payload, BotStatus):
                 self.bot_status[payload.bot_id] = payload
 
+    def sample_equity(self) -> None:
+        agg = self.agg
+        if agg.clock_known():
+            self.equity.add(agg.current_trading_day, agg.clock(), agg.engine.equity)
+
     async def _push_loop(self) -> None:
+        """Samples the equity curve, and builds and pushes a snapshot only while a page watches."""
         last = b""
         while True:
             try:
-                data = msgspec.json.encode({"type": "snapshot", "data": self.snapshot()})
+                self.sample_equity()
+                data = (
+                    msgspec.json.encode({"type": "snapshot", "data": self.snapshot()})
+                    if self._clients
+                    else b""
+                )
             except Exception as exc:  # the page must never take the aggregator down
                 log.warning("dashboard snapshot failed", error=repr(exc))
             else:
-                if data != last:
+                if data and data != last:
                     last = data
                     for queue in self._clients:
                         if queue.full():
@@ -129,8 +142,7 @@ class Dashboard:
         engine = agg.engine
         risk = agg.risk_settings
         now = agg.clock() if agg.clock_known() else None
-        if now is not None:
-            self.equity.add(agg.current_trading_day, now, engine.equity)
+        self.sample_equity()
         room = engine.equity - engine.drawdown_floor
         daily_used = max(0.0, -engine.daily_pnl)
         status = agg.status()
