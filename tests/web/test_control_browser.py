@@ -68,6 +68,14 @@ def test_the_control_panel_acts_through_the_aggregator_with_each_role(tmp_path: 
                 )
                 errors.remove(next(e for e in errors if "403" in e))  # chromium logs the refusal itself
 
+                # A trader may not pause a bot (an admin's), but is told why.
+                trader.wait_for_selector(
+                    "#bots button[data-bot='bot_3'][data-command='pause']", timeout=20_000
+                )
+                trader.click("#bots button[data-bot='bot_3'][data-command='pause']")
+                trader.wait_for_selector("#message.error:has-text('needs the admin role')", timeout=10_000)
+                errors.remove(next(e for e in errors if "403" in e))
+
                 trader.fill("#reason", "end of drill")
                 trader.click("#flatten")
                 trader.wait_for_selector("#message.ok", timeout=10_000)
@@ -83,14 +91,20 @@ def test_the_control_panel_acts_through_the_aggregator_with_each_role(tmp_path: 
                 assert '"internal_api_key"' in config and KEY not in config and TRADER not in config
 
                 admin = open_logged_in(browser, KEY)
-                admin.click("#bots button[data-bot='bot_2']")
-                admin.wait_for_selector("#bots td.state[data-state='PAUSED']", timeout=10_000)
+                entries = "#bots button[data-bot='bot_2'][data-kind='entries']"
+                admin.click(entries)  # at the aggregator
+                admin.wait_for_selector("#bots td.agg-state[data-state='PAUSED']", timeout=10_000)
                 bots = httpx.get(f"{api}/bots", headers={"X-API-Key": KEY}).json()["bots"]
-                assert {b["botId"]: b["paused"] for b in bots} == {
-                    "bot_1": False,
-                    "bot_2": True,
-                    "bot_3": False,
-                }
+                paused = {b["botId"]: b["paused"] for b in bots}
+                assert paused == {"bot_1": False, "bot_2": True, "bot_3": False}
+                # The bot itself, on its control channel: it says it is paused (no new entries).
+                pause = "#bots button[data-bot='bot_1'][data-command='pause']"
+                admin.wait_for_selector(pause, timeout=20_000)
+                admin.click(pause)
+                bot_1 = "#bots tr:has(td:text-is('bot_1')) td.bot-state"
+                admin.wait_for_selector(bot_1 + "[data-state='PAUSED']", timeout=20_000)
+                assert "paused: no new entries" in (admin.text_content(bot_1) or "")
+                assert admin.locator("td.bot-state[data-state='PAUSED']").count() == 1
                 shot = tmp_path / "control.png"
                 admin.screenshot(path=str(shot), full_page=True)
                 errors_while_running = list(errors)

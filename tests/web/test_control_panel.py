@@ -19,6 +19,7 @@ from support.cm_harness import API_KEY
 from support.redis_server import free_port
 from tsxbot.config.secrets import Secret
 from tsxbot.control_panel import ControlPanel
+from tsxbot.messages import BotCommand, channels
 
 
 @pytest.fixture
@@ -32,6 +33,7 @@ async def panel(agg: AggHarness) -> AsyncIterator[ControlPanel]:
         Secret(API_KEY),
         lambda: f"http://127.0.0.1:{api.port}",
         lambda: f"http://127.0.0.1:{cm.port}",
+        bus=await agg.cm.bus(),
         host="127.0.0.1",
         port=0,
     )
@@ -64,6 +66,42 @@ async def test_actions_go_through_the_aggregator_with_the_session_role_and_token
         assert unknown.status_code == 404 and "unknown bot" in unknown.json()["error"]
         shown = (await http.get("/api/config")).json()
         assert shown["secrets"]["internal_api_key"]["value"] != API_KEY
+
+
+async def test_bot_commands_go_on_the_bots_control_channel_with_the_role_each_needs(
+    agg: AggHarness, panel: ControlPanel
+) -> None:
+    bus = await agg.cm.bus()
+    control = await bus.subscribe(channels.bot_control("bot_2"), group="test-control")
+    env = {
+        "TSXBOT_TRADER_KEY": "panel-trader-key-0123456789",
+    }
+    panel.auth.keyring.env.update(env)
+    panel.auth.keyring.reload()
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{panel.port}", timeout=10) as http:
+        trader = {"X-API-Key": env["TSXBOT_TRADER_KEY"]}
+        admin = {"X-API-Key": API_KEY}
+        refused = await http.post("/api/bots/bot_2/pause", headers=trader)
+        assert refused.status_code == 403 and "needs the admin role" in refused.json()["error"]
+        assert (await http.post("/api/bots/nobody/pause", headers=admin)).status_code == 404
+        assert (await http.post("/api/bots/bot_2/explode", headers=admin)).status_code == 404
+        flatten = await http.post("/api/bots/bot_2/flatten", headers=trader)  # a trader's
+        assert flatten.status_code == 202
+        paused = await http.post("/api/bots/bot_2/pause", headers=admin)
+        assert paused.status_code == 202
+    received = []
+    async with asyncio.timeout(10):
+        async for message in control:
+            received.append(message.envelope.payload)
+            await message.ack()
+            if len(received) == 2:
+                break
+    await control.close()
+    assert [(c.bot_id, c.command) for c in received] == [
+        ("bot_2", BotCommand.FLATTEN),
+        ("bot_2", BotCommand.PAUSE),
+    ]
+    assert received[1].command_id == paused.json()["commandId"]
 
 
 async def test_an_aggregator_that_does_not_answer_is_a_503_and_nothing_is_done(agg: AggHarness) -> None:
@@ -104,6 +142,9 @@ def _fuzz(base: str, csrf: str, token: str, port: int, tally: dict[int, int]) ->
                     "/api/aggregator/bots/bot_3/pause",
                     "/api/aggregator/bots/%00/pause",
                     "/api/aggregator/resume",
+                    "/api/bots/bot_3/pause",
+                    "/api/bots/bot_3/nothing",
+                    "/api/bots/%2e%2e/stop",
                     "/auth/login",
                 ]
             )

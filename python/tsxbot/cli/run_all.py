@@ -69,7 +69,7 @@ def _bots(config: Config, bus: MessageBus, built: list[Service]) -> list[Service
     return list(build_bots(config, bus, simulator.now if simulator is not None else None))
 
 
-def _control_panel(config: Config, _bus: MessageBus, built: list[Service]) -> list[Service]:
+def _control_panel(config: Config, bus: MessageBus, built: list[Service]) -> list[Service]:
     """The control panel (``services.controlPanel``), in front of the aggregator's API."""
     from tsxbot.aggregator.service import Aggregator
     from tsxbot.connection_manager.factory import internal_api_key
@@ -87,6 +87,7 @@ def _control_panel(config: Config, _bus: MessageBus, built: list[Service]) -> li
             internal_api_key(config),
             lambda: f"http://{agg_api.host}:{agg_api.port}",
             lambda: f"http://{cm_api.host}:{cm_api.port}",
+            bus=bus,
         )
     ]
 

@@ -1,11 +1,16 @@
 """The control panel's server. A person logs in with a key (``tsxbot.runtime.auth``: the same
 keys and roles as the services' APIs); the panel checks the role the aggregator's API asks for
 the same action (``tsxbot.aggregator.api.role_for``) and then forwards it to that API with the
-internal key, naming who asked (``control panel (<role>)``) so the aggregator records it."""
+internal key, naming who asked (``control panel (<role>)``) so the aggregator records it.
+
+Bots are controlled as they always are, on the bus: a ``BotControl`` on ``bot:{id}:control``
+(start, stop, pause, resume: an admin's; flatten: a trader's), and each bot's state is its latest
+``BotStatus`` on ``bot:{id}:status``."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Callable
 from typing import Any
 
@@ -14,10 +19,12 @@ import msgspec
 from aiohttp import web
 
 from tsxbot.aggregator.api import role_for
+from tsxbot.bus import MessageBus, Subscription
 from tsxbot.bus.redis_bus import shown_url
 from tsxbot.config import Config
 from tsxbot.config.secrets import Secret
 from tsxbot.log import get_logger
+from tsxbot.messages import BotCommand, BotControl, BotStatus, Envelope, channels, new_message_id
 from tsxbot.runtime import Service
 from tsxbot.runtime.auth import ROLE_KEY, SAFE_METHODS, Auth, Keyring, Role, reload_keys_on_sighup
 from tsxbot.runtime.http import HttpServer, error_response, json_response
@@ -25,6 +32,15 @@ from tsxbot.web import add_page, is_public_page, security_headers
 
 log = get_logger("tsxbot.control_panel")
 FORWARD_PREFIX = "/api/aggregator"
+SOURCE = "control-panel"
+# The bot commands the panel sends, and the role each needs.
+BOT_COMMANDS = {
+    "start": (BotCommand.START, Role.ADMIN),
+    "stop": (BotCommand.STOP, Role.ADMIN),
+    "pause": (BotCommand.PAUSE, Role.ADMIN),
+    "resume": (BotCommand.RESUME, Role.ADMIN),
+    "flatten": (BotCommand.FLATTEN, Role.TRADER),
+}
 TIMEOUT_SECONDS = 10.0
 MAX_BODY = 16 * 1024
 
@@ -34,9 +50,14 @@ class ActionRequest(msgspec.Struct, forbid_unknown_fields=True):
 
 
 def required_role(request: web.Request) -> Role:
+    if request.method in SAFE_METHODS:
+        return Role.VIEWER
     if request.path.startswith(FORWARD_PREFIX + "/"):
         return role_for(request.method, request.path.removeprefix(FORWARD_PREFIX))
-    return Role.VIEWER if request.method in SAFE_METHODS else Role.ADMIN
+    if request.path.startswith("/api/bots/"):
+        known = BOT_COMMANDS.get(request.path.rsplit("/", 1)[-1])
+        return known[1] if known is not None else Role.ADMIN
+    return Role.ADMIN
 
 
 class ControlPanel(Service):
@@ -49,11 +70,16 @@ class ControlPanel(Service):
         aggregator_url: Callable[[], str],
         connection_manager_url: Callable[[], str],
         *,
+        bus: MessageBus | None = None,
         host: str | None = None,
         port: int | None = None,
     ) -> None:
         super().__init__()
         self.config = config
+        self.bus = bus
+        self.bot_status: dict[str, BotStatus] = {}
+        self._subscription: Subscription | None = None
+        self._consumer: asyncio.Task[None] | None = None
         self.api_key = api_key
         self.aggregator_url = aggregator_url
         self.connection_manager_url = connection_manager_url
@@ -68,6 +94,8 @@ class ControlPanel(Service):
             app.router.add_post(f"{FORWARD_PREFIX}/{action}", self.forward)
         app.router.add_post(FORWARD_PREFIX + "/bots/{bot_id}/pause", self.forward)
         app.router.add_post(FORWARD_PREFIX + "/bots/{bot_id}/resume", self.forward)
+        if bus is not None:
+            app.router.add_post("/api/bots/{bot_id}/{command}", self.bot_command)
         self.server = HttpServer(
             app,
             endpoint.host if host is None else host,
@@ -83,13 +111,32 @@ class ControlPanel(Service):
     async def start(self) -> None:
         self._http = httpx.AsyncClient(timeout=TIMEOUT_SECONDS, headers={"X-API-Key": self.api_key.reveal()})
         reload_keys_on_sighup()
+        bots = [b.id for b in self.config.enabled_bots]
+        if self.bus is not None and bots:
+            self._subscription = await self.bus.subscribe([channels.bot_status(b) for b in bots])
+            self._consumer = asyncio.create_task(self._consume(self._subscription), name="control-panel-bots")
         await self.server.start()
 
     async def stop(self) -> None:
         await self.server.stop()
+        if self._consumer is not None:
+            self._consumer.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._consumer
+            self._consumer = None
+        if self._subscription is not None:
+            with contextlib.suppress(Exception):
+                await self._subscription.close()
+            self._subscription = None
         if self._http is not None:
             await self._http.aclose()
             self._http = None
+
+    async def _consume(self, subscription: Subscription) -> None:
+        async for message in subscription:
+            payload = message.envelope.payload
+            if isinstance(payload, BotStatus):
+                self.bot_status[payload.bot_id] = payload
 
     # --- reads ------------------------------------------------------------------------------------
 
@@ -129,9 +176,19 @@ class ControlPanel(Service):
                 "services": services,
                 "tradingState": status_body.get("tradingState", "UNKNOWN"),
                 "why": status_body.get("why", {}),
-                "bots": bots.get("bots", []) if isinstance(bots, dict) else [],
+                "bots": [self._bot_row(b) for b in bots.get("bots", [])] if isinstance(bots, dict) else [],
+                "botControl": self.bus is not None,
             }
         )
+
+    def _bot_row(self, row: dict[str, Any]) -> dict[str, Any]:
+        """The aggregator's view of a bot, with the bot's own state (its latest status)."""
+        status = self.bot_status.get(str(row.get("botId")))
+        return {
+            **row,
+            "state": status.state.value if status is not None else None,
+            "message": status.message if status is not None else None,
+        }
 
     async def resolved_config(self, _request: web.Request) -> web.Response:
         shown = self.config.to_display()  # secrets masked
@@ -170,6 +227,26 @@ class ControlPanel(Service):
         except ValueError:
             answer = {"error": response.text[:200]}
         return json_response(answer, response.status_code if response.status_code < 500 else 502)
+
+    async def bot_command(self, request: web.Request) -> web.Response:
+        bot_id, name = request.match_info["bot_id"], request.match_info["command"]
+        known = BOT_COMMANDS.get(name)
+        if known is None:
+            return error_response(404, f"unknown bot command {name!r}: one of {', '.join(BOT_COMMANDS)}")
+        if bot_id not in {b.id for b in self.config.enabled_bots}:
+            return error_response(404, f"unknown bot {bot_id!r}")
+        assert self.bus is not None
+        control = BotControl(command_id=new_message_id(), bot_id=bot_id, command=known[0])
+        try:
+            await self.bus.publish(channels.bot_control(bot_id), Envelope.wrap(control, SOURCE))
+        except Exception as exc:  # the bus is down: say so, nothing was sent
+            return error_response(
+                503, f"the bus did not take the command ({type(exc).__name__}): nothing was sent"
+            )
+        log.info("bot command sent", bot=bot_id, command=known[0].value, role=request[ROLE_KEY].label)
+        return json_response(
+            {"botId": bot_id, "command": known[0].value, "commandId": control.command_id}, 202
+        )
 
 
 def _service(name: str, url: str, status: int | None, body: Any) -> dict[str, Any]:

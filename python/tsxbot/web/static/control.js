@@ -20,11 +20,32 @@
     await refresh();
   }
 
-  function botButton(bot) {
+  // Pausing entries at the aggregator (its API) for one bot.
+  function entriesButton(bot) {
     const pause = !bot.paused;
-    const button = el("button", { type: "button", class: pause ? "" : "danger", dataset: { bot: bot.botId } }, pause ? "Pause" : "Resume");
-    button.addEventListener("click", () => act(`/bots/${encodeURIComponent(bot.botId)}/${pause ? "pause" : "resume"}`, `${pause ? "pause" : "resume"} ${bot.botId}`));
+    const button = el("button", { type: "button", class: pause ? "" : "danger", dataset: { bot: bot.botId, kind: "entries" } }, pause ? "Block" : "Allow");
+    button.addEventListener("click", () => act(`/bots/${encodeURIComponent(bot.botId)}/${pause ? "pause" : "resume"}`, `${pause ? "block" : "allow"} ${bot.botId}'s entries`));
     return el("td", {}, button);
+  }
+
+  // The bot's own commands, on its control channel (through the panel).
+  async function command(bot, name) {
+    if (name === "flatten" && !confirm(`Close ${bot.botId}'s position and cancel its orders, then pause it?`)) return;
+    const r = await request("POST", `/api/bots/${encodeURIComponent(bot.botId)}/${name}`);
+    if (r.ok) say(`${name} sent to ${bot.botId}`, true);
+    else say(`${name} ${bot.botId} refused (${r.status}): ${(r.data && r.data.error) || "no reason given"}`, false);
+    await refresh();
+  }
+
+  function botButtons(bot, enabled) {
+    if (!enabled) return el("td", { class: "muted" }, "no bus here");
+    const running = bot.state === "RUNNING" || bot.state === "WARMING_UP";
+    const names = [running ? "pause" : "resume", bot.state === "STOPPED" ? "start" : "stop", "flatten"];
+    return el("td", {}, ...names.map((name) => {
+      const b = el("button", { type: "button", class: name === "flatten" || name === "stop" ? "danger" : "", dataset: { bot: bot.botId, command: name } }, name);
+      b.addEventListener("click", () => command(bot, name));
+      return b;
+    }));
   }
 
   async function refresh() {
@@ -47,9 +68,11 @@
     fillTable($("bots"), s.bots, (b) => [
       b.botId,
       b.symbol,
-      el("td", { class: "state", dataset: { state: b.paused ? "PAUSED" : "RUNNING" } }, b.paused ? `PAUSED${b.pauseReason ? ": " + b.pauseReason : ""}` : "trading"),
+      el("td", { class: "state bot-state", dataset: { state: b.state || "UNKNOWN" } }, (b.state || "no status yet") + (b.message ? ` · ${b.message}` : "")),
+      el("td", { class: "state agg-state", dataset: { state: b.paused ? "PAUSED" : "RUNNING" } }, b.paused ? `entries blocked${b.pauseReason ? ": " + b.pauseReason : ""}` : "entries allowed"),
       b.secondsSinceHeartbeat === null ? "never" : `${b.secondsSinceHeartbeat.toFixed(0)} s ago${b.stale ? " (stale)" : ""}`,
-      botButton(b),
+      botButtons(b, s.botControl),
+      entriesButton(b),
     ]);
   }
 
