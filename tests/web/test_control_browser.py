@@ -105,6 +105,25 @@ def test_the_control_panel_acts_through_the_aggregator_with_each_role(tmp_path: 
                 admin.wait_for_selector(bot_1 + "[data-state='PAUSED']", timeout=20_000)
                 assert "paused: no new entries" in (admin.text_content(bot_1) or "")
                 assert admin.locator("td.bot-state[data-state='PAUSED']").count() == 1
+                # Parameters: an invalid value shows the config's own message and sends nothing; a
+                # valid one goes to the bot as RELOAD, which it accepts.
+                admin.select_option("#param-bot", "bot_2")
+                admin.wait_for_selector("#params input[name='fastPeriod']", timeout=10_000)
+                risk = admin.input_value("#params input[name='dollarRiskPerTrade']")
+                admin.fill("#params input[name='dollarRiskPerTrade']", "-5")
+                admin.click("#params button[type='submit']")
+                admin.wait_for_selector("#params-message.error", timeout=10_000)
+                refusal = admin.text_content("#params-message") or ""
+                assert "strategy.params.dollarRiskPerTrade" in refusal, refusal
+                errors.remove(next(e for e in errors if "400" in e))  # chromium logs the refusal itself
+                bot_2 = "#bots tr:has(td:text-is('bot_2')) td.bot-state"
+                assert "RELOAD" not in (admin.text_content(bot_2) or "")
+                admin.fill("#params input[name='dollarRiskPerTrade']", risk)
+                admin.fill("#params input[name='fastPeriod']", "8")
+                admin.click("#params button[type='submit']")
+                admin.wait_for_selector("#params-message.ok", timeout=10_000)
+                assert "fastPeriod" in (admin.text_content("#params-message") or "")
+                admin.wait_for_selector(bot_2 + ":has-text('RELOAD accepted')", timeout=20_000)
                 shot = tmp_path / "control.png"
                 admin.screenshot(path=str(shot), full_page=True)
                 errors_while_running = list(errors)

@@ -104,6 +104,50 @@ async def test_bot_commands_go_on_the_bots_control_channel_with_the_role_each_ne
     assert received[1].command_id == paused.json()["commandId"]
 
 
+async def test_params_are_checked_by_the_configs_rules_before_a_reload_is_sent(
+    agg: AggHarness, panel: ControlPanel
+) -> None:
+    bus = await agg.cm.bus()
+    control = await bus.subscribe(channels.bot_control("bot_2"), group="test-params")
+    admin = {"X-API-Key": API_KEY}
+    async with httpx.AsyncClient(
+        base_url=f"http://127.0.0.1:{panel.port}", headers=admin, timeout=10
+    ) as http:
+        form = (await http.get("/api/bots/bot_2/params")).json()["fields"]
+        fields = {f["name"]: f for f in form}
+        configured = agg.agg.config.bots["bot_2"].params
+        assert fields["fastPeriod"] | {"help": ""} == {
+            "name": "fastPeriod",
+            "kind": "integer",
+            "choices": None,
+            "nullable": False,
+            "minimum": 1,
+            "above": None,
+            "maximum": 10000,
+            "help": "",
+            "value": configured.fast_period,  # type: ignore[attr-defined]
+        }
+        assert fields["dollarRiskPerTrade"]["above"] == 0 and fields["entry"]["kind"] == "choice"
+        assert fields["trendFilterPeriod"]["nullable"] is True
+        bad = await http.post("/api/bots/bot_2/params", json={"changes": {"dollarRiskPerTrade": -5}})
+        assert bad.status_code == 400
+        assert bad.json()["error"].startswith("strategy.params.dollarRiskPerTrade:")
+        unknown = await http.post("/api/bots/bot_2/params", json={"changes": {"noSuchParam": 1}})
+        assert unknown.status_code == 400 and "strategy.params.noSuchParam" in unknown.json()["error"]
+        frame = await http.post("/api/bots/bot_2/params", json={"changes": {"timeframe": "5m"}})
+        assert frame.status_code == 400 and "restart it" in frame.json()["error"]
+        assert (await http.post("/api/bots/bot_2/params", json={"changes": {}})).status_code == 400
+        assert (await http.post("/api/bots/nobody/params", json={"changes": {"x": 1}})).status_code == 404
+        good = await http.post("/api/bots/bot_2/params", json={"changes": {"fastPeriod": 8}})
+        assert good.status_code == 202 and good.json()["command"] == "RELOAD"
+    async with asyncio.timeout(10):
+        message = await anext(aiter(control))
+    await message.ack()
+    await control.close()
+    sent = message.envelope.payload
+    assert (sent.command, sent.params) == (BotCommand.RELOAD, {"fastPeriod": 8})  # only the valid one
+
+
 async def test_an_aggregator_that_does_not_answer_is_a_503_and_nothing_is_done(agg: AggHarness) -> None:
     aggregator = await agg.start()
     dead = free_port()
@@ -145,6 +189,7 @@ def _fuzz(base: str, csrf: str, token: str, port: int, tally: dict[int, int]) ->
                     "/api/bots/bot_3/pause",
                     "/api/bots/bot_3/nothing",
                     "/api/bots/%2e%2e/stop",
+                    "/api/bots/bot_3/params",
                     "/auth/login",
                 ]
             )

@@ -28,6 +28,7 @@ from tsxbot.messages import BotCommand, BotControl, BotStatus, Envelope, channel
 from tsxbot.runtime import Service
 from tsxbot.runtime.auth import ROLE_KEY, SAFE_METHODS, Auth, Keyring, Role, reload_keys_on_sighup
 from tsxbot.runtime.http import HttpServer, error_response, json_response
+from tsxbot.strategies.params import ReloadError, StrategyParams, reload_params
 from tsxbot.web import add_page, is_public_page, security_headers
 
 log = get_logger("tsxbot.control_panel")
@@ -47,6 +48,41 @@ MAX_BODY = 16 * 1024
 
 class ActionRequest(msgspec.Struct, forbid_unknown_fields=True):
     reason: str = ""
+
+
+class ParamsRequest(msgspec.Struct, forbid_unknown_fields=True):
+    """New values for some of a bot's strategy params (camelCase, as in its YAML)."""
+
+    changes: dict[str, str | int | float | bool | None]
+
+
+def param_fields(params: StrategyParams) -> list[dict[str, Any]]:
+    """The form for a bot's typed params: name, kind (number, integer, boolean, string, choice),
+    choices, whether it may be empty, bounds (``above``: an exclusive minimum), help, and the
+    configured value."""
+    schema = msgspec.json.schema(type(params))
+    definition = schema["$defs"][schema["$ref"].rsplit("/", 1)[-1]]
+    values = msgspec.to_builtins(params)
+    fields = []
+    for name, prop in definition["properties"].items():
+        options = prop.get("anyOf", [prop])
+        nullable = any(o.get("type") == "null" for o in options)
+        main = next((o for o in options if o.get("type") != "null"), prop)
+        kind = "choice" if "enum" in main else str(main.get("type", "string"))
+        fields.append(
+            {
+                "name": name,
+                "kind": kind,
+                "choices": main.get("enum"),
+                "nullable": nullable,
+                "minimum": main.get("minimum"),
+                "above": main.get("exclusiveMinimum"),
+                "maximum": main.get("maximum"),
+                "help": main.get("description", ""),
+                "value": values.get(name),
+            }
+        )
+    return fields
 
 
 def required_role(request: web.Request) -> Role:
@@ -94,7 +130,9 @@ class ControlPanel(Service):
             app.router.add_post(f"{FORWARD_PREFIX}/{action}", self.forward)
         app.router.add_post(FORWARD_PREFIX + "/bots/{bot_id}/pause", self.forward)
         app.router.add_post(FORWARD_PREFIX + "/bots/{bot_id}/resume", self.forward)
+        app.router.add_get("/api/bots/{bot_id}/params", self.params_form)
         if bus is not None:
+            app.router.add_post("/api/bots/{bot_id}/params", self.reload)  # before the commands' route
             app.router.add_post("/api/bots/{bot_id}/{command}", self.bot_command)
         self.server = HttpServer(
             app,
@@ -228,25 +266,65 @@ class ControlPanel(Service):
             answer = {"error": response.text[:200]}
         return json_response(answer, response.status_code if response.status_code < 500 else 502)
 
+    def _bot(self, bot_id: str) -> StrategyParams | None:
+        return next((b.params for b in self.config.enabled_bots if b.id == bot_id), None)
+
+    async def _send(self, request: web.Request, control: BotControl) -> web.Response:
+        assert self.bus is not None
+        try:
+            await self.bus.publish(channels.bot_control(control.bot_id), Envelope.wrap(control, SOURCE))
+        except Exception as exc:  # the bus is down: say so, nothing was sent
+            return error_response(
+                503, f"the bus did not take the command ({type(exc).__name__}): nothing was sent"
+            )
+        log.info(
+            "bot command sent",
+            bot=control.bot_id,
+            command=control.command.value,
+            role=request[ROLE_KEY].label,
+        )
+        return json_response(
+            {"botId": control.bot_id, "command": control.command.value, "commandId": control.command_id}, 202
+        )
+
     async def bot_command(self, request: web.Request) -> web.Response:
         bot_id, name = request.match_info["bot_id"], request.match_info["command"]
         known = BOT_COMMANDS.get(name)
         if known is None:
             return error_response(404, f"unknown bot command {name!r}: one of {', '.join(BOT_COMMANDS)}")
-        if bot_id not in {b.id for b in self.config.enabled_bots}:
+        if self._bot(bot_id) is None:
             return error_response(404, f"unknown bot {bot_id!r}")
-        assert self.bus is not None
-        control = BotControl(command_id=new_message_id(), bot_id=bot_id, command=known[0])
-        try:
-            await self.bus.publish(channels.bot_control(bot_id), Envelope.wrap(control, SOURCE))
-        except Exception as exc:  # the bus is down: say so, nothing was sent
-            return error_response(
-                503, f"the bus did not take the command ({type(exc).__name__}): nothing was sent"
-            )
-        log.info("bot command sent", bot=bot_id, command=known[0].value, role=request[ROLE_KEY].label)
-        return json_response(
-            {"botId": bot_id, "command": known[0].value, "commandId": control.command_id}, 202
+        return await self._send(
+            request, BotControl(command_id=new_message_id(), bot_id=bot_id, command=known[0])
         )
+
+    async def params_form(self, request: web.Request) -> web.Response:
+        params = self._bot(request.match_info["bot_id"])
+        if params is None:
+            return error_response(404, f"unknown bot {request.match_info['bot_id']!r}")
+        return json_response({"botId": request.match_info["bot_id"], "fields": param_fields(params)})
+
+    async def reload(self, request: web.Request) -> web.Response:
+        """Checks the changes with the config's own validation (its messages), then sends RELOAD;
+        refused changes send nothing. The bot checks them again against its live params."""
+        bot_id = request.match_info["bot_id"]
+        params = self._bot(bot_id)
+        if params is None:
+            return error_response(404, f"unknown bot {bot_id!r}")
+        try:
+            body = msgspec.json.decode(await request.read(), type=ParamsRequest)
+        except (msgspec.DecodeError, RecursionError, ValueError) as exc:
+            return error_response(400, f'send {{"changes": {{"name": value}}}}: {exc}')
+        if not body.changes:
+            return error_response(400, "no changes")
+        try:
+            reload_params(params, body.changes)
+        except ReloadError as exc:
+            return error_response(400, str(exc))
+        control = BotControl(
+            command_id=new_message_id(), bot_id=bot_id, command=BotCommand.RELOAD, params=dict(body.changes)
+        )
+        return await self._send(request, control)
 
 
 def _service(name: str, url: str, status: int | None, body: Any) -> dict[str, Any]:

@@ -76,12 +76,65 @@
     ]);
   }
 
+  // The params form, generated from the bot's typed params (kind, choices, bounds).
+  let fields = [];
+  async function loadParams(botId) {
+    const form = $("params");
+    const r = await request("GET", `/api/bots/${encodeURIComponent(botId)}/params`);
+    if (!r.ok) { form.replaceChildren(el("p", { class: "error" }, `parameters unavailable (${r.status})`)); return; }
+    fields = r.data.fields;
+    const inputs = fields.map((f) => {
+      let input;
+      if (f.kind === "choice") {
+        input = el("select", { name: f.name }, ...f.choices.map((c) => el("option", { value: c, selected: c === f.value ? "selected" : null }, c)));
+      } else if (f.kind === "boolean") {
+        input = el("input", { name: f.name, type: "checkbox", checked: f.value ? "checked" : null });
+      } else {
+        input = el("input", { name: f.name, type: "text", inputmode: f.kind === "string" ? null : "decimal", value: f.value === null ? "" : String(f.value) });
+      }
+      const bounds = [f.minimum !== null && f.minimum !== undefined ? `min ${f.minimum}` : "", f.above !== null && f.above !== undefined ? `> ${f.above}` : "", f.maximum !== null && f.maximum !== undefined ? `max ${f.maximum}` : ""].filter(Boolean).join(", ");
+      return el("label", { title: f.help || "" }, el("span", {}, f.name), input, el("small", { class: "muted" }, [f.help, bounds].filter(Boolean).join(" · ")));
+    });
+    form.replaceChildren(...inputs, el("button", { type: "submit" }, "Check and send RELOAD"));
+  }
+
+  function changes() {
+    const form = $("params");
+    const out = {};
+    for (const f of fields) {
+      const input = form.elements.namedItem(f.name);
+      let value;
+      if (f.kind === "boolean") value = input.checked;
+      else if (f.kind === "choice") value = input.value;
+      else if (input.value.trim() === "") value = f.nullable ? null : "";
+      else if (f.kind === "integer" || f.kind === "number") value = Number.isNaN(Number(input.value)) ? input.value : Number(input.value);
+      else value = input.value;
+      if (value !== f.value) out[f.name] = value;
+    }
+    return out;
+  }
+
   document.addEventListener("DOMContentLoaded", () => {
     tsx.start(async () => {
       $("halt").addEventListener("click", () => act("/halt", "halt"));
       $("resume").addEventListener("click", () => act("/resume", "resume"));
       $("flatten").addEventListener("click", () => {
         if (confirm("Flatten every position and cancel every order, across all bots? Trading halts until resumed.")) act("/flatten", "flatten all");
+      });
+      const overview = await request("GET", "/api/overview");
+      const select = $("param-bot");
+      for (const b of (overview.ok ? overview.data.bots : [])) select.append(el("option", { value: b.botId }, b.botId));
+      select.addEventListener("change", () => loadParams(select.value));
+      if (select.value) await loadParams(select.value);
+      $("params").addEventListener("submit", async (event) => {
+        event.preventDefault();
+        const message = $("params-message");
+        const sent = changes();
+        if (!Object.keys(sent).length) { message.className = "error"; message.textContent = "nothing changed"; return; }
+        const r = await request("POST", `/api/bots/${encodeURIComponent(select.value)}/params`, { changes: sent });
+        message.className = r.ok ? "ok" : "error";
+        message.textContent = r.ok ? `RELOAD sent to ${select.value}: ${Object.keys(sent).join(", ")}` : `refused (${r.status}): ${(r.data && r.data.error) || "no reason given"}`;
+        await refresh();
       });
       const config = await request("GET", "/api/config");
       $("config").textContent = config.ok ? JSON.stringify(config.data, null, 2) : `configuration unavailable (${config.status})`;
