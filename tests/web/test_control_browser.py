@@ -1,6 +1,6 @@
 """The control panel in Debian's chromium against ``tsxbot run-all`` on the simulator (pinned
 time, free ports): it loads and logs in without a console error; a trader may flatten (after the
-confirmation) but not halt (the aggregator API's own rule, shown with its reason); an admin pauses
+confirmation: nothing is left open at the exchange) but not halt (the aggregator API's own rule, shown with its reason); an admin pauses
 a bot, and the aggregator says it is paused; the configuration shows with its secrets masked;
 a request without the session or without the CSRF token is refused. Screenshot kept under
 ``test-artifacts/``."""
@@ -8,11 +8,15 @@ a request without the session or without the CSRF token is refused. Screenshot k
 from __future__ import annotations
 
 import shutil
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
+import msgspec
 import pytest
 
+from support.cm_harness import place
 from support.processes import PINNED, Ports, clean_env, running, wait_http
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -21,6 +25,15 @@ KEY = "control-browser-internal-key-01"
 TRADER = "control-browser-trader-key-0123"
 
 pytestmark = pytest.mark.slow
+
+
+def _wait(condition: Callable[[], bool], within: float = 20.0) -> bool:
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.2)
+    return condition()
 
 
 def test_the_control_panel_acts_through_the_aggregator_with_each_role(tmp_path: Path) -> None:
@@ -76,6 +89,16 @@ def test_the_control_panel_acts_through_the_aggregator_with_each_role(tmp_path: 
                 trader.wait_for_selector("#message.error:has-text('needs the admin role')", timeout=10_000)
                 errors.remove(next(e for e in errors if "403" in e))
 
+                # Something open to flatten: a bracketed order placed at the exchange (through the
+                # connection manager, as the test_console run does).
+                cm = httpx.Client(
+                    base_url=f"http://127.0.0.1:{ports.connection_manager}", headers={"X-API-Key": KEY}
+                )
+                buy = {"type": "PLACE_ORDER", "payload": msgspec.to_builtins(place("flat1"))}
+                assert cm.post("/command", json=buy, timeout=15).json()["ok"] is True
+                assert _wait(lambda: cm.get("/api/positions").json()["positions"] != [])
+                assert cm.get("/api/orders").json()["orders"] != []  # its stop and target
+
                 trader.fill("#reason", "end of drill")
                 trader.click("#flatten")
                 trader.wait_for_selector("#message.ok", timeout=10_000)
@@ -86,6 +109,13 @@ def test_the_control_panel_acts_through_the_aggregator_with_each_role(tmp_path: 
                     flatten["requestedBy"] == "control panel (trader)"
                     and flatten["message"] == "end of drill"
                 )
+
+                # Flatten all left nothing open at the exchange.
+                assert _wait(lambda: cm.get("/api/positions").json()["positions"] == []), cm.get(
+                    "/api/positions"
+                ).text
+                assert _wait(lambda: cm.get("/api/orders").json()["orders"] == []), cm.get("/api/orders").text
+                cm.close()
 
                 config = trader.text_content("#config") or ""
                 assert '"internal_api_key"' in config and KEY not in config and TRADER not in config
