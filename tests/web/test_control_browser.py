@@ -1,9 +1,11 @@
 """The control panel in Debian's chromium against ``tsxbot run-all`` on the simulator (pinned
-time, free ports): it loads and logs in without a console error; a trader may flatten (after the
-confirmation: nothing is left open at the exchange) but not halt (the aggregator API's own rule, shown with its reason); an admin pauses
-a bot, and the aggregator says it is paused; the configuration shows with its secrets masked;
-a request without the session or without the CSRF token is refused. Screenshot kept under
-``test-artifacts/``."""
+time, free ports): it loads and logs in without a console error; a trader may flatten all (after
+the confirmation; nothing is left open at the exchange) but not halt or pause a bot (the
+aggregator API's own rule, shown with its reason); an admin blocks a bot's entries at the
+aggregator, pauses a bot on its control channel (it says so), and edits its params (an invalid
+value shows the config's message and sends nothing; a valid one is accepted by the bot's RELOAD);
+the configuration shows with its secrets masked; a request without the session or without the
+CSRF token is refused. Screenshot kept under ``test-artifacts/``."""
 
 from __future__ import annotations
 
