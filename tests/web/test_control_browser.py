@@ -156,6 +156,15 @@ def test_the_control_panel_acts_through_the_aggregator_with_each_role(tmp_path: 
                 admin.wait_for_selector("#params-message.ok", timeout=10_000)
                 assert "fastPeriod" in (admin.text_content("#params-message") or "")
                 admin.wait_for_selector(bot_2 + ":has-text('RELOAD accepted')", timeout=20_000)
+                # The log view, filtered to one component at warning and above, then at info.
+                admin.select_option("#log-component", "aggregator")
+                admin.wait_for_selector("#logs td:text-is('aggregator started')", timeout=10_000)
+                admin.select_option("#log-level", "warning")
+                admin.wait_for_selector(
+                    "#logs td:text-is('aggregator started')", state="detached", timeout=10_000
+                )
+                levels = set(admin.locator("#logs td[class^='level-']").all_text_contents())
+                assert levels <= {"warning", "error", "critical"}, levels
                 shot = tmp_path / "control.png"
                 admin.screenshot(path=str(shot), full_page=True)
                 errors_while_running = list(errors)

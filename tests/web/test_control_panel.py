@@ -7,7 +7,10 @@ get a 5xx (a good action right after still works)."""
 from __future__ import annotations
 
 import asyncio
+import json
+import os
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -19,6 +22,7 @@ from support.cm_harness import API_KEY
 from support.redis_server import free_port
 from tsxbot.config.secrets import Secret
 from tsxbot.control_panel import ControlPanel
+from tsxbot.control_panel.logs import components, read_logs
 from tsxbot.messages import BotCommand, channels
 
 
@@ -190,6 +194,8 @@ def _fuzz(base: str, csrf: str, token: str, port: int, tally: dict[int, int]) ->
                     "/api/bots/bot_3/nothing",
                     "/api/bots/%2e%2e/stop",
                     "/api/bots/bot_3/params",
+                    "/api/logs?level=loud",
+                    "/api/logs?component=..%2F..&limit=x",
                     "/auth/login",
                 ]
             )
@@ -230,3 +236,43 @@ async def test_generated_hostile_requests_never_get_a_5xx(agg: AggHarness, panel
     await asyncio.wait_for(asyncio.to_thread(_fuzz, base, csrf, token, panel.port, tally), timeout=240)
     assert tally.get(401, 0) > 10 and tally.get(403, 0) > 10 and tally.get(400, 0) > 5, tally
     assert agg.agg.registry.get("bot_2") is not None and agg.agg.registry.get("bot_2").paused  # type: ignore[union-attr]
+
+
+def test_the_log_view_filters_by_level_and_component(tmp_path: Path) -> None:
+    logs = tmp_path / "logs"
+    (logs / "aggregator").mkdir(parents=True)
+    (logs / "bots").mkdir()
+    lines = {
+        "aggregator": [
+            {
+                "event": "started",
+                "level": "info",
+                "timestamp": "2026-11-24T15:30:00Z",
+                "component": "aggregator",
+            },
+            {"event": "halted", "level": "warning", "timestamp": "2026-11-24T15:30:02Z", "why": "news"},
+        ],
+        "bots": [
+            {"event": "signal", "level": "debug", "timestamp": "2026-11-24T15:30:01Z"},
+            {"event": "refused", "level": "error", "timestamp": "2026-11-24T15:30:03Z", "bot": "bot_2"},
+        ],
+    }
+    for component, records in lines.items():
+        text = "\n".join(json.dumps(r) for r in records) + "\nnot json at all\n"
+        (logs / component / "2026-11-24.log").write_text(text)
+    (logs / "aggregator" / "2026-11-23.log").write_text(json.dumps({"event": "yesterday", "level": "error"}))
+    os.utime(logs / "aggregator" / "2026-11-23.log", (0, 0))  # older: not the newest file
+
+    assert components(logs) == ["aggregator", "bots"]
+    warnings = read_logs(logs, "warning")
+    assert [(e["component"], e["event"], e["fields"]) for e in warnings] == [
+        ("aggregator", "halted", {"why": "news"}),
+        ("bots", "refused", {"bot": "bot_2"}),
+    ]
+    everything = read_logs(logs, "debug", "bots")
+    assert [e["event"] for e in everything] == ["not json at all", "signal", "refused"]  # "" sorts first
+    assert [e["event"] for e in read_logs(logs, "info", limit=2)] == ["halted", "refused"]
+    with pytest.raises(ValueError, match="level: one of debug"):
+        read_logs(logs, "loud")
+    with pytest.raises(ValueError, match="component: one of aggregator, bots"):
+        read_logs(logs, "info", "../etc")

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -23,6 +24,7 @@ from tsxbot.bus import MessageBus, Subscription
 from tsxbot.bus.redis_bus import shown_url
 from tsxbot.config import Config
 from tsxbot.config.secrets import Secret
+from tsxbot.control_panel.logs import components, read_logs
 from tsxbot.log import get_logger
 from tsxbot.messages import BotCommand, BotControl, BotStatus, Envelope, channels, new_message_id
 from tsxbot.runtime import Service
@@ -126,6 +128,7 @@ class ControlPanel(Service):
         add_page(app, "control")
         app.router.add_get("/api/overview", self.overview)
         app.router.add_get("/api/config", self.resolved_config)
+        app.router.add_get("/api/logs", self.logs)
         for action in ("halt", "resume", "flatten"):
             app.router.add_post(f"{FORWARD_PREFIX}/{action}", self.forward)
         app.router.add_post(FORWARD_PREFIX + "/bots/{bot_id}/pause", self.forward)
@@ -234,6 +237,18 @@ class ControlPanel(Service):
         if isinstance(bus.get("redisUrl"), str):
             bus["redisUrl"] = shown_url(bus["redisUrl"])  # and a Redis password
         return json_response(shown)
+
+    async def logs(self, request: web.Request) -> web.Response:
+        log_dir = Path(self.config.global_config.system.log_dir)
+        query = request.query
+        try:
+            limit = int(query.get("limit", "200"))
+            entries = await asyncio.to_thread(
+                read_logs, log_dir, query.get("level", "info"), query.get("component") or None, limit
+            )
+        except ValueError as exc:
+            return error_response(400, str(exc))
+        return json_response({"components": components(log_dir), "entries": entries})
 
     # --- actions ----------------------------------------------------------------------------------
 

@@ -114,6 +114,24 @@
     return out;
   }
 
+  async function loadLogs() {
+    const params = new URLSearchParams({ level: $("log-level").value, limit: "200" });
+    if ($("log-component").value) params.set("component", $("log-component").value);
+    const r = await request("GET", "/api/logs?" + params.toString());
+    if (!r.ok) { fillTable($("logs"), [], () => []); return; }
+    const select = $("log-component");
+    for (const c of r.data.components) {
+      if (![...select.options].some((o) => o.value === c)) select.append(el("option", { value: c }, c));
+    }
+    fillTable($("logs"), r.data.entries.slice().reverse(), (e) => [
+      e.timestamp.replace("T", " ").slice(0, 23),
+      el("td", { class: `level-${e.level}` }, e.level),
+      e.component,
+      e.event,
+      Object.entries(e.fields).map(([k, v]) => `${k}=${typeof v === "string" ? v : JSON.stringify(v)}`).join(" "),
+    ]);
+  }
+
   document.addEventListener("DOMContentLoaded", () => {
     tsx.start(async () => {
       $("halt").addEventListener("click", () => act("/halt", "halt"));
@@ -136,6 +154,9 @@
         message.textContent = r.ok ? `RELOAD sent to ${select.value}: ${Object.keys(sent).join(", ")}` : `refused (${r.status}): ${(r.data && r.data.error) || "no reason given"}`;
         await refresh();
       });
+      for (const id of ["log-level", "log-component"]) $(id).addEventListener("change", loadLogs);
+      $("log-refresh").addEventListener("click", loadLogs);
+      await loadLogs();
       const config = await request("GET", "/api/config");
       $("config").textContent = config.ok ? JSON.stringify(config.data, null, 2) : `configuration unavailable (${config.status})`;
       await refresh();
