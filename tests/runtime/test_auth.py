@@ -156,6 +156,21 @@ async def test_a_key_removed_from_the_keys_file_stops_working_at_once_with_its_s
         assert (await http.get("/state", headers={"X-API-Key": INTERNAL})).status_code == 200
 
 
+async def test_guessing_keys_is_slowed_per_address(app: App) -> None:
+    clock = [1000.0]
+    app.auth.monotonic = lambda: clock[0]
+    async with httpx.AsyncClient(base_url=app.url) as http:
+        for _ in range(10):
+            assert (await http.post("/auth/login", json={"key": "guess"})).status_code == 401
+        waiting = await http.post("/auth/login", json={"key": TRADER})  # even the right key waits
+        assert waiting.status_code == 429
+        assert "too many refused logins from 127.0.0.1: try again in 60 s" in waiting.json()["error"]
+        assert (await http.get("/state", headers={"X-API-Key": TRADER})).status_code == 200  # keys still work
+        clock[0] += 60.0
+        assert (await http.post("/auth/login", json={"key": TRADER})).status_code == 200
+        assert app.auth.failures == {}  # a good login forgets the refusals
+
+
 async def test_sighup_rereads_the_keys(app: App, tmp_path: Path) -> None:
     keys = tmp_path / "keys"
     before = keys.stat()

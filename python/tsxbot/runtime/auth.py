@@ -10,7 +10,8 @@ browser sessions started with a key.
   set empty) stops working at once, and so does every session started with it.
 - Programs present a key in ``X-API-Key``: no session, no CSRF token (a browser cannot send that
   header to another site without CORS, which no tsxbot server allows).
-- Browsers log in (``POST /auth/login`` with ``{"key": ...}``) and get a session cookie (HttpOnly,
+- Browsers log in (``POST /auth/login`` with ``{"key": ...}``; after 10 refused logins from one
+  address in a minute, that address waits: 429) and get a session cookie (HttpOnly,
   SameSite=Strict, one per port) and a CSRF token that every state-changing request must send in
   ``X-CSRF-Token``; ``GET /auth/session`` gives the token back to a page that was reloaded (or
   ``loggedIn: false``). No key or token is ever written into a page.
@@ -51,6 +52,9 @@ CSRF_HEADER = "X-CSRF-Token"
 LOGIN_PATH = "/auth/login"
 LOGOUT_PATH = "/auth/logout"
 SESSION_PATH = "/auth/session"
+# Logins refused from one address within the window before it must wait (guessing keys).
+LOGIN_FAILURES = 10
+LOGIN_WINDOW_SECONDS = 60.0
 
 
 class Role(enum.IntEnum):
@@ -206,6 +210,8 @@ class Auth:
     session_seconds: float = SESSION_SECONDS
     monotonic: Callable[[], float] = time.monotonic
     sessions: dict[str, Session] = field(default_factory=dict)
+    # Refused logins by remote address (monotonic times, newest last).
+    failures: dict[str, list[float]] = field(default_factory=dict)
 
     def install(self, app: web.Application) -> None:
         """Adds the login routes; the middleware goes first in the application's list."""
@@ -268,10 +274,20 @@ class Auth:
             return error_response(exc.status, f"invalid request body: {exc.reason}")
         except (msgspec.DecodeError, RecursionError, ValueError) as exc:
             return error_response(400, f'send {{"key": "..."}}: {exc}')
+        remote = request.remote or "?"
+        now = self.monotonic()
+        recent = [t for t in self.failures.get(remote, []) if now - t < LOGIN_WINDOW_SECONDS]
+        if len(recent) >= LOGIN_FAILURES:
+            wait = LOGIN_WINDOW_SECONDS - (now - recent[0])
+            return error_response(429, f"too many refused logins from {remote}: try again in {wait:.0f} s")
         grant = self.keyring.grant(body.key)
         if grant is None:
-            log.warning("login refused", remote=request.remote)
+            self.failures[remote] = [*recent, now]
+            if len(self.failures) > MAX_SESSIONS:  # bounded: forget the oldest address
+                del self.failures[next(iter(self.failures))]
+            log.warning("login refused", remote=remote)
             return error_response(401, "unknown key")
+        self.failures.pop(remote, None)
         self._prune()
         token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
         self.sessions[token] = Session(grant, csrf, self.monotonic() + self.session_seconds)
