@@ -15,7 +15,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import httpx
 import msgspec
 from aiohttp import web
 
@@ -32,6 +31,7 @@ from tsxbot.runtime.auth import ROLE_KEY, SAFE_METHODS, Auth, Keyring, Role, rel
 from tsxbot.runtime.http import HttpServer, error_response, json_response
 from tsxbot.strategies.params import ReloadError, StrategyParams, reload_params
 from tsxbot.web import add_page, is_public_page, security_headers
+from tsxbot.web.forward import ServiceClient
 
 log = get_logger("tsxbot.control_panel")
 FORWARD_PREFIX = "/api/aggregator"
@@ -44,7 +44,6 @@ BOT_COMMANDS = {
     "resume": (BotCommand.RESUME, Role.ADMIN),
     "flatten": (BotCommand.FLATTEN, Role.TRADER),
 }
-TIMEOUT_SECONDS = 10.0
 MAX_BODY = 16 * 1024
 
 
@@ -143,14 +142,14 @@ class ControlPanel(Service):
             endpoint.port if port is None else port,
             "control panel",
         )
-        self._http: httpx.AsyncClient | None = None
+        self.client = ServiceClient(api_key, "control panel")
 
     @property
     def port(self) -> int:
         return self.server.port
 
     async def start(self) -> None:
-        self._http = httpx.AsyncClient(timeout=TIMEOUT_SECONDS, headers={"X-API-Key": self.api_key.reveal()})
+        await self.client.start()
         reload_keys_on_sighup()
         bots = [b.id for b in self.config.enabled_bots]
         if self.bus is not None and bots:
@@ -169,9 +168,7 @@ class ControlPanel(Service):
             with contextlib.suppress(Exception):
                 await self._subscription.close()
             self._subscription = None
-        if self._http is not None:
-            await self._http.aclose()
-            self._http = None
+        await self.client.stop()
 
     async def _consume(self, subscription: Subscription) -> None:
         async for message in subscription:
@@ -181,25 +178,13 @@ class ControlPanel(Service):
 
     # --- reads ------------------------------------------------------------------------------------
 
-    async def _get(self, url: str) -> tuple[int | None, Any]:
-        """(status, JSON body), or (None, why) when the service did not answer."""
-        assert self._http is not None
-        try:
-            response = await self._http.get(url)
-        except httpx.HTTPError as exc:
-            return None, f"no answer: {type(exc).__name__}"
-        try:
-            return response.status_code, response.json()
-        except ValueError:
-            return response.status_code, response.text[:200]
-
     async def overview(self, _request: web.Request) -> web.Response:
         agg, cm = self.aggregator_url(), self.connection_manager_url()
         (agg_health, agg_h), (cm_health, cm_h), (_, status), (_, bots) = await asyncio.gather(
-            self._get(f"{agg}/health"),
-            self._get(f"{cm}/health"),
-            self._get(f"{agg}/status"),
-            self._get(f"{agg}/bots"),
+            self.client.get(f"{agg}/health"),
+            self.client.get(f"{cm}/health"),
+            self.client.get(f"{agg}/status"),
+            self.client.get(f"{agg}/bots"),
         )
         services = [
             _service("aggregator", agg, agg_health, agg_h),
@@ -262,24 +247,10 @@ class ControlPanel(Service):
             return error_response(400, "reason: at most 1000 characters")
         role = request[ROLE_KEY]
         path = request.path.removeprefix(FORWARD_PREFIX)
-        assert self._http is not None
-        try:
-            response = await self._http.post(
-                self.aggregator_url() + path,
-                json={"requestedBy": f"control panel ({role.label})", "reason": body.reason},
-            )
-        except httpx.HTTPError as exc:
-            return error_response(
-                503, f"the aggregator did not answer ({type(exc).__name__}): nothing was done"
-            )
-        log.info("control action", path=path, role=role.label, status=response.status_code)
-        if response.status_code in (401, 403):  # the panel's own key, not the person's
-            return error_response(502, "the aggregator refused the control panel's key: nothing was done")
-        try:
-            answer = response.json()
-        except ValueError:
-            answer = {"error": response.text[:200]}
-        return json_response(answer, response.status_code if response.status_code < 500 else 502)
+        requested = {"requestedBy": f"control panel ({role.label})", "reason": body.reason}
+        response = await self.client.post(self.aggregator_url() + path, requested, "aggregator")
+        log.info("control action", path=path, role=role.label, status=response.status)
+        return response
 
     def _bot(self, bot_id: str) -> StrategyParams | None:
         return next((b.params for b in self.config.enabled_bots if b.id == bot_id), None)
