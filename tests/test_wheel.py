@@ -48,6 +48,8 @@ def test_wheel_installs_and_runs_in_a_fresh_venv(tmp_path: Path) -> None:
         "tsxbot/web/static/dashboard.js",
         "tsxbot/web/static/control.html",
         "tsxbot/web/static/control.js",
+        "tsxbot/web/static/manual.html",
+        "tsxbot/web/static/manual.js",
         "tsxbot/web/static/common.js",
         "tsxbot/web/static/style.css",
         "tsxbot/web/static/vendor/lightweight-charts.standalone.production.js",

@@ -92,6 +92,32 @@ def _control_panel(config: Config, bus: MessageBus, built: list[Service]) -> lis
     ]
 
 
+def _manual_trading(config: Config, bus: MessageBus, built: list[Service]) -> list[Service]:
+    """The manual trading page (``services.manualTrading``), on the simulator's clock."""
+    from tsxbot.aggregator.service import Aggregator
+    from tsxbot.connection_manager.factory import internal_api_key
+    from tsxbot.connection_manager.service import ConnectionManager
+    from tsxbot.manual_trading import ManualTrading
+    from tsxbot.sim import SimulatorService
+
+    aggregator = next((s for s in built if isinstance(s, Aggregator)), None)
+    manager = next((s for s in built if isinstance(s, ConnectionManager)), None)
+    simulator = next((s for s in built if isinstance(s, SimulatorService)), None)
+    if aggregator is None or aggregator.api is None or manager is None:
+        return []
+    agg_api, cm_api = aggregator.api, manager.api
+    return [
+        ManualTrading(
+            config,
+            bus,
+            internal_api_key(config),
+            lambda: f"http://{agg_api.host}:{agg_api.port}",
+            lambda: f"http://{cm_api.host}:{cm_api.port}",
+            clock=simulator.now if simulator is not None else None,
+        )
+    ]
+
+
 # The services run-all starts after the bus, in start order (stopped in reverse). An entry is
 # None while that service is not built yet.
 SERVICES: list[tuple[str, Builder | None]] = [
@@ -100,6 +126,7 @@ SERVICES: list[tuple[str, Builder | None]] = [
     ("aggregator", _aggregator),
     ("bots", _bots),
     ("control-panel", _control_panel),
+    ("manual-trading", _manual_trading),
 ]
 
 
@@ -149,6 +176,7 @@ def describe(config: Config, services: list[Service], missing: list[str]) -> str
     from tsxbot.bots import BotService
     from tsxbot.connection_manager.service import ConnectionManager
     from tsxbot.control_panel import ControlPanel
+    from tsxbot.manual_trading import ManualTrading
     from tsxbot.sim import SimulatorService
 
     settings = config.global_config
@@ -192,6 +220,10 @@ def describe(config: Config, services: list[Service], missing: list[str]) -> str
                 lines.append(
                     f"  monitoring          {page}  (dashboard: log in with a key; /metrics for Prometheus)"
                 )
+        elif isinstance(service, ManualTrading):
+            lines.append(
+                f"  manual trading      http://{service.server.host}:{service.port}/  (log in with a key)"
+            )
         elif isinstance(service, ControlPanel):
             lines.append(
                 f"  control panel       http://{service.server.host}:{service.port}/  (log in with a key)"
