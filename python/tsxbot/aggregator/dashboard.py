@@ -11,12 +11,12 @@ import datetime as dt
 from typing import TYPE_CHECKING, Any
 
 import msgspec
-from aiohttp import WSMsgType, web
+from aiohttp import web
 
 from tsxbot.bus import Subscription
 from tsxbot.log import get_logger
 from tsxbot.messages import BotStatus, channels
-from tsxbot.runtime.http import HttpServer, json_response
+from tsxbot.runtime.http import HttpServer, broadcast, json_response, stream_queue
 
 if TYPE_CHECKING:
     from tsxbot.aggregator.service import Aggregator
@@ -128,11 +128,7 @@ class Dashboard:
             else:
                 if data and data != last:
                     last = data
-                    for queue in self._clients:
-                        if queue.full():
-                            with contextlib.suppress(asyncio.QueueEmpty):
-                                queue.get_nowait()  # a slow client only misses stale snapshots
-                        queue.put_nowait(data)
+                    broadcast(self._clients, data)  # a slow client only misses stale snapshots
             await asyncio.sleep(self.push_seconds)
 
     # --- the snapshot -----------------------------------------------------------------------------
@@ -251,28 +247,6 @@ class Dashboard:
         return json_response(self.snapshot())
 
     async def stream(self, request: web.Request) -> web.StreamResponse:
-        ws = web.WebSocketResponse(heartbeat=30.0)
-        await ws.prepare(request)
-        if self._server is not None:
-            self._server.track(ws)
-        queue: asyncio.Queue[bytes] = asyncio.Queue(CLIENT_QUEUE)
-        queue.put_nowait(msgspec.json.encode({"type": "snapshot", "data": self.snapshot()}))
-        self._clients.add(queue)
-        sender = asyncio.create_task(self._send(ws, queue))
-        try:
-            async for message in ws:  # the page sends nothing; reading notices the close
-                if message.type == WSMsgType.ERROR:
-                    break
-        finally:
-            self._clients.discard(queue)
-            sender.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await sender
-        return ws
-
-    @staticmethod
-    async def _send(ws: web.WebSocketResponse, queue: asyncio.Queue[bytes]) -> None:
-        with contextlib.suppress(ConnectionError, RuntimeError):
-            while True:
-                data = await queue.get()
-                await ws.send_str(data.decode())
+        assert self._server is not None
+        first = msgspec.json.encode({"type": "snapshot", "data": self.snapshot()})
+        return await stream_queue(request, self._server, self._clients, CLIENT_QUEUE, first)

@@ -69,53 +69,39 @@ def _bots(config: Config, bus: MessageBus, built: list[Service]) -> list[Service
     return list(build_bots(config, bus, simulator.now if simulator is not None else None))
 
 
-def _control_panel(config: Config, bus: MessageBus, built: list[Service]) -> list[Service]:
-    """The control panel (``services.controlPanel``), in front of the aggregator's API."""
+def _behind_the_apis(built: list[Service]) -> tuple[Callable[[], str], Callable[[], str]] | None:
+    """The aggregator's and the connection manager's API addresses (known once they listen), for
+    the pages' servers; None when either is not running here."""
     from tsxbot.aggregator.service import Aggregator
-    from tsxbot.connection_manager.factory import internal_api_key
     from tsxbot.connection_manager.service import ConnectionManager
-    from tsxbot.control_panel import ControlPanel
 
     aggregator = next((s for s in built if isinstance(s, Aggregator)), None)
     manager = next((s for s in built if isinstance(s, ConnectionManager)), None)
     if aggregator is None or aggregator.api is None or manager is None:
-        return []
+        return None
     agg_api, cm_api = aggregator.api, manager.api
-    return [
-        ControlPanel(
-            config,
-            internal_api_key(config),
-            lambda: f"http://{agg_api.host}:{agg_api.port}",
-            lambda: f"http://{cm_api.host}:{cm_api.port}",
-            bus=bus,
-        )
-    ]
+    return (lambda: f"http://{agg_api.host}:{agg_api.port}", lambda: f"http://{cm_api.host}:{cm_api.port}")
+
+
+def _control_panel(config: Config, bus: MessageBus, built: list[Service]) -> list[Service]:
+    """The control panel (``services.controlPanel``), in front of the aggregator's API."""
+    from tsxbot.connection_manager.factory import internal_api_key
+    from tsxbot.control_panel import ControlPanel
+
+    apis = _behind_the_apis(built)
+    return [] if apis is None else [ControlPanel(config, internal_api_key(config), *apis, bus=bus)]
 
 
 def _manual_trading(config: Config, bus: MessageBus, built: list[Service]) -> list[Service]:
     """The manual trading page (``services.manualTrading``), on the simulator's clock."""
-    from tsxbot.aggregator.service import Aggregator
     from tsxbot.connection_manager.factory import internal_api_key
-    from tsxbot.connection_manager.service import ConnectionManager
     from tsxbot.manual_trading import ManualTrading
     from tsxbot.sim import SimulatorService
 
-    aggregator = next((s for s in built if isinstance(s, Aggregator)), None)
-    manager = next((s for s in built if isinstance(s, ConnectionManager)), None)
+    apis = _behind_the_apis(built)
     simulator = next((s for s in built if isinstance(s, SimulatorService)), None)
-    if aggregator is None or aggregator.api is None or manager is None:
-        return []
-    agg_api, cm_api = aggregator.api, manager.api
-    return [
-        ManualTrading(
-            config,
-            bus,
-            internal_api_key(config),
-            lambda: f"http://{agg_api.host}:{agg_api.port}",
-            lambda: f"http://{cm_api.host}:{cm_api.port}",
-            clock=simulator.now if simulator is not None else None,
-        )
-    ]
+    clock = simulator.now if simulator is not None else None
+    return [] if apis is None else [ManualTrading(config, bus, internal_api_key(config), *apis, clock=clock)]
 
 
 # The services run-all starts after the bus, in start order (stopped in reverse). An entry is

@@ -7,13 +7,12 @@ the internal API key is an admin's. ``/openapi.json`` describes it."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import datetime as dt
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Annotated, Any
 
 import msgspec
-from aiohttp import WSMsgType, web
+from aiohttp import web
 
 from tsxbot.config.secrets import Secret
 from tsxbot.log import get_logger
@@ -32,7 +31,7 @@ from tsxbot.messages import (
 )
 from tsxbot.messages.payload import AccountId, Payload, Price
 from tsxbot.runtime.auth import SAFE_METHODS, Auth, Keyring, Role, reload_keys_on_sighup
-from tsxbot.runtime.http import HttpServer, error_response, json_response
+from tsxbot.runtime.http import HttpServer, broadcast, error_response, json_response, stream_queue
 
 if TYPE_CHECKING:
     from tsxbot.connection_manager.service import ConnectionManager
@@ -47,7 +46,6 @@ COMMAND_MESSAGE_TYPES = (
     MessageType.CLOSE_POSITION,
     MessageType.UPDATE_SLTP,
 )
-WS_HEARTBEAT_SECONDS = 30.0
 WS_QUEUE = 10_000
 # What a malformed body can raise while it is decoded (DecodeError covers ValidationError and
 # invalid UTF-8; RecursionError: nesting deeper than the decoder goes).
@@ -256,38 +254,12 @@ class ConnectionManagerApi:
         return _json(result, 200 if result.ok else 422)
 
     async def stream(self, request: web.Request) -> web.StreamResponse:
-        ws = web.WebSocketResponse(heartbeat=WS_HEARTBEAT_SECONDS)
-        await ws.prepare(request)
-        self.server.track(ws)
-        queue: asyncio.Queue[bytes] = asyncio.Queue(WS_QUEUE)
-        self._queues.add(queue)
-        sender = asyncio.create_task(self._send_loop(ws, queue))
-        try:
-            async for message in ws:
-                if message.type == WSMsgType.ERROR:
-                    break
-        finally:
-            self._queues.discard(queue)
-            sender.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await sender
-        return ws
-
-    async def _send_loop(self, ws: web.WebSocketResponse, queue: asyncio.Queue[bytes]) -> None:
-        while True:
-            data = await queue.get()
-            await ws.send_str(data.decode())
+        return await stream_queue(request, self.server, self._queues, WS_QUEUE)
 
     def broadcast(self, envelope: AnyEnvelope) -> None:
         """Every published event to every WebSocket client (a slow client drops its oldest)."""
-        if not self._queues:
-            return
-        data = encode(envelope)
-        for queue in self._queues:
-            if queue.full():
-                with contextlib.suppress(asyncio.QueueEmpty):
-                    queue.get_nowait()
-            queue.put_nowait(data)
+        if self._queues:
+            broadcast(self._queues, encode(envelope))
 
     async def openapi(self, _request: web.Request) -> web.Response:
         return _json(openapi_document())

@@ -27,10 +27,10 @@ from tsxbot.control_panel.logs import components, read_logs
 from tsxbot.log import get_logger
 from tsxbot.messages import BotCommand, BotControl, BotStatus, Envelope, channels, new_message_id
 from tsxbot.runtime import Service
-from tsxbot.runtime.auth import ROLE_KEY, SAFE_METHODS, Auth, Keyring, Role, reload_keys_on_sighup
+from tsxbot.runtime.auth import ROLE_KEY, SAFE_METHODS, Role, reload_keys_on_sighup
 from tsxbot.runtime.http import HttpServer, error_response, json_response
 from tsxbot.strategies.params import ReloadError, StrategyParams, reload_params
-from tsxbot.web import add_page, is_public_page, security_headers
+from tsxbot.web import page_application
 from tsxbot.web.forward import ServiceClient
 
 log = get_logger("tsxbot.control_panel")
@@ -121,10 +121,7 @@ class ControlPanel(Service):
         self.aggregator_url = aggregator_url
         self.connection_manager_url = connection_manager_url
         endpoint = config.global_config.services.control_panel
-        self.auth = Auth(Keyring(api_key), public=is_public_page, required=required_role)
-        app = web.Application(middlewares=[security_headers, self.auth.middleware], client_max_size=MAX_BODY)
-        self.auth.install(app)
-        add_page(app, "control")
+        app, self.auth = page_application(api_key, "control", required_role, MAX_BODY)
         app.router.add_get("/api/overview", self.overview)
         app.router.add_get("/api/config", self.resolved_config)
         app.router.add_get("/api/logs", self.logs)

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from typing import Annotated, Any
 
 import msgspec
-from aiohttp import WSMsgType, web
+from aiohttp import web
 
 from tsxbot.bus import MessageBus, Subscription
 from tsxbot.config import Config
@@ -22,9 +22,9 @@ from tsxbot.config.secrets import Secret
 from tsxbot.log import get_logger
 from tsxbot.messages import Bar, Envelope, HistoryBars, HistoryRequest, channels
 from tsxbot.runtime import Service
-from tsxbot.runtime.auth import ROLE_KEY, SAFE_METHODS, Auth, Keyring, Role, reload_keys_on_sighup
-from tsxbot.runtime.http import HttpServer, error_response, json_response
-from tsxbot.web import add_page, is_public_page, security_headers
+from tsxbot.runtime.auth import ROLE_KEY, SAFE_METHODS, Role, reload_keys_on_sighup
+from tsxbot.runtime.http import HttpServer, broadcast, error_response, json_response, stream_queue
+from tsxbot.web import page_application
 from tsxbot.web.forward import ServiceClient
 
 log = get_logger("tsxbot.manual_trading")
@@ -75,10 +75,7 @@ class ManualTrading(Service):
             config.instruments.symbols
         )
         endpoint = config.global_config.services.manual_trading
-        self.auth = Auth(Keyring(api_key), public=is_public_page, required=required_role)
-        app = web.Application(middlewares=[security_headers, self.auth.middleware], client_max_size=MAX_BODY)
-        self.auth.install(app)
-        add_page(app, "manual")
+        app, self.auth = page_application(api_key, "manual", required_role, MAX_BODY)
         app.router.add_get("/api/state", self.state)
         app.router.add_get("/api/bars", self.bars)
         app.router.add_get("/ws", self.stream)
@@ -141,12 +138,7 @@ class ManualTrading(Service):
         async for message in subscription:
             payload = message.envelope.payload
             if isinstance(payload, Bar) and payload.timeframe in TIMEFRAMES and self._clients:
-                data = msgspec.json.encode({"type": "bar", "bar": _bar(payload)})
-                for queue in self._clients:
-                    if queue.full():
-                        with contextlib.suppress(asyncio.QueueEmpty):
-                            queue.get_nowait()
-                    queue.put_nowait(data)
+                broadcast(self._clients, msgspec.json.encode({"type": "bar", "bar": _bar(payload)}))
 
     # --- reads ------------------------------------------------------------------------------------
 
@@ -202,22 +194,7 @@ class ManualTrading(Service):
         )
 
     async def stream(self, request: web.Request) -> web.StreamResponse:
-        ws = web.WebSocketResponse(heartbeat=30.0)
-        await ws.prepare(request)
-        self.server.track(ws)
-        queue: asyncio.Queue[bytes] = asyncio.Queue(WS_QUEUE)
-        self._clients.add(queue)
-        sender = asyncio.create_task(_send(ws, queue))
-        try:
-            async for message in ws:
-                if message.type == WSMsgType.ERROR:
-                    break
-        finally:
-            self._clients.discard(queue)
-            sender.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await sender
-        return ws
+        return await stream_queue(request, self.server, self._clients, WS_QUEUE)
 
     # --- actions ----------------------------------------------------------------------------------
 
@@ -255,10 +232,3 @@ def _bar(bar: Bar) -> dict[str, Any]:
         "close": bar.close,
         "volume": bar.volume,
     }
-
-
-async def _send(ws: web.WebSocketResponse, queue: asyncio.Queue[bytes]) -> None:
-    with contextlib.suppress(ConnectionError, RuntimeError):
-        while True:
-            data = await queue.get()
-            await ws.send_str(data.decode())

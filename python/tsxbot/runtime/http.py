@@ -4,16 +4,18 @@ errors shaped the same everywhere."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import weakref
 from typing import Any
 
 import msgspec
-from aiohttp import web
+from aiohttp import WSMsgType, web
 
 from tsxbot.log import get_logger
 
 log = get_logger("tsxbot.runtime.http")
+WS_HEARTBEAT_SECONDS = 30.0
 
 
 def json_response(data: Any, status: int = 200) -> web.Response:
@@ -55,3 +57,48 @@ class HttpServer:
             with contextlib.suppress(Exception):
                 await self._runner.cleanup()
             self._runner = None
+
+
+def broadcast(queues: set[asyncio.Queue[bytes]], data: bytes) -> None:
+    """``data`` to every WebSocket client's queue; a full queue (a slow client) drops its oldest."""
+    for queue in queues:
+        if queue.full():
+            with contextlib.suppress(asyncio.QueueEmpty):
+                queue.get_nowait()
+        queue.put_nowait(data)
+
+
+async def stream_queue(
+    request: web.Request,
+    server: HttpServer,
+    clients: set[asyncio.Queue[bytes]],
+    size: int,
+    first: bytes | None = None,
+) -> web.WebSocketResponse:
+    """Serves one WebSocket client: ``first`` (if any), then whatever is ``broadcast`` to
+    ``clients`` while it is connected; what the client sends is read and ignored."""
+    ws = web.WebSocketResponse(heartbeat=WS_HEARTBEAT_SECONDS)
+    await ws.prepare(request)
+    server.track(ws)
+    queue: asyncio.Queue[bytes] = asyncio.Queue(size)
+    if first is not None:
+        queue.put_nowait(first)
+    clients.add(queue)
+    sender = asyncio.create_task(_send(ws, queue))
+    try:
+        async for message in ws:
+            if message.type == WSMsgType.ERROR:
+                break
+    finally:
+        clients.discard(queue)
+        sender.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await sender
+    return ws
+
+
+async def _send(ws: web.WebSocketResponse, queue: asyncio.Queue[bytes]) -> None:
+    with contextlib.suppress(ConnectionError, RuntimeError):
+        while True:
+            data = await queue.get()
+            await ws.send_str(data.decode())

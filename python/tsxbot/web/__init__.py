@@ -6,11 +6,13 @@ allowed because lightweight-charts sets style attributes on the elements it crea
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from aiohttp import web
 
-from tsxbot.runtime.auth import Handler
+from tsxbot.config.secrets import Secret
+from tsxbot.runtime.auth import Auth, Handler, Keyring, Role
 
 STATIC = Path(__file__).resolve().parent / "static"
 PUBLIC_PREFIXES = ("/static/",)
@@ -53,3 +55,15 @@ def add_page(app: web.Application, page: str) -> None:
     app.router.add_get("/", index)
     app.router.add_get("/favicon.ico", no_icon)
     app.router.add_static("/static/", STATIC, follow_symlinks=False)
+
+
+def page_application(
+    api_key: Secret, page: str, required: Callable[[web.Request], Role], max_body: int
+) -> tuple[web.Application, Auth]:
+    """A page server's application: security headers, login and the role checks (the internal
+    key and the role keys), the page at ``/`` and its files."""
+    auth = Auth(Keyring(api_key), public=is_public_page, required=required)
+    app = web.Application(middlewares=[security_headers, auth.middleware], client_max_size=max_body)
+    auth.install(app)
+    add_page(app, page)
+    return app, auth

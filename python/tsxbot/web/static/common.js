@@ -2,6 +2,35 @@
 // requests that send the token, the live WebSocket (reconnecting), and safe DOM building.
 "use strict";
 
+// Every page's header (trading state, live badge, who is logged in) and login form, built here
+// so the pages share one copy.
+(() => {
+  const build = (tag, attrs, ...children) => {
+    const node = document.createElement(tag);
+    for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, v);
+    node.append(...children);
+    return node;
+  };
+  const header = build("header", {},
+    build("h1", {}, "tsxbot ", build("span", { class: "muted" }, document.body.dataset.title || "")),
+    build("div", { id: "state", class: "badge", "data-state": "UNKNOWN" }, "…"),
+    build("div", { id: "why", class: "why" }),
+    build("div", { class: "spacer" }),
+    build("div", { id: "clock", class: "muted" }),
+    build("div", { id: "live", class: "live", "data-live": "false" }, "offline"),
+    build("div", { id: "who", class: "muted" }),
+    build("button", { id: "logout", type: "button", hidden: "" }, "Log out"));
+  const input = build("input", { id: "login-key", type: "password", autocomplete: "current-password", placeholder: "API key", required: "" });
+  const login = build("section", { id: "login", class: "login", hidden: "" },
+    build("form", { id: "login-form" },
+      build("h2", {}, "Log in"),
+      build("p", { class: "muted" }, "With your viewer, trader or admin key. The key is sent once; the page keeps only a session."),
+      input,
+      build("button", { type: "submit" }, "Log in"),
+      build("p", { id: "login-error", class: "error", role: "alert" })));
+  document.body.prepend(header, login);
+})();
+
 const tsx = (() => {
   let csrf = null;
   let role = null;
