@@ -1,5 +1,5 @@
 """kill -9 of run-all while the pages are in use: started again on the same ports, the control
-panel and the dashboard answer again, a session from before the kill is refused (sessions live
+panel, the dashboard and the manual trading page answer again, a session from before the kill is refused (sessions live
 in memory: nobody is logged in by a crash), and logging in again works."""
 
 from __future__ import annotations
@@ -46,3 +46,8 @@ def test_after_kill_9_the_pages_come_back_and_old_sessions_are_refused(tmp_path:
             assert [s["ok"] for s in overview["services"]] == [True, True, True]
         with httpx.Client(base_url=dashboard, timeout=10, headers={"X-API-Key": KEY}) as api:
             assert api.get("/api/dashboard").json()["tradingState"] == "ACTIVE"
+        manual = f"http://127.0.0.1:{ports.manual_trading}"
+        wait_http(f"{manual}/", second, within=30)
+        with httpx.Client(base_url=manual, timeout=20, headers={"X-API-Key": KEY}) as api:
+            assert api.get("/api/state").json()["tradingState"] == "ACTIVE"
+            assert len(api.get("/api/bars", params={"symbol": "MES"}).json()["bars"]) > 100
