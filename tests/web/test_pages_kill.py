@@ -1,6 +1,6 @@
 """kill -9 of run-all while the pages are in use: started again on the same ports, the control
-panel, the dashboard and the manual trading page answer again, a session from before the kill is refused (sessions live
-in memory: nobody is logged in by a crash), and logging in again works."""
+panel, the dashboard and the manual trading page answer again, a session from before the kill is
+refused (sessions live in memory: nobody is logged in by a crash), and logging in again works."""
 
 from __future__ import annotations
 
