@@ -44,6 +44,16 @@ def test_wheel_installs_and_runs_in_a_fresh_venv(tmp_path: Path) -> None:
         "tsxbot/journal/migrations/env.py",
         "tsxbot/journal/migrations/versions/0001_orders_and_fills.py",
         "tsxbot/journal/migrations/versions/0002_trades_and_audit.py",
+        "tsxbot/web/static/dashboard.html",
+        "tsxbot/web/static/dashboard.js",
+        "tsxbot/web/static/control.html",
+        "tsxbot/web/static/control.js",
+        "tsxbot/web/static/manual.html",
+        "tsxbot/web/static/manual.js",
+        "tsxbot/web/static/common.js",
+        "tsxbot/web/static/style.css",
+        "tsxbot/web/static/vendor/lightweight-charts.standalone.production.js",
+        "tsxbot/web/static/vendor/LICENSE-lightweight-charts",
     ):
         assert required in names, f"{required} missing from {wheel.name}"
     assert not [n for n in names if "__pycache__" in n or n.endswith(".pyc")]

@@ -1,12 +1,12 @@
 """The aggregator's HTTP API on 127.0.0.1:7600 (``services.aggregator.apiPort``): state, bots,
-positions, orders and risk events, and the kill switch. Every endpoint but ``/health`` needs the
-internal API key in ``X-API-Key`` (the connection manager's, ``TSXBOT_API_KEY``), compared in
-constant time; ``/openapi.json`` describes it. Bad input gets a 4xx naming what is wrong, never
+positions, orders and risk events, and the kill switch. Every endpoint but ``/health`` needs a key
+in ``X-API-Key`` or a session (``tsxbot.runtime.auth``): reads a viewer, flatten a trader, halt,
+resume and pausing bots an admin; the internal API key (``TSXBOT_API_KEY``) is an admin's.
+``/openapi.json`` describes it. Bad input gets a 4xx naming what is wrong, never
 a 5xx."""
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
@@ -16,6 +16,8 @@ from aiohttp import web
 from tsxbot.config.secrets import Secret
 from tsxbot.log import get_logger
 from tsxbot.messages import ControlAction
+from tsxbot.runtime.auth import SAFE_METHODS, Auth, Keyring, Role, reload_keys_on_sighup
+from tsxbot.runtime.http import HttpServer, error_response, json_response
 
 if TYPE_CHECKING:
     from tsxbot.aggregator.service import Aggregator
@@ -31,25 +33,41 @@ class ControlRequest(msgspec.Struct, rename="camel", forbid_unknown_fields=True)
     reason: str = ""
 
 
-def _json(data: Any, status: int = 200) -> web.Response:
-    return web.Response(body=msgspec.json.encode(data), status=status, content_type="application/json")
+_json = json_response
+_error = error_response
 
 
-def _error(status: int, message: str) -> web.Response:
-    return _json({"error": message}, status)
+def role_for(method: str, path: str) -> Role:
+    """The role an aggregator request needs (also what the control panel asks before it forwards)."""
+    if method in SAFE_METHODS:
+        return Role.VIEWER
+    if path == "/flatten":
+        return Role.TRADER
+    return Role.ADMIN  # halt, resume, pausing and resuming bots
+
+
+def required_role(request: web.Request) -> Role:
+    return role_for(request.method, request.path)
 
 
 class AggregatorApi:
     def __init__(self, agg: Aggregator, api_key: Secret, host: str, port: int) -> None:
         self.agg = agg
-        self.api_key = api_key
-        self.host = host
-        self.port = port
-        self._runner: web.AppRunner | None = None
+        self.auth = Auth(Keyring(api_key), public=lambda r: r.path == "/health", required=required_role)
         self.app = self._build()
+        self.server = HttpServer(self.app, host, port, "HTTP API")
+
+    @property
+    def host(self) -> str:
+        return self.server.host
+
+    @property
+    def port(self) -> int:
+        return self.server.port
 
     def _build(self) -> web.Application:
-        app = web.Application(middlewares=[self._errors, self._auth], client_max_size=MAX_BODY)
+        app = web.Application(middlewares=[self._errors, self.auth.middleware], client_max_size=MAX_BODY)
+        self.auth.install(app)
         app.router.add_get("/health", self.health)
         app.router.add_get("/status", self.status)
         app.router.add_get("/bots", self.bots)
@@ -65,18 +83,11 @@ class AggregatorApi:
         return app
 
     async def start(self) -> None:
-        self._runner = web.AppRunner(self.app, access_log=None)
-        await self._runner.setup()
-        await web.TCPSite(self._runner, self.host, self.port).start()
-        if self.port == 0:
-            self.port = int(self._runner.addresses[0][1])
-        log.info("HTTP API listening", host=self.host, port=self.port)
+        reload_keys_on_sighup()
+        await self.server.start()
 
     async def stop(self) -> None:
-        if self._runner is not None:
-            with contextlib.suppress(Exception):
-                await self._runner.cleanup()
-            self._runner = None
+        await self.server.stop()
 
     # --- middlewares ------------------------------------------------------------------------------
 
@@ -93,17 +104,6 @@ class AggregatorApi:
         except Exception:
             log.exception("API request failed", path=request.path)
             return _error(503, "the aggregator could not answer this request now")
-
-    @web.middleware
-    async def _auth(
-        self, request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
-    ) -> web.StreamResponse:
-        if request.path == "/health":
-            return await handler(request)
-        presented = request.headers.get("X-API-Key")
-        if presented is None or not self.api_key.matches(presented):
-            return _error(401, "missing or invalid X-API-Key")
-        return await handler(request)
 
     # --- reads ------------------------------------------------------------------------------------
 

@@ -1,17 +1,22 @@
-"""Prometheus text exposition (format 0.0.4) on the monitoring port (``GET /metrics``, no key:
-bind it to localhost): the aggregator's counters, state and latencies, the bus as this process sees
-it, and every other service's latest ``Metrics`` (published on ``system:metrics``, so the
-connection manager's show here in one process or over Redis)."""
+"""The monitoring port (``services.aggregator.monitoringPort``, 7700): Prometheus text exposition
+(format 0.0.4) on ``GET /metrics`` (no key: bind it to localhost): the aggregator's counters, state
+and latencies, the bus as this process sees it, and every other service's latest ``Metrics``
+(published on ``system:metrics``, so the connection manager's show here in one process or over
+Redis); and the monitoring dashboard (``/``, its data behind a session or key: see
+``tsxbot.aggregator.dashboard``)."""
 
 from __future__ import annotations
 
-import contextlib
 import math
 from typing import TYPE_CHECKING
 
 from aiohttp import web
 
+from tsxbot.aggregator.dashboard import Dashboard
 from tsxbot.log import get_logger
+from tsxbot.runtime.auth import Auth, Keyring, reload_keys_on_sighup
+from tsxbot.runtime.http import HttpServer
+from tsxbot.web import add_page, is_public_page, security_headers
 
 if TYPE_CHECKING:
     from tsxbot.aggregator.service import Aggregator
@@ -132,25 +137,33 @@ def exposition(agg: Aggregator) -> str:
 class MonitoringServer:
     def __init__(self, agg: Aggregator, host: str, port: int) -> None:
         self.agg = agg
-        self.host = host
-        self.port = port
-        self._runner: web.AppRunner | None = None
+        # The API's keys (the same roles on both ports); without an API, only the metrics are open.
+        keyring = agg.api.auth.keyring if agg.api is not None else Keyring(None)
+        self.auth = Auth(keyring, public=lambda r: r.path == "/metrics" or is_public_page(r))
+        self.dashboard = Dashboard(agg)
+        app = web.Application(middlewares=[security_headers, self.auth.middleware])
+        self.auth.install(app)
+        app.router.add_get("/metrics", self.metrics)
+        add_page(app, "dashboard")
+        self.server = HttpServer(app, host, port, "monitoring")
+        self.dashboard.install(app, self.server)
+
+    @property
+    def host(self) -> str:
+        return self.server.host
+
+    @property
+    def port(self) -> int:
+        return self.server.port
 
     async def start(self) -> None:
-        app = web.Application()
-        app.router.add_get("/metrics", self.metrics)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        await web.TCPSite(self._runner, self.host, self.port).start()
-        if self.port == 0:
-            self.port = int(self._runner.addresses[0][1])
-        log.info("monitoring listening", host=self.host, port=self.port)
+        reload_keys_on_sighup()
+        await self.server.start()
+        await self.dashboard.start()
 
     async def stop(self) -> None:
-        if self._runner is not None:
-            with contextlib.suppress(Exception):
-                await self._runner.cleanup()
-            self._runner = None
+        await self.dashboard.stop()
+        await self.server.stop()
 
     async def metrics(self, _request: web.Request) -> web.Response:
         return web.Response(text=exposition(self.agg), content_type="text/plain", charset="utf-8")

@@ -39,7 +39,6 @@ from tsxbot.bots.resample import BarResampler
 from tsxbot.bus import MessageBus, Subscription
 from tsxbot.config import Config
 from tsxbot.config.loader import BotSettings
-from tsxbot.config.validate import format_path, validate
 from tsxbot.log import get_logger
 from tsxbot.messages import (
     Aggressor,
@@ -69,7 +68,7 @@ from tsxbot.messages import (
 from tsxbot.messages.payload import Payload, Scalar
 from tsxbot.runtime import Service
 from tsxbot.sessions import from_ns, to_ns
-from tsxbot.strategies.params import StrategyParams
+from tsxbot.strategies.params import ReloadError, StrategyParams, reload_params
 from tsxbot.strategy.bar import BarLike, ClosedBar, closed_bar
 from tsxbot.strategy.engine import Outcome, StrategyEngine
 from tsxbot.strategy.position import Position
@@ -126,10 +125,6 @@ class _SharedConversion:
 
 
 _SHARED = _SharedConversion()
-
-
-class ReloadError(ValueError):
-    """RELOAD params the strategy refuses; the message is the config loader's."""
 
 
 class BotService(Service):
@@ -816,20 +811,8 @@ class BotService(Service):
         return self.message
 
     def validate_params(self, changes: dict[str, Scalar]) -> StrategyParams:
-        """The current params with ``changes`` (camelCase keys, as in the bot's YAML) applied,
-        validated as the config loader does; ``ReloadError`` with its messages otherwise."""
-        current = msgspec.to_builtins(self.params)
-        assert isinstance(current, dict)
-        merged = {**current, **changes}
-        params, problems = validate(merged, type(self.params))
-        if params is None or problems:
-            raise ReloadError(
-                "; ".join(f"strategy.params.{format_path(p.path)}: {p.message}" for p in problems)
-                or "invalid params"
-            )
-        if params.timeframe != self.params.timeframe:
-            raise ReloadError("strategy.params.timeframe: cannot change while the bot runs (restart it)")
-        return params
+        """The current params with ``changes`` applied (``tsxbot.strategies.reload_params``)."""
+        return reload_params(self.params, changes)
 
     def _apply_reload(self, params: StrategyParams) -> None:
         """At a bar: a new strategy with the new params, warmed on the bars kept, taking over the

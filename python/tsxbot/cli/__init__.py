@@ -16,6 +16,7 @@ from tsxbot.cli import (
     report_cmd,
     run_all,
     sim_cmd,
+    status_cmd,
 )
 
 COMMANDS = (
@@ -27,6 +28,7 @@ COMMANDS = (
     bot_cmd,
     alerts_cmd,
     report_cmd,
+    status_cmd,
 )
 
 

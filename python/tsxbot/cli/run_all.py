@@ -84,6 +84,41 @@ def _alerts(config: Config, bus: MessageBus, built: list[Service]) -> list[Servi
     return [alerts] if alerts is not None else []
 
 
+def _behind_the_apis(built: list[Service]) -> tuple[Callable[[], str], Callable[[], str]] | None:
+    """The aggregator's and the connection manager's API addresses (known once they listen), for
+    the pages' servers; None when either is not running here."""
+    from tsxbot.aggregator.service import Aggregator
+    from tsxbot.connection_manager.service import ConnectionManager
+
+    aggregator = next((s for s in built if isinstance(s, Aggregator)), None)
+    manager = next((s for s in built if isinstance(s, ConnectionManager)), None)
+    if aggregator is None or aggregator.api is None or manager is None:
+        return None
+    agg_api, cm_api = aggregator.api, manager.api
+    return (lambda: f"http://{agg_api.host}:{agg_api.port}", lambda: f"http://{cm_api.host}:{cm_api.port}")
+
+
+def _control_panel(config: Config, bus: MessageBus, built: list[Service]) -> list[Service]:
+    """The control panel (``services.controlPanel``), in front of the aggregator's API."""
+    from tsxbot.connection_manager.factory import internal_api_key
+    from tsxbot.control_panel import ControlPanel
+
+    apis = _behind_the_apis(built)
+    return [] if apis is None else [ControlPanel(config, internal_api_key(config), *apis, bus=bus)]
+
+
+def _manual_trading(config: Config, bus: MessageBus, built: list[Service]) -> list[Service]:
+    """The manual trading page (``services.manualTrading``), on the simulator's clock."""
+    from tsxbot.connection_manager.factory import internal_api_key
+    from tsxbot.manual_trading import ManualTrading
+    from tsxbot.sim import SimulatorService
+
+    apis = _behind_the_apis(built)
+    simulator = next((s for s in built if isinstance(s, SimulatorService)), None)
+    clock = simulator.now if simulator is not None else None
+    return [] if apis is None else [ManualTrading(config, bus, internal_api_key(config), *apis, clock=clock)]
+
+
 # The services run-all starts after the bus, in start order (stopped in reverse). An entry is
 # None while that service is not built yet.
 SERVICES: list[tuple[str, Builder | None]] = [
@@ -92,6 +127,8 @@ SERVICES: list[tuple[str, Builder | None]] = [
     ("aggregator", _aggregator),
     ("bots", _bots),
     ("alerts", _alerts),
+    ("control-panel", _control_panel),
+    ("manual-trading", _manual_trading),
 ]
 
 
@@ -140,8 +177,11 @@ def describe(config: Config, services: list[Service], missing: list[str]) -> str
     """What ``run-all`` runs and how to reach it, printed once everything started (as ``tsxbot
     sim`` prints its own)."""
     from tsxbot.alerts.service import AlertService
+    from tsxbot.aggregator.service import Aggregator
     from tsxbot.bots import BotService
     from tsxbot.connection_manager.service import ConnectionManager
+    from tsxbot.control_panel import ControlPanel
+    from tsxbot.manual_trading import ManualTrading
     from tsxbot.sim import SimulatorService
 
     settings = config.global_config
@@ -178,6 +218,25 @@ def describe(config: Config, services: list[Service], missing: list[str]) -> str
             names = ", ".join(r.outbox.name for r in service.routes)
             commands = "; Telegram commands on" if service.control is not None else ""
             lines.append(f"  alerts              {names}{commands}")
+        elif isinstance(service, Aggregator):
+            if service.api is not None:
+                api = f"http://{service.api.host}:{service.api.port}"
+                lines.append(
+                    f"  aggregator          {api}  (/status, /bots, /halt, /resume, /flatten, /openapi.json)"
+                )
+            if service.monitoring is not None:
+                page = f"http://{service.monitoring.host}:{service.monitoring.port}/"
+                lines.append(
+                    f"  monitoring          {page}  (dashboard: log in with a key; /metrics for Prometheus)"
+                )
+        elif isinstance(service, ManualTrading):
+            lines.append(
+                f"  manual trading      http://{service.server.host}:{service.port}/  (log in with a key)"
+            )
+        elif isinstance(service, ControlPanel):
+            lines.append(
+                f"  control panel       http://{service.server.host}:{service.port}/  (log in with a key)"
+            )
         elif not isinstance(service, (BusService, ActivityLog)):  # a service without its own line yet
             lines.append(f"  {service.name:<19} running")
     from_env = bool(config.secrets.internal_api_key)

@@ -1,19 +1,18 @@
 """The connection manager's HTTP API (the spec's endpoints) and a WebSocket stream of the events
-it publishes. Bound to 127.0.0.1 by default; every endpoint but ``/health`` needs the internal API
-key in ``X-API-Key`` (WebSocket clients that cannot set headers may pass ``?apiKey=``), compared
-in constant time. ``/openapi.json`` describes it."""
+it publishes. Bound to 127.0.0.1 by default; every endpoint but ``/health`` needs a key in
+``X-API-Key`` (WebSocket clients that cannot set headers may pass ``?apiKey=``) or a session
+(``tsxbot.runtime.auth``): reads a viewer, order commands a trader, switching accounts an admin;
+the internal API key is an admin's. ``/openapi.json`` describes it."""
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import datetime as dt
-import weakref
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Annotated, Any
 
 import msgspec
-from aiohttp import WSMsgType, web
+from aiohttp import web
 
 from tsxbot.config.secrets import Secret
 from tsxbot.log import get_logger
@@ -31,6 +30,8 @@ from tsxbot.messages import (
     new_message_id,
 )
 from tsxbot.messages.payload import AccountId, Payload, Price
+from tsxbot.runtime.auth import SAFE_METHODS, Auth, Keyring, Role, reload_keys_on_sighup
+from tsxbot.runtime.http import HttpServer, broadcast, error_response, json_response, stream_queue
 
 if TYPE_CHECKING:
     from tsxbot.connection_manager.service import ConnectionManager
@@ -45,7 +46,6 @@ COMMAND_MESSAGE_TYPES = (
     MessageType.CLOSE_POSITION,
     MessageType.UPDATE_SLTP,
 )
-WS_HEARTBEAT_SECONDS = 30.0
 WS_QUEUE = 10_000
 # What a malformed body can raise while it is decoded (DecodeError covers ValidationError and
 # invalid UTF-8; RecursionError: nesting deeper than the decoder goes).
@@ -70,27 +70,43 @@ class SwitchAccountRequest(msgspec.Struct, rename="camel"):
     account_id: AccountId
 
 
-def _json(data: Any, status: int = 200) -> web.Response:
-    return web.Response(body=msgspec.json.encode(data), status=status, content_type="application/json")
+_json = json_response
+_error = error_response
+PUBLIC_PATHS = frozenset({"/health"})
 
 
-def _error(status: int, message: str, **extra: Any) -> web.Response:
-    return _json({"error": message, **extra}, status)
+def required_role(request: web.Request) -> Role:
+    if request.method in SAFE_METHODS:
+        return Role.VIEWER
+    if request.path.startswith("/current-account/"):
+        return Role.ADMIN
+    return Role.TRADER  # /command, /api/position/update-sltp
 
 
 class ConnectionManagerApi:
     def __init__(self, manager: ConnectionManager, api_key: Secret, host: str, port: int) -> None:
         self.manager = manager
-        self.api_key = api_key
-        self.host = host
-        self.port = port
-        self._runner: web.AppRunner | None = None
-        self._sockets: weakref.WeakSet[web.WebSocketResponse] = weakref.WeakSet()
+        self.auth = Auth(
+            Keyring(api_key),
+            public=lambda r: r.path in PUBLIC_PATHS,
+            required=required_role,
+            query_key_paths=frozenset({"/ws"}),
+        )
         self._queues: set[asyncio.Queue[bytes]] = set()
         self.app = self._build()
+        self.server = HttpServer(self.app, host, port, "HTTP API")
+
+    @property
+    def host(self) -> str:
+        return self.server.host
+
+    @property
+    def port(self) -> int:
+        return self.server.port
 
     def _build(self) -> web.Application:
-        app = web.Application(middlewares=[self._auth])
+        app = web.Application(middlewares=[self.auth.middleware, self._ready])
+        self.auth.install(app)
         app.router.add_get("/health", self.health)
         app.router.add_get("/status", self.status)
         app.router.add_get("/current-account/{service}", self.current_account)
@@ -106,36 +122,21 @@ class ConnectionManagerApi:
         return app
 
     async def start(self) -> None:
-        self._runner = web.AppRunner(self.app, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, self.host, self.port)
-        await site.start()
-        if self.port == 0:  # tests ask for a free port
-            self.port = int(self._runner.addresses[0][1])
-        log.info("HTTP API listening", host=self.host, port=self.port)
+        reload_keys_on_sighup()
+        await self.server.start()
 
     async def stop(self) -> None:
-        for ws in list(self._sockets):
-            with contextlib.suppress(Exception):
-                await ws.close(code=1001, message=b"server shutting down")
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
+        await self.server.stop()
 
-    # --- auth -------------------------------------------------------------------------------------
+    # --- readiness --------------------------------------------------------------------------------
 
     @web.middleware
-    async def _auth(
+    async def _ready(
         self, request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
     ) -> web.StreamResponse:
-        if request.path == "/health":
-            return await handler(request)
-        presented = request.headers.get("X-API-Key")
-        if presented is None and request.path == "/ws":
-            presented = request.query.get("apiKey")
-        if presented is None or not self.api_key.matches(presented):
-            return _error(401, "missing or invalid X-API-Key")
-        if self.manager.starting and request.path not in ("/status", "/openapi.json"):
+        if self.manager.starting and not request.path.startswith(
+            ("/health", "/status", "/openapi.json", "/auth/")
+        ):
             return _error(503, f"not ready: {self.manager.starting}")
         return await handler(request)
 
@@ -253,38 +254,12 @@ class ConnectionManagerApi:
         return _json(result, 200 if result.ok else 422)
 
     async def stream(self, request: web.Request) -> web.StreamResponse:
-        ws = web.WebSocketResponse(heartbeat=WS_HEARTBEAT_SECONDS)
-        await ws.prepare(request)
-        self._sockets.add(ws)
-        queue: asyncio.Queue[bytes] = asyncio.Queue(WS_QUEUE)
-        self._queues.add(queue)
-        sender = asyncio.create_task(self._send_loop(ws, queue))
-        try:
-            async for message in ws:
-                if message.type == WSMsgType.ERROR:
-                    break
-        finally:
-            self._queues.discard(queue)
-            sender.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await sender
-        return ws
-
-    async def _send_loop(self, ws: web.WebSocketResponse, queue: asyncio.Queue[bytes]) -> None:
-        while True:
-            data = await queue.get()
-            await ws.send_str(data.decode())
+        return await stream_queue(request, self.server, self._queues, WS_QUEUE)
 
     def broadcast(self, envelope: AnyEnvelope) -> None:
         """Every published event to every WebSocket client (a slow client drops its oldest)."""
-        if not self._queues:
-            return
-        data = encode(envelope)
-        for queue in self._queues:
-            if queue.full():
-                with contextlib.suppress(asyncio.QueueEmpty):
-                    queue.get_nowait()
-            queue.put_nowait(data)
+        if self._queues:
+            broadcast(self._queues, encode(envelope))
 
     async def openapi(self, _request: web.Request) -> web.Response:
         return _json(openapi_document())

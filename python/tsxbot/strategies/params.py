@@ -9,8 +9,10 @@ told in the strategy's module docstring (``tsxbot.strategies.pdh_pdl``, ``ema_cr
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import Literal
+from collections.abc import Iterable, Mapping
+from typing import Any, Literal
+
+import msgspec
 
 from tsxbot.config.global_config import Section
 from tsxbot.config.types import (
@@ -22,8 +24,30 @@ from tsxbot.config.types import (
     PositiveMoney,
     TimeOfDay,
 )
+from tsxbot.config.validate import format_path, validate
 
 Timeframe = Literal["1s", "5s", "15s", "30s", "1m", "2m", "3m", "5m", "10m", "15m", "30m", "1h", "4h", "1d"]
+
+
+class ReloadError(ValueError):
+    """RELOAD params the strategy refuses; the message is the config loader's."""
+
+
+def reload_params(current: StrategyParams, changes: Mapping[str, Any]) -> StrategyParams:
+    """``current`` with ``changes`` (camelCase keys, as in the bot's YAML) applied, validated as
+    the config loader does; ``ReloadError`` with its messages otherwise. Used by the bot on RELOAD
+    and by the control panel before it sends one (the same messages)."""
+    base = msgspec.to_builtins(current)
+    assert isinstance(base, dict)
+    params, problems = validate({**base, **changes}, type(current))
+    if params is None or problems:
+        raise ReloadError(
+            "; ".join(f"strategy.params.{format_path(p.path)}: {p.message}" for p in problems)
+            or "invalid params"
+        )
+    if params.timeframe != current.timeframe:
+        raise ReloadError("strategy.params.timeframe: cannot change while the bot runs (restart it)")
+    return params
 
 
 class StrategyParams(Section, frozen=True):
