@@ -176,8 +176,8 @@ def _run_all(args: argparse.Namespace) -> int:
 def describe(config: Config, services: list[Service], missing: list[str]) -> str:
     """What ``run-all`` runs and how to reach it, printed once everything started (as ``tsxbot
     sim`` prints its own)."""
-    from tsxbot.alerts.service import AlertService
     from tsxbot.aggregator.service import Aggregator
+    from tsxbot.alerts.service import AlertService
     from tsxbot.bots import BotService
     from tsxbot.connection_manager.service import ConnectionManager
     from tsxbot.control_panel import ControlPanel
