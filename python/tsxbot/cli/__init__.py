@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from tsxbot import __version__
 from tsxbot.cli import (
     aggregator_cmd,
+    backtest_cmd,
     bot_cmd,
     config_cmd,
     connection_manager_cmd,
@@ -17,7 +18,16 @@ from tsxbot.cli import (
     sim_cmd,
 )
 
-COMMANDS = (config_cmd, run_all, sim_cmd, connection_manager_cmd, aggregator_cmd, bot_cmd, report_cmd)
+COMMANDS = (
+    config_cmd,
+    run_all,
+    sim_cmd,
+    connection_manager_cmd,
+    aggregator_cmd,
+    bot_cmd,
+    report_cmd,
+    backtest_cmd,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
