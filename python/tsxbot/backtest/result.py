@@ -88,7 +88,10 @@ class DataSpan(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class Timing(msgspec.Struct, frozen=True, kw_only=True):
+    """``seconds``: the whole run (warm-up, bars, report); ``loop_seconds``: the bars only."""
+
     seconds: float
+    loop_seconds: float
     bars_per_second: float | None
 
 

@@ -20,6 +20,7 @@ and orders still waiting for a next bar are counted (``unfilled_at_end``), never
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -49,10 +50,10 @@ from tsxbot.messages import OrderSubmission, Side
 from tsxbot.pnl.contract import spec_for
 from tsxbot.pnl.execution_record import Execution
 from tsxbot.pnl.matching import FifoMatcher, RoundTrip
-from tsxbot.pnl.periods import trading_day
+from tsxbot.pnl.periods import CHICAGO, DAY_STARTS
 from tsxbot.report.model import build_report
 from tsxbot.risk import OrderRequest, RiskEngine, bot_limits_from_config, limits_from_config, message_reason
-from tsxbot.sessions import from_ns
+from tsxbot.sessions import from_ns, to_ns
 from tsxbot.strategy.bar import BarLike, ClosedBar
 from tsxbot.strategy.engine import Outcome, StrategyEngine
 from tsxbot.strategy.registry import load_strategy
@@ -143,7 +144,8 @@ class Backtest:
         self._trade_open: str | None = None  # the open trade's first fill id
         self._trade_base = 0.0  # the matcher's realized P&L when it opened
         self._seq = 0
-        self._day: object = None
+        self._roll_at = -1  # the next trading-day roll (UTC ns): 17:00 CT, TopStepX's day
+        self._rolls = 0
 
         if warmup is not None and len(warmup):
             self.engine.warming_up = True
@@ -157,7 +159,7 @@ class Backtest:
         if len(bars) and not self.engine.ctx.position.flat:
             last = len(bars) - 1
             self._close_all(int(bars.t[last]) + bars.duration, float(bars.c[last]))
-        return self._result(bars, warmup, source, unfilled, time.perf_counter() - started)
+        return self._result(bars, warmup, source, unfilled, started, time.perf_counter())
 
     def _feed(self, bars: MinuteBars, *, trade: bool, progress: Progress | None) -> None:
         t, o, h, lo, c, v = (
@@ -178,11 +180,8 @@ class Backtest:
             bar = (o[i], h[i], lo[i], c[i])
             prints = bars.prints(i) if with_prints else None
             if trade:
-                day = trading_day(start)
-                if day != self._day:
-                    if self._day is not None:
-                        self.risk.new_trading_day()
-                    self._day = day
+                if start >= self._roll_at:
+                    self._new_day(start)
                 if self.pending:
                     self._fill_pending(start, o[i])
                 if self.brackets:
@@ -223,6 +222,17 @@ class Backtest:
                 progress(PROGRESS_EVERY)
         if progress is not None:
             progress(len(t) % PROGRESS_EVERY)
+
+    def _new_day(self, now_ns: int) -> None:
+        """A new trading day for the account checks (once a day, not per bar)."""
+        if self._rolls:
+            self.risk.new_trading_day()
+        self._rolls += 1
+        local = from_ns(now_ns).astimezone(CHICAGO)
+        roll = local.replace(hour=DAY_STARTS.hour, minute=0, second=0, microsecond=0)
+        if roll <= local:
+            roll += dt.timedelta(days=1)
+        self._roll_at = to_ns(roll)
 
     # --- decisions to orders (the bot's and the aggregator's code) --------------------------------
 
@@ -461,7 +471,13 @@ class Backtest:
     # --- the result -------------------------------------------------------------------------------
 
     def _result(
-        self, bars: MinuteBars, warmup: MinuteBars | None, source: str, unfilled: int, seconds: float
+        self,
+        bars: MinuteBars,
+        warmup: MinuteBars | None,
+        source: str,
+        unfilled: int,
+        started: float,
+        looped: float,
     ) -> BacktestResult:
         settings = self.settings
         # MAE / MFE: the bars' highs and lows while held, and the fills (the pnl matcher's).
@@ -504,6 +520,7 @@ class Backtest:
                 )
             )
         n = len(bars)
+        seconds = time.perf_counter() - started
         params = msgspec.to_builtins(settings.params)
         assert isinstance(params, dict)
         return BacktestResult(
@@ -530,7 +547,11 @@ class Backtest:
             refusals=dict(self.refusals),
             skipped=self.skipped,
             unfilled_at_end=unfilled,
-            timing=Timing(seconds=seconds, bars_per_second=n / seconds if seconds > 0 else None),
+            timing=Timing(
+                seconds=seconds,
+                loop_seconds=looped - started,
+                bars_per_second=n / seconds if seconds > 0 else None,
+            ),
         )
 
 
