@@ -308,6 +308,63 @@ def ours(data_path: Path, workdir: Path) -> dict[str, Any]:
     }
 
 
+def cost_split(data_path: Path, workdir: Path) -> dict[str, float]:
+    """Where a bar's time goes in tsxbot's run (us a bar), measured by running the layers alone:
+    data (the arrays to Python floats and a ``ClosedBar`` each), the strategy hook
+    (``EmaReverse.on_bar``: two Rust EMAs and the cross test), the engine around it (context,
+    levels, gate, sizing, exits: ``StrategyEngine.on_bar`` less the hook), the fills and the
+    bookkeeping (the backtester's loop less the above), and the report figures."""
+    sys.path.insert(0, str(HERE.parent / "tests"))
+    from support.bench_backtest import EmaReverse, write_config
+    from tsxbot.backtest import Backtest, FillSettings, MinuteBars
+    from tsxbot.config import load_config
+    from tsxbot.strategy import ClosedBar
+    from tsxbot.strategy.engine import StrategyEngine
+
+    config = load_config(write_config(workdir), env={})
+    settings = config.bots["bench"]
+    d = dict(np.load(data_path))
+    n = len(d["t"])
+    started = time.perf_counter()
+    t, o, h, lo, c, v = (d[k].tolist() for k in ("t", "o", "h", "l", "c", "v"))
+    bars = [
+        ClosedBar(
+            start=t[i], end=t[i] + 60_000_000_000, open=o[i], high=h[i], low=lo[i], close=c[i], volume=v[i]
+        )
+        for i in range(n)
+    ]
+    data = time.perf_counter() - started
+    engine = StrategyEngine(
+        EmaReverse, settings.params, settings.config, settings.instrument, build_bars=False
+    )
+    hook = engine.strategy.on_bar
+    started = time.perf_counter()
+    for bar in bars:
+        hook(bar)
+    strategy = time.perf_counter() - started
+    engine = StrategyEngine(
+        EmaReverse, settings.params, settings.config, settings.instrument, build_bars=False
+    )
+    engine.warming_up = True  # decisions discarded: the engine's per-bar work without orders
+    on_bar = engine.on_bar
+    started = time.perf_counter()
+    for bar in bars:
+        on_bar(bar, feed_flow=True)
+    engine_total = time.perf_counter() - started
+    minute_bars = MinuteBars("MES", 0.25, d["t"], d["o"], d["h"], d["l"], d["c"], d["v"])
+    result = Backtest(settings, config, FillSettings(), account_checks=False).run(minute_bars)
+    loop = result.timing.loop_seconds
+    us = 1e6 / n
+    return {
+        "data": data * us,
+        "strategy hook": strategy * us,
+        "engine around the hook": (engine_total - strategy) * us,
+        "fills and bookkeeping": max(0.0, loop - engine_total - data) * us,
+        "report figures": (result.timing.seconds - loop) * us,
+        "total": result.timing.seconds * us,
+    }
+
+
 def reference(data_path: Path) -> dict[str, Any]:
     sys.path.insert(0, str(HERE.parent / "tests"))
     from support.bench_backtest import reference_run
@@ -326,6 +383,7 @@ def main() -> int:
     parser.add_argument("--peer", choices=sorted(PEERS), help=argparse.SUPPRESS)
     parser.add_argument("--data", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--only", action="append", choices=sorted(PEERS), help="run only these peers")
+    parser.add_argument("--split", action="store_true", help="only tsxbot's per-bar cost split")
     args = parser.parse_args()
     if args.peer:  # one peer, in the peers' interpreter
         d = dict(np.load(args.data))
@@ -339,6 +397,10 @@ def main() -> int:
         d = bench_bars(args.days)
         np.savez(data_path, **d)
         n = len(d["t"])
+        if args.split:
+            for layer, us in cost_split(data_path, Path(tmp)).items():
+                print(f"| {layer} | {us:.2f} us |")
+            return 0
         rows = {"tsxbot backtest": ours(data_path, Path(tmp)), "plain Python loop": reference(data_path)}
         for name in args.only or PEERS:
             done = subprocess.run(

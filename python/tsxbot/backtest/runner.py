@@ -21,6 +21,7 @@ and orders still waiting for a next bar are counted (``unfilled_at_end``), never
 from __future__ import annotations
 
 import datetime as dt
+import math
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -143,6 +144,8 @@ class Backtest:
         self.round_trips: list[RoundTrip] = []
         self._trade_open: str | None = None  # the open trade's first fill id
         self._trade_base = 0.0  # the matcher's realized P&L when it opened
+        self._mae = self._mfe = 0.0  # its worst and best running P&L at bars' lows and highs
+        self._low_trigger, self._high_trigger = -math.inf, math.inf
         self._seq = 0
         self._roll_at = -1  # the next trading-day roll (UTC ns): 17:00 CT, TopStepX's day
         self._rolls = 0
@@ -174,21 +177,34 @@ class Backtest:
         with_prints = bars.has_prints
         engine = self.engine
         resampler = self.resampler
+        passthrough = resampler.passthrough
+        mark = self.risk.on_mark if self.account_checks else None
+        symbol = self.symbol
+        point_value = self.spec.point_value
         for i in range(len(t)):
             start = t[i]
             end = start + duration
-            bar = (o[i], h[i], lo[i], c[i])
             prints = bars.prints(i) if with_prints else None
             if trade:
                 if start >= self._roll_at:
                     self._new_day(start)
                 if self.pending:
                     self._fill_pending(start, o[i])
-                if self.brackets:
-                    self._check_brackets(start, bar, prints.prices if prints is not None else None)
-                self.risk.on_mark(self.symbol, c[i])
-                if self._trade_open is not None:
-                    self._excursion(h[i], lo[i])
+                if self.brackets and (lo[i] <= self._low_trigger or h[i] >= self._high_trigger):
+                    self._check_brackets(start, (o[i], h[i], lo[i], c[i]), prints.prices if prints else None)
+                if mark is not None:
+                    mark(symbol, c[i])
+                position = engine.ctx.position
+                if position.quantity:  # the open trade's excursions at the bar's high and low
+                    k = point_value * position.quantity
+                    realized = self._matcher.realized - self._trade_base
+                    at_high = (h[i] - position.average_price) * k + realized
+                    at_low = (lo[i] - position.average_price) * k + realized
+                    worst, best = (at_low, at_high) if k > 0 else (at_high, at_low)
+                    if worst < self._mae:
+                        self._mae = worst
+                    if best > self._mfe:
+                        self._mfe = best
             buy_volume = sell_volume = 0.0
             count = 0
             if prints is not None:
@@ -213,7 +229,7 @@ class Backtest:
                 sell_volume=sell_volume,
                 trade_count=count,
             )
-            for done in resampler.add(closed):
+            for done in (closed,) if passthrough else resampler.add(closed):
                 outcomes = engine.on_bar(done, feed_flow=prints is None)
                 if trade:
                     for outcome in outcomes:
@@ -263,9 +279,11 @@ class Backtest:
             for bracket in self.brackets:
                 bracket.stop = outcome.price
                 bracket.stop_reason = outcome.reason.setup
+            self._retrigger()
         elif isinstance(outcome, MoveTarget):
             for bracket in self.brackets:
                 bracket.target = outcome.price
+            self._retrigger()
 
     def _accepted(self, submission: OrderSubmission, bar: BarLike, setup: str) -> bool:
         """The aggregator's checks: the bracket priced from the market, then the ``RiskEngine``."""
@@ -336,6 +354,18 @@ class Backtest:
                     )
                 )
                 self._follow_bracket(stop, target)
+        self._retrigger()
+
+    def _retrigger(self) -> None:
+        """The bar low / high at or beyond which some working stop or target may fill (a bar
+        inside both is skipped without looking at each bracket)."""
+        lows = [-math.inf]
+        highs = [math.inf]
+        for b in self.brackets:
+            for level, below in ((b.stop, b.long), (b.target, not b.long)):
+                if level is not None:
+                    (lows if below else highs).append(level)
+        self._low_trigger, self._high_trigger = max(lows), min(highs)
 
     def _follow_bracket(self, stop: float | None, target: float | None) -> None:
         """The bracket placed from the fill becomes the exit manager's (as the bot does with the
@@ -376,6 +406,7 @@ class Backtest:
                 continue
             why = bracket.stop_reason if leg == "stop" else "target"
             self._fill(ts, not bracket.long, quantity, price, leg, why, f"{leg}-{ts}")
+        self._retrigger()
 
     def _close_all(self, ts: int, price: float) -> None:
         held = self.engine.ctx.position.quantity
@@ -425,6 +456,7 @@ class Backtest:
         if self._trade_open is None:
             self._trade_open = fill_id
             self._trade_base = self._matcher.realized
+            self._mae = self._mfe = 0.0
         closed = self._matcher.add(execution)
         self.round_trips.extend(closed)
         for trade in closed:
@@ -437,6 +469,8 @@ class Backtest:
         position = self.engine.ctx.position
         if position.flat:
             self.brackets.clear()
+            if self._trade_open is not None:
+                self.excursions[self._trade_open] = (self._mae, self._mfe)
             self._trade_open = None
         else:
             long = position.quantity > 0
@@ -451,22 +485,7 @@ class Backtest:
                 excess -= cut
                 if bracket.quantity == 0:
                     self.brackets.remove(bracket)
-
-    def _excursion(self, high: float, low: float) -> None:
-        """The open trade's worst and best running P&L (realized in the trade + open at the bar's
-        low / high), for its MAE / MFE."""
-        key = self._trade_open
-        assert key is not None
-        position = self.engine.ctx.position
-        if position.flat:
-            return
-        points = self.spec.point_value * position.quantity
-        at_high = (high - position.average_price) * points
-        at_low = (low - position.average_price) * points
-        realized = self._matcher.realized - self._trade_base
-        worst, best = min(at_high, at_low) + realized, max(at_high, at_low) + realized
-        mae, mfe = self.excursions.get(key, (0.0, 0.0))
-        self.excursions[key] = (min(mae, worst), max(mfe, best))
+        self._retrigger()
 
     # --- the result -------------------------------------------------------------------------------
 
