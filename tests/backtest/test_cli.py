@@ -147,3 +147,24 @@ def test_bad_input_is_a_clear_error(
     bot = bot_file(tmp_path)
     assert main(["backtest", "--bot", str(bot), *args, "--quiet"]) == 2
     assert message in capsys.readouterr().err
+
+
+def test_several_files_and_a_period_trade_only_within_it(tmp_path: Path) -> None:
+    bot = bot_file(tmp_path, side="long", stop_points=5.0, target_points=40.0)
+    days = [DAY + dt.timedelta(days=k) for k in range(3)]  # Tue, Wed, Thu
+    # One file a day; each day the target is reached at 09:41.
+    files = [
+        write_bars_csv(
+            tmp_path / f"d{k}.csv", day_bars(day, 5000.0, {"09:41": (5000.0, 5041.0, 5000.0, 5000.0)})
+        )
+        for k, day in enumerate(days)
+    ]
+    out = tmp_path / "bt.json"
+    args = ["backtest", "--bot", str(bot), "--from", days[1].isoformat(), "--to", days[1].isoformat()]
+    for f in reversed(files):  # the order of the files does not matter
+        args += ["--data", str(f)]
+    assert main([*args, "--json", str(out), "--quiet"]) == 0
+    result = msgspec.json.decode(out.read_bytes(), type=BacktestResult)
+    assert [t.entry_time.date() for t in result.trades] == [days[1]]
+    assert result.data.warmup_bars == 150  # the day before, fed to the strategy without trading
+    assert result.data.bars == 150
