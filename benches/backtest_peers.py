@@ -196,7 +196,7 @@ def peer_nautilus(d: dict[str, Any]) -> dict[str, Any]:
     from nautilus_trader.test_kit.providers import TestInstrumentProvider
     from nautilus_trader.trading.strategy import Strategy
 
-    instrument = TestInstrumentProvider.es_future(2025, 12)
+    instrument = TestInstrumentProvider.es_future(2026, 12)  # expires after the data
     venue = instrument.id.venue
     bar_type = BarType.from_str(f"{instrument.id}-1-MINUTE-LAST-EXTERNAL")
     frame = pd.DataFrame(
