@@ -106,6 +106,12 @@ class Backtest:
         self.tick = settings.instrument.tick_size
         self.spec = spec_for(settings.instrument, config.global_config.simulator.exchange)
         self.strategy_class = load_strategy(settings.config.strategy.type)
+        # Built once (the time zone's transitions take a while); each run gets a fresh engine.
+        self.limits = limits_from_config(
+            config.global_config.risk,
+            config.instruments,
+            {self.bot_id: bot_limits_from_config(settings.config, settings.params)},
+        )
 
     # --- one run ----------------------------------------------------------------------------------
 
@@ -123,15 +129,8 @@ class Backtest:
             self.strategy_class, settings.params, settings.config, self.instrument, build_bars=False
         )
         self.resampler = BarResampler(timeframe_seconds(settings.params.timeframe))
-        risk_settings = self.config.global_config.risk
-        self.risk = RiskEngine(
-            limits_from_config(
-                risk_settings,
-                self.config.instruments,
-                {self.bot_id: bot_limits_from_config(settings.config, settings.params)},
-            )
-        )
-        self.balance = risk_settings.starting_balance
+        self.risk = RiskEngine(self.limits)
+        self.balance = self.config.global_config.risk.starting_balance
         self.pending: list[_Order] = []
         self.brackets: list[_Bracket] = []
         self.executions: list[Execution] = []
