@@ -13,6 +13,7 @@ from tsxbot.cli import (
     bot_cmd,
     config_cmd,
     connection_manager_cmd,
+    optimize_cmd,
     report_cmd,
     run_all,
     sim_cmd,
@@ -27,6 +28,7 @@ COMMANDS = (
     bot_cmd,
     report_cmd,
     backtest_cmd,
+    optimize_cmd,
 )
 
 
@@ -47,6 +49,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    # The command line as given (``tsxbot optimize`` starts its workers with it).
+    args.argv = list(sys.argv[1:] if argv is None else argv)
     try:
         return int(args.handler(args))
     except KeyboardInterrupt:

@@ -8,6 +8,7 @@ import argparse
 import datetime as dt
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING, NamedTuple
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
@@ -16,6 +17,9 @@ from rich.table import Table
 from tsxbot.cli.common import EXIT_CONFIG, EXIT_OK, load_or_exit
 from tsxbot.config import Config
 from tsxbot.config.loader import BotSettings
+
+if TYPE_CHECKING:
+    from tsxbot.backtest import MinuteBars
 
 # History before --from fed to the strategy without trading (as a live bot's warm-up).
 WARMUP_DAYS = 4
@@ -29,8 +33,8 @@ def _date(value: str) -> dt.date:
         raise argparse.ArgumentTypeError(f"expected a date YYYY-MM-DD, got {value!r}") from None
 
 
-def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    parser = subparsers.add_parser("backtest", help="run a bot's strategy on history (bars fill model)")
+def add_run_options(parser: argparse.ArgumentParser) -> None:
+    """The bot, the data and the fill model: shared by ``backtest`` and ``optimize``."""
     parser.add_argument("--bot", required=True, metavar="FILE_OR_ID", help="the bot's YAML (or its id)")
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument(
@@ -67,19 +71,24 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument(
         "--no-account-checks", action="store_true", help="skip the aggregator's RiskEngine checks"
     )
-    parser.add_argument("--html", type=Path, metavar="FILE", help="write the HTML report")
-    parser.add_argument("--json", type=Path, metavar="FILE", help="write the result as JSON")
-    parser.add_argument("--trades-csv", type=Path, metavar="FILE", help="write the trade list as CSV")
-    parser.add_argument("--quiet", action="store_true", help="no progress bar, no tables")
     parser.add_argument(
         "--config-dir", metavar="DIR", help="config directory (default: the bot file's, or as usual)"
     )
     parser.add_argument("--set", dest="overrides", metavar="KEY=VALUE", action="append", default=[])
     parser.add_argument("--env-file", metavar="FILE")
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser("backtest", help="run a bot's strategy on history (bars fill model)")
+    add_run_options(parser)
+    parser.add_argument("--html", type=Path, metavar="FILE", help="write the HTML report")
+    parser.add_argument("--json", type=Path, metavar="FILE", help="write the result as JSON")
+    parser.add_argument("--trades-csv", type=Path, metavar="FILE", help="write the trade list as CSV")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar, no tables")
     parser.set_defaults(handler=_backtest)
 
 
-def _bot(args: argparse.Namespace) -> tuple[Config, BotSettings]:
+def load_bot(args: argparse.Namespace) -> tuple[Config, BotSettings]:
     """The config and the bot: ``--bot`` a YAML path (its config dir is the file's parent's
     parent when that holds a global.yaml) or a bot id."""
     path = Path(args.bot)
@@ -107,35 +116,31 @@ def _bot(args: argparse.Namespace) -> tuple[Config, BotSettings]:
     return config, config.bots[args.bot]
 
 
-def _backtest(args: argparse.Namespace) -> int:
-    from tsxbot.backtest import Backtest, DataError, FillSettings, load_bars, synthetic_bars, write_trades_csv
+class Period(NamedTuple):
+    traded: MinuteBars
+    warmup: MinuteBars | None
+    source: str
+
+
+def load_period(args: argparse.Namespace, config: Config, settings: BotSettings) -> Period:
+    """The bars to trade and their warm-up, from ``--data`` or ``--synthetic`` and ``--from/--to``;
+    ``DataError`` when there are none."""
+    from tsxbot.backtest import DataError, load_bars, synthetic_bars
     from tsxbot.backtest.data import sessions_ending
-    from tsxbot.report import print_report, write_html
     from tsxbot.sim.sessions import SessionCalendar
 
-    if args.date_from and args.date_to and args.date_from > args.date_to:
-        print(f"tsxbot: --from {args.date_from} is after --to {args.date_to}", file=sys.stderr)
-        return EXIT_CONFIG
-    if args.slippage_ticks < 0:
-        print(f"tsxbot: --slippage-ticks must be >= 0, got {args.slippage_ticks}", file=sys.stderr)
-        return EXIT_CONFIG
-    config, settings = _bot(args)
     instrument = settings.instrument
     calendar = SessionCalendar(instrument.sessions)
-    try:
-        if args.synthetic:
-            last = args.date_to or dt.datetime.now(dt.UTC).date()
-            # WARMUP_DAYS more sessions before the traded ones: the warm-up.
-            bars = synthetic_bars(instrument, args.days + WARMUP_DAYS, args.seed, last)
-            source = f"synthetic seed {args.seed}, {args.days} days to {last}"
-            first_day = args.date_from or sessions_ending(instrument, last, args.days)[0].trading_date
-        else:
-            bars = load_bars(args.data, instrument.symbol, config.global_config.simulator, config.instruments)
-            source = ", ".join(str(p) for p in args.data)
-            first_day = args.date_from
-    except DataError as exc:
-        print(f"tsxbot: {exc}", file=sys.stderr)
-        return EXIT_CONFIG
+    if args.synthetic:
+        last = args.date_to or dt.datetime.now(dt.UTC).date()
+        # WARMUP_DAYS more sessions before the traded ones: the warm-up.
+        bars = synthetic_bars(instrument, args.days + WARMUP_DAYS, args.seed, last)
+        source = f"synthetic seed {args.seed}, {args.days} days to {last}"
+        first_day = args.date_from or sessions_ending(instrument, last, args.days)[0].trading_date
+    else:
+        bars = load_bars(args.data, instrument.symbol, config.global_config.simulator, config.instruments)
+        source = ", ".join(str(p) for p in args.data)
+        first_day = args.date_from
     start_ns = None
     if first_day is not None:
         session = calendar.session_on(first_day)
@@ -147,7 +152,33 @@ def _backtest(args: argparse.Namespace) -> int:
     traded = bars.between(start_ns, end_ns)
     warmup = bars.between(start_ns - WARMUP_DAYS * _DAY_NS, start_ns) if start_ns is not None else None
     if not len(traded):
-        print(f"tsxbot: no {instrument.symbol} bars in the period ({source})", file=sys.stderr)
+        raise DataError(f"no {instrument.symbol} bars in the period ({source})")
+    return Period(traded, warmup, source)
+
+
+def check_common(args: argparse.Namespace) -> str | None:
+    """The problem with the shared options, if any."""
+    if args.date_from and args.date_to and args.date_from > args.date_to:
+        return f"--from {args.date_from} is after --to {args.date_to}"
+    if args.slippage_ticks < 0:
+        return f"--slippage-ticks must be >= 0, got {args.slippage_ticks}"
+    return None
+
+
+def _backtest(args: argparse.Namespace) -> int:
+    from tsxbot.backtest import Backtest, DataError, FillSettings, write_trades_csv
+    from tsxbot.report import print_report, write_html
+
+    problem = check_common(args)
+    if problem:
+        print(f"tsxbot: {problem}", file=sys.stderr)
+        return EXIT_CONFIG
+    config, settings = load_bot(args)
+    instrument = settings.instrument
+    try:
+        traded, warmup, source = load_period(args, config, settings)
+    except DataError as exc:
+        print(f"tsxbot: {exc}", file=sys.stderr)
         return EXIT_CONFIG
     try:
         fills = FillSettings(slippage_ticks=args.slippage_ticks, limit_fill=args.limit_fill)
