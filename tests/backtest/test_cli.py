@@ -168,3 +168,14 @@ def test_several_files_and_a_period_trade_only_within_it(tmp_path: Path) -> None
     assert [t.entry_time.date() for t in result.trades] == [days[1]]
     assert result.data.warmup_bars == 150  # the day before, fed to the strategy without trading
     assert result.data.bars == 150
+
+
+def test_a_strategy_that_raises_stops_the_backtest_naming_the_bar(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bot = bot_file(tmp_path, side="long", stop_points=5.0, target_points=40.0, raise_after=2)
+    data = write_bars_csv(tmp_path / "bars.csv", day_bars(DAY, 5000.0, {}))
+    assert main(["backtest", "--bot", str(bot), "--data", str(data), "--quiet"]) == 1
+    err = capsys.readouterr().err
+    assert "the strategy raised RuntimeError: scripted failure 2 bars after the entry" in err
+    assert "on the bar 2026-11-24T15:33:00+00:00..2026-11-24T15:34:00+00:00 O 5000" in err

@@ -5,7 +5,7 @@ bars fill model (``fill_model``), the data it reads (``data``) and what it gives
 from tsxbot.backtest.data import DataError, MinuteBars, load_bars, synthetic_bars
 from tsxbot.backtest.fill_model import FillSettings
 from tsxbot.backtest.result import SCHEMA_VERSION, BacktestResult, BacktestTrade, FillRow, write_trades_csv
-from tsxbot.backtest.runner import Backtest
+from tsxbot.backtest.runner import Backtest, StrategyError
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -16,6 +16,7 @@ __all__ = [
     "FillRow",
     "FillSettings",
     "MinuteBars",
+    "StrategyError",
     "load_bars",
     "synthetic_bars",
     "write_trades_csv",

@@ -62,11 +62,15 @@ from tsxbot.strategy.signals import Exit, MoveStop, MoveTarget
 from tsxbot.strategy.sizing import Sized
 from tsxbot.strategy.skip import Skip
 
-__all__ = ["Backtest"]
+__all__ = ["Backtest", "StrategyError"]
 
 Progress = Callable[[int], None]
 # Progress is reported every this many bars.
 PROGRESS_EVERY = 5_000
+
+
+class StrategyError(RuntimeError):
+    """The strategy raised on a bar (a live bot would go to ERROR there); the message names the bar."""
 
 
 class _Order(msgspec.Struct, kw_only=True):
@@ -229,7 +233,14 @@ class Backtest:
                 trade_count=count,
             )
             for done in (closed,) if passthrough else resampler.add(closed):
-                outcomes = engine.on_bar(done, feed_flow=prints is None)
+                try:
+                    outcomes = engine.on_bar(done, feed_flow=prints is None)
+                except Exception as exc:
+                    raise StrategyError(
+                        f"the strategy raised {type(exc).__name__}: {exc} on the bar "
+                        f"{from_ns(done.start).isoformat()}..{from_ns(done.end).isoformat()} O {done.open:g} "
+                        f"H {done.high:g} L {done.low:g} C {done.close:g} V {done.volume:g}"
+                    ) from exc
                 if trade:
                     for outcome in outcomes:
                         self._act(done, outcome)

@@ -14,12 +14,12 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from tsxbot.cli.common import EXIT_CONFIG, EXIT_OK, load_or_exit
+from tsxbot.cli.common import EXIT_CONFIG, EXIT_FAILURE, EXIT_OK, load_or_exit
 from tsxbot.config import Config
 from tsxbot.config.loader import BotSettings
 
 if TYPE_CHECKING:
-    from tsxbot.backtest import MinuteBars
+    from tsxbot.backtest import BacktestResult, FillSettings, MinuteBars
 
 # History before --from fed to the strategy without trading (as a live bot's warm-up).
 WARMUP_DAYS = 4
@@ -166,15 +166,14 @@ def check_common(args: argparse.Namespace) -> str | None:
 
 
 def _backtest(args: argparse.Namespace) -> int:
-    from tsxbot.backtest import Backtest, DataError, FillSettings, write_trades_csv
-    from tsxbot.report import print_report, write_html
+    from tsxbot.backtest import DataError, FillSettings, StrategyError, write_trades_csv
+    from tsxbot.report import write_html
 
     problem = check_common(args)
     if problem:
         print(f"tsxbot: {problem}", file=sys.stderr)
         return EXIT_CONFIG
     config, settings = load_bot(args)
-    instrument = settings.instrument
     try:
         traded, warmup, source = load_period(args, config, settings)
     except DataError as exc:
@@ -185,25 +184,14 @@ def _backtest(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"tsxbot: {exc}", file=sys.stderr)
         return EXIT_CONFIG
-    backtest = Backtest(settings, config, fills, account_checks=not args.no_account_checks)
-    console = Console(stderr=True)
-    if args.quiet:
-        result = backtest.run(traded, warmup=warmup, source=source)
-    else:
-        with Progress(
-            TextColumn(f"backtest {settings.id} {instrument.symbol}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TextColumn("bars"),
-            TimeRemainingColumn(),
-            console=console,
-            transient=True,
-        ) as progress:
-            task = progress.add_task("bars", total=len(traded))
-            result = backtest.run(
-                traded, warmup=warmup, source=source, progress=lambda n: progress.advance(task, n)
-            )
+    try:
+        result = _run(args, config, settings, fills, traded, warmup, source)
+    except StrategyError as exc:
+        print(f"tsxbot: {exc}", file=sys.stderr)
+        return EXIT_FAILURE
     if not args.quiet:
+        from tsxbot.report import print_report
+
         out = Console()
         print_report(result.report, out)
         out.print(_trades_table(result))
@@ -222,6 +210,36 @@ def _backtest(args: argparse.Namespace) -> int:
         write_trades_csv(result, args.trades_csv)
         print(f"trades CSV: {args.trades_csv}")
     return EXIT_OK
+
+
+def _run(
+    args: argparse.Namespace,
+    config: Config,
+    settings: BotSettings,
+    fills: FillSettings,
+    traded: MinuteBars,
+    warmup: MinuteBars | None,
+    source: str,
+) -> BacktestResult:
+    """The run, with a rich progress bar on the terminal unless ``--quiet``."""
+    from tsxbot.backtest import Backtest
+
+    backtest = Backtest(settings, config, fills, account_checks=not args.no_account_checks)
+    if args.quiet:
+        return backtest.run(traded, warmup=warmup, source=source)
+    with Progress(
+        TextColumn(f"backtest {settings.id} {settings.instrument.symbol}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("bars"),
+        TimeRemainingColumn(),
+        console=Console(stderr=True),
+        transient=True,
+    ) as progress:
+        task = progress.add_task("bars", total=len(traded))
+        return backtest.run(
+            traded, warmup=warmup, source=source, progress=lambda n: progress.advance(task, n)
+        )
 
 
 def _midnight(day: dt.date) -> int:

@@ -27,7 +27,7 @@ from typing import Any, Literal
 import msgspec
 import optuna
 
-from tsxbot.backtest import Backtest, BacktestResult, FillSettings, MinuteBars
+from tsxbot.backtest import Backtest, BacktestResult, FillSettings, MinuteBars, StrategyError
 from tsxbot.config import Config
 from tsxbot.config.loader import BotSettings
 from tsxbot.config.validate import format_path, validate
@@ -149,7 +149,7 @@ class Optimizer:
             trial.set_user_attr("worker", worker)
             try:
                 result = self.backtest(changes, bars, warmup)
-            except ParamsError as exc:  # e.g. fastPeriod >= slowPeriod: not a usable point
+            except (ParamsError, StrategyError) as exc:  # fastPeriod >= slowPeriod, or a raise on a bar
                 trial.set_user_attr("rejected", str(exc))
                 raise optuna.TrialPruned(str(exc)) from None
             summary = result.report.summary
