@@ -90,3 +90,15 @@ def test_two_workers_share_one_study_on_redis(tmp_path: Path, redis: RedisServer
     assert 8 <= len(trials) <= 9  # the last trial of each worker may start before the other's ends
     assert len({t.user_attrs["worker"] for t in trials}) == 2
     assert all(t.state == optuna.trial.TrialState.COMPLETE for t in trials)
+
+
+def test_parallel_workers_on_a_database_storage_fill_one_study(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'study.db'}"
+    search = ["--param", "fastPeriod=4:12", "--sampler", "random", "--trials", "6", "--min-trades", "1"]
+    assert (
+        main(["optimize", "--bot", BOT, *MARKET, *search, "--jobs", "2", "--storage", url, "--study", "db"])
+        == 0
+    )
+    trials = optuna.load_study(study_name="db", storage=storage_for(url)).get_trials(deepcopy=False)
+    assert 6 <= len(trials) <= 7
+    assert all(t.state == optuna.trial.TrialState.COMPLETE for t in trials)
