@@ -141,14 +141,11 @@ def load_bars(
     tick = instruments.get(symbol).tick_size
     parts: list[MinuteBars] = []
     for path in paths:
-        market = msgspec.structs.replace(
-            simulator.market, replay_symbol=simulator.market.replay_symbol or symbol
-        )
-        config = msgspec.structs.replace(simulator, data=str(path), market=market, start_time=None)
-        try:
-            found, _start = load_recording(config, instruments)
-        except RecordingError as exc:
-            raise DataError(str(exc)) from None
+        found = _read(path, simulator, instruments)
+        if found is None:  # no symbol column: the file is the bot's symbol
+            market = msgspec.structs.replace(simulator.market, replay_symbol=symbol)
+            found = _read(path, msgspec.structs.replace(simulator, market=market), instruments)
+        assert found is not None
         series = found.get(symbol)
         if series is None:
             raise DataError(f"{path}: no data for {symbol} (it holds {', '.join(sorted(found))})")
@@ -156,6 +153,20 @@ def load_bars(
     if len(parts) == 1:
         return parts[0]
     return _merge(parts)
+
+
+def _read(path: Path, simulator: SimulatorConfig, instruments: Instruments) -> dict[str, MinuteSeries] | None:
+    """The file's series by symbol; None when it has no symbol column (and no replaySymbol)."""
+    config = msgspec.structs.replace(simulator, data=str(path), start_time=None)
+    try:
+        found, _start = load_recording(config, instruments)
+    except RecordingError as exc:
+        if "no symbol column" in str(exc) and simulator.market.replay_symbol is None:
+            return None
+        raise DataError(str(exc)) from None
+    except (ValueError, TypeError, KeyError, OverflowError) as exc:  # a malformed value in a record
+        raise DataError(f"{path}: a record cannot be read: {type(exc).__name__}: {exc}") from None
+    return found
 
 
 def _merge(parts: list[MinuteBars]) -> MinuteBars:
