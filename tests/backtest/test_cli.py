@@ -76,6 +76,7 @@ def test_backtest_a_bars_file_writes_json_trades_csv_and_html(
     assert float(rows[0]["net_pnl"]) == pytest.approx(result.trades[0].net_pnl)
     html = out_html.read_text()
     assert "<html" in html and "plotly" in html.lower()
+    assert 'id="backtest-trades"' in html and "scripted entry" in html and ">target<" in html
 
 
 def test_backtest_a_trades_file_uses_the_prints_for_stop_or_target(tmp_path: Path) -> None:

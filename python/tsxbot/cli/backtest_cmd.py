@@ -167,7 +167,7 @@ def check_common(args: argparse.Namespace) -> str | None:
 
 def _backtest(args: argparse.Namespace) -> int:
     from tsxbot.backtest import DataError, FillSettings, StrategyError, write_trades_csv
-    from tsxbot.report import write_html
+    from tsxbot.backtest.html import write_backtest_html
 
     problem = check_common(args)
     if problem:
@@ -201,7 +201,7 @@ def _backtest(args: argparse.Namespace) -> int:
             f"refused {result.refusals or '-'}"
         )
     if args.html:
-        write_html(result.report, args.html)
+        write_backtest_html(result, args.html)
         print(f"HTML report: {args.html}")
     if args.json:
         result.write_json(args.json)
