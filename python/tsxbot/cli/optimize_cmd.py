@@ -11,13 +11,19 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.table import Table
 
-from tsxbot.cli.backtest_cmd import add_run_options, check_common, load_bot, load_period
+from tsxbot.cli.backtest_cmd import WARMUP_DAYS, add_run_options, check_common, load_bot, load_period
 from tsxbot.cli.common import EXIT_CONFIG, EXIT_FAILURE, EXIT_OK
+
+if TYPE_CHECKING:
+    from optuna.samplers import BaseSampler
+
+    from tsxbot.backtest import MinuteBars
+    from tsxbot.optimize.study import Optimizer
 
 _NS_DAY = 86_400 * 1_000_000_000
 
@@ -196,7 +202,12 @@ def _report(args: argparse.Namespace, study: Any, settings: Any) -> int:
 
 
 def _walk_forward(
-    args: argparse.Namespace, optimizer: Any, bars: Any, warmup: Any, sampler: Any, name: str
+    args: argparse.Namespace,
+    optimizer: Optimizer,
+    bars: MinuteBars,
+    warmup: MinuteBars | None,
+    sampler: BaseSampler,
+    name: str,
 ) -> int:
     import optuna
 
@@ -230,21 +241,14 @@ def _walk_forward(
                 direction="maximize",
                 load_if_exists=True,
             )
-            optimizer.optimize(
-                study,
-                in_sample,
-                bars.between(int(in_sample.t[0]) - 4 * _NS_DAY, int(in_sample.t[0])),
-                args.trials,
-            )
+            optimizer.optimize(study, in_sample, _before(in_sample, bars, warmup), args.trials)
             best = best_params(study)
             first, last = in_sample.t[0], in_sample.t[-1]
             span = f"{_day(first)}..{_day(last)}"
             if best is None:
                 table.add_row(str(k), span, "-", "all pruned", f"{_day(out_sample.t[0])}..", "-", "-")
                 continue
-            result = optimizer.backtest(
-                best, out_sample, bars.between(int(out_sample.t[0]) - 4 * _NS_DAY, int(out_sample.t[0]))
-            )
+            result = optimizer.backtest(best, out_sample, _before(out_sample, bars, warmup))
             summary = result.report.summary
             oos_net += summary.net_pnl
             oos_trades += summary.trades
@@ -266,8 +270,15 @@ def _walk_forward(
     if last_study is not None and args.html:
         write_study_html(last_study, args.html)
         print(f"the last window's study charts: {args.html}")
-    del warmup
     return EXIT_OK
+
+
+def _before(window: MinuteBars, bars: MinuteBars, warmup: MinuteBars | None) -> MinuteBars | None:
+    """A window's warm-up: the period's warm-up for the first, else the days before it."""
+    start = int(window.t[0])
+    if start == int(bars.t[0]):
+        return warmup
+    return bars.between(start - WARMUP_DAYS * _NS_DAY, start)
 
 
 def _day(ns: Any) -> str:
