@@ -194,3 +194,22 @@ def test_the_entry_waits_for_the_open_of_the_next_bar_even_across_minutes_withou
     ]
     result = run(long_config, rows)
     assert fills_of(result)[0] == ("15:45", "BUY", 2, 5010.0, "entry")
+
+
+def test_a_scale_in_gets_one_stop_for_the_whole_position(tmp_path: Path) -> None:
+    from support.backtest_bars import ADDER_BOT
+
+    config = make_config(tmp_path, ADDER_BOT)
+    # Entries at the 09:32 and 09:40 opens (5000): stops 4995 and 4998 (20 and 8 ticks). After
+    # the second fill both contracts are protected at the tighter 4998; the 09:45 bar trades 4997.
+    rows = day_bars(DAY, 5000.0, {"09:45": (5000.0, 5000.0, 4997.0, 4999.0)})
+    result = run(config, rows)
+    assert fills_of(result) == [
+        ("15:32", "BUY", 1, 5000.0, "entry"),
+        ("15:40", "BUY", 1, 5000.0, "entry"),
+        ("15:45", "SELL", 1, 4998.0, "stop"),
+        ("15:45", "SELL", 1, 4998.0, "stop"),
+    ]
+    # The first entry's stop was moved up to the second's; the second's was its own.
+    assert [f.reason for f in result.fills[2:]] == ["scale-in", "stop"]
+    assert result.trades[0].quantity == 2

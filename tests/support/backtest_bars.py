@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import shutil
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +14,8 @@ import numpy as np
 from tsxbot.backtest import MinuteBars
 from tsxbot.config import DEFAULTS_DIR, Config, load_config
 from tsxbot.sessions import to_ns
+from tsxbot.strategy import NOTHING, BarLike, Decision, Enter, Reason, Strategy, StrategyParams
+from tsxbot.strategy.clock import minutes
 
 CT = dt.timezone(dt.timedelta(hours=-6))  # Chicago in November (CST)
 DAY = dt.date(2026, 11, 24)  # a Tuesday
@@ -76,3 +78,37 @@ def minute_bars(rows: list[tuple[int, Ohlc]], tick: float = 0.25) -> MinuteBars:
     t = np.array([r[0] for r in rows], dtype=np.int64)
     cols = np.array([r[1] for r in rows], dtype=np.float64).reshape(-1, 4)
     return MinuteBars("MES", tick, t, cols[:, 0], cols[:, 1], cols[:, 2], cols[:, 3], np.full(len(t), 100.0))
+
+
+class AdderParams(StrategyParams, frozen=True, kw_only=True):
+    # Long entries on the bars closing at these times (exchange time), each with its stop this
+    # many points below the close.
+    enter_at: tuple[str, ...] = ("09:32", "09:40")
+    stop_points: tuple[float, ...] = (5.0, 2.0)
+
+
+class Adder(Strategy[AdderParams]):
+    """Scales in: a long at each of ``enter_at`` (target 40 points away: never reached here)."""
+
+    params_type = AdderParams
+
+    def on_bar(self, bar: BarLike) -> Sequence[Decision]:
+        minute = self.ctx.minute()
+        for at, points in zip(self.params.enter_at, self.params.stop_points, strict=True):
+            if minute == minutes(at):
+                reason = Reason(setup=f"add {at}")
+                return [Enter(side="long", stop=bar.close - points, target=bar.close + 40.0, reason=reason)]
+        return NOTHING
+
+
+ADDER_BOT = """
+bot: {id: bot_s, name: Adder, enabled: true}
+instrument: {symbol: MES}
+strategy:
+  type: support.backtest_bars:Adder
+  params: {dollarRiskPerTrade: 300, maxRiskPoints: 20, timeframe: 1m}
+risk: {maxPositions: 2, maxDailyLoss: 400, maxDrawdown: 800, maxSignalsPerDay: 5}
+tradingHours: {start: "08:30", end: "15:00", timezone: America/Chicago}
+maxOrderSize: 1
+signalCooldownMinutes: 0
+"""

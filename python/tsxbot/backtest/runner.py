@@ -363,7 +363,10 @@ class Backtest:
                         placed_ns=ts,
                     )
                 )
-                self._follow_bracket(stop, target)
+                if len(self.brackets) == 1:
+                    self._follow_bracket(stop, target)
+                else:
+                    self._one_stop()
         self._retrigger()
 
     def _retrigger(self) -> None:
@@ -376,6 +379,23 @@ class Backtest:
                 if level is not None:
                     (lows if below else highs).append(level)
         self._low_trigger, self._high_trigger = max(lows), min(highs)
+
+    def _one_stop(self) -> None:
+        """After a scale-in each entry has its own bracket: as the bot does, the tightest working
+        stop becomes every stop's price (one protective stop for the whole position)."""
+        stops = [b.stop for b in self.brackets if b.stop is not None]
+        if not stops:
+            return
+        tightest = max(stops) if self.brackets[0].long else min(stops)
+        for bracket in self.brackets:
+            if bracket.stop != tightest:
+                bracket.stop = tightest
+                bracket.stop_reason = "scale-in"
+        managed = self.engine.exits.position
+        if managed is not None:
+            if managed.stop == managed.initial_stop:
+                managed.initial_stop = tightest
+            managed.stop = tightest
 
     def _follow_bracket(self, stop: float | None, target: float | None) -> None:
         """The bracket placed from the fill becomes the exit manager's (as the bot does with the
