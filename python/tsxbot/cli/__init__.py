@@ -10,9 +10,11 @@ from tsxbot import __version__
 from tsxbot.cli import (
     aggregator_cmd,
     alerts_cmd,
+    backtest_cmd,
     bot_cmd,
     config_cmd,
     connection_manager_cmd,
+    optimize_cmd,
     report_cmd,
     run_all,
     sim_cmd,
@@ -29,6 +31,8 @@ COMMANDS = (
     alerts_cmd,
     report_cmd,
     status_cmd,
+    backtest_cmd,
+    optimize_cmd,
 )
 
 
@@ -49,6 +53,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    # The command line as given (``tsxbot optimize`` starts its workers with it).
+    args.argv = list(sys.argv[1:] if argv is None else argv)
     try:
         return int(args.handler(args))
     except KeyboardInterrupt:

@@ -1,0 +1,612 @@
+"""The backtester: a bot's strategy on history, through the same code as live.
+
+``Backtest(settings, config, fills)`` runs one bot (its ``BotSettings`` from the config loader):
+
+- the same ``StrategyEngine`` (strategy class, warm-up, gate, sizing, exits) the bot runtime
+  drives, fed one-minute bars combined into the strategy's timeframe by the bot's
+  ``BarResampler``; from a trades recording every print feeds the strategy's order flow first,
+  as live; from bars, the flow is approximated from each bar as the bot's warm-up does;
+- the bot's own order building (``tsxbot.bots.orders``: entries with their bracket in ticks,
+  reduce-only exits) and the aggregator's account checks: the Rust ``RiskEngine`` with the
+  global ``risk`` limits and the bot's limits, the bracket priced by ``tsxbot.aggregator.sltp``;
+  an entry refused there is given back to the engine (``entry_rejected``), as live;
+- only the clock (each bar's close) and the fills (``tsxbot.backtest.fill_model``: the bars
+  model) are the backtest's own. The bracket is placed from the fill price, as ProjectX places
+  it, and the exit manager follows it as the bot follows the exchange's bracket legs.
+
+At the end of the data an open position is closed at the last bar's close (role ``end of data``)
+and orders still waiting for a next bar are counted (``unfilled_at_end``), never filled.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import time
+from collections import Counter
+from collections.abc import Callable
+from typing import Literal
+
+import msgspec
+
+from tsxbot.aggregator.sltp import BracketError, safe_prices
+from tsxbot.backtest.data import MinuteBars
+from tsxbot.backtest.fill_model import FillSettings, bracket_hit, market_fill
+from tsxbot.backtest.result import (
+    SCHEMA_VERSION,
+    BacktestResult,
+    BacktestTrade,
+    DataSpan,
+    FillRole,
+    FillRow,
+    SkipRow,
+    Timing,
+)
+from tsxbot.bars import timeframe_seconds
+from tsxbot.bots.orders import entry_submission, exit_submission
+from tsxbot.bots.resample import BarResampler
+from tsxbot.config import Config
+from tsxbot.config.loader import BotSettings
+from tsxbot.messages import OrderSubmission, Side
+from tsxbot.pnl.contract import spec_for
+from tsxbot.pnl.execution_record import Execution
+from tsxbot.pnl.matching import FifoMatcher, RoundTrip
+from tsxbot.pnl.periods import CHICAGO, DAY_STARTS
+from tsxbot.report.model import build_report
+from tsxbot.risk import OrderRequest, RiskEngine, bot_limits_from_config, limits_from_config, message_reason
+from tsxbot.sessions import from_ns, to_ns
+from tsxbot.strategy.bar import BarLike, ClosedBar
+from tsxbot.strategy.engine import Outcome, StrategyEngine
+from tsxbot.strategy.registry import load_strategy
+from tsxbot.strategy.signals import Exit, MoveStop, MoveTarget
+from tsxbot.strategy.sizing import Sized
+from tsxbot.strategy.skip import Skip
+
+__all__ = ["Backtest", "StrategyError"]
+
+Progress = Callable[[int], None]
+# Progress is reported every this many bars.
+PROGRESS_EVERY = 5_000
+
+
+class StrategyError(RuntimeError):
+    """The strategy raised on a bar (a live bot would go to ERROR there); the message names the bar."""
+
+
+class _Order(msgspec.Struct, kw_only=True):
+    """A market order waiting for the next bar's open."""
+
+    submission: OrderSubmission
+    reason: str
+
+
+class _Bracket(msgspec.Struct, kw_only=True):
+    """One entry's working stop and target at the exchange (OCO)."""
+
+    long: bool
+    quantity: int
+    stop: float | None
+    target: float | None
+    stop_reason: str
+    placed_ns: int
+
+
+class Backtest:
+    def __init__(
+        self,
+        settings: BotSettings,
+        config: Config,
+        fills: FillSettings | None = None,
+        *,
+        account_checks: bool = True,
+    ) -> None:
+        self.settings = settings
+        self.config = config
+        self.fill_settings = fills or FillSettings()
+        self.account_checks = account_checks
+        self.bot_id = settings.id
+        self.instrument = settings.instrument
+        self.symbol = settings.instrument.symbol
+        self.tick = settings.instrument.tick_size
+        self.spec = spec_for(settings.instrument, config.global_config.simulator.exchange)
+        self.strategy_class = load_strategy(settings.config.strategy.type)
+        # Built once (the time zone's transitions take a while); each run gets a fresh engine.
+        self.limits = limits_from_config(
+            config.global_config.risk,
+            config.instruments,
+            {self.bot_id: bot_limits_from_config(settings.config, settings.params)},
+        )
+
+    # --- one run ----------------------------------------------------------------------------------
+
+    def run(
+        self,
+        bars: MinuteBars,
+        *,
+        warmup: MinuteBars | None = None,
+        source: str = "",
+        progress: Progress | None = None,
+    ) -> BacktestResult:
+        started = time.perf_counter()
+        settings = self.settings
+        self.engine = StrategyEngine(
+            self.strategy_class, settings.params, settings.config, self.instrument, build_bars=False
+        )
+        self.resampler = BarResampler(timeframe_seconds(settings.params.timeframe))
+        self.risk = RiskEngine(self.limits)
+        self.balance = self.config.global_config.risk.starting_balance
+        self.pending: list[_Order] = []
+        self.brackets: list[_Bracket] = []
+        self.executions: list[Execution] = []
+        self.fill_rows: list[FillRow] = []
+        self.skips: Counter[str] = Counter()
+        self.refusals: Counter[str] = Counter()
+        self.skipped: list[SkipRow] = []
+        self.excursions: dict[str, tuple[float, float]] = {}
+        self._matcher = FifoMatcher(self.spec, self.bot_id, None)
+        self.round_trips: list[RoundTrip] = []
+        self._trade_open: str | None = None  # the open trade's first fill id
+        self._trade_base = 0.0  # the matcher's realized P&L when it opened
+        self._mae = self._mfe = 0.0  # its worst and best running P&L at bars' lows and highs
+        self._low_trigger, self._high_trigger = -math.inf, math.inf
+        self._seq = 0
+        self._roll_at = -1  # the next trading-day roll (UTC ns): 17:00 CT, TopStepX's day
+        self._rolls = 0
+
+        if warmup is not None and len(warmup):
+            self.engine.warming_up = True
+            self._feed(warmup, trade=False, progress=None)
+            self.engine.warming_up = False
+        self._feed(bars, trade=True, progress=progress)
+        unfilled = len(self.pending)
+        for order in self.pending:
+            self.risk.on_order_closed(order.submission.order_id)
+        self.pending = []
+        if len(bars) and not self.engine.ctx.position.flat:
+            last = len(bars) - 1
+            self._close_all(int(bars.t[last]) + bars.duration, float(bars.c[last]))
+        return self._result(bars, warmup, source, unfilled, started, time.perf_counter())
+
+    def _feed(self, bars: MinuteBars, *, trade: bool, progress: Progress | None) -> None:
+        t, o, h, lo, c, v = (
+            bars.t.tolist(),
+            bars.o.tolist(),
+            bars.h.tolist(),
+            bars.low.tolist(),
+            bars.c.tolist(),
+            bars.v.tolist(),
+        )
+        duration = bars.duration
+        with_prints = bars.has_prints
+        engine = self.engine
+        resampler = self.resampler
+        passthrough = resampler.passthrough
+        mark = self.risk.on_mark if self.account_checks else None
+        symbol = self.symbol
+        point_value = self.spec.point_value
+        for i in range(len(t)):
+            start = t[i]
+            end = start + duration
+            prints = bars.prints(i) if with_prints else None
+            if trade:
+                if start >= self._roll_at:
+                    self._new_day(start)
+                if self.pending:
+                    self._fill_pending(start, o[i])
+                if self.brackets and (lo[i] <= self._low_trigger or h[i] >= self._high_trigger):
+                    self._check_brackets(start, (o[i], h[i], lo[i], c[i]), prints.prices if prints else None)
+                if mark is not None:
+                    mark(symbol, c[i])
+                position = engine.ctx.position
+                if position.quantity:  # the open trade's excursions at the bar's high and low
+                    k = point_value * position.quantity
+                    realized = self._matcher.realized - self._trade_base
+                    at_high = (h[i] - position.average_price) * k + realized
+                    at_low = (lo[i] - position.average_price) * k + realized
+                    worst, best = (at_low, at_high) if k > 0 else (at_high, at_low)
+                    if worst < self._mae:
+                        self._mae = worst
+                    if best > self._mfe:
+                        self._mfe = best
+            buy_volume = sell_volume = 0.0
+            count = 0
+            if prints is not None:
+                for ts, price, size, aggressor in zip(
+                    prints.ts, prints.prices, prints.sizes, prints.aggressors, strict=True
+                ):
+                    engine.on_print(ts, price, size, aggressor)
+                    if aggressor > 0:
+                        buy_volume += size
+                    elif aggressor < 0:
+                        sell_volume += size
+                count = len(prints.prices)
+            closed = ClosedBar(
+                start=start,
+                end=end,
+                open=o[i],
+                high=h[i],
+                low=lo[i],
+                close=c[i],
+                volume=v[i],
+                buy_volume=buy_volume,
+                sell_volume=sell_volume,
+                trade_count=count,
+            )
+            for done in (closed,) if passthrough else resampler.add(closed):
+                try:
+                    outcomes = engine.on_bar(done, feed_flow=prints is None)
+                except Exception as exc:
+                    raise StrategyError(
+                        f"the strategy raised {type(exc).__name__}: {exc} on the bar "
+                        f"{from_ns(done.start).isoformat()}..{from_ns(done.end).isoformat()} O {done.open:g} "
+                        f"H {done.high:g} L {done.low:g} C {done.close:g} V {done.volume:g}"
+                    ) from exc
+                if trade:
+                    for outcome in outcomes:
+                        self._act(done, outcome)
+            if progress is not None and (i + 1) % PROGRESS_EVERY == 0:
+                progress(PROGRESS_EVERY)
+        if progress is not None:
+            progress(len(t) % PROGRESS_EVERY)
+
+    def _new_day(self, now_ns: int) -> None:
+        """A new trading day for the account checks (once a day, not per bar)."""
+        if self._rolls:
+            self.risk.new_trading_day()
+        self._rolls += 1
+        local = from_ns(now_ns).astimezone(CHICAGO)
+        roll = local.replace(hour=DAY_STARTS.hour, minute=0, second=0, microsecond=0)
+        if roll <= local:
+            roll += dt.timedelta(days=1)
+        self._roll_at = to_ns(roll)
+
+    # --- decisions to orders (the bot's and the aggregator's code) --------------------------------
+
+    def _act(self, bar: BarLike, outcome: Outcome) -> None:
+        self._seq += 1
+        n = self._seq
+        if isinstance(outcome, Skip):
+            self.skips[outcome.kind.value] += 1
+            self.skipped.append(
+                SkipRow(
+                    time=from_ns(bar.end),
+                    kind=outcome.kind.value,
+                    setup=outcome.reason.setup,
+                    detail=outcome.detail,
+                )
+            )
+        elif isinstance(outcome, Sized):
+            submission = entry_submission(outcome, self.symbol, self.tick, bar.end, n)
+            if self._accepted(submission, bar, outcome.reason.setup):
+                self.pending.append(_Order(submission=submission, reason=outcome.reason.setup))
+            else:
+                self.engine.entry_rejected()
+        elif isinstance(outcome, Exit):
+            exit_order = exit_submission(self.engine.ctx.position.quantity, outcome, self.symbol, bar.end, n)
+            if exit_order is not None and self._accepted(exit_order, bar, outcome.reason.setup):
+                self.pending.append(_Order(submission=exit_order, reason=outcome.reason.setup))
+        elif isinstance(outcome, MoveStop):
+            for bracket in self.brackets:
+                bracket.stop = outcome.price
+                bracket.stop_reason = outcome.reason.setup
+            self._retrigger()
+        elif isinstance(outcome, MoveTarget):
+            for bracket in self.brackets:
+                bracket.target = outcome.price
+            self._retrigger()
+
+    def _accepted(self, submission: OrderSubmission, bar: BarLike, setup: str) -> bool:
+        """The aggregator's checks: the bracket priced from the market, then the ``RiskEngine``."""
+        if not self.account_checks:
+            return True
+        try:
+            prices = safe_prices(submission, self.instrument, bar.close)
+        except BracketError as exc:
+            return self._refused("INVALID_PRICE", str(exc), bar, setup)
+        request = OrderRequest(
+            self.bot_id,
+            self.symbol,
+            submission.side.value,
+            submission.quantity,
+            None,
+            prices.stop_loss,
+            prices.take_profit,
+            submission.reduce_only,
+            submission.order_id,
+        )
+        verdict = self.risk.check(request, bar.end)
+        if verdict.accepted:
+            return True
+        assert verdict.reason is not None
+        return self._refused(message_reason(verdict.reason).value, verdict.message, bar, setup)
+
+    def _refused(self, reason: str, detail: str, bar: BarLike, setup: str) -> bool:
+        self.refusals[reason] += 1
+        self.skipped.append(
+            SkipRow(time=from_ns(bar.end), kind=f"REFUSED_{reason}", setup=setup, detail=detail)
+        )
+        return False
+
+    # --- fills (the bars model) -------------------------------------------------------------------
+
+    def _fill_pending(self, ts: int, open_: float) -> None:
+        orders, self.pending = self.pending, []
+        for order in orders:
+            sub = order.submission
+            buy = sub.side is Side.BUY
+            quantity = sub.quantity
+            if sub.reduce_only:
+                held = self.engine.ctx.position.quantity
+                if held == 0 or (held > 0) == buy:  # nothing left to reduce: cancelled
+                    self.risk.on_order_closed(sub.order_id)
+                    continue
+                quantity = min(quantity, abs(held))
+            price = market_fill(buy, open_, self.tick, self.fill_settings.slippage_ticks)
+            if sub.reduce_only:
+                self._fill(ts, buy, quantity, price, "exit", order.reason, sub.order_id)
+            else:
+                sign = 1.0 if buy else -1.0
+                stop = None if sub.stop_loss_ticks is None else price - sign * sub.stop_loss_ticks * self.tick
+                target = (
+                    None
+                    if sub.take_profit_ticks is None
+                    else price + sign * sub.take_profit_ticks * self.tick
+                )
+                self._fill(ts, buy, quantity, price, "entry", order.reason, sub.order_id, stop_loss=stop)
+                self.brackets.append(
+                    _Bracket(
+                        long=buy,
+                        quantity=quantity,
+                        stop=stop,
+                        target=target,
+                        stop_reason="stop",
+                        placed_ns=ts,
+                    )
+                )
+                if len(self.brackets) == 1:
+                    self._follow_bracket(stop, target)
+                else:
+                    self._one_stop()
+        self._retrigger()
+
+    def _retrigger(self) -> None:
+        """The bar low / high at or beyond which some working stop or target may fill (a bar
+        inside both is skipped without looking at each bracket)."""
+        lows = [-math.inf]
+        highs = [math.inf]
+        for b in self.brackets:
+            for level, below in ((b.stop, b.long), (b.target, not b.long)):
+                if level is not None:
+                    (lows if below else highs).append(level)
+        self._low_trigger, self._high_trigger = max(lows), min(highs)
+
+    def _one_stop(self) -> None:
+        """After a scale-in each entry has its own bracket: as the bot does, the tightest working
+        stop becomes every stop's price (one protective stop for the whole position)."""
+        stops = [b.stop for b in self.brackets if b.stop is not None]
+        if not stops:
+            return
+        tightest = max(stops) if self.brackets[0].long else min(stops)
+        for bracket in self.brackets:
+            if bracket.stop != tightest:
+                bracket.stop = tightest
+                bracket.stop_reason = "scale-in"
+        managed = self.engine.exits.position
+        if managed is not None:
+            if managed.stop == managed.initial_stop:
+                managed.initial_stop = tightest
+            managed.stop = tightest
+
+    def _follow_bracket(self, stop: float | None, target: float | None) -> None:
+        """The bracket placed from the fill becomes the exit manager's (as the bot does with the
+        exchange's bracket legs: its R is measured from the real stop)."""
+        managed = self.engine.exits.position
+        if managed is None:
+            return
+        if stop is not None:
+            if managed.stop == managed.initial_stop:
+                managed.initial_stop = stop
+            managed.stop = stop
+        if target is not None:
+            managed.target = target
+
+    def _check_brackets(
+        self, ts: int, bar: tuple[float, float, float, float], prints: list[float] | None
+    ) -> None:
+        for bracket in list(self.brackets):
+            if bracket not in self.brackets:
+                continue
+            hit = bracket_hit(
+                bracket.long,
+                bracket.stop,
+                bracket.target,
+                bar,
+                gap=bracket.placed_ns != ts,
+                tick_size=self.tick,
+                mode=self.fill_settings.limit_fill,
+                prints=prints,
+            )
+            if hit is None:
+                continue
+            leg, price = hit
+            held = abs(self.engine.ctx.position.quantity)
+            quantity = min(bracket.quantity, held)
+            self.brackets.remove(bracket)
+            if quantity <= 0:
+                continue
+            why = bracket.stop_reason if leg == "stop" else "target"
+            self._fill(ts, not bracket.long, quantity, price, leg, why, f"{leg}-{ts}")
+        self._retrigger()
+
+    def _close_all(self, ts: int, price: float) -> None:
+        held = self.engine.ctx.position.quantity
+        self._fill(ts, held < 0, abs(held), price, "end of data", "end of data", "end")
+
+    def _fill(
+        self,
+        ts: int,
+        buy: bool,
+        quantity: int,
+        price: float,
+        role: FillRole,
+        reason: str,
+        order_id: str,
+        *,
+        stop_loss: float | None = None,
+    ) -> None:
+        fill_id = f"{self.bot_id}-{len(self.executions) + 1}"
+        side = Side.BUY if buy else Side.SELL
+        fees = self.spec.fee_per_side * quantity
+        execution = Execution(
+            fill_id=fill_id,
+            bot_id=self.bot_id,
+            symbol=self.symbol,
+            side=side,
+            quantity=quantity,
+            price=price,
+            ts_ns=ts,
+            fees=fees,
+            strategy=self.settings.config.strategy.type,
+            stop_loss=stop_loss,
+        )
+        self.executions.append(execution)
+        self.fill_rows.append(
+            FillRow(
+                fill_id=fill_id,
+                order_id=order_id,
+                time=from_ns(ts),
+                side=side.value,
+                quantity=quantity,
+                price=price,
+                fees=fees,
+                role=role,
+                reason=reason,
+            )
+        )
+        if self._trade_open is None:
+            self._trade_open = fill_id
+            self._trade_base = self._matcher.realized
+            self._mae = self._mfe = 0.0
+        closed = self._matcher.add(execution)
+        self.round_trips.extend(closed)
+        for trade in closed:
+            self.balance += trade.net_pnl
+        action: Literal["buy", "sell"] = "buy" if buy else "sell"
+        self.engine.on_fill(ts, action, quantity, price)
+        self.risk.on_fill(self.bot_id, self.symbol, side.value, quantity, price, fees, order_id)
+        if closed:
+            self.risk.on_balance(self.balance)
+        position = self.engine.ctx.position
+        if position.flat:
+            self.brackets.clear()
+            if self._trade_open is not None:
+                self.excursions[self._trade_open] = (self._mae, self._mfe)
+            self._trade_open = None
+        else:
+            long = position.quantity > 0
+            self.brackets = [b for b in self.brackets if b.long == long]
+            # Reduced: the brackets shrink with it, oldest first.
+            excess = sum(b.quantity for b in self.brackets) - abs(position.quantity)
+            for bracket in list(self.brackets):
+                if excess <= 0:
+                    break
+                cut = min(excess, bracket.quantity)
+                bracket.quantity -= cut
+                excess -= cut
+                if bracket.quantity == 0:
+                    self.brackets.remove(bracket)
+        self._retrigger()
+
+    # --- the result -------------------------------------------------------------------------------
+
+    def _result(
+        self,
+        bars: MinuteBars,
+        warmup: MinuteBars | None,
+        source: str,
+        unfilled: int,
+        started: float,
+        looped: float,
+    ) -> BacktestResult:
+        settings = self.settings
+        # MAE / MFE: the bars' highs and lows while held, and the fills (the pnl matcher's).
+        excursions: dict[str, tuple[float, float]] = {}
+        for trade in self.round_trips:
+            mae, mfe = self.excursions.get(trade.fill_ids[0], (0.0, 0.0))
+            excursions[trade.trade_id] = (min(mae, trade.mae), max(mfe, trade.mfe))
+        report = build_report(
+            self.executions,
+            {self.symbol: self.spec},
+            capital=self.config.global_config.risk.starting_balance,
+            bot=None,
+            excursions=excursions,
+        )
+        by_fill = {row.fill_id: row for row in self.fill_rows}
+        trades: list[BacktestTrade] = []
+        rows = {r.trade_id: r for r in report.trades}
+        for trade in sorted(self.round_trips, key=lambda t: (t.exit_ns, t.entry_ns)):
+            row = rows[trade.trade_id]
+            entry, exit_ = by_fill[trade.fill_ids[0]], by_fill[trade.fill_ids[-1]]
+            trades.append(
+                BacktestTrade(
+                    trade_id=row.trade_id,
+                    direction="LONG" if row.direction == "LONG" else "SHORT",
+                    quantity=row.quantity,
+                    entry_time=row.entry_time,
+                    exit_time=row.exit_time,
+                    entry_price=row.entry_price,
+                    exit_price=row.exit_price,
+                    gross_pnl=row.gross_pnl,
+                    fees=row.fees,
+                    net_pnl=row.net_pnl,
+                    r_multiple=row.r_multiple,
+                    mae=row.mae,
+                    mfe=row.mfe,
+                    seconds_in_trade=row.seconds_in_trade,
+                    entry_reason=entry.reason,
+                    exit_reason=_exit_reason(exit_),
+                    fill_ids=list(trade.fill_ids),
+                )
+            )
+        n = len(bars)
+        seconds = time.perf_counter() - started
+        params = msgspec.to_builtins(settings.params)
+        assert isinstance(params, dict)
+        return BacktestResult(
+            schema_version=SCHEMA_VERSION,
+            bot_id=self.bot_id,
+            strategy=settings.config.strategy.type,
+            symbol=self.symbol,
+            params=params,
+            fill_model="bars",
+            fill_settings=self.fill_settings,
+            data=DataSpan(
+                source=source,
+                symbol=self.symbol,
+                first_bar=from_ns(int(bars.t[0])) if n else None,
+                last_bar=from_ns(int(bars.t[-1])) if n else None,
+                bars=n,
+                warmup_bars=len(warmup) if warmup is not None else 0,
+                prints=bars.has_prints,
+            ),
+            report=report,
+            trades=trades,
+            fills=self.fill_rows,
+            skips=dict(self.skips),
+            refusals=dict(self.refusals),
+            skipped=self.skipped,
+            unfilled_at_end=unfilled,
+            timing=Timing(
+                seconds=seconds,
+                loop_seconds=looped - started,
+                bars_per_second=n / seconds if seconds > 0 else None,
+            ),
+        )
+
+
+def _exit_reason(fill: FillRow) -> str:
+    """``stop`` (the initial stop), ``stop (trailing)`` (a moved one), ``target``, or the exit's
+    setup (``opposite cross (short)``, ``time exit``, ``end of data``)."""
+    if fill.role == "stop" and fill.reason != "stop":
+        return f"stop ({fill.reason})"
+    return fill.reason
