@@ -19,6 +19,7 @@ import asyncio
 import contextlib
 import datetime as dt
 import hashlib
+import itertools
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Coroutine
@@ -29,9 +30,10 @@ from zoneinfo import ZoneInfo
 import msgspec
 
 from tsxbot.aggregator.api import AggregatorApi
+from tsxbot.aggregator.malformed import Malformed, read_malformed
 from tsxbot.aggregator.metrics import MonitoringServer
 from tsxbot.aggregator.orders import WorkingOrders
-from tsxbot.aggregator.persistence import StateStore, restore, snapshot_of
+from tsxbot.aggregator.persistence import StateStore, restore
 from tsxbot.aggregator.positions import UNATTRIBUTED, Positions
 from tsxbot.aggregator.queue import OrderQueue, Priority, QueuedCommand, QueueFull, RateLimiter
 from tsxbot.aggregator.registry import BotRegistry, config_hash
@@ -64,6 +66,7 @@ from tsxbot.messages import (
     ControlAction,
     Envelope,
     Fill,
+    MessageDecodeError,
     Metrics,
     ModifyOrder,
     OrderStatus,
@@ -227,6 +230,10 @@ class Aggregator(Service):
         self.exchange_positions: dict[str, int] = {}
         self._mismatch_since: dict[str, float] = {}
         self._fills_seen: OrderedDict[tuple[int, int], None] = OrderedDict()
+        self.fills_added = 0  # fill ids seen by this run (the persistence saves the new ones)
+        # Orders created or changed by an exchange event since the last save (open ones are
+        # compared at every save anyway).
+        self.touched_orders: set[str] = set()
         # Each bot's orders that may still fill (keys into ``orders``; pruned as they close).
         self._open_by_bot: dict[str, set[str]] = {}
         # Symbols the aggregator is closing (flatten): their unattributed fills close bot positions.
@@ -249,7 +256,10 @@ class Aggregator(Service):
             "orderUpdates": 0,
             "commandFailures": 0,
             "badMessages": 0,
+            "malformedSubmissions": 0,  # undecodable on aggregator:orders (dead-lettered by the bus)
         }
+        self._malformed: list[Malformed] = []
+        self._malformed_wake = asyncio.Event()
         self.store = StateStore(bus.journal("aggregator"))
         # One message, API call or quote at a time changes the state.
         self._lock = asyncio.Lock()
@@ -282,6 +292,14 @@ class Aggregator(Service):
     def fill_ids(self) -> list[tuple[int, int]]:
         return list(self._fills_seen)
 
+    @property
+    def fills_kept(self) -> int:
+        return len(self._fills_seen)
+
+    def newest_fill_ids(self, count: int) -> list[tuple[int, int]]:
+        """The ``count`` fill ids seen last, oldest first."""
+        return list(itertools.islice(reversed(self._fills_seen), count))[::-1]
+
     def restore_fill_ids(self, ids: list[tuple[int, int]]) -> None:
         for account_id, fill_id in ids:
             self._fills_seen[(account_id, fill_id)] = None
@@ -293,8 +311,9 @@ class Aggregator(Service):
         if snapshot is not None:
             self.restored = restore(self, snapshot, self.now_ns())
             log.warning("aggregator state restored", **self.restored)
-        if self.current_trading_day is None and self.clock_known():
-            self.current_trading_day = trading_day(self.clock())
+        # The day rolls by the exchange's clock, never by the state's age: a state saved on an
+        # earlier trading day loses its daily causes now (a kill-switch halt stays).
+        self.roll_day_if_due()
         if snapshot is None and self.journal is not None:
             self._restore_from_journal()
         self._reconnects_seen = self.bus.metrics().reconnects
@@ -307,6 +326,7 @@ class Aggregator(Service):
             channels.CM_ACCOUNT_UPDATES,
         ]
         main = await self.bus.subscribe(durable, group=GROUP)
+        main.on_malformed = self.on_malformed
         market = await self.bus.subscribe(
             [
                 channels.AGGREGATOR_HEARTBEATS,
@@ -320,6 +340,7 @@ class Aggregator(Service):
             self._background(self._consume_market(market), "aggregator-market"),
             self._background(self._dispatch_loop(), "aggregator-dispatch"),
             self._background(self._housekeeping(), "aggregator-housekeeping"),
+            self._background(self._refuse_malformed(), "aggregator-malformed"),
         ]
         if self.api is not None:
             await self.api.start()
@@ -417,7 +438,7 @@ class Aggregator(Service):
                 await message.ack()
 
     async def save(self) -> None:
-        await self.store.save(snapshot_of(self))
+        await self.store.save(self)
         self._dirty = False
 
     async def _consume_market(self, subscription: Subscription) -> None:
@@ -458,6 +479,53 @@ class Aggregator(Service):
             self.counters["badMessages"] += 1
             log.warning("unexpected message type; dropped", type=envelope.type.value, source=envelope.source)
         return False
+
+    def on_malformed(self, channel: channels.Channel, data: bytes, error: MessageDecodeError) -> None:
+        """A durable message the bus could not decode (it dead-letters it): a submission whose bot
+        and order id can still be read is refused to that bot, naming the wrong field."""
+        if channel.name != channels.AGGREGATOR_ORDERS.name:
+            self.counters["badMessages"] += 1
+            return
+        self.counters["malformedSubmissions"] += 1
+        found = read_malformed(data, error)
+        if found is None or found.bot_id not in self.registry:
+            log.error(
+                "malformed submission dead-lettered: no configured bot and order id in it to refuse to",
+                error=str(error),
+                bot=found.bot_id if found else None,
+            )
+            return
+        self._malformed.append(found)
+        self._malformed_wake.set()
+
+    async def _refuse_malformed(self) -> None:
+        while not self._stopping:
+            await self._malformed_wake.wait()
+            self._malformed_wake.clear()
+            async with self._lock:
+                while self._malformed:
+                    bad = self._malformed.pop(0)
+                    if order_key(bad.bot_id, bad.order_id) in self.orders:
+                        # A malformed copy of an order already handled: refusing it would tell the
+                        # bot that order is not working.
+                        log.error(
+                            "malformed copy of a known order dead-lettered",
+                            bot=bad.bot_id,
+                            order_id=bad.order_id,
+                        )
+                        continue
+                    self.counters["rejected"] += 1
+                    log.info(
+                        "malformed submission refused", bot=bad.bot_id, order_id=bad.order_id, field=bad.field
+                    )
+                    await self._publish_rejection(
+                        self._rejection(
+                            bad.bot_id,
+                            bad.order_id,
+                            RiskReason.MALFORMED_SUBMISSION,
+                            f"malformed submission, field {bad.field!r}: {bad.detail}",
+                        )
+                    )
 
     # --- submissions ------------------------------------------------------------------------------
 
@@ -727,6 +795,7 @@ class Aggregator(Service):
         )
 
     async def _refuse(self, record: OrderRecord, rejection: RiskRejection) -> None:
+        self.touched_orders.add(order_key(record.bot_id, record.order_id))
         record.status = "REFUSED" if rejection.reason is not RiskReason.QUEUE_EXPIRED else "EXPIRED"
         record.reason = rejection.reason.value
         self.counters["rejected"] += 1
@@ -750,6 +819,7 @@ class Aggregator(Service):
 
     def _remember(self, key: str, record: OrderRecord) -> None:
         self.orders[key] = record
+        self.touched_orders.add(key)
         while len(self.orders) > KEPT_ORDERS:
             self.orders.popitem(last=False)
 
@@ -862,6 +932,7 @@ class Aggregator(Service):
             key = order_key(bot, update.order_id)
             record = self.orders.get(key)
             if record is not None:
+                self.touched_orders.add(key)
                 record.exchange_order_id = update.exchange_order_id
                 record.filled = update.filled_quantity
                 record.status = "WORKING" if not update.status.is_final else update.status.value
@@ -936,6 +1007,7 @@ class Aggregator(Service):
         if key in self._fills_seen or fill.voided:
             return
         self._fills_seen[key] = None
+        self.fills_added += 1
         if len(self._fills_seen) > 100_000:
             self._fills_seen.popitem(last=False)
         self._exchange_clock.observe(fill.timestamp)
