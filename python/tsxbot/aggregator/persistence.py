@@ -199,8 +199,8 @@ class StateStore:
         full = self._full
         if full:
             self._reset(agg)
-            keys: list[str] = [k for k, r in agg.orders.items() if not r.open][-KEPT_FINAL_ORDERS:]
-            keys += [k for k, r in agg.orders.items() if r.open]
+            final = set([k for k, r in agg.orders.items() if not r.open][-KEPT_FINAL_ORDERS:])
+            keys = [k for k, r in agg.orders.items() if r.open or k in final]
         else:
             keys = [*agg.touched_orders, *self._open]
         agg.touched_orders.clear()

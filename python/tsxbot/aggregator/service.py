@@ -233,7 +233,7 @@ class Aggregator(Service):
         self.fills_added = 0  # fill ids seen by this run (the persistence saves the new ones)
         # Orders created or changed by an exchange event since the last save (open ones are
         # compared at every save anyway).
-        self.touched_orders: set[str] = set()
+        self.touched_orders: dict[str, None] = {}  # (in the order they arrived)
         # Each bot's orders that may still fill (keys into ``orders``; pruned as they close).
         self._open_by_bot: dict[str, set[str]] = {}
         # Symbols the aggregator is closing (flatten): their unattributed fills close bot positions.
@@ -795,7 +795,7 @@ class Aggregator(Service):
         )
 
     async def _refuse(self, record: OrderRecord, rejection: RiskRejection) -> None:
-        self.touched_orders.add(order_key(record.bot_id, record.order_id))
+        self.touched_orders[order_key(record.bot_id, record.order_id)] = None
         record.status = "REFUSED" if rejection.reason is not RiskReason.QUEUE_EXPIRED else "EXPIRED"
         record.reason = rejection.reason.value
         self.counters["rejected"] += 1
@@ -819,7 +819,7 @@ class Aggregator(Service):
 
     def _remember(self, key: str, record: OrderRecord) -> None:
         self.orders[key] = record
-        self.touched_orders.add(key)
+        self.touched_orders[key] = None
         while len(self.orders) > KEPT_ORDERS:
             self.orders.popitem(last=False)
 
@@ -932,7 +932,7 @@ class Aggregator(Service):
             key = order_key(bot, update.order_id)
             record = self.orders.get(key)
             if record is not None:
-                self.touched_orders.add(key)
+                self.touched_orders[key] = None
                 record.exchange_order_id = update.exchange_order_id
                 record.filled = update.filled_quantity
                 record.status = "WORKING" if not update.status.is_final else update.status.value
