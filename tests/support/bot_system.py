@@ -106,7 +106,13 @@ class System:
         )
         await self.cm.start()
         self.agg = Aggregator(
-            self.config, self.bus, clock=self.sim.now, api_key=Secret(API_KEY), api_port=0, monitoring_port=0
+            self.config,
+            self.bus,
+            clock=self.sim.now,
+            account_id=self.cm.accounts.default_id,  # the account the connection manager trades
+            api_key=Secret(API_KEY),
+            api_port=0,
+            monitoring_port=0,
         )
         await self.agg.start()
         for settings in self.config.enabled_bots:

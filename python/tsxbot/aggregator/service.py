@@ -29,6 +29,7 @@ from zoneinfo import ZoneInfo
 
 import msgspec
 
+from tsxbot.aggregator.account import account_from_connection_manager
 from tsxbot.aggregator.api import AggregatorApi
 from tsxbot.aggregator.malformed import Malformed, read_malformed
 from tsxbot.aggregator.metrics import MonitoringServer
@@ -225,6 +226,10 @@ class Aggregator(Service):
         self.positions = Positions()
         self.working = WorkingOrders()
         self.account_id = account_id if account_id is not None else config.global_config.topstepx.account_id
+        self._api_key = api_key
+        # Set once the account is known: durable messages wait for it (never another account's).
+        self._pinned = asyncio.Event()
+        self._foreign_accounts: set[int] = set()
         self.orders: OrderedDict[str, OrderRecord] = OrderedDict()
         self.sent: dict[str, SentCommand] = {}
         self.exchange_positions: dict[str, int] = {}
@@ -257,6 +262,7 @@ class Aggregator(Service):
             "commandFailures": 0,
             "badMessages": 0,
             "malformedSubmissions": 0,  # undecodable on aggregator:orders (dead-lettered by the bus)
+            "otherAccounts": 0,  # events of an account that is not this aggregator's (ignored)
         }
         self._malformed: list[Malformed] = []
         self._malformed_wake = asyncio.Event()
@@ -335,7 +341,10 @@ class Aggregator(Service):
             ]
         )
         self._subscriptions = [main, market]
+        if self.account_id is not None:
+            self._pinned.set()
         self._tasks = [
+            self._background(self._pin_account(), "aggregator-account"),
             self._background(self._consume(main), "aggregator-consume"),
             self._background(self._consume_market(market), "aggregator-market"),
             self._background(self._dispatch_loop(), "aggregator-dispatch"),
@@ -347,6 +356,16 @@ class Aggregator(Service):
         if self.monitoring is not None:
             await self.monitoring.start()
         log.info("aggregator started", bots=self.registry.ids(), account=self.account_id)
+
+    async def _pin_account(self) -> None:
+        if self._pinned.is_set():
+            return
+        if self._api_key is None:
+            log.error("no topstepx.accountId and no API key to ask the connection manager: not trading")
+            return
+        self.account_id = await account_from_connection_manager(self.config, self._api_key, SOURCE)
+        log.info("trading account from the connection manager", account=self.account_id)
+        self._pinned.set()
 
     async def stop(self) -> None:
         """Stops taking messages. Submissions not yet sent stay unacknowledged on the bus and come
@@ -413,6 +432,7 @@ class Aggregator(Service):
     async def _consume(self, subscription: Subscription) -> None:
         """Handles what has arrived, saves the state, then acknowledges: a crash in between
         leaves the messages pending, delivered again to the next run."""
+        await self._pinned.wait()
         while not self._stopping:
             batch = await subscription.next_batch(500)
             if not batch:
@@ -913,12 +933,16 @@ class Aggregator(Service):
     # --- exchange truth ---------------------------------------------------------------------------
 
     def _ours(self, account_id: int) -> bool:
-        return self.account_id is None or account_id == self.account_id
+        """This aggregator's account; another's events are ignored, counted and reported once."""
+        if account_id == self.account_id:
+            return True
+        self.counters["otherAccounts"] += 1
+        if account_id not in self._foreign_accounts:
+            self._foreign_accounts.add(account_id)
+            log.warning("events of another account ignored", account=account_id, ours=self.account_id)
+        return False
 
     async def on_order_update(self, update: OrderUpdate) -> None:
-        if self.account_id is None and update.custom_tag in self.tags:
-            self.account_id = update.account_id
-            log.info("trading account learned from our orders", account=update.account_id)
         if not self._ours(update.account_id):
             return
         self.counters["orderUpdates"] += 1
@@ -999,8 +1023,6 @@ class Aggregator(Service):
             await self._trip_check("command error")
 
     async def on_fill(self, fill: Fill) -> None:
-        if self.account_id is None and fill.custom_tag in self.tags:
-            self.account_id = fill.account_id
         if not self._ours(fill.account_id):
             return
         key = (fill.account_id, fill.fill_id)
@@ -1211,7 +1233,7 @@ class Aggregator(Service):
             self._clear(Cause.RECONCILIATION)
 
     async def on_account(self, update: AccountUpdate) -> None:
-        if self.account_id is None or update.account_id != self.account_id:
+        if not self._ours(update.account_id):
             return
         if self._journal_day_pending and self.journal is not None and self.current_trading_day is not None:
             # The day's start equity as the journal knows it: today's balance less what was
