@@ -214,7 +214,11 @@ class StateStore:
         if not changed and not removed:
             return
         changed[SAVED_AT] = dt.datetime.now(dt.UTC).isoformat().encode()
-        await self.journal.update_record(self.key, changed, removed, replace=full)
+        try:
+            await self.journal.update_record(self.key, changed, removed, replace=full)
+        except BaseException:
+            self._full = True  # what this save meant to write is unknown: the next one writes all
+            raise
         self._core = core
         self._full = False
         self.writes += 1

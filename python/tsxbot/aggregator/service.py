@@ -284,6 +284,7 @@ class Aggregator(Service):
             else None
         )
         self._dirty = False
+        self._pending_acks: list[Message] = []  # submissions the dispatcher handled, acked at the next save
         self._saved_at = 0.0
         self._reconnects_seen = 0
         self._session_flattened: dt.date | None = None
@@ -458,8 +459,15 @@ class Aggregator(Service):
                 await message.ack()
 
     async def save(self) -> None:
-        await self.store.save(self)
+        acks, self._pending_acks = self._pending_acks, []
+        try:
+            await self.store.save(self)
+        except BaseException:
+            self._pending_acks[:0] = acks
+            raise
         self._dirty = False
+        for message in acks:
+            await message.ack()
 
     async def _consume_market(self, subscription: Subscription) -> None:
         async for message in subscription:
@@ -891,8 +899,7 @@ class Aggregator(Service):
         self.counters["sent"] += 1
         if item.order_key is not None and (record := self.orders.get(item.order_key)) is not None:
             record.status = "SENT"
-        if item.message is not None:
-            await item.message.ack()
+        self._ack_after_save(item.message)
         log.info(
             "command sent", command=command.MESSAGE_TYPE.value, command_id=item.command_id, bot=item.bot_id
         )
@@ -923,8 +930,15 @@ class Aggregator(Service):
                 await self._refuse(
                     record, self._rejection(item.bot_id, record.order_id, reason, message, limit, value)
                 )
-        if item.message is not None:
-            await item.message.ack()
+        self._ack_after_save(item.message)
+
+    def _ack_after_save(self, message: Message | None) -> None:
+        """A submission sent or refused by the dispatcher: acknowledged once the state that
+        records it is saved (a crash before that delivers it again; its command id makes a
+        second send harmless)."""
+        self._dirty = True
+        if message is not None:
+            self._pending_acks.append(message)
 
     def enqueue_protective(self, command: Payload, bot_id: str | None = None) -> None:
         self.queue.push(QueuedCommand(Priority.PROTECTIVE, command, bot_id=bot_id))
@@ -1445,7 +1459,8 @@ class Aggregator(Service):
             if self._dirty or now - self._saved_at > 30.0:  # a state change from quotes; keep it fresh
                 self._saved_at = now
                 try:
-                    await self.save()
+                    async with self._lock:  # never a batch's state half handled
+                        await self.save()
                 except Exception:
                     log.exception("saving the aggregator state failed; retrying")
 
