@@ -35,6 +35,8 @@ log = get_logger("tsxbot.aggregator")
 KEPT_FINAL_ORDERS = 2_000
 KEPT_FILL_IDS = 10_000
 KEPT_EVENTS = 200
+# Saved prices younger than this (by the machine's clock) are restored as the marks.
+MARKS_FRESH = dt.timedelta(seconds=5)
 
 
 _ENCODER = msgspec.json.Encoder()
@@ -113,6 +115,9 @@ class CoreState(msgspec.Struct, rename="camel"):
     # The aggregator's own commands still queued (flatten, protective cancels and resizes): sent
     # again after a restart, under the same command ids (executed at most once).
     protective: list[CommandRow] = []
+    # The last price of each instrument: the reference of a submission that comes back right
+    # after a crash, before the first quote (restored only from a state saved seconds ago).
+    marks: dict[str, float] = {}
 
 
 class Snapshot(CoreState):
@@ -345,6 +350,7 @@ def core_of(agg: Aggregator) -> CoreState:
             for item in agg.queue
             if item.priority is Priority.PROTECTIVE
         ],
+        marks={s: m for s in agg.instruments.symbols if (m := engine.mark_price(s)) > 0},
     )
 
 
@@ -369,6 +375,10 @@ def restore(agg: Aggregator, snap: Snapshot, now_ns: int) -> dict[str, Any]:
             side = Side.BUY if row.quantity > 0 else Side.SELL
             engine.on_fill(row.bot_id, row.symbol, side.value, abs(row.quantity), row.average_price, 0.0)
     engine.on_balance(snap.balance)
+    if snap.saved_at is not None and dt.datetime.now(dt.UTC) - snap.saved_at <= MARKS_FRESH:
+        for symbol, price in snap.marks.items():
+            if symbol in agg.instruments:
+                engine.on_mark(symbol, price)
     agg.working.restore(snap.working)
     agg.exchange_positions.update(snap.exchange_positions)
     agg.contracts.update(snap.contracts)

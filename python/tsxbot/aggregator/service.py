@@ -862,10 +862,9 @@ class Aggregator(Service):
         while not self._stopping:
             for expired in self.queue.take_expired():
                 await self._expire(expired)
-            if len(self.queue) == 0:
+            if len(self.queue) == 0:  # (nothing queued: nothing to expire either)
                 self._wake.clear()
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), 1.0)
+                await self._wake.wait()
                 continue
             wait = self.limiter.wait_time()
             if wait > 0:
