@@ -863,6 +863,14 @@ class Aggregator(Service):
             for expired in self.queue.take_expired():
                 await self._expire(expired)
             if len(self.queue) == 0:  # (nothing queued: nothing to expire either)
+                if self._pending_acks:
+                    # The submissions just sent are acknowledged once saved: now, after letting
+                    # the connection manager take the commands (a publisher waiting for room on
+                    # the bus must not wait for the next housekeeping round).
+                    await asyncio.sleep(0)
+                    async with self._lock:
+                        await self.save()
+                    continue
                 self._wake.clear()
                 await self._wake.wait()
                 continue
