@@ -154,5 +154,4 @@ async def test_circuit_breaker_still_tripped_after_a_kill(
         assert await refused(crash.h, "after") is RiskReason.TRADING_REDUCING
         await crash.h.control(ControlAction.RESUME)
         await crash.status_until(lambda s: s["tradingState"] == "ACTIVE")
-        await crash.h.submit("bot_2", order_id="again", stop_loss_ticks=16, take_profit_ticks=48)
-        await crash.h.wait_for("bot_2", PositionUpdate, lambda p: p.net_quantity == 2, within=15)
+        await enter(crash.h, crash.running, lambda p: p.net_quantity == 2)

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import subprocess
+import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -54,23 +56,29 @@ class AggProcess:
         return f"http://127.0.0.1:{self.api_port}"
 
 
-async def enter(h: AggHarness, process: subprocess.Popen[str], bot: str = "bot_2") -> str:
-    """``bot`` buys 1 with a bracket once the process takes orders (until its first quote it has
-    no exchange clock or price and refuses): returns the order id that filled."""
+async def enter(
+    h: AggHarness,
+    process: subprocess.Popen[str],
+    filled: Callable[[PositionUpdate], bool] = lambda p: p.net_quantity == 1,
+    bot: str = "bot_2",
+) -> str:
+    """``bot`` buys 1 with a bracket once the process takes orders (until its first quote after a
+    start it has no exchange clock or price and refuses): returns the order id that filled, once
+    the bot's position is ``filled``."""
     for attempt in range(40):
         assert process.poll() is None, process.stdout.read() if process.stdout else ""
-        order_id = f"e{attempt}"
+        order_id = f"e{uuid.uuid4().hex[:8]}-{attempt}"
         await h.submit(bot, order_id=order_id, stop_loss_ticks=16, take_profit_ticks=48)
 
         def answered(oid: str = order_id) -> bool:
             refused = h.of(bot, RiskRejection, lambda r: r.order_id == oid)
-            return bool(h.of(bot, PositionUpdate)) or bool(refused)
+            return bool(h.of(bot, PositionUpdate, filled)) or bool(refused)
 
         try:
             await eventually(answered, within=5)
         except AssertionError:
             continue
-        if h.of(bot, PositionUpdate):
+        if h.of(bot, PositionUpdate, filled):
             return order_id
         await asyncio.sleep(0.3)
     raise AssertionError(f"the aggregator process never took an order: {h.received}")
