@@ -242,7 +242,10 @@ class StateStore:
     ) -> None:
         for key in keys:
             record = agg.orders.get(key)
-            if record is None:  # no longer kept in memory: its last write stands until pruned
+            if record is None:  # no longer kept in memory: gone from the state too
+                if self._open.pop(key, None) is not None:
+                    self._seq.pop(key, None)
+                    removed.append(ORDER + key)
                 continue
             seq = self._seq.get(key)
             if seq is None:
