@@ -20,7 +20,7 @@ async def test_repeated_bus_disconnects_trip_the_circuit_breaker(redis: RedisSer
     await proxy.start()
     bus = create_bus(bus_config("redis", proxy.url, "disc"), client_name="aggregator")
     await bus.start()
-    aggregator = Aggregator(sim_config("aggregator.circuitBreakerCount=3"), bus)
+    aggregator = Aggregator(sim_config("aggregator.circuitBreakerCount=3"), bus, account_id=1001)
     try:
         await aggregator.start()
 

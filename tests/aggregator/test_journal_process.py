@@ -16,60 +16,16 @@ import httpx
 import pytest
 
 from support.agg_harness import AggHarness
+from support.agg_process import KEY, AggProcess, enter
 from support.bus_helpers import eventually
 from support.cm_harness import Harness
-from support.processes import clean_env, start, stop
-from support.redis_server import RedisServer, free_port
+from support.processes import stop
+from support.redis_server import RedisServer
 from support.sim import SimHandle
 from support.strategy_feed import instrument
 from tsxbot.journal import JournalStore, execution, make_engine, schema
-from tsxbot.messages import Fill, PositionUpdate, RiskRejection, Side
+from tsxbot.messages import Fill, PositionUpdate, Side
 from tsxbot.pnl import Ledger, spec_for
-
-KEY = "process-test-key"
-
-
-def aggregator_process(
-    tmp_path: Path, redis: RedisServer, namespace: str, api_port: int, monitoring_port: int
-) -> subprocess.Popen[str]:
-    """``tsxbot aggregator`` in ``tmp_path``: its journal is the default ``tsxbot-journal.db`` there."""
-    return start(
-        "aggregator",
-        "--redis",
-        redis.url,
-        "--set",
-        f"bus.namespace={namespace}",
-        "--set",
-        f"system.logDir={tmp_path / 'logs'}",
-        "--set",
-        f"services.aggregator.apiPort={api_port}",
-        "--set",
-        f"services.aggregator.monitoringPort={monitoring_port}",
-        cwd=tmp_path,
-        env=clean_env(TSXBOT_API_KEY=KEY),
-    )
-
-
-async def enter(h: AggHarness, process: subprocess.Popen[str]) -> None:
-    """bot_2 buys 1 with a bracket once the process takes orders (it refuses until its first quote)."""
-    for attempt in range(40):
-        assert process.poll() is None, process.stdout.read() if process.stdout else ""
-        order_id = f"e{attempt}"
-        await h.submit("bot_2", order_id=order_id, stop_loss_ticks=16, take_profit_ticks=48)
-
-        def answered(oid: str = order_id) -> bool:
-            return bool(h.of("bot_2", PositionUpdate)) or bool(
-                h.of("bot_2", RiskRejection, lambda r: r.order_id == oid)
-            )
-
-        try:
-            await eventually(answered, within=5)
-        except AssertionError:
-            continue
-        if h.of("bot_2", PositionUpdate):
-            return
-        await asyncio.sleep(0.3)
-    raise AssertionError(f"the aggregator process never took an order: {h.received}")
 
 
 async def status(api_port: int) -> dict[str, Any]:
@@ -111,8 +67,9 @@ async def test_kill_9_mid_trade_loses_no_journal_row_and_doubles_none(
         await h.cm.start_manager()
         await h._listen("bot_2")
         start_balance = await balance(sim)
-        api_port, monitoring_port = free_port(), free_port()
-        first = aggregator_process(tmp_path, redis, h.cm.namespace, api_port, monitoring_port)
+        process = AggProcess(tmp_path, redis.url, h)
+        api_port = process.api_port
+        first = process.start()
         await enter(h, first)
         await h.wait_for("bot_2", PositionUpdate, lambda p: p.net_quantity == 1)
         await h.submit("bot_2", order_id="x1", side=Side.SELL)
@@ -128,7 +85,7 @@ async def test_kill_9_mid_trade_loses_no_journal_row_and_doubles_none(
         keys, trades, _ = journal_day(journal)
         assert (len(keys), trades) == (3, 1)
 
-        second = aggregator_process(tmp_path, redis, h.cm.namespace, api_port, monitoring_port)
+        second = process.start()
 
         async def restarted() -> bool:
             try:

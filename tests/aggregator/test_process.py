@@ -15,56 +15,12 @@ import httpx
 import pytest
 
 from support.agg_harness import AggHarness
-from support.bus_helpers import eventually
+from support.agg_process import KEY, AggProcess, enter
 from support.cm_harness import Harness
-from support.processes import clean_env, start, stop
-from support.redis_server import RedisServer, free_port
+from support.processes import stop
+from support.redis_server import RedisServer
 from support.sim import SimHandle
 from tsxbot.messages import ControlAction, PositionUpdate, RiskReason, RiskRejection, Side
-
-KEY = "process-test-key"
-
-
-def aggregator_process(
-    tmp_path: Path, redis: RedisServer, namespace: str, api_port: int, monitoring_port: int
-) -> subprocess.Popen[str]:
-    return start(
-        "aggregator",
-        "--redis",
-        redis.url,
-        "--set",
-        f"bus.namespace={namespace}",
-        "--set",
-        f"system.logDir={tmp_path / 'logs'}",
-        "--set",
-        f"services.aggregator.apiPort={api_port}",
-        "--set",
-        f"services.aggregator.monitoringPort={monitoring_port}",
-        cwd=tmp_path,
-        env=clean_env(TSXBOT_API_KEY=KEY),
-    )
-
-
-async def enter(h: AggHarness, process: subprocess.Popen[str]) -> str:
-    """bot_2 buys 1 with a bracket once the process takes orders (until its first quote it has
-    no exchange clock or price and refuses): returns the order id that filled."""
-    for attempt in range(40):
-        assert process.poll() is None, process.stdout.read() if process.stdout else ""
-        order_id = f"e{attempt}"
-        await h.submit("bot_2", order_id=order_id, stop_loss_ticks=16, take_profit_ticks=48)
-
-        def answered(oid: str = order_id) -> bool:
-            refused = h.of("bot_2", RiskRejection, lambda r: r.order_id == oid)
-            return bool(h.of("bot_2", PositionUpdate)) or bool(refused)
-
-        try:
-            await eventually(answered, within=5)
-        except AssertionError:
-            continue
-        if h.of("bot_2", PositionUpdate):
-            return order_id
-        await asyncio.sleep(0.3)
-    raise AssertionError(f"the aggregator process never took an order: {h.received}")
 
 
 @pytest.mark.slow
@@ -77,8 +33,9 @@ async def test_kill_9_and_restart_keeps_positions_and_the_halt(
     try:
         await h.cm.start_manager()
         await h._listen("bot_2")
-        api_port, monitoring_port = free_port(), free_port()
-        first = aggregator_process(tmp_path, redis, h.cm.namespace, api_port, monitoring_port)
+        process = AggProcess(tmp_path, redis.url, h)
+        api_port = process.api_port
+        first = process.start()
         entry = await enter(h, first)
         await h.wait_for("bot_2", PositionUpdate, lambda p: p.net_quantity == 1)
         await h.control(ControlAction.HALT)
@@ -89,7 +46,7 @@ async def test_kill_9_and_restart_keeps_positions_and_the_halt(
         first.wait(10)
         await h.submit("bot_2", order_id="x1", side=Side.SELL)  # arrives while it is dead
 
-        second = aggregator_process(tmp_path, redis, h.cm.namespace, api_port, monitoring_port)
+        second = process.start()
         refused = await h.wait_for("bot_2", RiskRejection, lambda r: r.order_id == "x1", within=30)
         assert refused.reason is RiskReason.TRADING_HALTED  # HALTED stayed halted
         headers = {"X-API-Key": KEY}

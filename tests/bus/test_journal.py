@@ -12,7 +12,7 @@ from support.bus_helpers import bus_config
 from support.redis_server import RedisServer
 from tsxbot.bus import JournalUnavailableError, MemoryBus, RedisBus
 from tsxbot.bus.journal import MemoryJournal
-from tsxbot.bus.resp import RedisAddress, RespConnection
+from tsxbot.bus.resp import RedisAddress, RespConnection, pack
 
 
 async def test_the_first_claim_wins_and_later_ones_see_started_then_the_result(make_bus: MakeBus) -> None:
@@ -104,3 +104,38 @@ async def test_the_in_process_journal_is_bounded() -> None:
         assert (await journal.claim(key)).new
     assert (await journal.claim("a")).new  # the oldest was forgotten
     assert not (await journal.claim("d")).new
+
+
+async def test_a_record_is_updated_field_by_field_replaced_whole_and_survives_a_restart(
+    make_bus: MakeBus,
+) -> None:
+    bus = await make_bus()
+    journal = bus.journal("state")
+    assert await journal.load_record("s") == {}
+    await journal.update_record("s", {"core": b"1", "order:a": b"A", "order:b": b"B"}, [])
+    await journal.update_record("s", {"core": b"2", "order:c": b"C"}, ["order:a", "order:zz"])
+    assert await journal.load_record("s") == {"core": b"2", "order:b": b"B", "order:c": b"C"}
+    await journal.update_record("s", {"core": b"3"}, [], replace=True)
+    assert await journal.load_record("s") == {"core": b"3"}
+    assert await bus.journal("other").load_record("s") == {}  # journals are independent
+    await journal.update_record("s", {}, ["core"])
+    assert await journal.load_record("s") == {}
+
+
+async def test_over_redis_a_record_has_no_expiry_and_survives_a_restart(
+    persistent_redis: RedisServer, namespace: str
+) -> None:
+    bus = RedisBus(bus_config("redis", persistent_redis.url, namespace, dedupe_window_seconds=1))
+    try:
+        journal = bus.journal("state")
+        await journal.update_record("s", {"core": b"halted", "fill:1:2": b"1"}, [])
+        await asyncio.to_thread(persistent_redis.restart)
+        assert await journal.load_record("s") == {"core": b"halted", "fill:1:2": b"1"}
+        raw = await RespConnection.open(RedisAddress("127.0.0.1", persistent_redis.port), connect_seconds=2)
+        try:
+            (ttl,) = await raw.pipeline([pack(b"TTL", f"{namespace}:record:state:s")])
+        finally:
+            await raw.close()
+        assert ttl == -1  # (a claim here would expire after 1 s)
+    finally:
+        await bus.close(flush_seconds=1)

@@ -55,6 +55,7 @@ def test_every_engine_reason_is_a_bus_reason_with_the_same_name() -> None:
         "QUEUE_FULL",
         "QUEUE_EXPIRED",
         "CORRELATION_LIMIT",
+        "MALFORMED_SUBMISSION",
     }
 
 

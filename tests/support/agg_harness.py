@@ -69,7 +69,11 @@ class AggHarness:
     ) -> Aggregator:
         """``journal_url``: with a trade journal there; ``state_key``: another one starts without
         the previous run's state snapshot."""
-        config = sim_config(*overrides)
+        # It asks the connection manager which account to trade (none is configured).
+        manager = (
+            [f"services.connectionManager.port={self.cm.managers[0].api.port}"] if self.cm.managers else []
+        )
+        config = sim_config(*manager, *overrides)
         aggregator = Aggregator(
             config,
             await self.cm.bus(),

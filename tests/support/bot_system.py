@@ -112,6 +112,7 @@ class System:
             self.config,
             self.bus,
             clock=self.sim.now,
+            account_id=self.cm.accounts.default_id,  # the account the connection manager trades
             api_key=Secret(API_KEY),
             api_port=0,
             monitoring_port=0,

@@ -1,6 +1,6 @@
-"""The aggregator's state across a crash: one snapshot in the bus's journal (Redis with the
-Redis bus, the process with the in-process one), written after every batch of messages and
-before they are acknowledged. A restart loads it, and the bus delivers again what the dead
+"""The aggregator's state across a crash: one record in the bus's journal (a Redis hash with the
+Redis bus, the process with the in-process one), updated with what changed after every batch of
+messages and before they are acknowledged. A restart loads it, and the bus delivers again what the dead
 process had not acknowledged: every fill, order update and control message is either in the
 snapshot or comes back (fills are counted once by their id either way); a submission not yet
 sent comes back and is checked afresh (its command id and custom tag are the same, so the
@@ -15,6 +15,7 @@ commands awaiting a result, and its own queued commands (a flatten in progress g
 from __future__ import annotations
 
 import datetime as dt
+from collections import OrderedDict, deque
 from typing import TYPE_CHECKING, Any
 
 import msgspec
@@ -28,12 +29,14 @@ from tsxbot.messages import PAYLOAD_TYPES, MessageType, OrderUpdate, Side
 from tsxbot.risk import OrderRequest, TradingState
 
 if TYPE_CHECKING:
-    from tsxbot.aggregator.service import Aggregator
+    from tsxbot.aggregator.service import Aggregator, OrderRecord
 
 log = get_logger("tsxbot.aggregator")
 KEPT_FINAL_ORDERS = 2_000
 KEPT_FILL_IDS = 10_000
 KEPT_EVENTS = 200
+# Saved prices younger than this (by the machine's clock) are restored as the marks.
+MARKS_FRESH = dt.timedelta(seconds=5)
 
 
 _ENCODER = msgspec.json.Encoder()
@@ -66,6 +69,7 @@ class OrderRow(msgspec.Struct, rename="camel"):
     stop_loss: float | None = None
     take_profit: float | None = None
     reduce_only: bool = False
+    seq: int = 0  # its place in the order the aggregator saw the orders
 
 
 class SentRow(msgspec.Struct, rename="camel"):
@@ -88,9 +92,11 @@ class CommandRow(msgspec.Struct, rename="camel"):
     bot_id: str | None = None
 
 
-class Snapshot(msgspec.Struct, rename="camel"):
+class CoreState(msgspec.Struct, rename="camel"):
+    """What is saved whole whenever it changes (small: bounded by bots, symbols and working
+    orders); the orders, fill ids and events, which grow with the day, are saved one by one."""
+
     version: int
-    saved_at: dt.datetime
     account_id: int | None
     trading_day: dt.date | None
     balance: float
@@ -101,31 +107,85 @@ class Snapshot(msgspec.Struct, rename="camel"):
     paused: dict[str, str | None]
     positions: list[PositionRow]
     working: list[OrderUpdate]
-    orders: list[OrderRow]
     sent: list[SentRow]
-    fill_ids: list[tuple[int, int]]
     exchange_positions: dict[str, int]
     closing: list[str]
     flattened_for_loss: bool
-    events: list[EventRow]
     contracts: dict[str, str]
     # The aggregator's own commands still queued (flatten, protective cancels and resizes): sent
     # again after a restart, under the same command ids (executed at most once).
     protective: list[CommandRow] = []
+    # The last price of each instrument: the reference of a submission that comes back right
+    # after a crash, before the first quote (restored only from a state saved seconds ago).
+    marks: dict[str, float] = {}
+
+
+class Snapshot(CoreState):
+    """The whole state as it is restored (and as the first version saved it, in one piece)."""
+
+    saved_at: dt.datetime | None = None
+    orders: list[OrderRow] = []
+    fill_ids: list[tuple[int, int]] = []
+    events: list[EventRow] = []
 
 
 _DECODER = msgspec.json.Decoder(Snapshot)
+_CORE = msgspec.json.Decoder(CoreState)
+_ORDER = msgspec.json.Decoder(OrderRow)
+_EVENT = msgspec.json.Decoder(EventRow)
+CORE, SAVED_AT, ORDER, FILL, EVENT = "core", "savedAt", "order:", "fill:", "event:"
 
 
 class StateStore:
-    """The snapshot under one journal key (``aggregator`` journal, ``state``)."""
+    """The state as one journal record (``aggregator`` journal, ``state``), saved incrementally:
+    the core when it changed, each order when it changed, each new fill id and risk event, and
+    the removal of what fell out of the kept window, in one atomic update per save. The first
+    save of a run replaces the record whole (what it restored plus what happened since). The
+    record never expires: a HALTED account stays halted however long it sits idle."""
 
     def __init__(self, journal: Journal, key: str = "state") -> None:
         self.journal = journal
         self.key = key
         self.saves = 0
+        self.writes = 0  # saves that wrote something
+        self._full = True
+        self._core = b""
+        self._open: dict[str, bytes] = {}  # open orders as last written
+        self._final: OrderedDict[str, None] = OrderedDict()  # final orders written, oldest first
+        self._seq: dict[str, int] = {}  # each written order's place in the order of arrival
+        self._next_seq = 0
+        self._fills: deque[str] = deque()
+        self._fills_written = 0
+        self._events: deque[str] = deque()
+        self._events_written = 0
 
     async def load(self) -> Snapshot | None:
+        fields = await self.journal.load_record(self.key)
+        if not fields:
+            return await self._load_whole()
+        try:
+            core = _CORE.decode(fields[CORE])
+            orders = sorted(
+                (_ORDER.decode(v) for k, v in fields.items() if k.startswith(ORDER)), key=lambda o: o.seq
+            )
+            fills = sorted((int(v), k) for k, v in fields.items() if k.startswith(FILL))
+            events = sorted((k, v) for k, v in fields.items() if k.startswith(EVENT))
+            saved = fields.get(SAVED_AT)
+            return Snapshot(
+                **msgspec.structs.asdict(core),
+                saved_at=dt.datetime.fromisoformat(saved.decode()) if saved else None,
+                orders=orders,
+                fill_ids=[_fill_id(k) for _, k in fills],
+                events=[_EVENT.decode(v) for _, v in events],
+            )
+        except (KeyError, ValueError, msgspec.DecodeError) as exc:
+            log.error(
+                "the saved aggregator state is unreadable; starting from the exchange's", error=str(exc)
+            )
+            return None
+
+    async def _load_whole(self) -> Snapshot | None:
+        """A snapshot in one piece (the first version's format, with an expiry)."""
         claim = await self.journal.claim(self.key)
         if claim.result is None:
             return None
@@ -137,67 +197,163 @@ class StateStore:
             )
             return None
 
-    async def save(self, snapshot: Snapshot) -> None:
-        await self.journal.finish(self.key, _ENCODER.encode(snapshot))
+    async def save(self, agg: Aggregator) -> None:
+        """Writes what changed since the last save (everything at the first)."""
+        changed: dict[str, bytes] = {}
+        removed: list[str] = []
+        full = self._full
+        if full:
+            self._reset(agg)
+            final = set([k for k, r in agg.orders.items() if not r.open][-KEPT_FINAL_ORDERS:])
+            keys = [k for k, r in agg.orders.items() if r.open or k in final]
+        else:
+            keys = [*agg.touched_orders, *self._open]
+        agg.touched_orders.clear()
+        core = _ENCODER.encode(core_of(agg))
+        if core != self._core:
+            changed[CORE] = core
+        self._orders(agg, keys, changed, removed)
+        self._new_fills(agg, changed, removed)
+        self._new_events(agg, changed, removed)
         self.saves += 1
+        if not changed and not removed:
+            return
+        changed[SAVED_AT] = dt.datetime.now(dt.UTC).isoformat().encode()
+        try:
+            await self.journal.update_record(self.key, changed, removed, replace=full)
+        except BaseException:
+            self._full = True  # what this save meant to write is unknown: the next one writes all
+            raise
+        self._core = core
+        self._full = False
+        self.writes += 1
+
+    def _reset(self, agg: Aggregator) -> None:
+        self._open.clear()
+        self._final.clear()
+        self._seq.clear()
+        self._fills.clear()
+        self._events.clear()
+        self._fills_written = agg.fills_added - min(agg.fills_kept, KEPT_FILL_IDS)
+        self._events_written = agg.account.recorded - min(len(agg.account.events), KEPT_EVENTS)
+
+    def _orders(
+        self, agg: Aggregator, keys: list[str], changed: dict[str, bytes], removed: list[str]
+    ) -> None:
+        for key in keys:
+            record = agg.orders.get(key)
+            if record is None:  # no longer kept in memory: gone from the state too
+                if self._open.pop(key, None) is not None:
+                    self._seq.pop(key, None)
+                    removed.append(ORDER + key)
+                continue
+            seq = self._seq.get(key)
+            if seq is None:
+                seq = self._seq[key] = self._next_seq
+                self._next_seq += 1
+            data = _ENCODER.encode(order_row(key, record, seq))
+            if record.open:
+                if self._open.get(key) != data:
+                    changed[ORDER + key] = data
+                self._open[key] = data
+                continue
+            if self._open.pop(key, None) != data or key not in self._final:
+                changed[ORDER + key] = data
+            self._final[key] = None
+            self._final.move_to_end(key)
+        while len(self._final) > KEPT_FINAL_ORDERS:
+            old, _ = self._final.popitem(last=False)
+            self._seq.pop(old, None)
+            changed.pop(ORDER + old, None)
+            removed.append(ORDER + old)
+
+    def _new_fills(self, agg: Aggregator, changed: dict[str, bytes], removed: list[str]) -> None:
+        new = min(agg.fills_added - self._fills_written, agg.fills_kept)
+        if new <= 0:
+            return
+        ids = agg.newest_fill_ids(new)
+        for n, (account_id, fill_id) in enumerate(ids, start=self._fills_written + 1):
+            name = f"{FILL}{account_id}:{fill_id}"
+            changed[name] = str(n).encode()
+            self._fills.append(name)
+        self._fills_written = agg.fills_added
+        while len(self._fills) > KEPT_FILL_IDS:
+            old = self._fills.popleft()
+            changed.pop(old, None)
+            removed.append(old)
+
+    def _new_events(self, agg: Aggregator, changed: dict[str, bytes], removed: list[str]) -> None:
+        events = agg.account.events
+        new = min(agg.account.recorded - self._events_written, len(events))
+        if new <= 0:
+            return
+        first = agg.account.recorded - new + 1
+        for n, e in enumerate(list(events)[-new:], start=first):
+            name = f"{EVENT}{n:012d}"
+            changed[name] = _ENCODER.encode(EventRow(e.at, e.kind, e.message, e.requested_by))
+            self._events.append(name)
+        self._events_written = agg.account.recorded
+        while len(self._events) > KEPT_EVENTS:
+            old = self._events.popleft()
+            changed.pop(old, None)
+            removed.append(old)
 
 
-def snapshot_of(agg: Aggregator) -> Snapshot:
+def _fill_id(name: str) -> tuple[int, int]:
+    account_id, fill_id = name[len(FILL) :].split(":")
+    return int(account_id), int(fill_id)
+
+
+def order_row(key: str, r: OrderRecord, seq: int = 0) -> OrderRow:
+    return OrderRow(
+        key=key,
+        bot_id=r.bot_id,
+        order_id=r.order_id,
+        symbol=r.symbol,
+        side=r.side,
+        quantity=r.quantity,
+        status=r.status,
+        command_id=r.command_id,
+        custom_tag=r.custom_tag,
+        exchange_order_id=r.exchange_order_id,
+        filled=r.filled,
+        reason=r.reason,
+        price=r.price,
+        stop_loss=r.stop_loss,
+        take_profit=r.take_profit,
+        reduce_only=r.reduce_only,
+        seq=seq,
+    )
+
+
+def core_of(agg: Aggregator) -> CoreState:
     engine = agg.engine
-    records = list(agg.orders.items())
-    open_orders = [(k, r) for k, r in records if r.open]
-    final = [(k, r) for k, r in records if not r.open][-KEPT_FINAL_ORDERS:]
-    return Snapshot(
-        version=1,
-        saved_at=dt.datetime.now(dt.UTC),
+    return CoreState(
+        version=2,
         account_id=agg.account_id,
         trading_day=agg.current_trading_day,
         balance=engine.balance,
         day_start_equity=engine.equity - engine.daily_pnl,
         drawdown_peak=engine.drawdown_peak,
         causes={c.value: why for c, why in agg.account.causes.items()},
-        halt_causes=[c.value for c in agg.account.halt_causes],
+        halt_causes=sorted(c.value for c in agg.account.halt_causes),
         paused={e["botId"]: e["pauseReason"] for e in agg.registry.view(0.0) if e["paused"]},
         positions=[
             PositionRow(bot, symbol, p.quantity, p.average_price, p.realized_pnl, p.fees, p.trades)
             for bot, symbol, p in agg.positions.items()
         ],
         working=agg.working.all(),
-        orders=[
-            OrderRow(
-                key=k,
-                bot_id=r.bot_id,
-                order_id=r.order_id,
-                symbol=r.symbol,
-                side=r.side,
-                quantity=r.quantity,
-                status=r.status,
-                command_id=r.command_id,
-                custom_tag=r.custom_tag,
-                exchange_order_id=r.exchange_order_id,
-                filled=r.filled,
-                reason=r.reason,
-                price=r.price,
-                stop_loss=r.stop_loss,
-                take_profit=r.take_profit,
-                reduce_only=r.reduce_only,
-            )
-            for k, r in final + open_orders
-        ],
         sent=[SentRow(cid, s.bot_id, s.order_key, s.best_effort) for cid, s in agg.sent.items()],
-        fill_ids=list(agg.fill_ids())[-KEPT_FILL_IDS:],
         exchange_positions=dict(agg.exchange_positions),
         closing=sorted(agg.closing),
         flattened_for_loss=agg.flattened_for_loss,
-        events=[
-            EventRow(e.at, e.kind, e.message, e.requested_by) for e in list(agg.account.events)[-KEPT_EVENTS:]
-        ],
         contracts=dict(agg.contracts),
         protective=[
             CommandRow(item.command.MESSAGE_TYPE, msgspec.Raw(_ENCODER.encode(item.command)), item.bot_id)
             for item in agg.queue
             if item.priority is Priority.PROTECTIVE
         ],
+        marks={s: m for s in agg.instruments.symbols if (m := engine.mark_price(s)) > 0},
     )
 
 
@@ -222,6 +378,10 @@ def restore(agg: Aggregator, snap: Snapshot, now_ns: int) -> dict[str, Any]:
             side = Side.BUY if row.quantity > 0 else Side.SELL
             engine.on_fill(row.bot_id, row.symbol, side.value, abs(row.quantity), row.average_price, 0.0)
     engine.on_balance(snap.balance)
+    if snap.saved_at is not None and dt.datetime.now(dt.UTC) - snap.saved_at <= MARKS_FRESH:
+        for symbol, price in snap.marks.items():
+            if symbol in agg.instruments:
+                engine.on_mark(symbol, price)
     agg.working.restore(snap.working)
     agg.exchange_positions.update(snap.exchange_positions)
     agg.contracts.update(snap.contracts)
@@ -293,8 +453,8 @@ def restore(agg: Aggregator, snap: Snapshot, now_ns: int) -> dict[str, Any]:
         "positions": sum(1 for r in snap.positions if r.quantity != 0),
         "workingOrders": len(snap.working),
         "tradingState": agg.account.state_name,
-        "savedAt": snap.saved_at.isoformat(),
+        "savedAt": snap.saved_at.isoformat() if snap.saved_at else None,
     }
 
 
-__all__ = ["JournalUnavailableError", "Snapshot", "StateStore", "restore", "snapshot_of"]
+__all__ = ["JournalUnavailableError", "Snapshot", "StateStore", "restore"]

@@ -19,6 +19,7 @@ import asyncio
 import contextlib
 import datetime as dt
 import hashlib
+import itertools
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Coroutine
@@ -28,10 +29,12 @@ from zoneinfo import ZoneInfo
 
 import msgspec
 
+from tsxbot.aggregator.account import account_from_connection_manager
 from tsxbot.aggregator.api import AggregatorApi
+from tsxbot.aggregator.malformed import Malformed, read_malformed
 from tsxbot.aggregator.metrics import MonitoringServer
 from tsxbot.aggregator.orders import WorkingOrders
-from tsxbot.aggregator.persistence import StateStore, restore, snapshot_of
+from tsxbot.aggregator.persistence import StateStore, restore
 from tsxbot.aggregator.positions import UNATTRIBUTED, Positions
 from tsxbot.aggregator.queue import OrderQueue, Priority, QueuedCommand, QueueFull, RateLimiter
 from tsxbot.aggregator.registry import BotRegistry, config_hash
@@ -64,6 +67,7 @@ from tsxbot.messages import (
     ControlAction,
     Envelope,
     Fill,
+    MessageDecodeError,
     Metrics,
     ModifyOrder,
     OrderStatus,
@@ -222,11 +226,19 @@ class Aggregator(Service):
         self.positions = Positions()
         self.working = WorkingOrders()
         self.account_id = account_id if account_id is not None else config.global_config.topstepx.account_id
+        self._api_key = api_key
+        # Set once the account is known: durable messages wait for it (never another account's).
+        self._pinned = asyncio.Event()
+        self._foreign_accounts: set[int] = set()
         self.orders: OrderedDict[str, OrderRecord] = OrderedDict()
         self.sent: dict[str, SentCommand] = {}
         self.exchange_positions: dict[str, int] = {}
         self._mismatch_since: dict[str, float] = {}
         self._fills_seen: OrderedDict[tuple[int, int], None] = OrderedDict()
+        self.fills_added = 0  # fill ids seen by this run (the persistence saves the new ones)
+        # Orders created or changed by an exchange event since the last save (open ones are
+        # compared at every save anyway).
+        self.touched_orders: dict[str, None] = {}  # (in the order they arrived)
         # Each bot's orders that may still fill (keys into ``orders``; pruned as they close).
         self._open_by_bot: dict[str, set[str]] = {}
         # Symbols the aggregator is closing (flatten): their unattributed fills close bot positions.
@@ -249,7 +261,11 @@ class Aggregator(Service):
             "orderUpdates": 0,
             "commandFailures": 0,
             "badMessages": 0,
+            "malformedSubmissions": 0,  # undecodable on aggregator:orders (dead-lettered by the bus)
+            "otherAccounts": 0,  # events of an account that is not this aggregator's (ignored)
         }
+        self._malformed: list[Malformed] = []
+        self._malformed_wake = asyncio.Event()
         self.store = StateStore(bus.journal("aggregator"))
         # One message, API call or quote at a time changes the state.
         self._lock = asyncio.Lock()
@@ -268,6 +284,7 @@ class Aggregator(Service):
             else None
         )
         self._dirty = False
+        self._pending_acks: list[Message] = []  # submissions the dispatcher handled, acked at the next save
         self._saved_at = 0.0
         self._reconnects_seen = 0
         self._session_flattened: dt.date | None = None
@@ -282,6 +299,14 @@ class Aggregator(Service):
     def fill_ids(self) -> list[tuple[int, int]]:
         return list(self._fills_seen)
 
+    @property
+    def fills_kept(self) -> int:
+        return len(self._fills_seen)
+
+    def newest_fill_ids(self, count: int) -> list[tuple[int, int]]:
+        """The ``count`` fill ids seen last, oldest first."""
+        return list(itertools.islice(reversed(self._fills_seen), count))[::-1]
+
     def restore_fill_ids(self, ids: list[tuple[int, int]]) -> None:
         for account_id, fill_id in ids:
             self._fills_seen[(account_id, fill_id)] = None
@@ -293,8 +318,9 @@ class Aggregator(Service):
         if snapshot is not None:
             self.restored = restore(self, snapshot, self.now_ns())
             log.warning("aggregator state restored", **self.restored)
-        if self.current_trading_day is None and self.clock_known():
-            self.current_trading_day = trading_day(self.clock())
+        # The day rolls by the exchange's clock, never by the state's age: a state saved on an
+        # earlier trading day loses its daily causes now (a kill-switch halt stays).
+        self.roll_day_if_due()
         if snapshot is None and self.journal is not None:
             self._restore_from_journal()
         self._reconnects_seen = self.bus.metrics().reconnects
@@ -307,6 +333,7 @@ class Aggregator(Service):
             channels.CM_ACCOUNT_UPDATES,
         ]
         main = await self.bus.subscribe(durable, group=GROUP)
+        main.on_malformed = self.on_malformed
         market = await self.bus.subscribe(
             [
                 channels.AGGREGATOR_HEARTBEATS,
@@ -315,17 +342,31 @@ class Aggregator(Service):
             ]
         )
         self._subscriptions = [main, market]
+        if self.account_id is not None:
+            self._pinned.set()
         self._tasks = [
+            self._background(self._pin_account(), "aggregator-account"),
             self._background(self._consume(main), "aggregator-consume"),
             self._background(self._consume_market(market), "aggregator-market"),
             self._background(self._dispatch_loop(), "aggregator-dispatch"),
             self._background(self._housekeeping(), "aggregator-housekeeping"),
+            self._background(self._refuse_malformed(), "aggregator-malformed"),
         ]
         if self.api is not None:
             await self.api.start()
         if self.monitoring is not None:
             await self.monitoring.start()
         log.info("aggregator started", bots=self.registry.ids(), account=self.account_id)
+
+    async def _pin_account(self) -> None:
+        if self._pinned.is_set():
+            return
+        if self._api_key is None:
+            log.error("no topstepx.accountId and no API key to ask the connection manager: not trading")
+            return
+        self.account_id = await account_from_connection_manager(self.config, self._api_key, SOURCE)
+        log.info("trading account from the connection manager", account=self.account_id)
+        self._pinned.set()
 
     async def stop(self) -> None:
         """Stops taking messages. Submissions not yet sent stay unacknowledged on the bus and come
@@ -401,6 +442,7 @@ class Aggregator(Service):
     async def _consume(self, subscription: Subscription) -> None:
         """Handles what has arrived, saves the state, then acknowledges: a crash in between
         leaves the messages pending, delivered again to the next run."""
+        await self._pinned.wait()
         while not self._stopping:
             batch = await subscription.next_batch(500)
             if not batch:
@@ -426,8 +468,15 @@ class Aggregator(Service):
                 await message.ack()
 
     async def save(self) -> None:
-        await self.store.save(snapshot_of(self))
+        acks, self._pending_acks = self._pending_acks, []
+        try:
+            await self.store.save(self)
+        except BaseException:
+            self._pending_acks[:0] = acks
+            raise
         self._dirty = False
+        for message in acks:
+            await message.ack()
 
     async def _consume_market(self, subscription: Subscription) -> None:
         async for message in subscription:
@@ -467,6 +516,53 @@ class Aggregator(Service):
             self.counters["badMessages"] += 1
             log.warning("unexpected message type; dropped", type=envelope.type.value, source=envelope.source)
         return False
+
+    def on_malformed(self, channel: channels.Channel, data: bytes, error: MessageDecodeError) -> None:
+        """A durable message the bus could not decode (it dead-letters it): a submission whose bot
+        and order id can still be read is refused to that bot, naming the wrong field."""
+        if channel.name != channels.AGGREGATOR_ORDERS.name:
+            self.counters["badMessages"] += 1
+            return
+        self.counters["malformedSubmissions"] += 1
+        found = read_malformed(data, error)
+        if found is None or found.bot_id not in self.registry:
+            log.error(
+                "malformed submission dead-lettered: no configured bot and order id in it to refuse to",
+                error=str(error),
+                bot=found.bot_id if found else None,
+            )
+            return
+        self._malformed.append(found)
+        self._malformed_wake.set()
+
+    async def _refuse_malformed(self) -> None:
+        while not self._stopping:
+            await self._malformed_wake.wait()
+            self._malformed_wake.clear()
+            async with self._lock:
+                while self._malformed:
+                    bad = self._malformed.pop(0)
+                    if order_key(bad.bot_id, bad.order_id) in self.orders:
+                        # A malformed copy of an order already handled: refusing it would tell the
+                        # bot that order is not working.
+                        log.error(
+                            "malformed copy of a known order dead-lettered",
+                            bot=bad.bot_id,
+                            order_id=bad.order_id,
+                        )
+                        continue
+                    self.counters["rejected"] += 1
+                    log.info(
+                        "malformed submission refused", bot=bad.bot_id, order_id=bad.order_id, field=bad.field
+                    )
+                    await self._publish_rejection(
+                        self._rejection(
+                            bad.bot_id,
+                            bad.order_id,
+                            RiskReason.MALFORMED_SUBMISSION,
+                            f"malformed submission, field {bad.field!r}: {bad.detail}",
+                        )
+                    )
 
     # --- submissions ------------------------------------------------------------------------------
 
@@ -736,6 +832,7 @@ class Aggregator(Service):
         )
 
     async def _refuse(self, record: OrderRecord, rejection: RiskRejection) -> None:
+        self.touched_orders[order_key(record.bot_id, record.order_id)] = None
         record.status = "REFUSED" if rejection.reason is not RiskReason.QUEUE_EXPIRED else "EXPIRED"
         record.reason = rejection.reason.value
         self.counters["rejected"] += 1
@@ -759,6 +856,7 @@ class Aggregator(Service):
 
     def _remember(self, key: str, record: OrderRecord) -> None:
         self.orders[key] = record
+        self.touched_orders[key] = None
         while len(self.orders) > KEPT_ORDERS:
             self.orders.popitem(last=False)
 
@@ -773,10 +871,17 @@ class Aggregator(Service):
         while not self._stopping:
             for expired in self.queue.take_expired():
                 await self._expire(expired)
-            if len(self.queue) == 0:
+            if len(self.queue) == 0:  # (nothing queued: nothing to expire either)
+                if self._pending_acks:
+                    # The submissions just sent are acknowledged once saved: now, after letting
+                    # the connection manager take the commands (a publisher waiting for room on
+                    # the bus must not wait for the next housekeeping round).
+                    await asyncio.sleep(0)
+                    async with self._lock:
+                        await self.save()
+                    continue
                 self._wake.clear()
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), 1.0)
+                await self._wake.wait()
                 continue
             wait = self.limiter.wait_time()
             if wait > 0:
@@ -810,8 +915,7 @@ class Aggregator(Service):
         self.counters["sent"] += 1
         if item.order_key is not None and (record := self.orders.get(item.order_key)) is not None:
             record.status = "SENT"
-        if item.message is not None:
-            await item.message.ack()
+        self._ack_after_save(item.message)
         log.info(
             "command sent", command=command.MESSAGE_TYPE.value, command_id=item.command_id, bot=item.bot_id
         )
@@ -842,8 +946,15 @@ class Aggregator(Service):
                 await self._refuse(
                     record, self._rejection(item.bot_id, record.order_id, reason, message, limit, value)
                 )
-        if item.message is not None:
-            await item.message.ack()
+        self._ack_after_save(item.message)
+
+    def _ack_after_save(self, message: Message | None) -> None:
+        """A submission sent or refused by the dispatcher: acknowledged once the state that
+        records it is saved (a crash before that delivers it again; its command id makes a
+        second send harmless)."""
+        self._dirty = True
+        if message is not None:
+            self._pending_acks.append(message)
 
     def enqueue_protective(self, command: Payload, bot_id: str | None = None) -> None:
         self.queue.push(QueuedCommand(Priority.PROTECTIVE, command, bot_id=bot_id))
@@ -852,12 +963,16 @@ class Aggregator(Service):
     # --- exchange truth ---------------------------------------------------------------------------
 
     def _ours(self, account_id: int) -> bool:
-        return self.account_id is None or account_id == self.account_id
+        """This aggregator's account; another's events are ignored, counted and reported once."""
+        if account_id == self.account_id:
+            return True
+        self.counters["otherAccounts"] += 1
+        if account_id not in self._foreign_accounts:
+            self._foreign_accounts.add(account_id)
+            log.warning("events of another account ignored", account=account_id, ours=self.account_id)
+        return False
 
     async def on_order_update(self, update: OrderUpdate) -> None:
-        if self.account_id is None and update.custom_tag in self.tags:
-            self.account_id = update.account_id
-            log.info("trading account learned from our orders", account=update.account_id)
         if not self._ours(update.account_id):
             return
         self.counters["orderUpdates"] += 1
@@ -871,6 +986,7 @@ class Aggregator(Service):
             key = order_key(bot, update.order_id)
             record = self.orders.get(key)
             if record is not None:
+                self.touched_orders[key] = None
                 record.exchange_order_id = update.exchange_order_id
                 record.filled = update.filled_quantity
                 record.status = "WORKING" if not update.status.is_final else update.status.value
@@ -937,14 +1053,13 @@ class Aggregator(Service):
             await self._trip_check("command error")
 
     async def on_fill(self, fill: Fill) -> None:
-        if self.account_id is None and fill.custom_tag in self.tags:
-            self.account_id = fill.account_id
         if not self._ours(fill.account_id):
             return
         key = (fill.account_id, fill.fill_id)
         if key in self._fills_seen or fill.voided:
             return
         self._fills_seen[key] = None
+        self.fills_added += 1
         if len(self._fills_seen) > 100_000:
             self._fills_seen.popitem(last=False)
         self._exchange_clock.observe(fill.timestamp)
@@ -1148,7 +1263,7 @@ class Aggregator(Service):
             self._clear(Cause.RECONCILIATION)
 
     async def on_account(self, update: AccountUpdate) -> None:
-        if self.account_id is None or update.account_id != self.account_id:
+        if not self._ours(update.account_id):
             return
         if self._journal_day_pending and self.journal is not None and self.current_trading_day is not None:
             # The day's start equity as the journal knows it: today's balance less what was
@@ -1364,7 +1479,8 @@ class Aggregator(Service):
             if self._dirty or now - self._saved_at > 30.0:  # a state change from quotes; keep it fresh
                 self._saved_at = now
                 try:
-                    await self.save()
+                    async with self._lock:  # never a batch's state half handled
+                        await self.save()
                 except Exception:
                     log.exception("saving the aggregator state failed; retrying")
 

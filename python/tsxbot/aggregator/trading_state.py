@@ -65,6 +65,7 @@ class AccountState:
         self.causes: dict[Cause, str] = {}
         self.halt_causes: set[Cause] = set()
         self.events: deque[RiskEvent] = deque(maxlen=max_events)
+        self.recorded = 0  # events recorded so far (the persistence saves the new ones)
 
     @property
     def state(self) -> TradingState:
@@ -92,6 +93,7 @@ class AccountState:
 
     def record(self, event: RiskEvent) -> None:
         self.events.append(event)
+        self.recorded += 1
 
     def why(self) -> dict[str, str]:
         return {c.value: w for c, w in self.causes.items()}

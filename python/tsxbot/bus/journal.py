@@ -11,6 +11,10 @@ again.
     if claim.new: ...run it...; await journal.finish(command_id, encoded_result)
     elif claim.result is not None: ...the earlier result...
     else: ...started earlier, never finished...
+
+A record (``load_record`` / ``update_record``) is a service's own state as named fields (a Redis
+hash): an update sets and removes fields in one atomic step, so a service saves only what changed
+since its last save. Records never expire: they stay until the service supersedes them.
 """
 
 from __future__ import annotations
@@ -32,6 +36,8 @@ log = get_logger("tsxbot.bus.redis")
 # What a claimed, unfinished entry holds: this prefix and the claimer's token (so a claim retried
 # after a lost reply recognises its own). A finished entry holds its result instead.
 _STARTED = b"started:"
+_MULTI = pack(b"MULTI")
+_EXEC = pack(b"EXEC")
 
 
 class JournalUnavailableError(BusError):
@@ -53,6 +59,17 @@ class Journal(ABC):
         """Records the result of a claimed key (``result`` must not be empty)."""
 
     @abstractmethod
+    async def load_record(self, key: str) -> dict[str, bytes]:
+        """The fields of a record (empty when there is none)."""
+
+    @abstractmethod
+    async def update_record(
+        self, key: str, changed: dict[str, bytes], removed: list[str], *, replace: bool = False
+    ) -> None:
+        """Sets ``changed`` and removes ``removed`` in one atomic step; ``replace``: every other
+        field goes too (the record becomes exactly ``changed``)."""
+
+    @abstractmethod
     async def close(self) -> None:
         """Releases connections; the records stay (for as long as the bus keeps them)."""
 
@@ -63,6 +80,7 @@ class MemoryJournal(Journal):
     def __init__(self, kept: int = 100_000) -> None:
         self._kept = kept
         self._entries: OrderedDict[str, bytes] = OrderedDict()
+        self._records: dict[str, dict[str, bytes]] = {}
 
     async def claim(self, key: str) -> Claim:
         value = self._entries.get(key)
@@ -77,12 +95,26 @@ class MemoryJournal(Journal):
         _check_result(result)
         self._entries[key] = result
 
+    async def load_record(self, key: str) -> dict[str, bytes]:
+        return dict(self._records.get(key, {}))
+
+    async def update_record(
+        self, key: str, changed: dict[str, bytes], removed: list[str], *, replace: bool = False
+    ) -> None:
+        record = self._records.setdefault(key, {})
+        if replace:
+            record.clear()
+        for name in removed:
+            record.pop(name, None)
+        record.update(changed)
+
     async def close(self) -> None:
         """Nothing to release: the records live as long as the process."""
 
 
 class RedisJournal(Journal):
-    """``<ns>:journal:<name>:<key>`` strings, kept for the bus's ``dedupeWindowSeconds``.
+    """``<ns>:journal:<name>:<key>`` strings, kept for the bus's ``dedupeWindowSeconds``; records
+    are ``<ns>:record:<name>:<key>`` hashes without an expiry.
     ``claim`` is one ``SET NX`` with a token (atomic across processes); a lost connection is retried with
     backoff for at most ``durablePublishTimeoutSeconds``, then ``JournalUnavailableError``."""
 
@@ -90,6 +122,7 @@ class RedisJournal(Journal):
         self._address = address
         self._config = config
         self._prefix = f"{config.namespace}:journal:{name}:"
+        self._record_prefix = f"{config.namespace}:record:{name}:"
         self._client_name = client_name
         self._conn: RespConnection | None = None
         self._lock = asyncio.Lock()
@@ -109,6 +142,30 @@ class RedisJournal(Journal):
         _check_result(result)
         ttl = self._config.dedupe_window_seconds
         await self._call([pack(b"SET", self._prefix + key, result, b"EX", ttl)])
+
+    async def load_record(self, key: str) -> dict[str, bytes]:
+        (reply,) = await self._call([pack(b"HGETALL", self._record_prefix + key)])
+        values = list(reply or [])
+        return {
+            bytes(name).decode(): bytes(value) for name, value in zip(values[::2], values[1::2], strict=True)
+        }
+
+    async def update_record(
+        self, key: str, changed: dict[str, bytes], removed: list[str], *, replace: bool = False
+    ) -> None:
+        redis_key = self._record_prefix + key
+        commands = [_MULTI]
+        if replace:
+            commands.append(pack(b"DEL", redis_key))
+        if removed and not replace:
+            commands.append(pack(b"HDEL", redis_key, *removed))
+        if changed:
+            commands.append(pack(b"HSET", redis_key, *(part for item in changed.items() for part in item)))
+        commands.append(_EXEC)
+        replies = await self._call(commands)
+        for reply in replies[-1] or []:
+            if (error := reply_error(reply)) is not None:
+                raise RedisReplyError("journal record", error)
 
     async def close(self) -> None:
         if self._conn is not None:

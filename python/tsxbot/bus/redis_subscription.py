@@ -284,6 +284,7 @@ class RedisSubscription(Subscription):
                         )
                 except MessageDecodeError as exc:
                     self._decode_error(channel, exc)
+                    self._tell_malformed(channel, data or b"", exc)
                     self.counters.dead_lettered += 1
                     cleanup.append(self._dead_letter(channel, entry_id, exc, data or b""))
                     cleanup.append(pack(b"XACK", key, self._group, entry_id))
@@ -337,6 +338,14 @@ class RedisSubscription(Subscription):
             for index, score in zip(indexes, reply, strict=True):
                 result[index] = score is not None
         return result
+
+    def _tell_malformed(self, channel: Channel, data: bytes, exc: MessageDecodeError) -> None:
+        if self.on_malformed is None:
+            return
+        try:
+            self.on_malformed(channel, data, exc)
+        except Exception:  # the consumer's bug must not stop the stream
+            log.exception("the malformed-message handler failed", channel=channel.name)
 
     def _dead_letter(self, channel: Channel, entry_id: bytes, exc: MessageDecodeError, data: bytes) -> bytes:
         fields: dict[bytes, bytes | str] = {

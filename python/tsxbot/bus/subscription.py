@@ -10,11 +10,15 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from tsxbot.bus.message import Message
 from tsxbot.bus.metrics import SubscriptionCounters, SubscriptionMetrics
-from tsxbot.messages import Channel
+from tsxbot.messages import Channel, MessageDecodeError
+
+# Told of each durable message that could not be decoded (before it is dead-lettered): its
+# channel, its raw bytes and why. It must not block or raise.
+MalformedHandler = Callable[[Channel, bytes, MessageDecodeError], None]
 
 
 class Subscription:
@@ -32,6 +36,7 @@ class Subscription:
         self._ephemeral: deque[Message] = deque()
         self._waiter: asyncio.Future[None] | None = None
         self._closed = False
+        self.on_malformed: MalformedHandler | None = None
 
     # -- consumer side ---------------------------------------------------------------------------
     @property

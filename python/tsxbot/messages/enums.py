@@ -180,6 +180,8 @@ class RiskReason(StrEnum):
     QUEUE_FULL = "QUEUE_FULL"
     # Aggregator only: still queued after maxQueueSeconds: refused, never sent late.
     QUEUE_EXPIRED = "QUEUE_EXPIRED"
+    # Aggregator only: a submission that could not be decoded (the message names the field).
+    MALFORMED_SUBMISSION = "MALFORMED_SUBMISSION"
     # Aggregator only: instruments that move together (a correlation group) over their shared limit.
     CORRELATION_LIMIT = "CORRELATION_LIMIT"
 
