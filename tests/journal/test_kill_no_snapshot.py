@@ -20,19 +20,20 @@ from pathlib import Path
 import httpx
 import pytest
 
-from aggregator.test_journal_process import aggregator_process, balance, enter, journal_day, status
+from aggregator.test_journal_process import balance, journal_day, status
 from support.agg_harness import AggHarness
+from support.agg_process import AggProcess, enter
 from support.bus_helpers import eventually
 from support.cm_harness import Harness
 from support.processes import stop
-from support.redis_server import RedisServer, free_port
+from support.redis_server import RedisServer
 from support.sim import SimHandle
 from tsxbot.messages import Fill, PositionUpdate, Side
 
 
 def delete_snapshot(redis: RedisServer, namespace: str) -> int:
-    """Deletes the aggregator's state snapshot (``<ns>:journal:aggregator:state``); how many keys went."""
-    key = f"{namespace}:journal:aggregator:state".encode()
+    """Deletes the aggregator's saved state (``<ns>:record:aggregator:state``); how many keys went."""
+    key = f"{namespace}:record:aggregator:state".encode()
     command = b"*2\r\n$3\r\nDEL\r\n$%d\r\n%s\r\n" % (len(key), key)
     with socket.create_connection((redis.host, redis.port), timeout=5) as connection:
         connection.sendall(command)
@@ -63,8 +64,9 @@ async def test_kill_9_and_the_snapshot_lost_the_day_comes_back_from_the_journal(
         await h.cm.start_manager()
         await h._listen("bot_2")
         start_balance = await balance(sim)
-        api_port, monitoring_port = free_port(), free_port()
-        first = aggregator_process(tmp_path, redis, h.cm.namespace, api_port, monitoring_port)
+        process = AggProcess(tmp_path, redis.url, h)
+        api_port = process.api_port
+        first = process.start()
         await enter(h, first)
         await h.wait_for("bot_2", PositionUpdate, lambda p: p.net_quantity == 1)
         await h.submit("bot_2", order_id="x1", side=Side.SELL)
@@ -91,7 +93,7 @@ async def test_kill_9_and_the_snapshot_lost_the_day_comes_back_from_the_journal(
         keys, trades, _ = journal_day(journal)
         assert (len(keys), trades) == (3, 1)
 
-        second = aggregator_process(tmp_path, redis, h.cm.namespace, api_port, monitoring_port)
+        second = process.start()
         after = None
         for _ in range(150):
             assert second.poll() is None, second.stdout.read() if second.stdout else ""
