@@ -59,6 +59,7 @@ def from_ns(ns: int) -> dt.datetime:
     return dt.datetime(1970, 1, 1, tzinfo=dt.UTC) + dt.timedelta(microseconds=ns // 1000)
 
 
+@cache  # a pure function of the zone; the risk limits and every session calendar share it
 def utc_offset_transitions(timezone: str) -> tuple[int, tuple[tuple[int, int], ...]]:
     """``(initial offset seconds, ((utc ns, offset seconds from then on), ...))`` for 1970-2100.
 

@@ -52,7 +52,7 @@ from tsxbot.pnl.contract import spec_for
 from tsxbot.pnl.execution_record import Execution
 from tsxbot.pnl.matching import FifoMatcher, RoundTrip
 from tsxbot.pnl.periods import CHICAGO, DAY_STARTS
-from tsxbot.report.model import build_report
+from tsxbot.report.model import report_from_trades
 from tsxbot.risk import OrderRequest, RiskEngine, bot_limits_from_config, limits_from_config, message_reason
 from tsxbot.sessions import from_ns, to_ns
 from tsxbot.strategy.bar import BarLike, ClosedBar
@@ -145,6 +145,9 @@ class Backtest:
         self.excursions: dict[str, tuple[float, float]] = {}
         self._matcher = FifoMatcher(self.spec, self.bot_id, None)
         self.round_trips: list[RoundTrip] = []
+        # The mark-to-market equity after each fill (the symbol marked at the fill's price), as
+        # the report's ledger samples it.
+        self._mtm: list[float] = []
         self._trade_open: str | None = None  # the open trade's first fill id
         self._trade_base = 0.0  # the matcher's realized P&L when it opened
         self._mae = self._mfe = 0.0  # its worst and best running P&L at bars' lows and highs
@@ -487,7 +490,9 @@ class Backtest:
             self._trade_open = fill_id
             self._trade_base = self._matcher.realized
             self._mae = self._mfe = 0.0
-        closed = self._matcher.add(execution)
+        matcher = self._matcher
+        closed = matcher.add(execution)
+        self._mtm.append(matcher.realized - matcher.fees + matcher.open_pnl(price))
         self.round_trips.extend(closed)
         for trade in closed:
             self.balance += trade.net_pnl
@@ -534,11 +539,12 @@ class Backtest:
         for trade in self.round_trips:
             mae, mfe = self.excursions.get(trade.fill_ids[0], (0.0, 0.0))
             excursions[trade.trade_id] = (min(mae, trade.mae), max(mfe, trade.mfe))
-        report = build_report(
-            self.executions,
-            {self.symbol: self.spec},
+        # The report from the trades this run's matcher closed (the same figures as
+        # ``build_report`` over ``self.executions``; tests/backtest/test_report_figures.py).
+        report = report_from_trades(
+            self.round_trips,
+            self._mtm,
             capital=self.config.global_config.risk.starting_balance,
-            bot=None,
             excursions=excursions,
         )
         by_fill = {row.fill_id: row for row in self.fill_rows}

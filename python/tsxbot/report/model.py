@@ -9,7 +9,7 @@ before ``from`` are still read so that a position opened earlier closes with its
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 
 import msgspec
 
@@ -172,28 +172,14 @@ def build_report(
             if in_period(day):
                 mtm.append(ledger.total().net - base)
 
-    trades = sorted((t for t in ledger.trades if within(t)), key=lambda t: (t.exit_ns, t.entry_ns))
-    by_bot: dict[str, list[RoundTrip]] = {}
-    for t in trades:
-        by_bot.setdefault(t.bot_id, []).append(t)
-    equity = closed_trade_equity(t.net_pnl for t in trades)
-    return Report(
-        schema_version=SCHEMA_VERSION,
+    return report_from_trades(
+        [t for t in ledger.trades if within(t)],
+        mtm,
+        capital=capital,
         date_from=date_from,
         date_to=date_to,
         bot=bot,
-        capital=capital,
-        summary=compute(trades, capital=capital, mtm_equity=mtm),
-        bots=[
-            BotRow(bot_id=b, strategy=ts[-1].strategy, metrics=compute(ts, capital=capital))
-            for b, ts in sorted(by_bot.items())
-        ],
-        days=[_day(p) for p in daily(trades)],
-        equity=[
-            EquityPoint(time=from_ns(t.exit_ns), equity=round(e, 2), drawdown=round(d, 2))
-            for t, e, d in zip(trades, equity, drawdown_series(equity), strict=True)
-        ],
-        trades=[_row(t, excursions or {}) for t in trades],
+        excursions=excursions,
         execution=execution_quality(
             (
                 (f, (order_of_fill or {}).get(f.fill_id))
@@ -203,6 +189,54 @@ def build_report(
             [o for o in orders if (bot is None or o.bot_id == bot) and in_period(trading_day(o.ts_ns))],
             spec_of,
         ),
+    )
+
+
+def report_from_trades(
+    trades: Iterable[RoundTrip],
+    mtm: Sequence[float],
+    *,
+    capital: float,
+    date_from: dt.date | None = None,
+    date_to: dt.date | None = None,
+    bot: str | None = None,
+    excursions: Mapping[str, tuple[float, float]] | None = None,
+    execution: list[ExecutionRow] | None = None,
+) -> Report:
+    """The report of closed ``trades`` already matched (those of the period) and the period's
+    mark-to-market equity samples ``mtm`` (after each fill, as :func:`build_report` takes them):
+    what :func:`build_report` gives once its ledger has matched the fills. The backtester, whose
+    own matcher has the trades already, calls it directly (one definition of every figure)."""
+    ordered = sorted(trades, key=lambda t: (t.exit_ns, t.entry_ns))
+    by_bot: dict[str, list[RoundTrip]] = {}
+    for t in ordered:
+        by_bot.setdefault(t.bot_id, []).append(t)
+    equity = closed_trade_equity(t.net_pnl for t in ordered)
+    summary = compute(ordered, capital=capital, mtm_equity=mtm)
+
+    def bot_metrics(ts: list[RoundTrip]) -> TradeMetrics:
+        if len(ts) == len(ordered):  # the only bot: its trades are the summary's, in order
+            return msgspec.structs.replace(summary, max_drawdown_mtm=None)
+        return compute(ts, capital=capital)
+
+    return Report(
+        schema_version=SCHEMA_VERSION,
+        date_from=date_from,
+        date_to=date_to,
+        bot=bot,
+        capital=capital,
+        summary=summary,
+        bots=[
+            BotRow(bot_id=b, strategy=ts[-1].strategy, metrics=bot_metrics(ts))
+            for b, ts in sorted(by_bot.items())
+        ],
+        days=[_day(p) for p in daily(ordered)],
+        equity=[
+            EquityPoint(time=from_ns(t.exit_ns), equity=round(e, 2), drawdown=round(d, 2))
+            for t, e, d in zip(ordered, equity, drawdown_series(equity), strict=True)
+        ],
+        trades=[_row(t, excursions or {}) for t in ordered],
+        execution=execution or [],
     )
 
 
