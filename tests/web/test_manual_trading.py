@@ -123,7 +123,10 @@ async def test_the_ticket_previews_sends_as_bot_manual_and_shows_a_refusal(
             ({**points, "symbol": "XYZ"}, "unknown 'XYZ'"),
         ):
             answer = await trader.post("/api/preview", json=bad)
-            assert answer.status_code == 400 and named in answer.json()["error"], answer.text
+            assert answer.status_code == 200 and answer.json()["ok"] is False, answer.text
+            assert named in answer.json()["error"], answer.text
+            sent = await trader.post("/api/order", json=bad)
+            assert sent.status_code == 400 and named in sent.json()["error"]  # and nothing sent
         # A refusal from the aggregator's risk check, with its typed reason: more than maxOrderSize.
         refused = await trader.post("/api/order", json={**points, "quantity": 50})
         assert refused.status_code == 422 and refused.json()["reason"] == "MAX_ORDER_SIZE", refused.text
@@ -216,6 +219,12 @@ def _fuzz(base: str, tally: dict[int, int]) -> None:
                     "/api/bars?timeframe=%00",
                     "/api/sltp",
                     "/api/flatten",
+                    "/api/preview",
+                    "/api/order",
+                    "/api/close",
+                    "/api/reverse",
+                    "/api/cancel",
+                    "/api/modify",
                     "/ws",
                 ]
             )
@@ -229,6 +238,15 @@ def _fuzz(base: str, tally: dict[int, int]) -> None:
                         b'{"symbol": "MES", "stopLoss": 1e400}',
                         b'{"symbol": "' + b"M" * 100 + b'", "takeProfit": 1}',
                         b'{"reason": 5}',
+                        b'{"symbol": "MES", "side": "BUY", "quantity": 0}',
+                        b'{"symbol": "MES", "side": "BUY", "quantity": 1, "orderType": "LIMIT", "price": 1e300}',
+                        b'{"symbol": "MES", "side": "SIDEWAYS", "quantity": 1}',
+                        b'{"symbol": "MES", "side": "BUY", "quantity": 1, "stop": -4, "unit": "yen"}',
+                        b'{"symbol": "ZZZ", "stop": 4}',
+                        b'{"symbol": "MES", "quantity": 5000}',
+                        b'{"exchangeOrderId": -1}',
+                        b'{"exchangeOrderId": 99999999999999999999999}',
+                        b'{"exchangeOrderId": 5, "limitPrice": "x"}',
                         b'{"reason": "' + b"x" * 2000 + b'"}',
                     ]
                 ),

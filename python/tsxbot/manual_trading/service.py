@@ -301,31 +301,33 @@ class ManualTrading(Service):
 
     # --- the order ticket -------------------------------------------------------------------------
 
-    async def _ticket(self, request: web.Request) -> tuple[Ticket, Plan] | web.Response:
+    async def _ticket(self, request: web.Request) -> tuple[Ticket, Plan] | str:
+        """The ticket and its plan, or what is wrong with it."""
         try:
             ticket = msgspec.json.decode(await request.read(), type=Ticket)
         except (msgspec.DecodeError, RecursionError, ValueError) as exc:
-            return error_response(400, f"invalid ticket: {exc}")
+            return f"invalid ticket: {exc}"
         if ticket.symbol not in self.config.instruments:
-            return error_response(400, f"symbol: unknown {ticket.symbol!r}")
+            return f"symbol: unknown {ticket.symbol!r}"
         try:
             bracket = plan(ticket, self.config.instruments.get(ticket.symbol), self._last.get(ticket.symbol))
         except TicketError as exc:
-            return error_response(400, str(exc))
+            return str(exc)
         return ticket, bracket
 
     async def preview(self, request: web.Request) -> web.Response:
+        """The ticket checked and planned, sending nothing: 200 either way (a check's answer; the
+        page previews while the person types, and a 4xx would be a console error each keystroke),
+        ``ok`` false with the error naming the field."""
         checked = await self._ticket(request)
-        return (
-            checked
-            if isinstance(checked, web.Response)
-            else json_response({"plan": msgspec.to_builtins(checked[1])})
-        )
+        if isinstance(checked, str):
+            return json_response({"ok": False, "error": checked})
+        return json_response({"ok": True, "plan": msgspec.to_builtins(checked[1])})
 
     async def order(self, request: web.Request) -> web.Response:
         checked = await self._ticket(request)
-        if isinstance(checked, web.Response):
-            return checked
+        if isinstance(checked, str):
+            return error_response(400, checked)
         ticket, bracket = checked
         sent = submission(ticket, bracket, _order_id())
         log.info("manual order", order_id=sent.order_id, symbol=ticket.symbol, role=request[ROLE_KEY].label)
