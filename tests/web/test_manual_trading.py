@@ -239,7 +239,7 @@ def _fuzz(base: str, tally: dict[int, int]) -> None:
                         b'{"symbol": "' + b"M" * 100 + b'", "takeProfit": 1}',
                         b'{"reason": 5}',
                         b'{"symbol": "MES", "side": "BUY", "quantity": 0}',
-                        b'{"symbol": "MES", "side": "BUY", "quantity": 1, "orderType": "LIMIT", "price": 1e300}',
+                        b'{"symbol": "MES", "side": "BUY", "quantity": 1, "orderType": "STOP", "price": 1e9}',
                         b'{"symbol": "MES", "side": "SIDEWAYS", "quantity": 1}',
                         b'{"symbol": "MES", "side": "BUY", "quantity": 1, "stop": -4, "unit": "yen"}',
                         b'{"symbol": "ZZZ", "stop": 4}',

@@ -104,7 +104,7 @@
     const r = await request("POST", "/api/preview", ticket());
     if (mine !== previewing) return;
     const node = $("t-preview");
-    if (!r.ok) { node.textContent = describe(r); node.className = "error"; return; }
+    if (!r.ok || !r.data.ok) { node.textContent = describe(r); node.className = "error"; delete node.dataset.risk; return; }
     const p = r.data.plan;
     const parts = [];
     if (p.stopTicks !== null) parts.push(`stop ${p.stopTicks} ticks${p.stopPrice !== null ? ` (${p.stopPrice})` : ""}`);
