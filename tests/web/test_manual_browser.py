@@ -78,6 +78,11 @@ def _ticket_fills_refuses_closes_and_cancels(page: Any, cm: httpx.Client) -> Non
     page.wait_for_selector("#message.ok:has-text('order ')", timeout=15_000)
     page.wait_for_selector("#orders button[data-action='cancel']", timeout=10_000)
     assert any(o.get("limitPrice") == 4000 for o in cm.get("/api/orders").json()["orders"])
+    # On the chart: the entry is labelled as the entry it is (not "target"); its bracket legs
+    # wait at the exchange without a price (ticks from the fill), so they draw no line yet.
+    page.wait_for_selector("#chart[data-lines*='limit buy 1']", timeout=10_000)
+    labels = (page.get_attribute("#chart", "data-lines") or "").split("|")
+    assert labels == ["limit buy 1"], labels
     page.click("#orders button[data-action='cancel']")
     page.wait_for_selector("#message.ok:has-text('cancel')", timeout=15_000)
     assert _wait(lambda: cm.get("/api/orders").json()["orders"] == [])
@@ -136,6 +141,9 @@ def test_the_manual_page_moves_a_stop_and_flattens(tmp_path: Path) -> None:
                 assert int(page.get_attribute("#chart", "data-bars") or 0) > 100
                 page.wait_for_selector("#positions td:text-is('MES')", timeout=10_000)
                 assert page.locator("#orders tbody tr").count() == 2  # the stop and the target
+                page.wait_for_selector("#chart[data-lines*='stop']", timeout=10_000)
+                labels = sorted((page.get_attribute("#chart", "data-lines") or "").split("|"))
+                assert labels == ["avg long 1", "stop", "target"], labels
 
                 moved = stop - 1.0  # a long's stop, a point lower
                 page.fill("#sltp-stop", str(moved))
@@ -162,6 +170,11 @@ def test_the_manual_page_moves_a_stop_and_flattens(tmp_path: Path) -> None:
                 # Chromium logs each refused request (422) itself: those are the refusals asked for.
                 errors[:] = [e for e in errors if "status of 422" not in e]
                 errors_while_running = list(errors)
+                # From the logged-in page itself: an order without the CSRF token is refused.
+                no_csrf = page.evaluate(
+                    "fetch('/api/order', {method: 'POST', body: '{}'}).then(r => r.status)"
+                )
+                assert no_csrf == 403
 
                 viewer = browser.new_context().request
                 assert viewer.post(base + "/auth/login", data={"key": VIEWER}).status == 200

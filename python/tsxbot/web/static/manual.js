@@ -39,22 +39,27 @@
     lines = [];
     const symbol = $("symbol").value;
     const position = last.positions.find((p) => p.symbol === symbol && p.netQuantity !== 0);
-    if (!position) return;
-    const add = (price, title, color) => lines.push(candles.createPriceLine({ price, title, color, lineWidth: 1, axisLabelVisible: true }));
-    add(position.averagePrice, `avg ${position.netQuantity > 0 ? "long" : "short"} ${Math.abs(position.netQuantity)}`, "#58a6ff");
+    const titles = [];
+    const add = (price, title, color) => {
+      titles.push(title);
+      lines.push(candles.createPriceLine({ price, title, color, lineWidth: 1, axisLabelVisible: true }));
+    };
+    if (position) add(position.averagePrice, `avg ${position.netQuantity > 0 ? "long" : "short"} ${Math.abs(position.netQuantity)}`, "#58a6ff");
     for (const o of last.orders.filter((o) => o.symbol === symbol)) {
       const [price, title, color] = orderLine(o, position);
       if (price !== null && price !== undefined) add(price, title, color);
     }
+    $("chart").dataset.lines = titles.join("|");  // what the lines say, for a test (the chart is a canvas)
   }
 
-  // A working order's line: a stop or target protects the position (its side closes it); any
-  // other order is an entry, labelled by its type and side.
+  // A working order's line: a stop or target protecting the position (its side closes it), a
+  // bracket leg waiting for its entry to fill (SUSPENDED), or an entry, labelled by its type and side.
   function orderLine(o, position) {
     const price = o.stopPrice ?? o.limitPrice;
+    const isStop = o.stopPrice !== null && o.stopPrice !== undefined;
+    if (o.status === "SUSPENDED") return [price, `pending ${isStop ? "stop" : "target"}`, isStop ? "#f85149" : "#3fb950"];
     const closes = position && (o.side === "BUY") === (position.netQuantity < 0);
-    if (closes && o.stopPrice !== null && o.stopPrice !== undefined) return [price, "stop", "#f85149"];
-    if (closes && o.limitPrice !== null && o.limitPrice !== undefined) return [price, "target", "#3fb950"];
+    if (closes) return isStop ? [price, "stop", "#f85149"] : [price, "target", "#3fb950"];
     return [price, `${o.orderType.toLowerCase()} ${o.side.toLowerCase()} ${o.quantity}`, "#d29922"];
   }
 
