@@ -5,10 +5,13 @@ named, and generated hostile requests never a 5xx (a good request right after st
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 from collections.abc import AsyncIterator
 from typing import Any
 
+import aiohttp
 import httpx
+import msgspec
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -17,6 +20,7 @@ from support.agg_harness import AggHarness
 from support.cm_harness import API_KEY
 from tsxbot.config.secrets import Secret
 from tsxbot.manual_trading import ManualTrading
+from tsxbot.messages import Bar, Envelope, channels
 
 VIEWER = "manual-viewer-key-0123456789"
 
@@ -266,3 +270,47 @@ async def test_generated_hostile_requests_never_get_a_5xx(manual: ManualTrading)
     tally: dict[int, int] = {}
     await asyncio.wait_for(asyncio.to_thread(_fuzz, f"http://127.0.0.1:{manual.port}", tally), timeout=240)
     assert tally.get(400, 0) > 20 and tally.get(404, 0) + tally.get(405, 0) > 20, tally
+
+
+async def test_live_bars_from_the_bus_reach_the_page_over_the_websocket(
+    agg: AggHarness, manual: ManualTrading
+) -> None:
+    """A 1-minute bar the connection manager would publish arrives on the page's WebSocket as the
+    chart's candle (time in seconds, OHLC as sent); a 15-second bar is not the chart's."""
+    start = agg.sim.now().replace(second=0, microsecond=0)
+    bar = Bar(
+        symbol="MES",
+        timeframe="1m",
+        start=start,
+        end=start + dt.timedelta(minutes=1),
+        open=5000.0,
+        high=5002.5,
+        low=4999.25,
+        close=5001.75,
+        volume=42,
+    )
+    bus = await agg.client()
+    async with aiohttp.ClientSession(headers={"X-API-Key": VIEWER}) as session:
+        ws = await session.ws_connect(f"http://127.0.0.1:{manual.port}/ws")
+        await asyncio.sleep(0.2)  # the page is watching
+        other = msgspec.structs.replace(bar, timeframe="15s", end=start + dt.timedelta(seconds=15))
+        await bus.publish(channels.market_data("MES"), Envelope.wrap(other, "test"))
+        await bus.publish(channels.market_data("MES"), Envelope.wrap(bar, "test"))
+        received: list[dict[str, Any]] = []
+        while not received or received[-1]["bar"]["volume"] != 42:  # the simulator's own bars may come too
+            received.append(await asyncio.wait_for(ws.receive_json(), 10))
+        await ws.close()
+    assert all(m["bar"]["timeframe"] in ("1m", "5m") for m in received)
+    assert received[-1] == {
+        "type": "bar",
+        "bar": {
+            "symbol": "MES",
+            "timeframe": "1m",
+            "time": int(start.timestamp()),
+            "open": 5000.0,
+            "high": 5002.5,
+            "low": 4999.25,
+            "close": 5001.75,
+            "volume": 42,
+        },
+    }
