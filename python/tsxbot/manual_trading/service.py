@@ -20,12 +20,12 @@ from typing import Annotated, Any
 import msgspec
 from aiohttp import web
 
+from tsxbot.aggregator.registry import MANUAL_BOT
 from tsxbot.bus import MessageBus, Subscription
 from tsxbot.config import Config
 from tsxbot.config.secrets import Secret
 from tsxbot.log import get_logger
 from tsxbot.manual_trading.ticket import (
-    MANUAL_BOT,
     Distance,
     Plan,
     Ticket,

@@ -14,12 +14,12 @@ from typing import Annotated
 
 import msgspec
 
+from tsxbot.aggregator.registry import MANUAL_BOT
 from tsxbot.config.instruments import Instrument
 from tsxbot.messages import OrderSubmission
 from tsxbot.messages.enums import OrderType, Side
 from tsxbot.messages.payload import MAX_ORDER_QUANTITY
 
-MANUAL_BOT = "manual"
 Distance = Annotated[float, msgspec.Meta(gt=0, lt=1e7)]
 
 
