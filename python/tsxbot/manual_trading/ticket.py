@@ -70,7 +70,7 @@ def _ticks(value: float, unit: Unit, instrument: Instrument, quantity: int, *, s
     else:
         exact = value / (instrument.tick_value * quantity)
     # A tiny tolerance so 5.0 points of a 0.25 tick are 20 ticks, not 19.999...
-    return math.floor(exact + 1e-9) if stop else round(exact)
+    return math.floor(exact + 1e-9) if stop else math.floor(exact + 0.5)  # half a tick rounds up
 
 
 def _at(entry: float, ticks: int, instrument: Instrument) -> float:
