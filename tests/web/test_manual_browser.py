@@ -42,7 +42,7 @@ def _stops(cm: httpx.Client) -> list[float]:
     return [o["stopPrice"] for o in orders if o["symbol"] == "MES" and o.get("stopPrice") is not None]
 
 
-def _ticket_fills_refuses_closes_and_cancels(page: Any, cm: httpx.Client) -> None:
+def _ticket_fills_refuses_closes_and_cancels(page: Any, cm: httpx.Client, shot: Path) -> None:
     """The ticket's preview (8 ticks of MES at $1.25 for 1 contract: $10 risk, target 16: R:R 2),
     a market order that fills and shows in positions as the manual bot's, a refusal with its
     typed reason, Close, then a working limit order cancelled."""
@@ -61,6 +61,8 @@ def _ticket_fills_refuses_closes_and_cancels(page: Any, cm: httpx.Client) -> Non
         )
     )
     page.wait_for_selector("#positions button[data-action='close']", timeout=10_000)
+    page.wait_for_selector("#chart[data-lines*='avg long 1']", timeout=10_000)
+    page.screenshot(path=str(shot), full_page=True)  # the ticket, the manual position and its lines
     # More than the account's maxOrderSize (5): the aggregator refuses, and the page says why.
     page.fill("#t-qty", "50")
     page.click("#t-send")
@@ -165,7 +167,7 @@ def test_the_manual_page_moves_a_stop_and_flattens(tmp_path: Path) -> None:
                 )
                 assert resumed.status_code == 200, resumed.text
                 page.wait_for_selector("#state[data-state='ACTIVE']", timeout=10_000)
-                _ticket_fills_refuses_closes_and_cancels(page, cm)
+                _ticket_fills_refuses_closes_and_cancels(page, cm, shot)
                 _blocked_in_the_panel_stops_entering(browser, f"http://127.0.0.1:{ports.control_panel}", page)
                 # Chromium logs each refused request (422) itself: those are the refusals asked for.
                 errors[:] = [e for e in errors if "status of 422" not in e]
