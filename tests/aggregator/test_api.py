@@ -51,7 +51,7 @@ async def test_reads_describe_the_state_the_positions_and_the_orders(
     assert [o["orderId"] for o in orders["orders"]] == ["a1"]
     assert len(orders["working"]) == 2  # the bracket legs
     bots = {b["botId"]: b for b in (await api.get("/bots")).json()["bots"]}
-    assert set(bots) == {"bot_1", "bot_2", "bot_3"}
+    assert set(bots) == {"bot_1", "bot_2", "bot_3", "manual"}  # the manual page's orders
     spec = (await api.get("/openapi.json")).json()
     assert {"/status", "/halt", "/bots/{bot_id}/pause", "/risk/events"} <= set(spec["paths"])
     unauthorised = await httpx.AsyncClient().get(f"{api.base_url}/status")

@@ -7,8 +7,11 @@ hostile requests never get a 5xx."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import json
+import sqlite3
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -18,9 +21,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from support.agg_harness import AggHarness
+from support.bus_helpers import eventually
 from support.cm_harness import API_KEY
 from tsxbot.aggregator.dashboard import EquityCurve, _quantiles
 from tsxbot.messages import BotState, BotStatus, Envelope, PositionUpdate, channels
+from tsxbot.messages.enums import Side
 
 
 @pytest.fixture
@@ -204,3 +209,51 @@ async def test_generated_hostile_requests_to_the_monitoring_port_never_get_a_5xx
     tally: dict[int, int] = {}
     await asyncio.wait_for(asyncio.to_thread(_fuzz, base, tally), timeout=240)
     assert tally.get(401, 0) > 10 and tally.get(404, 0) + tally.get(405, 0) > 10, tally
+
+
+def test_equity_curve_seeded_from_the_journal_keeps_the_points_sampled_since() -> None:
+    curve = EquityCurve(limit=10)
+    day = dt.date(2026, 11, 24)
+    t0 = dt.datetime(2026, 11, 24, 14, 30, tzinfo=dt.UTC)
+    start = int(t0.timestamp())
+    curve.add(day, t0 + dt.timedelta(seconds=10), 105.0)
+    journaled = [(start, 100.0), (start + 5, 102.0), (start + 5, 103.0), (start + 10, 104.0)]
+    curve.seed(day, journaled)  # one point a second (its last row); the sampled one wins
+    assert curve.points == [(start, 100.0), (start + 5, 103.0), (start + 10, 105.0)]
+    curve.seed(dt.date(2026, 11, 25), [(start + 86400, 90.0)])  # another day: only its rows
+    assert curve.points == [(start + 86400, 90.0)]
+
+
+async def test_after_a_restart_the_equity_curve_comes_back_from_the_journal(
+    agg: AggHarness, tmp_path: Path
+) -> None:
+    """A trade journaled by the first run; the second run's curve starts with the day's journaled
+    account rows (read here with plain sqlite3), then its own samples."""
+    url = f"sqlite:///{tmp_path / 'journal.db'}"
+    first = await agg.start(journal_url=url)
+    mark = await agg.wait_mark()
+    await agg.submit("bot_2", order_id="e1", stop_loss=mark - 4.0, take_profit=mark + 12.0)
+    await agg.wait_for("bot_2", PositionUpdate, lambda p: p.net_quantity == 1)
+    await agg.submit("bot_2", order_id="e2", side=Side.SELL)
+    await agg.wait_for("bot_2", PositionUpdate, lambda p: p.net_quantity == 0)
+    day = first.current_trading_day
+    assert day is not None
+    await first.stop()
+    with contextlib.closing(sqlite3.connect(tmp_path / "journal.db")) as db:
+        rows = db.execute(
+            "SELECT ts_ns, equity FROM account_history WHERE trading_day = ? ORDER BY ts_ns, id",
+            (day.isoformat(),),
+        ).fetchall()
+    assert len(rows) >= 2  # the balance before and after the trade at least
+    per_second: dict[int, float] = {}
+    for ts, equity in rows:  # a second's last row
+        per_second[ts // 1_000_000_000] = equity
+    journaled = sorted(per_second.items())
+
+    second = await agg.start_aggregator(journal_url=url, state_key="no-snapshot")
+    assert second.monitoring is not None
+    dashboard = second.monitoring.dashboard
+    await eventually(lambda: dashboard._seeded, within=15, what="the curve seeded from the journal")
+    before = [p for p in dashboard.equity.points if p[0] < journaled[-1][0]]
+    assert before == [p for p in journaled if p[0] < journaled[-1][0]]
+    assert dashboard.equity.points[-1][0] >= journaled[-1][0]

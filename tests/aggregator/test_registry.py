@@ -10,7 +10,7 @@ import pytest
 from support.agg_harness import AggHarness
 from support.bus_helpers import eventually
 from tsxbot.aggregator.positions import UNATTRIBUTED
-from tsxbot.aggregator.registry import config_hash
+from tsxbot.aggregator.registry import MANUAL_BOT, BotRegistry, config_hash
 from tsxbot.aggregator.trading_state import Cause
 from tsxbot.messages import OrderType, PositionUpdate, RiskReason, RiskRejection, Side
 
@@ -91,3 +91,12 @@ async def test_correlated_instruments_share_one_limit_in_mini_equivalents(agg: A
     assert aggregator.engine.working_orders == 1  # the refused order is not left working
     await agg.submit("bot_2", order_id="m2", side=Side.SELL, stop_loss=mark + 4.0, take_profit=mark - 12.0)
     await agg.wait_for("bot_2", PositionUpdate, lambda p: p.net_quantity == -1)
+
+
+def test_the_manual_bot_is_always_known_and_needs_no_registration() -> None:
+    registry = BotRegistry([("bot_1", "MES", "abc")], heartbeat_timeout=5.0, require_registration=True)
+    assert registry.may_trade(MANUAL_BOT) is not None  # the manual page's orders
+    assert registry.may_trade("bot_1") is None  # not registered yet
+    assert registry.may_trade("bot_9") is None  # not configured
+    assert registry.ids() == ["bot_1", "manual"]
+    assert registry.newly_stale(1e9) == []  # never heard from, so never stale

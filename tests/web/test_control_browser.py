@@ -73,7 +73,7 @@ def test_the_control_panel_acts_through_the_aggregator_with_each_role(tmp_path: 
                 assert trader.text_content("#who") == "trader"
                 trader.wait_for_selector("#services td.ok", timeout=10_000)
                 assert trader.locator("#services td.bad").count() == 0
-                assert trader.locator("#bots tbody tr").count() == 3
+                assert trader.locator("#bots tbody tr").count() == 4  # bot_1..3 and manual (the page's)
 
                 trader.click("#halt")  # an admin's action
                 trader.wait_for_selector("#message.error", timeout=10_000)
@@ -128,7 +128,7 @@ def test_the_control_panel_acts_through_the_aggregator_with_each_role(tmp_path: 
                 admin.wait_for_selector("#bots td.agg-state[data-state='PAUSED']", timeout=10_000)
                 bots = httpx.get(f"{api}/bots", headers={"X-API-Key": KEY}).json()["bots"]
                 paused = {b["botId"]: b["paused"] for b in bots}
-                assert paused == {"bot_1": False, "bot_2": True, "bot_3": False}
+                assert paused == {"bot_1": False, "bot_2": True, "bot_3": False, "manual": False}
                 # The bot itself, on its control channel: it says it is paused (no new entries).
                 pause = "#bots button[data-bot='bot_1'][data-command='pause']"
                 admin.wait_for_selector(pause, timeout=20_000)

@@ -57,7 +57,7 @@ async def test_actions_go_through_the_aggregator_with_the_session_role_and_token
         csrf = login.json()["csrfToken"]
         overview = (await http.get("/api/overview")).json()
         assert [s["ok"] for s in overview["services"]] == [True, True, True]
-        assert {b["botId"] for b in overview["bots"]} == {"bot_1", "bot_2", "bot_3"}
+        assert {b["botId"] for b in overview["bots"]} == {"bot_1", "bot_2", "bot_3", "manual"}
         assert (await http.post("/api/aggregator/halt", json={"reason": "x"})).status_code == 403  # no token
         assert agg.agg.account.state_name == "ACTIVE"
         halted = await http.post(

@@ -10,6 +10,7 @@ import shutil
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import httpx
 import msgspec
@@ -39,6 +40,72 @@ def _wait(condition: Callable[[], bool], within: float = 20.0) -> bool:
 def _stops(cm: httpx.Client) -> list[float]:
     orders = cm.get("/api/orders").json()["orders"]
     return [o["stopPrice"] for o in orders if o["symbol"] == "MES" and o.get("stopPrice") is not None]
+
+
+def _ticket_fills_refuses_closes_and_cancels(page: Any, cm: httpx.Client, shot: Path) -> None:
+    """The ticket's preview (8 ticks of MES at $1.25 for 1 contract: $10 risk, target 16: R:R 2),
+    a market order that fills and shows in positions as the manual bot's, a refusal with its
+    typed reason, Close, then a working limit order cancelled."""
+    page.fill("#t-qty", "1")
+    page.fill("#t-stop", "8")
+    page.fill("#t-target", "16")
+    page.select_option("#t-unit", "ticks")
+    page.wait_for_selector("#t-preview[data-risk='10']", timeout=10_000)
+    assert "R:R 2" in (page.text_content("#t-preview") or "")
+    page.click("#t-send")
+    page.wait_for_selector("#message.ok:has-text('order ')", timeout=15_000)
+    assert _wait(
+        lambda: (
+            [(p["symbol"], p["netQuantity"]) for p in cm.get("/api/positions").json()["positions"]]
+            == [("MES", 1)]
+        )
+    )
+    page.wait_for_selector("#positions button[data-action='close']", timeout=10_000)
+    page.wait_for_selector("#chart[data-lines*='avg long 1']", timeout=10_000)
+    page.screenshot(path=str(shot), full_page=True)  # the ticket, the manual position and its lines
+    # More than the account's maxOrderSize (5): the aggregator refuses, and the page says why.
+    page.fill("#t-qty", "50")
+    page.click("#t-send")
+    page.wait_for_selector("#message.error:has-text('MAX_ORDER_SIZE')", timeout=15_000)
+    assert [p["netQuantity"] for p in cm.get("/api/positions").json()["positions"]] == [1]
+    page.click("#positions button[data-action='close']")
+    page.wait_for_selector("#message.ok:has-text('close')", timeout=15_000)
+    assert _wait(lambda: cm.get("/api/positions").json()["positions"] == [])
+    assert _wait(lambda: cm.get("/api/orders").json()["orders"] == [])  # its bracket went with it
+    # A limit order far from the market works; Cancel takes it off the exchange.
+    page.fill("#t-qty", "1")
+    page.select_option("#t-type", "LIMIT")
+    page.fill("#t-price", "4000")
+    page.click("#t-send")
+    page.wait_for_selector("#message.ok:has-text('order ')", timeout=15_000)
+    page.wait_for_selector("#orders button[data-action='cancel']", timeout=10_000)
+    assert any(o.get("limitPrice") == 4000 for o in cm.get("/api/orders").json()["orders"])
+    # On the chart: the entry is labelled as the entry it is (not "target"); its bracket legs
+    # wait at the exchange without a price (ticks from the fill), so they draw no line yet.
+    page.wait_for_selector("#chart[data-lines*='limit buy 1']", timeout=10_000)
+    labels = (page.get_attribute("#chart", "data-lines") or "").split("|")
+    assert labels == ["limit buy 1"], labels
+    page.click("#orders button[data-action='cancel']")
+    page.wait_for_selector("#message.ok:has-text('cancel')", timeout=15_000)
+    assert _wait(lambda: cm.get("/api/orders").json()["orders"] == [])
+    page.select_option("#t-type", "MARKET")
+
+
+def _blocked_in_the_panel_stops_entering(browser: Any, panel: str, page: Any) -> None:
+    """An admin blocks the manual bot's entries in the control panel; the next entry from the
+    ticket is refused BOT_PAUSED."""
+    admin = browser.new_page()
+    admin.goto(panel + "/")
+    admin.wait_for_selector("#login-form", state="visible", timeout=20_000)
+    admin.fill("#login-key", KEY)
+    admin.click("#login-form button")
+    block = "#bots button[data-bot='manual'][data-kind='entries']"
+    admin.wait_for_selector(block, timeout=20_000)
+    admin.click(block)
+    admin.wait_for_selector("#bots td.agg-state[data-state='PAUSED']", timeout=10_000)
+    admin.close()
+    page.click("#t-send")
+    page.wait_for_selector("#message.error:has-text('BOT_PAUSED')", timeout=15_000)
 
 
 def test_the_manual_page_moves_a_stop_and_flattens(tmp_path: Path) -> None:
@@ -76,6 +143,9 @@ def test_the_manual_page_moves_a_stop_and_flattens(tmp_path: Path) -> None:
                 assert int(page.get_attribute("#chart", "data-bars") or 0) > 100
                 page.wait_for_selector("#positions td:text-is('MES')", timeout=10_000)
                 assert page.locator("#orders tbody tr").count() == 2  # the stop and the target
+                page.wait_for_selector("#chart[data-lines*='stop']", timeout=10_000)
+                labels = sorted((page.get_attribute("#chart", "data-lines") or "").split("|"))
+                assert labels == ["avg long 1", "stop", "target"], labels
 
                 moved = stop - 1.0  # a long's stop, a point lower
                 page.fill("#sltp-stop", str(moved))
@@ -89,7 +159,24 @@ def test_the_manual_page_moves_a_stop_and_flattens(tmp_path: Path) -> None:
                 page.wait_for_selector("#message.ok:has-text('flatten all')", timeout=15_000)
                 assert _wait(lambda: cm.get("/api/positions").json()["positions"] == [])
                 assert _wait(lambda: cm.get("/api/orders").json()["orders"] == [])
+                api = f"http://127.0.0.1:{ports.aggregator_api}"
+                resumed = httpx.post(
+                    f"{api}/resume",
+                    json={"requestedBy": "test", "reason": "drill over"},
+                    headers={"X-API-Key": KEY},
+                )
+                assert resumed.status_code == 200, resumed.text
+                page.wait_for_selector("#state[data-state='ACTIVE']", timeout=10_000)
+                _ticket_fills_refuses_closes_and_cancels(page, cm, shot)
+                _blocked_in_the_panel_stops_entering(browser, f"http://127.0.0.1:{ports.control_panel}", page)
+                # Chromium logs each refused request (422) itself: those are the refusals asked for.
+                errors[:] = [e for e in errors if "status of 422" not in e]
                 errors_while_running = list(errors)
+                # From the logged-in page itself: an order without the CSRF token is refused.
+                no_csrf = page.evaluate(
+                    "fetch('/api/order', {method: 'POST', body: '{}'}).then(r => r.status)"
+                )
+                assert no_csrf == 403
 
                 viewer = browser.new_context().request
                 assert viewer.post(base + "/auth/login", data={"key": VIEWER}).status == 200

@@ -5,9 +5,13 @@ named, and generated hostile requests never a 5xx (a good request right after st
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 from collections.abc import AsyncIterator
+from typing import Any
 
+import aiohttp
 import httpx
+import msgspec
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -16,6 +20,7 @@ from support.agg_harness import AggHarness
 from support.cm_harness import API_KEY
 from tsxbot.config.secrets import Secret
 from tsxbot.manual_trading import ManualTrading
+from tsxbot.messages import Bar, Envelope, channels
 
 VIEWER = "manual-viewer-key-0123456789"
 
@@ -77,6 +82,133 @@ async def test_history_candles_and_the_roles_of_the_actions(agg: AggHarness, man
         assert flatten.requested_by == "manual trading (admin)"
 
 
+async def _until(check: Any, within: float = 15.0) -> Any:
+    deadline = asyncio.get_running_loop().time() + within
+    while True:
+        value = await check()
+        if value or asyncio.get_running_loop().time() > deadline:
+            return value
+        await asyncio.sleep(0.2)
+
+
+async def test_the_ticket_previews_sends_as_bot_manual_and_shows_a_refusal(
+    agg: AggHarness, manual: ManualTrading
+) -> None:
+    base = f"http://127.0.0.1:{manual.port}"
+    mark = await agg.wait_mark("MES")
+    cm = f"http://127.0.0.1:{agg.cm.managers[-1].api.port}"
+    async with (
+        httpx.AsyncClient(base_url=base, headers={"X-API-Key": API_KEY}, timeout=30) as trader,
+        httpx.AsyncClient(base_url=cm, headers={"X-API-Key": API_KEY}, timeout=30) as exchange,
+    ):
+        # The preview: MES ticks are 0.25 points worth $1.25; 2 contracts.
+        dollars = {
+            "symbol": "MES",
+            "side": "BUY",
+            "quantity": 2,
+            "stop": 25.0,
+            "target": 51.0,
+            "unit": "dollars",
+        }
+        shown = (await trader.post("/api/preview", json=dollars)).json()["plan"]
+        assert shown["stopTicks"] == 10 and shown["targetTicks"] == 20  # 25/(1.25*2); 51/2.5 = 20.4 -> 20
+        assert shown["riskDollars"] == 25.0 and shown["rewardDollars"] == 50.0 and shown["rewardRisk"] == 2.0
+        points = {**dollars, "stop": 2.6, "target": 5.0, "unit": "points"}
+        shown = (await trader.post("/api/preview", json=points)).json()["plan"]
+        assert shown["stopTicks"] == 10 and shown["targetTicks"] == 20  # 2.6 points: down to 10 ticks
+        limit = {**points, "orderType": "LIMIT", "price": 5000.25, "side": "SELL"}
+        shown = (await trader.post("/api/preview", json=limit)).json()["plan"]
+        assert (shown["entry"], shown["stopPrice"], shown["targetPrice"]) == (5000.25, 5002.75, 4995.25)
+        for bad, named in (
+            ({**limit, "price": 5000.1}, "not on MES's tick"),
+            ({**points, "orderType": "STOP"}, "needs its price"),
+            ({**points, "price": 5000.0}, "a market order has no price"),
+            ({**points, "stop": 0.1}, "stop: less than one tick"),
+            ({**points, "symbol": "XYZ"}, "unknown 'XYZ'"),
+        ):
+            answer = await trader.post("/api/preview", json=bad)
+            assert answer.status_code == 200 and answer.json()["ok"] is False, answer.text
+            assert named in answer.json()["error"], answer.text
+            sent = await trader.post("/api/order", json=bad)
+            assert sent.status_code == 400 and named in sent.json()["error"]  # and nothing sent
+        # A refusal from the aggregator's risk check, with its typed reason: more than maxOrderSize.
+        refused = await trader.post("/api/order", json={**points, "quantity": 50})
+        assert refused.status_code == 422 and refused.json()["reason"] == "MAX_ORDER_SIZE", refused.text
+        assert (await exchange.get("/api/positions")).json()["positions"] == []
+        # A market order with its bracket fills and is the manual bot's.
+        sent = await trader.post("/api/order", json={**points, "stop": 2.5, "target": 5.0, "quantity": 1})
+        assert sent.status_code == 200, sent.text
+        positions = await _until(lambda: _positions(exchange))
+        assert [(p["symbol"], p["netQuantity"]) for p in positions] == [("MES", 1)]
+        fills = await _until(lambda: _manual_positions(agg))
+        assert fills == [("MES", 1)]
+        orders = (await exchange.get("/api/orders")).json()["orders"]
+        stops = [o["stopPrice"] for o in orders if o.get("stopPrice") is not None]
+        assert len(stops) == 1 and abs(stops[0] - (mark - 2.5)) < 3.0  # 10 ticks under the entry
+        # Reverse: the long closed and a short of the same size opened with its own bracket.
+        reversed_ = await trader.post("/api/reverse", json={"symbol": "MES", "stop": 10, "target": 20})
+        assert reversed_.status_code == 200, reversed_.text
+        assert await _until(lambda: _manual_positions_are(agg, [("MES", -1)]))
+        assert (await trader.get("/api/state")).json()["manual"] == {"MES": -1}
+        assert await _until(lambda: _short_is_protected(exchange, mark))
+        # Partial close is refused past the size held; close takes it off.
+        assert (await trader.post("/api/close", json={"symbol": "MES", "quantity": 2})).status_code == 409
+        closed = await trader.post("/api/close", json={"symbol": "MES"})
+        assert closed.status_code == 200, closed.text
+        assert await _until(lambda: _flat(exchange))
+        # A working limit order: modified, then cancelled; a bot's order is not the page's.
+        far = {"symbol": "MES", "side": "BUY", "quantity": 1, "orderType": "LIMIT", "stop": 8, "target": 16}
+        placed = await trader.post("/api/order", json={**far, "price": round(mark - 50)})
+        assert placed.status_code == 200, placed.text
+        working = await _until(lambda: _working(exchange))
+        (order,) = [o for o in working if o["limitPrice"] == round(mark - 50)]
+        assert order["botId"] == "manual"
+        moved = await trader.post(
+            "/api/modify", json={"exchangeOrderId": order["exchangeOrderId"], "limitPrice": round(mark - 60)}
+        )
+        assert moved.status_code == 200, moved.text
+        assert (await _working(exchange))[0]["limitPrice"] == round(mark - 60)
+        gone = await trader.post("/api/cancel", json={"exchangeOrderId": order["exchangeOrderId"]})
+        assert gone.status_code == 200, gone.text
+        assert await _until(lambda: _no_orders(exchange))
+        assert (await trader.post("/api/cancel", json={"exchangeOrderId": 999999})).status_code == 404
+    async with httpx.AsyncClient(base_url=base, headers={"X-API-Key": VIEWER}, timeout=20) as viewer:
+        assert (await viewer.post("/api/order", json=points)).status_code == 403
+
+
+async def _positions(exchange: httpx.AsyncClient) -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = (await exchange.get("/api/positions")).json()["positions"]
+    return found
+
+
+async def _working(exchange: httpx.AsyncClient) -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = (await exchange.get("/api/orders")).json()["orders"]
+    return found
+
+
+async def _flat(exchange: httpx.AsyncClient) -> bool:
+    return all(p["netQuantity"] == 0 for p in await _positions(exchange)) and not await _working(exchange)
+
+
+async def _no_orders(exchange: httpx.AsyncClient) -> bool:
+    return not await _working(exchange)
+
+
+async def _short_is_protected(exchange: httpx.AsyncClient, mark: float) -> bool:
+    """The short's stop is a BUY stop above the market, and it is the only stop."""
+    stops = [o for o in await _working(exchange) if o.get("stopPrice") is not None]
+    return len(stops) == 1 and stops[0]["side"] == "BUY" and stops[0]["stopPrice"] > mark - 3
+
+
+async def _manual_positions_are(agg: AggHarness, expected: list[tuple[str, int]]) -> bool:
+    return await _manual_positions(agg) == expected
+
+
+async def _manual_positions(agg: AggHarness) -> list[tuple[str, int]]:
+    held = agg.agg.positions.quantity("manual", "MES")
+    return [("MES", held)] if held else []
+
+
 def _fuzz(base: str, tally: dict[int, int]) -> None:
     with httpx.Client(base_url=base, headers={"X-API-Key": API_KEY}, timeout=20) as http:
 
@@ -91,6 +223,12 @@ def _fuzz(base: str, tally: dict[int, int]) -> None:
                     "/api/bars?timeframe=%00",
                     "/api/sltp",
                     "/api/flatten",
+                    "/api/preview",
+                    "/api/order",
+                    "/api/close",
+                    "/api/reverse",
+                    "/api/cancel",
+                    "/api/modify",
                     "/ws",
                 ]
             )
@@ -104,6 +242,15 @@ def _fuzz(base: str, tally: dict[int, int]) -> None:
                         b'{"symbol": "MES", "stopLoss": 1e400}',
                         b'{"symbol": "' + b"M" * 100 + b'", "takeProfit": 1}',
                         b'{"reason": 5}',
+                        b'{"symbol": "MES", "side": "BUY", "quantity": 0}',
+                        b'{"symbol": "MES", "side": "BUY", "quantity": 1, "orderType": "STOP", "price": 1e9}',
+                        b'{"symbol": "MES", "side": "SIDEWAYS", "quantity": 1}',
+                        b'{"symbol": "MES", "side": "BUY", "quantity": 1, "stop": -4, "unit": "yen"}',
+                        b'{"symbol": "ZZZ", "stop": 4}',
+                        b'{"symbol": "MES", "quantity": 5000}',
+                        b'{"exchangeOrderId": -1}',
+                        b'{"exchangeOrderId": 99999999999999999999999}',
+                        b'{"exchangeOrderId": 5, "limitPrice": "x"}',
                         b'{"reason": "' + b"x" * 2000 + b'"}',
                     ]
                 ),
@@ -123,3 +270,47 @@ async def test_generated_hostile_requests_never_get_a_5xx(manual: ManualTrading)
     tally: dict[int, int] = {}
     await asyncio.wait_for(asyncio.to_thread(_fuzz, f"http://127.0.0.1:{manual.port}", tally), timeout=240)
     assert tally.get(400, 0) > 20 and tally.get(404, 0) + tally.get(405, 0) > 20, tally
+
+
+async def test_live_bars_from_the_bus_reach_the_page_over_the_websocket(
+    agg: AggHarness, manual: ManualTrading
+) -> None:
+    """A 1-minute bar the connection manager would publish arrives on the page's WebSocket as the
+    chart's candle (time in seconds, OHLC as sent); a 15-second bar is not the chart's."""
+    start = agg.sim.now().replace(second=0, microsecond=0)
+    bar = Bar(
+        symbol="MES",
+        timeframe="1m",
+        start=start,
+        end=start + dt.timedelta(minutes=1),
+        open=5000.0,
+        high=5002.5,
+        low=4999.25,
+        close=5001.75,
+        volume=42,
+    )
+    bus = await agg.client()
+    async with aiohttp.ClientSession(headers={"X-API-Key": VIEWER}) as session:
+        ws = await session.ws_connect(f"http://127.0.0.1:{manual.port}/ws")
+        await asyncio.sleep(0.2)  # the page is watching
+        other = msgspec.structs.replace(bar, timeframe="15s", end=start + dt.timedelta(seconds=15))
+        await bus.publish(channels.market_data("MES"), Envelope.wrap(other, "test"))
+        await bus.publish(channels.market_data("MES"), Envelope.wrap(bar, "test"))
+        received: list[dict[str, Any]] = []
+        while not received or received[-1]["bar"]["volume"] != 42:  # the simulator's own bars may come too
+            received.append(await asyncio.wait_for(ws.receive_json(), 10))
+        await ws.close()
+    assert all(m["bar"]["timeframe"] in ("1m", "5m") for m in received)
+    assert received[-1] == {
+        "type": "bar",
+        "bar": {
+            "symbol": "MES",
+            "timeframe": "1m",
+            "time": int(start.timestamp()),
+            "open": 5000.0,
+            "high": 5002.5,
+            "low": 4999.25,
+            "close": 5001.75,
+            "volume": 42,
+        },
+    }

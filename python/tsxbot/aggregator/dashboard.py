@@ -65,6 +65,16 @@ class EquityCurve:
         if len(self.points) > self.limit:
             self.points = self.points[::2]
 
+    def seed(self, day: dt.date, journaled: list[tuple[int, float]]) -> None:
+        """The day's points from the journal (after a restart), before the ones sampled since."""
+        since = self.points if self.day == day else []
+        first = since[0][0] if since else None
+        # One point a second (the chart needs strictly rising times): a second's last row.
+        earlier = sorted({t: v for t, v in journaled if first is None or t < first}.items())
+        self.day, self.points = day, earlier + since
+        while len(self.points) > self.limit:
+            self.points = self.points[::2]
+
 
 class Dashboard:
     def __init__(self, agg: Aggregator, push_seconds: float = PUSH_SECONDS) -> None:
@@ -72,6 +82,7 @@ class Dashboard:
         self.push_seconds = push_seconds
         self.bot_status: dict[str, BotStatus] = {}
         self.equity = EquityCurve()
+        self._seeded = False
         self._clients: set[asyncio.Queue[bytes]] = set()
         self._subscription: Subscription | None = None
         self._tasks: list[asyncio.Task[None]] = []
@@ -112,11 +123,23 @@ class Dashboard:
         if agg.clock_known():
             self.equity.add(agg.current_trading_day, agg.clock(), agg.engine.equity)
 
+    async def seed_equity(self) -> None:
+        """Once the trading day is known: the day's curve so far from the journal's account rows
+        (each balance change and peak rise), so a restart does not start the curve afresh."""
+        agg = self.agg
+        day = agg.current_trading_day
+        if self._seeded or agg.journal is None or day is None or not agg.clock_known():
+            return
+        self._seeded = True
+        rows = await asyncio.to_thread(agg.journal.store.account_day, agg.account_id, day.isoformat())
+        self.equity.seed(day, [(r.ts_ns // 1_000_000_000, r.equity) for r in rows])
+
     async def _push_loop(self) -> None:
         """Samples the equity curve, and builds and pushes a snapshot only while a page watches."""
         last = b""
         while True:
             try:
+                await self.seed_equity()
                 self.sample_equity()
                 data = (
                     msgspec.json.encode({"type": "snapshot", "data": self.snapshot()})

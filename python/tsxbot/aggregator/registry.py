@@ -1,7 +1,11 @@
 """The bot registry: the bots that may trade on this account (the enabled bots of the
 configuration), their registration (config hash), heartbeats, and pause state. Orders from a
 bot not in it are refused (UNKNOWN_BOT); a bot silent longer than ``heartbeat_timeout`` is
-reported stale (its positions stay protected by their exchange-side stops)."""
+reported stale (its positions stay protected by their exchange-side stops).
+
+The bot ``manual`` (the manual trading page's orders) is always known: it needs no
+configuration, registration or heartbeat, and its orders pass the same risk checks
+(account limits; no per-bot limits beyond the account's)."""
 
 from __future__ import annotations
 
@@ -13,6 +17,8 @@ from typing import Any
 import msgspec
 
 from tsxbot.config.bot_config import BotConfig
+
+MANUAL_BOT = "manual"
 
 
 def config_hash(config: BotConfig) -> str:
@@ -43,13 +49,16 @@ class BotRegistry:
         require_registration: bool = False,
     ) -> None:
         self._bots = {bot_id: BotEntry(bot_id, symbol, expected) for bot_id, symbol, expected in bots}
+        self._bots.setdefault(MANUAL_BOT, BotEntry(MANUAL_BOT))
         self.heartbeat_timeout = heartbeat_timeout
         self.require_registration = require_registration
 
     def may_trade(self, bot_id: str) -> BotEntry | None:
         """The bot's entry when it may send orders (configured, and registered when required)."""
         entry = self._bots.get(bot_id)
-        if entry is None or (self.require_registration and entry.registered_at is None):
+        if entry is None or (
+            self.require_registration and entry.registered_at is None and bot_id != MANUAL_BOT
+        ):
             return None
         return entry
 

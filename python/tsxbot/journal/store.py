@@ -110,6 +110,18 @@ class JournalStore:
             out[record.account_id] = msgspec.structs.replace(record, drawdown_peak=highest[record.account_id])
         return out
 
+    def account_day(self, account_id: int | None, trading_day: str) -> list[AccountStateRecord]:
+        """The account's ``account_history`` rows of one trading day, oldest first (the day's
+        equity at each balance change and peak rise: the dashboard's curve after a restart)."""
+        table = schema.account_history
+        query = select(table).where(table.c.trading_day == trading_day)
+        query = query.where(
+            table.c.account_id.is_(None) if account_id is None else table.c.account_id == account_id
+        )
+        with self.engine.connect() as connection:
+            rows = connection.execute(query.order_by(table.c.ts_ns, table.c.id)).mappings().all()
+        return [AccountStateRecord(**{k: v for k, v in row.items() if k != "id"}) for row in rows]
+
     def final_statuses(self) -> dict[str, OrderStatus]:
         """Each order id's final status (FILLED, CANCELLED, EXPIRED, REJECTED), from its updates."""
         table = schema.order_updates

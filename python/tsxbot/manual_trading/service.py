@@ -2,7 +2,10 @@
 orders, candles from its History (over the bus) and live bars from the bus. Actions go through
 the services' own APIs with the internal key, after the person's role is checked (a trader's):
 moving a stop or target (the connection manager's ``/api/position/update-sltp``) and flatten all
-(the aggregator's ``/flatten``)."""
+(the aggregator's ``/flatten``). Orders from the ticket, and closing the manual bot's position,
+go on the bus to the aggregator as bot ``manual`` (its risk check, its refusal's typed reason
+shown); cancelling or modifying a working order of the manual bot goes to the connection
+manager's ``/command``."""
 
 from __future__ import annotations
 
@@ -10,17 +13,43 @@ import asyncio
 import contextlib
 import datetime as dt
 import itertools
+import secrets
 from collections.abc import Callable
 from typing import Annotated, Any
 
 import msgspec
 from aiohttp import web
 
+from tsxbot.aggregator.registry import MANUAL_BOT
 from tsxbot.bus import MessageBus, Subscription
 from tsxbot.config import Config
 from tsxbot.config.secrets import Secret
 from tsxbot.log import get_logger
-from tsxbot.messages import Bar, Envelope, HistoryBars, HistoryRequest, channels
+from tsxbot.manual_trading.ticket import (
+    Distance,
+    Plan,
+    Ticket,
+    TicketError,
+    Unit,
+    closing,
+    plan,
+    submission,
+)
+from tsxbot.messages import (
+    Bar,
+    CancelOrder,
+    Envelope,
+    HistoryBars,
+    HistoryRequest,
+    ModifyOrder,
+    OrderSubmission,
+    OrderUpdate,
+    Quote,
+    RiskRejection,
+    channels,
+)
+from tsxbot.messages.enums import MessageType
+from tsxbot.messages.payload import MAX_ORDER_QUANTITY
 from tsxbot.runtime import Service
 from tsxbot.runtime.auth import ROLE_KEY, SAFE_METHODS, Role, reload_keys_on_sighup
 from tsxbot.runtime.http import HttpServer, broadcast, error_response, json_response, stream_queue
@@ -33,6 +62,7 @@ TIMEFRAMES = {"1m": dt.timedelta(days=2), "5m": dt.timedelta(days=7)}
 HISTORY_TIMEOUT_SECONDS = 15.0
 MAX_BODY = 16 * 1024
 WS_QUEUE = 256
+ORDER_TIMEOUT_SECONDS = 15.0
 
 
 class SltpRequest(msgspec.Struct, rename="camel", forbid_unknown_fields=True):
@@ -43,6 +73,29 @@ class SltpRequest(msgspec.Struct, rename="camel", forbid_unknown_fields=True):
 
 class FlattenRequest(msgspec.Struct, forbid_unknown_fields=True):
     reason: Annotated[str, msgspec.Meta(max_length=1000)] = ""
+
+
+class CloseRequest(msgspec.Struct, rename="camel", forbid_unknown_fields=True):
+    symbol: Annotated[str, msgspec.Meta(min_length=1, max_length=32)]
+    # None: the whole position; else a partial close of this many contracts.
+    quantity: Annotated[int, msgspec.Meta(gt=0, le=MAX_ORDER_QUANTITY)] | None = None
+
+
+class ReverseRequest(msgspec.Struct, rename="camel", forbid_unknown_fields=True):
+    """Close the manual bot's position and open the same size the other way, with this bracket."""
+
+    symbol: Annotated[str, msgspec.Meta(min_length=1, max_length=32)]
+    stop: Distance
+    target: Distance | None = None
+    unit: Unit = Unit.TICKS
+
+
+class WorkingOrderRequest(msgspec.Struct, rename="camel", forbid_unknown_fields=True):
+    exchange_order_id: Annotated[int, msgspec.Meta(ge=0, le=2**63 - 1)]
+    # Modify only: the new limit or stop price (the size is not changed here: a bigger order
+    # would skip the aggregator's risk check).
+    limit_price: Annotated[float, msgspec.Meta(gt=0, lt=1e9)] | None = None
+    stop_price: Annotated[float, msgspec.Meta(gt=0, lt=1e9)] | None = None
 
 
 def required_role(request: web.Request) -> Role:
@@ -81,6 +134,12 @@ class ManualTrading(Service):
         app.router.add_get("/ws", self.stream)
         app.router.add_post("/api/sltp", self.move_sltp)
         app.router.add_post("/api/flatten", self.flatten)
+        app.router.add_post("/api/preview", self.preview)
+        app.router.add_post("/api/order", self.order)
+        app.router.add_post("/api/close", self.close)
+        app.router.add_post("/api/reverse", self.reverse)
+        app.router.add_post("/api/cancel", self.cancel)
+        app.router.add_post("/api/modify", self.modify)
         self.server = HttpServer(
             app,
             endpoint.host if host is None else host,
@@ -90,6 +149,9 @@ class ManualTrading(Service):
         self.client = ServiceClient(api_key, "manual trading page")
         self._seq = itertools.count(1)
         self._waiters: dict[str, asyncio.Future[HistoryBars]] = {}
+        # The manual bot's orders waiting for the aggregator's answer (accepted or refused).
+        self._orders: dict[str, asyncio.Future[RiskRejection | OrderUpdate]] = {}
+        self._last: dict[str, float] = {}
         self._clients: set[asyncio.Queue[bytes]] = set()
         self._subscriptions: list[Subscription] = []
         self._tasks: list[asyncio.Task[None]] = []
@@ -102,10 +164,12 @@ class ManualTrading(Service):
         await self.client.start()
         replies = await self.bus.subscribe(channels.history_replies(SOURCE), group=SOURCE)
         market = await self.bus.subscribe([channels.market_data(s) for s in self.symbols])
-        self._subscriptions = [replies, market]
+        answers = await self.bus.subscribe(channels.bot_orders(MANUAL_BOT), group=SOURCE)
+        self._subscriptions = [replies, market, answers]
         self._tasks = [
             asyncio.create_task(self._consume_replies(replies), name="manual-history"),
             asyncio.create_task(self._consume_market(market), name="manual-market"),
+            asyncio.create_task(self._consume_answers(answers), name="manual-answers"),
         ]
         reload_keys_on_sighup()
         await self.server.start()
@@ -137,17 +201,31 @@ class ManualTrading(Service):
     async def _consume_market(self, subscription: Subscription) -> None:
         async for message in subscription:
             payload = message.envelope.payload
-            if isinstance(payload, Bar) and payload.timeframe in TIMEFRAMES and self._clients:
-                broadcast(self._clients, msgspec.json.encode({"type": "bar", "bar": _bar(payload)}))
+            if isinstance(payload, Quote) and payload.last is not None:
+                self._last[payload.symbol] = payload.last
+            elif isinstance(payload, Bar) and payload.timeframe in TIMEFRAMES:
+                self._last.setdefault(payload.symbol, payload.close)
+                if self._clients:
+                    broadcast(self._clients, msgspec.json.encode({"type": "bar", "bar": _bar(payload)}))
+
+    async def _consume_answers(self, subscription: Subscription) -> None:
+        async for message in subscription:
+            payload = message.envelope.payload
+            if isinstance(payload, RiskRejection | OrderUpdate) and payload.order_id is not None:
+                waiter = self._orders.get(payload.order_id)
+                if waiter is not None and not waiter.done():
+                    waiter.set_result(payload)
+            await message.ack()
 
     # --- reads ------------------------------------------------------------------------------------
 
     async def state(self, _request: web.Request) -> web.Response:
         cm, agg = self.connection_manager_url(), self.aggregator_url()
-        (_, positions), (_, orders), (_, status) = await asyncio.gather(
+        (_, positions), (_, orders), (_, status), (_, shares) = await asyncio.gather(
             self.client.get(f"{cm}/api/positions"),
             self.client.get(f"{cm}/api/orders"),
             self.client.get(f"{agg}/status"),
+            self.client.get(f"{agg}/positions"),
         )
         return json_response(
             {
@@ -158,6 +236,7 @@ class ManualTrading(Service):
                 if isinstance(status, dict)
                 else "UNKNOWN",
                 "why": status.get("why", {}) if isinstance(status, dict) else {},
+                "manual": _manual_holdings(shares),
             }
         )
 
@@ -219,6 +298,181 @@ class ManualTrading(Service):
             return error_response(400, f"invalid request body: {exc}")
         requested = {"requestedBy": f"manual trading ({request[ROLE_KEY].label})", "reason": body.reason}
         return await self.client.post(f"{self.aggregator_url()}/flatten", requested, "aggregator")
+
+    # --- the order ticket -------------------------------------------------------------------------
+
+    async def _ticket(self, request: web.Request) -> tuple[Ticket, Plan] | str:
+        """The ticket and its plan, or what is wrong with it."""
+        try:
+            ticket = msgspec.json.decode(await request.read(), type=Ticket)
+        except (msgspec.DecodeError, RecursionError, ValueError) as exc:
+            return f"invalid ticket: {exc}"
+        if ticket.symbol not in self.config.instruments:
+            return f"symbol: unknown {ticket.symbol!r}"
+        try:
+            bracket = plan(ticket, self.config.instruments.get(ticket.symbol), self._last.get(ticket.symbol))
+        except TicketError as exc:
+            return str(exc)
+        return ticket, bracket
+
+    async def preview(self, request: web.Request) -> web.Response:
+        """The ticket checked and planned, sending nothing: 200 either way (a check's answer; the
+        page previews while the person types, and a 4xx would be a console error each keystroke),
+        ``ok`` false with the error naming the field."""
+        checked = await self._ticket(request)
+        if isinstance(checked, str):
+            return json_response({"ok": False, "error": checked})
+        return json_response({"ok": True, "plan": msgspec.to_builtins(checked[1])})
+
+    async def order(self, request: web.Request) -> web.Response:
+        checked = await self._ticket(request)
+        if isinstance(checked, str):
+            return error_response(400, checked)
+        ticket, bracket = checked
+        sent = submission(ticket, bracket, _order_id())
+        log.info("manual order", order_id=sent.order_id, symbol=ticket.symbol, role=request[ROLE_KEY].label)
+        return await self._submit(sent, {"plan": msgspec.to_builtins(bracket)})
+
+    async def close(self, request: web.Request) -> web.Response:
+        try:
+            body = msgspec.json.decode(await request.read(), type=CloseRequest)
+        except (msgspec.DecodeError, RecursionError, ValueError) as exc:
+            return error_response(400, f"invalid request body: {exc}")
+        held = await self._held(body.symbol)
+        if held is None:
+            return error_response(503, "the aggregator did not give its positions: nothing was done")
+        try:
+            sent = closing(body.symbol, held, body.quantity, _order_id())
+        except TicketError as exc:
+            return error_response(409, str(exc))
+        log.info("manual close", symbol=body.symbol, quantity=sent.quantity, role=request[ROLE_KEY].label)
+        return await self._submit(sent, {})
+
+    async def reverse(self, request: web.Request) -> web.Response:
+        try:
+            body = msgspec.json.decode(await request.read(), type=ReverseRequest)
+        except (msgspec.DecodeError, RecursionError, ValueError) as exc:
+            return error_response(400, f"invalid request body: {exc}")
+        if body.symbol not in self.config.instruments:
+            return error_response(400, f"symbol: unknown {body.symbol!r}")
+        held = await self._held(body.symbol)
+        if held is None:
+            return error_response(503, "the aggregator did not give its positions: nothing was done")
+        try:
+            close = closing(body.symbol, held, None, _order_id())
+            ticket = Ticket(
+                body.symbol, close.side, abs(held), stop=body.stop, target=body.target, unit=body.unit
+            )
+            bracket = plan(ticket, self.config.instruments.get(body.symbol), self._last.get(body.symbol))
+        except TicketError as exc:
+            return error_response(409, str(exc))
+        log.info("manual reverse", symbol=body.symbol, held=held, role=request[ROLE_KEY].label)
+        closed = await self._submit(close, {})
+        if closed.status != 200:
+            return closed
+        # The close is accepted: the entry the other way, with its own bracket.
+        return await self._submit(
+            submission(ticket, bracket, _order_id()), {"plan": msgspec.to_builtins(bracket)}
+        )
+
+    async def _held(self, symbol: str) -> int | None:
+        """The manual bot's position in ``symbol`` as the aggregator attributes it."""
+        status, shares = await self.client.get(f"{self.aggregator_url()}/positions")
+        if status != 200:
+            return None
+        return _manual_holdings(shares).get(symbol, 0)
+
+    async def _submit(self, sent: OrderSubmission, extra: dict[str, Any]) -> web.Response:
+        """Send ``sent`` to the aggregator as bot ``manual`` and wait for its answer."""
+        waiter: asyncio.Future[RiskRejection | OrderUpdate] = asyncio.get_running_loop().create_future()
+        self._orders[sent.order_id] = waiter
+        try:
+            await self.bus.publish(channels.AGGREGATOR_ORDERS, Envelope.wrap(sent, MANUAL_BOT))
+            answer = await asyncio.wait_for(waiter, ORDER_TIMEOUT_SECONDS)
+        except TimeoutError:
+            return error_response(
+                504, f"order {sent.order_id} sent; no answer yet from the aggregator (see working orders)"
+            )
+        finally:
+            self._orders.pop(sent.order_id, None)
+        if isinstance(answer, RiskRejection):
+            return json_response(
+                {
+                    "error": f"refused: {answer.reason.value}: {answer.message}",
+                    "reason": answer.reason.value,
+                    "stage": answer.stage.value,
+                    "orderId": sent.order_id,
+                    **extra,
+                },
+                422,
+            )
+        return json_response({"orderId": sent.order_id, "status": answer.status.value, **extra})
+
+    # --- working orders ---------------------------------------------------------------------------
+
+    async def cancel(self, request: web.Request) -> web.Response:
+        return await self._working(request, cancel=True)
+
+    async def modify(self, request: web.Request) -> web.Response:
+        return await self._working(request, cancel=False)
+
+    async def _working(self, request: web.Request, *, cancel: bool) -> web.Response:
+        try:
+            body = msgspec.json.decode(await request.read(), type=WorkingOrderRequest)
+        except (msgspec.DecodeError, RecursionError, ValueError) as exc:
+            return error_response(400, f"invalid request body: {exc}")
+        if not cancel and body.limit_price is None and body.stop_price is None:
+            return error_response(400, "give limitPrice, stopPrice or both")
+        cm = self.connection_manager_url()
+        status, orders = await self.client.get(f"{cm}/api/orders")
+        if status != 200 or not isinstance(orders, dict):
+            return error_response(503, "the connection manager did not give its orders: nothing was done")
+        found = next(
+            (o for o in orders.get("orders", []) if o.get("exchangeOrderId") == body.exchange_order_id), None
+        )
+        if found is None:
+            return error_response(404, f"no working order {body.exchange_order_id}")
+        if (owner := found.get("botId")) != MANUAL_BOT:
+            why = f"order {body.exchange_order_id} is bot {owner}'s: move its stop or target, or flatten"
+            return error_response(403, why)
+        command_id = f"manual-{secrets.token_hex(6)}"
+        payload: CancelOrder | ModifyOrder = (
+            CancelOrder(command_id=command_id, exchange_order_id=body.exchange_order_id)
+            if cancel
+            else ModifyOrder(
+                command_id=command_id,
+                exchange_order_id=body.exchange_order_id,
+                limit_price=body.limit_price,
+                stop_price=body.stop_price,
+            )
+        )
+        kind = MessageType.CANCEL_ORDER if cancel else MessageType.MODIFY_ORDER
+        log.info(
+            "manual working order",
+            command=kind.value,
+            order=body.exchange_order_id,
+            role=request[ROLE_KEY].label,
+        )
+        return await self.client.post(
+            f"{cm}/command",
+            {"type": kind.value, "payload": msgspec.to_builtins(payload)},
+            "connection manager",
+        )
+
+
+def _manual_holdings(shares: Any) -> dict[str, int]:
+    """The manual bot's position per symbol, from the aggregator's ``/positions``."""
+    rows = shares.get("perBot", []) if isinstance(shares, dict) else []
+    held: dict[str, int] = {}
+    for p in rows:
+        if isinstance(p, dict) and p.get("botId") == MANUAL_BOT and isinstance(p.get("quantity"), int):
+            held[str(p.get("symbol"))] = held.get(str(p.get("symbol")), 0) + p["quantity"]
+    return {s: q for s, q in held.items() if q}
+
+
+def _order_id() -> str:
+    """Unique across restarts too (the aggregator handles a repeated id once)."""
+    return f"m{secrets.token_hex(6)}"
 
 
 def _bar(bar: Bar) -> dict[str, Any]:

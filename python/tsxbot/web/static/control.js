@@ -38,6 +38,8 @@
   }
 
   function botButtons(bot, enabled) {
+    // ``manual`` is the manual trading page's orders: no bot process to command, only its entries.
+    if (bot.botId === "manual") return el("td", { class: "muted" }, "the manual trading page");
     if (!enabled) return el("td", { class: "muted" }, "no bus here");
     const running = bot.state === "RUNNING" || bot.state === "WARMING_UP";
     const names = [running ? "pause" : "resume", bot.state === "STOPPED" ? "start" : "stop", "flatten"];

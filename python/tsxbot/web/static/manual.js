@@ -1,6 +1,8 @@
 // Manual trading: candles (History, then live bars over the WebSocket) with the position's
-// average, stop and target as lines; positions and working orders polled every second; moving a
-// stop or target and flatten-all, each sent with the session's CSRF token.
+// average, stop and target as lines; positions and working orders polled every second; the order
+// ticket (previewed by the server before sending), close / partial close / reverse of the manual
+// bot's position, cancel / modify of its working orders, moving a stop or target and flatten-all,
+// each sent with the session's CSRF token.
 "use strict";
 
 (() => {
@@ -11,7 +13,8 @@
   let lines = [];
   let updates = 0;
   let lastTime = 0;
-  let last = { positions: [], orders: [] };
+  let last = { positions: [], orders: [], manual: {} };
+  let shown = "";
 
   function say(text, ok) {
     $("message").textContent = text;
@@ -36,13 +39,113 @@
     lines = [];
     const symbol = $("symbol").value;
     const position = last.positions.find((p) => p.symbol === symbol && p.netQuantity !== 0);
-    if (!position) return;
-    const add = (price, title, color) => lines.push(candles.createPriceLine({ price, title, color, lineWidth: 1, axisLabelVisible: true }));
-    add(position.averagePrice, `avg ${position.netQuantity > 0 ? "long" : "short"} ${Math.abs(position.netQuantity)}`, "#58a6ff");
+    const titles = [];
+    const add = (price, title, color) => {
+      titles.push(title);
+      lines.push(candles.createPriceLine({ price, title, color, lineWidth: 1, axisLabelVisible: true }));
+    };
+    if (position) add(position.averagePrice, `avg ${position.netQuantity > 0 ? "long" : "short"} ${Math.abs(position.netQuantity)}`, "#58a6ff");
     for (const o of last.orders.filter((o) => o.symbol === symbol)) {
-      if (o.stopPrice !== null && o.stopPrice !== undefined) add(o.stopPrice, "stop", "#f85149");
-      else if (o.limitPrice !== null && o.limitPrice !== undefined) add(o.limitPrice, "target", "#3fb950");
+      const [price, title, color] = orderLine(o, position);
+      if (price !== null && price !== undefined) add(price, title, color);
     }
+    $("chart").dataset.lines = titles.join("|");  // what the lines say, for a test (the chart is a canvas)
+  }
+
+  // A working order's line: a stop or target protecting the position (its side closes it), a
+  // bracket leg waiting for its entry to fill (SUSPENDED), or an entry, labelled by its type and side.
+  function orderLine(o, position) {
+    const price = o.stopPrice ?? o.limitPrice;
+    const isStop = o.stopPrice !== null && o.stopPrice !== undefined;
+    if (o.status === "SUSPENDED") return [price, `pending ${isStop ? "stop" : "target"}`, isStop ? "#f85149" : "#3fb950"];
+    const closes = position && (o.side === "BUY") === (position.netQuantity < 0);
+    if (closes) return isStop ? [price, "stop", "#f85149"] : [price, "target", "#3fb950"];
+    return [price, `${o.orderType.toLowerCase()} ${o.side.toLowerCase()} ${o.quantity}`, "#d29922"];
+  }
+
+  function button(label, action, data) {
+    return el("button", { type: "button", class: "small", dataset: { action, ...data } }, label);
+  }
+
+  function render(s) {
+    // Rebuilt only when something changed, so a click is never lost to a redraw.
+    const key = JSON.stringify([s.positions, s.orders, s.manual]);
+    if (key === shown) return;
+    shown = key;
+    fillTable($("positions"), s.positions.filter((p) => p.netQuantity !== 0), (p) => {
+      const mine = (s.manual || {})[p.symbol] || 0;
+      const actions = el("td", {});
+      if (mine) actions.append(button("Close", "close", { symbol: p.symbol }), button("Partial…", "partial", { symbol: p.symbol }), button("Reverse", "reverse", { symbol: p.symbol }));
+      return [p.symbol || p.contractId, p.botId || "–", String(p.netQuantity), p.averagePrice.toFixed(2), String(mine), actions];
+    });
+    fillTable($("orders"), s.orders, (o) => {
+      const actions = el("td", {});
+      if (o.botId === "manual") actions.append(button("Cancel", "cancel", { order: String(o.exchangeOrderId) }), button("Modify…", "modify", { order: String(o.exchangeOrderId) }));
+      return [o.symbol || o.contractId, o.botId || "–", o.side, o.orderType, o.status || "–", String(o.quantity), String(o.stopPrice ?? o.limitPrice ?? "–"), actions];
+    });
+  }
+
+  function ticket() {
+    const type = $("t-type").value;
+    return {
+      symbol: $("symbol").value,
+      side: $("t-side").value,
+      orderType: type,
+      quantity: Number($("t-qty").value),
+      price: type === "MARKET" ? null : number("t-price"),
+      stop: number("t-stop"),
+      target: number("t-target"),
+      unit: $("t-unit").value,
+    };
+  }
+
+  function describe(r) {
+    return (r.data && (r.data.error || r.data.message)) || `no reason given (${r.status})`;
+  }
+
+  let previewing = 0;
+  async function preview() {
+    const mine = ++previewing;
+    const r = await request("POST", "/api/preview", ticket());
+    if (mine !== previewing) return;
+    const node = $("t-preview");
+    if (!r.ok || !r.data.ok) { node.textContent = describe(r); node.className = "error"; delete node.dataset.risk; return; }
+    const p = r.data.plan;
+    const parts = [];
+    if (p.stopTicks !== null) parts.push(`stop ${p.stopTicks} ticks${p.stopPrice !== null ? ` (${p.stopPrice})` : ""}`);
+    if (p.targetTicks !== null) parts.push(`target ${p.targetTicks} ticks${p.targetPrice !== null ? ` (${p.targetPrice})` : ""}`);
+    parts.push(`risk ${tsx.money(p.riskDollars)}`, `reward ${tsx.money(p.rewardDollars)}`, `R:R ${p.rewardRisk ?? "–"}`);
+    node.textContent = parts.join(" · ");
+    node.className = "muted";
+    node.dataset.risk = String(p.riskDollars);
+    node.dataset.rr = String(p.rewardRisk);
+  }
+
+  async function act(event) {
+    const target = event.target.closest("button[data-action]");
+    if (!target) return;
+    const { action, symbol, order } = target.dataset;
+    let r = null;
+    if (action === "close") r = await request("POST", "/api/close", { symbol });
+    else if (action === "partial") {
+      const size = prompt(`Close how many contracts of ${symbol}?`, "1");
+      if (size === null) return;
+      r = await request("POST", "/api/close", { symbol, quantity: Number(size) });
+    } else if (action === "reverse") {
+      if (!confirm(`Reverse the manual position in ${symbol} at market, with the ticket's stop and target?`)) return;
+      r = await request("POST", "/api/reverse", { symbol, stop: number("t-stop"), target: number("t-target"), unit: $("t-unit").value });
+    } else if (action === "cancel") r = await request("POST", "/api/cancel", { exchangeOrderId: Number(order) });
+    else if (action === "modify") {
+      const o = last.orders.find((x) => String(x.exchangeOrderId) === order);
+      const price = prompt(`New ${o && o.stopPrice !== null ? "stop" : "limit"} price for order ${order}?`, String(o ? (o.stopPrice ?? o.limitPrice) : ""));
+      if (price === null) return;
+      const field = o && o.stopPrice !== null && o.stopPrice !== undefined ? "stopPrice" : "limitPrice";
+      r = await request("POST", "/api/modify", { exchangeOrderId: Number(order), [field]: Number(price) });
+    }
+    if (r === null) return;
+    if (r.ok) say(`${action}: ${r.data.status || (r.data.ok ? "done" : "sent")}`, true);
+    else say(`${action} refused (${r.status}): ${describe(r)}`, false);
+    await refresh();
   }
 
   async function refresh() {
@@ -55,8 +158,7 @@
     $("state").textContent = s.tradingState;
     $("state").dataset.state = s.tradingState;
     $("why").textContent = Object.entries(s.why || {}).map(([c, w]) => `${c}: ${w}`).join("; ");
-    fillTable($("positions"), s.positions.filter((p) => p.netQuantity !== 0), (p) => [p.symbol || p.contractId, p.botId || "–", String(p.netQuantity), p.averagePrice.toFixed(2)]);
-    fillTable($("orders"), s.orders, (o) => [o.symbol || o.contractId, o.botId || "–", o.side, o.orderType, String(o.quantity), String(o.stopPrice ?? o.limitPrice ?? "–")]);
+    render(s);
     drawLines();
   }
 
@@ -86,6 +188,23 @@
         else say(`flatten refused (${r.status}): ${(r.data && r.data.error) || "no reason given"}`, false);
         await refresh();
       });
+      for (const id of ["t-side", "t-type", "t-qty", "t-price", "t-stop", "t-target", "t-unit", "symbol"]) $(id).addEventListener("input", preview);
+      $("t-type").addEventListener("change", () => { $("t-price").disabled = $("t-type").value === "MARKET"; });
+      $("ticket").addEventListener("submit", async (event) => {
+        event.preventDefault();
+        const body = ticket();
+        $("t-send").disabled = true;
+        try {
+          const r = await request("POST", "/api/order", body);
+          if (r.ok) say(`order ${r.data.orderId}: ${r.data.status}`, true);
+          else say(`order refused (${r.status}): ${describe(r)}`, false);
+        } finally {
+          $("t-send").disabled = false;
+        }
+        await refresh();
+      });
+      $("positions").addEventListener("click", act);
+      $("orders").addEventListener("click", act);
       $("sltp").addEventListener("submit", async (event) => {
         event.preventDefault();
         const body = { symbol: $("symbol").value, stopLoss: number("sltp-stop"), takeProfit: number("sltp-target") };
@@ -95,6 +214,7 @@
         await refresh();
       });
       await refresh();
+      await preview();
       await loadBars();
       setInterval(refresh, 1000);
       tsx.live("/ws", (message) => {
