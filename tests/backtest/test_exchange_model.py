@@ -13,22 +13,29 @@ from pathlib import Path
 import msgspec
 import pytest
 
-from support.backtest_bars import DAY, make_config, minute, scripted_bot
+from support.backtest_bars import ADDER_BOT, DAY, make_config, minute, scripted_bot
 from tsxbot.backtest import BacktestResult
 from tsxbot.cli import main
 
 Print = tuple[float, int, str]  # price, size, aggressor (B buy / A sell)
+TARGET_BOT = scripted_bot(side="long", stop_points=5.0, target_points=10.0)
 
 
-def _run(tmp_path: Path, at_0936: list[Print], fill_model: str) -> list[tuple[str, int, float, str]]:
-    make_config(tmp_path, scripted_bot(side="long", stop_points=5.0, target_points=10.0))
+def _run(
+    tmp_path: Path,
+    at_0936: list[Print],
+    fill_model: str,
+    bot_text: str = TARGET_BOT,
+    minute_at: str = "09:36",
+) -> list[tuple[str, int, float, str]]:
+    make_config(tmp_path, bot_text)
     data = tmp_path / "trades.csv"
     with data.open("w", newline="") as fh:
         writer = csv.writer(fh)
         writer.writerow(["ts_event", "price", "size", "side", "symbol"])
         t, end = minute(DAY, "08:00"), minute(DAY, "10:30")
         while t < end:
-            prints = [(5000.0, 1, "B")] + (at_0936 if t == minute(DAY, "09:36") else [])
+            prints = [(5000.0, 1, "B")] + (at_0936 if t == minute(DAY, minute_at) else [])
             for k, (price, size, side) in enumerate(prints):
                 writer.writerow([t + k * 1_000_000_000, price, size, side, "MES"])
             t += 60 * 10**9
@@ -86,3 +93,14 @@ def test_the_exchange_model_replays_exactly_one_file(
     bot = tmp_path / "config" / "bots" / "bot_s.yaml"
     assert main(["backtest", "--bot", str(bot), *args, "--fill-model", "exchange", "--quiet"]) == 2
     assert "--fill-model exchange replays one --data file" in capsys.readouterr().err
+
+
+def test_a_scale_in_gets_one_stop_at_the_exchange(tmp_path: Path) -> None:
+    """Two entries (stops 20 and 8 ticks below 5000): after the second, both stop legs work at
+    the tighter 4998 (modified at the exchange, as the bot's UPDATE_SLTP does); a 4997.75 print
+    triggers both, each then sells into the book below the print."""
+    got = _run(tmp_path, [(4997.75, 1, "A")], "exchange", ADDER_BOT, "09:45")
+    assert got[:2] == [("15:32:00", 1, 5000.0, "entry"), ("15:40:00", 1, 5000.0, "entry")]
+    stops = got[2:]
+    assert [(t, q, role) for t, q, _p, role in stops] == [("15:45:01", 1, "stop"), ("15:45:01", 1, "stop")]
+    assert all(4996.0 <= p <= 4997.75 for _t, _q, p, _r in stops), stops

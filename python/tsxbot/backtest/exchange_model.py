@@ -207,9 +207,9 @@ class ExchangeBacktest(Backtest):
     def _act(self, bar: BarLike, outcome: Outcome) -> None:
         super()._act(bar, outcome)  # the bot's order building and the account checks
         if isinstance(outcome, MoveStop):
-            self._modify_legs(stop=outcome.price)
+            self._modify_legs(outcome.reason.setup, stop=outcome.price)
         elif isinstance(outcome, MoveTarget):
-            self._modify_legs(target=outcome.price)
+            self._modify_legs(outcome.reason.setup, target=outcome.price)
         orders, self.pending = self.pending, []
         for order in orders:
             sub = order.submission
@@ -249,12 +249,12 @@ class ExchangeBacktest(Backtest):
         working = self.exchange.working.get(self.contract_id, {})
         return [o for o in working.values() if o.parent_id is not None and o.working]
 
-    def _modify_legs(self, *, stop: float | None = None, target: float | None = None) -> None:
+    def _modify_legs(self, why: str, *, stop: float | None = None, target: float | None = None) -> None:
         for leg in self._legs():
             is_stop = leg.type in STOP_TYPES
             if stop is not None and is_stop:
                 self.exchange.modify(self.account_id, leg.id, None, None, stop, None)
-                self.roles[leg.id] = ("stop", "moved", f"stop-{leg.id}")
+                self.roles[leg.id] = ("stop", why, f"stop-{leg.id}")
             elif target is not None and not is_stop and leg.type is OrderType.LIMIT:
                 self.exchange.modify(self.account_id, leg.id, None, target, None, None)
         self._take_fills()
@@ -274,6 +274,7 @@ class ExchangeBacktest(Backtest):
             self._fill(trade.ns, buy, trade.size, price, role, reason, order_id, stop_loss=stop_loss)
             if role == "entry":
                 self._follow_bracket(stop_loss, self._leg_price(order, stop=False))
+                self._one_stop_at_exchange()
         if self.engine.ctx.position.flat:
             for leftover in list(self.exchange.working.get(self.contract_id, {}).values()):
                 if leftover.working:
@@ -284,12 +285,22 @@ class ExchangeBacktest(Backtest):
         known = self.roles.get(order.id)
         if order.parent_id is not None:
             if order.type in STOP_TYPES:
-                moved = known is not None and known[1] == "moved"
-                return "stop", "trailing" if moved else "stop", f"stop-{order.id}"
+                return "stop", "stop" if known is None else known[1], f"stop-{order.id}"
             return "target", "target", f"target-{order.id}"
         if known is not None:
             return known
         return "exit", "exchange (account rule)", f"exchange-{order.id}"
+
+    def _one_stop_at_exchange(self) -> None:
+        """After a scale-in, as the bot does: the tightest working stop becomes every stop leg's
+        price (one protective stop for the whole position)."""
+        managed = self.engine.exits.position
+        stops = {leg.stop for leg in self._legs() if leg.type in STOP_TYPES and leg.stop is not None}
+        if managed is None or len(stops) < 2:
+            return
+        tightest = (max(stops) if managed.side == "long" else min(stops)) * self.tick
+        managed.stop = tightest
+        self._modify_legs("scale-in", stop=tightest)
 
     def _leg_price(self, parent: SimOrder, *, stop: bool) -> float | None:
         for leg in self.exchange.children_of(parent):
