@@ -104,3 +104,12 @@ def test_a_scale_in_gets_one_stop_at_the_exchange(tmp_path: Path) -> None:
     stops = got[2:]
     assert [(t, q, role) for t, q, _p, role in stops] == [("15:45:01", 1, "stop"), ("15:45:01", 1, "stop")]
     assert all(4996.0 <= p <= 4997.75 for _t, _q, p, _r in stops), stops
+
+
+def test_a_strategy_exit_is_a_market_order_and_the_bracket_is_cancelled(tmp_path: Path) -> None:
+    """The scripted exit two bars after the entry: a reduce-only market sell into the bid at the
+    bar's close; the bracket's legs are cancelled then, so the print through the old target at
+    09:36 fills nothing."""
+    bot = scripted_bot(side="long", stop_points=5.0, target_points=10.0, exit_after=2)
+    got = _run(tmp_path, [(5010.25, 1, "B")], "exchange", bot)
+    assert got == [ENTRY, ("15:34:00", 2, 4999.75, "exit")]
