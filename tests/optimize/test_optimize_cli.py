@@ -7,6 +7,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import msgspec
 import optuna
 import pytest
 
@@ -14,6 +15,7 @@ from support.processes import kill, start
 from support.redis_server import RedisServer
 from tsxbot.cli import main
 from tsxbot.config import DEFAULTS_DIR, load_config
+from tsxbot.optimize.out_of_sample import WalkForwardReport
 from tsxbot.optimize.study import storage_for
 
 BOT = str(Path(__file__).parents[2] / "config" / "bots" / "bot_2.yaml")
@@ -63,13 +65,36 @@ def test_unknown_params_and_bad_ranges_are_clear_errors(capsys: pytest.CaptureFi
     assert "no parameter to search" in capsys.readouterr().err
 
 
-def test_walk_forward_leads_with_the_out_of_sample_results(capsys: pytest.CaptureFixture[str]) -> None:
+def test_walk_forward_leads_with_the_out_of_sample_results(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     args = ["optimize", "--bot", BOT, "--synthetic", "--days", "5", "--seed", "3", "--to", "2026-11-24"]
     search = ["--param", "fastPeriod=5:9:2", "--sampler", "grid", "--trials", "3", "--min-trades", "1"]
-    code = main([*args, *search, "--jobs", "1", "--walk-forward", "2,1"])
+    out_json, best, html = tmp_path / "wf.json", tmp_path / "best.yaml", tmp_path / "wf.html"
+    files = ["--json", str(out_json), "--best-yaml", str(best), "--html", str(html)]
+    code = main([*args, *search, "--jobs", "1", "--walk-forward", "2,1", *files])
     assert code == 0
     out = capsys.readouterr().out
     assert out.index("Out of sample:") < out.index("Walk-forward: 3 windows")
+    report = msgspec.json.decode(out_json.read_bytes(), type=WalkForwardReport)
+    assert report.kind == "walk-forward" and len(report.windows) == 3
+    # The combined out-of-sample report is the windows' out-of-sample backtests, back to back.
+    combined = report.out_of_sample.summary
+    assert combined.trades == sum(w.oos_trades for w in report.windows) > 0
+    assert combined.net_pnl == pytest.approx(sum(w.oos_net_pnl for w in report.windows), abs=0.01)
+    # Each window's out-of-sample days follow its in-sample days.
+    for w in report.windows:
+        assert w.in_sample[1] < w.out_of_sample[0]
+    # The chosen params: the window with the best out-of-sample net P&L (the objective), the
+    # latest on a tie; not the in-sample best.
+    traded = [w for w in report.windows if w.oos_trades > 0]
+    expected = max(traded, key=lambda w: (w.oos_net_pnl, w.window))
+    assert report.chosen_window == expected.window and report.chosen_params == expected.params
+    assert expected.params is not None
+    header = best.read_text().splitlines()[0]  # the best YAML holds the chosen params
+    assert header.endswith(", ".join(f"{k}={v}" for k, v in expected.params.items())), header
+    page = html.read_text()
+    assert "wf-windows" in page and "(chosen)" in page and "chosen on out-of-sample results" in page
 
 
 def test_two_workers_share_one_study_on_redis(tmp_path: Path, redis: RedisServer) -> None:

@@ -31,7 +31,15 @@ from tsxbot.sim.marketdata.series import MinuteSeries, SyntheticSeries, Underlyi
 from tsxbot.sim.marketdata.tickpath import BUY, SELL
 from tsxbot.sim.sessions import MINUTE_NS, Session, SessionCalendar
 
-__all__ = ["BarPrints", "DataError", "MinuteBars", "load_bars", "sessions_ending", "synthetic_bars"]
+__all__ = [
+    "BarPrints",
+    "DataError",
+    "MinuteBars",
+    "load_bars",
+    "load_series",
+    "sessions_ending",
+    "synthetic_bars",
+]
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -139,20 +147,25 @@ def load_bars(
     if not paths:
         raise DataError("no data file given")
     tick = instruments.get(symbol).tick_size
-    parts: list[MinuteBars] = []
-    for path in paths:
-        found = _read(path, simulator, instruments)
-        if found is None:  # no symbol column: the file is the bot's symbol
-            market = msgspec.structs.replace(simulator.market, replay_symbol=symbol)
-            found = _read(path, msgspec.structs.replace(simulator, market=market), instruments)
-        assert found is not None
-        series = found.get(symbol)
-        if series is None:
-            raise DataError(f"{path}: no data for {symbol} (it holds {', '.join(sorted(found))})")
-        parts.append(_from_series(series, tick))
+    parts = [_from_series(load_series(path, symbol, simulator, instruments), tick) for path in paths]
     if len(parts) == 1:
         return parts[0]
     return _merge(parts)
+
+
+def load_series(
+    path: Path, symbol: str, simulator: SimulatorConfig, instruments: Instruments
+) -> MinuteSeries:
+    """``symbol``'s market in one file, as the simulator replays it; ``DataError`` otherwise."""
+    found = _read(path, simulator, instruments)
+    if found is None:  # no symbol column: the file is the bot's symbol
+        market = msgspec.structs.replace(simulator.market, replay_symbol=symbol)
+        found = _read(path, msgspec.structs.replace(simulator, market=market), instruments)
+    assert found is not None
+    series = found.get(symbol)
+    if series is None:
+        raise DataError(f"{path}: no data for {symbol} (it holds {', '.join(sorted(found))})")
+    return series
 
 
 def _read(path: Path, simulator: SimulatorConfig, instruments: Instruments) -> dict[str, MinuteSeries] | None:

@@ -102,7 +102,7 @@ class BacktestResult(msgspec.Struct, frozen=True, kw_only=True):
     strategy: str
     symbol: str
     params: dict[str, Any]
-    fill_model: Literal["bars"]
+    fill_model: Literal["bars", "exchange"]
     fill_settings: FillSettings
     data: DataSpan
     report: Report

@@ -79,8 +79,14 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    parser = subparsers.add_parser("backtest", help="run a bot's strategy on history (bars fill model)")
+    parser = subparsers.add_parser("backtest", help="run a bot's strategy on history")
     add_run_options(parser)
+    parser.add_argument(
+        "--fill-model",
+        choices=("bars", "exchange"),
+        default="bars",
+        help="bars (fast, default) or exchange (one --data file's prints through the simulator's exchange)",
+    )
     parser.add_argument("--html", type=Path, metavar="FILE", help="write the HTML report")
     parser.add_argument("--json", type=Path, metavar="FILE", help="write the result as JSON")
     parser.add_argument("--trades-csv", type=Path, metavar="FILE", help="write the trade list as CSV")
@@ -170,6 +176,8 @@ def _backtest(args: argparse.Namespace) -> int:
     from tsxbot.backtest.html import write_backtest_html
 
     problem = check_common(args)
+    if problem is None and args.fill_model == "exchange" and (args.synthetic or len(args.data) != 1):
+        problem = "--fill-model exchange replays one --data file"
     if problem:
         print(f"tsxbot: {problem}", file=sys.stderr)
         return EXIT_CONFIG
@@ -223,8 +231,17 @@ def _run(
 ) -> BacktestResult:
     """The run, with a rich progress bar on the terminal unless ``--quiet``."""
     from tsxbot.backtest import Backtest
+    from tsxbot.backtest.data import load_series
+    from tsxbot.backtest.exchange_model import ExchangeBacktest
 
-    backtest = Backtest(settings, config, fills, account_checks=not args.no_account_checks)
+    checks = not args.no_account_checks
+    backtest: Backtest
+    if args.fill_model == "exchange":
+        simulator = config.global_config.simulator
+        series = load_series(args.data[0], settings.instrument.symbol, simulator, config.instruments)
+        backtest = ExchangeBacktest(settings, config, series, fills, account_checks=checks)
+    else:
+        backtest = Backtest(settings, config, fills, account_checks=checks)
     if args.quiet:
         return backtest.run(traded, warmup=warmup, source=source)
     with Progress(

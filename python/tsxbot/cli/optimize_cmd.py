@@ -5,6 +5,7 @@ charts in one HTML file, and walk-forward windows led by their out-of-sample res
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import math
 import os
 import subprocess
@@ -65,6 +66,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument("--best-yaml", type=Path, metavar="FILE", help="write the best params as a bot YAML")
     parser.add_argument(
         "--html", type=Path, metavar="FILE", help="history, importances, parallel coordinates"
+    )
+    parser.add_argument(
+        "--json",
+        type=Path,
+        metavar="FILE",
+        help="--walk-forward: the windows and the combined out-of-sample report",
     )
     parser.add_argument(
         "--worker", action="store_true", help="only run trials in the shared study (no report)"
@@ -209,11 +216,23 @@ def _walk_forward(
     sampler: BaseSampler,
     name: str,
 ) -> int:
+    """Each window's in-sample study picks parameters, backtested on the next days; the report
+    leads with every window's out-of-sample results combined, and the best YAML is the window
+    whose parameters did best out of sample (``tsxbot.optimize.out_of_sample``)."""
     import optuna
 
-    from tsxbot.optimize.output import best_yaml, write_study_html
+    from tsxbot.backtest import BacktestResult
+    from tsxbot.optimize.out_of_sample import (
+        WalkForwardReport,
+        choose,
+        combine,
+        outcome,
+        write_walk_forward_html,
+    )
+    from tsxbot.optimize.output import best_yaml
     from tsxbot.optimize.study import best_params, storage_for
     from tsxbot.optimize.walk_forward import windows
+    from tsxbot.pnl.contract import spec_for
 
     try:
         in_days, out_days = (int(x) for x in args.walk_forward.split(","))
@@ -224,13 +243,8 @@ def _walk_forward(
         return _fail(
             f"--walk-forward {in_days},{out_days}: fewer than {in_days + out_days} trading days of data"
         )
-    console = Console()
-    table = Table(
-        title=f"Walk-forward: {len(plan)} windows, {in_days} days in sample, {out_days} out of sample"
-    )
-    for column in ("window", "in sample", "best IS", "params", "OOS days", "OOS trades", "OOS net P&L"):
-        table.add_column(column)
-    oos_net, oos_trades, last_study, last_best = 0.0, 0, None, None
+    outcomes = []
+    results: list[BacktestResult] = []
     with tempfile.TemporaryDirectory() as tmp:
         for k, (in_sample, out_sample) in enumerate(plan):
             storage = storage_for(args.storage or str(Path(tmp) / f"wf{k}.journal"))
@@ -243,34 +257,85 @@ def _walk_forward(
             )
             optimizer.optimize(study, in_sample, _before(in_sample, bars, warmup), args.trials)
             best = best_params(study)
-            first, last = in_sample.t[0], in_sample.t[-1]
-            span = f"{_day(first)}..{_day(last)}"
-            if best is None:
-                table.add_row(str(k), span, "-", "all pruned", f"{_day(out_sample.t[0])}..", "-", "-")
-                continue
-            result = optimizer.backtest(best, out_sample, _before(out_sample, bars, warmup))
-            summary = result.report.summary
-            oos_net += summary.net_pnl
-            oos_trades += summary.trades
-            last_study, last_best = study, best
-            table.add_row(
-                str(k),
-                span,
-                f"{study.best_value:,.4g}",
-                ", ".join(f"{k2}={v}" for k2, v in best.items()),
-                f"{_day(out_sample.t[0])}..{_day(out_sample.t[-1])}",
-                str(summary.trades),
-                f"{summary.net_pnl:,.2f}",
+            result = None
+            if best is not None:
+                result = optimizer.backtest(best, out_sample, _before(out_sample, bars, warmup))
+                results.append(result)
+            outcomes.append(
+                outcome(
+                    k,
+                    (_day(in_sample.t[0]), _day(in_sample.t[-1])),
+                    (_day(out_sample.t[0]), _day(out_sample.t[-1])),
+                    best,
+                    None if best is None else study.best_value,
+                    result,
+                    args.objective,
+                )
             )
-    console.print(f"[bold]Out of sample: {oos_trades} trades, net P&L {oos_net:,.2f}[/bold] (what to trust)")
-    console.print(table)
-    if last_best is not None and args.best_yaml:
-        args.best_yaml.write_text(best_yaml(optimizer.settings, last_best), encoding="utf-8")
-        print(f"the last window's best params as a bot YAML: {args.best_yaml}")
-    if last_study is not None and args.html:
-        write_study_html(last_study, args.html)
-        print(f"the last window's study charts: {args.html}")
+    chosen = choose(outcomes)
+    report = WalkForwardReport(
+        schema_version=1,
+        kind="walk-forward",
+        bot_id=optimizer.settings.id,
+        objective=args.objective,
+        in_days=in_days,
+        out_days=out_days,
+        windows=outcomes,
+        chosen_window=None if chosen is None else chosen.window,
+        chosen_params=None if chosen is None else chosen.params,
+        out_of_sample=combine(
+            results,
+            spec_for(optimizer.settings.instrument, optimizer.config.global_config.simulator.exchange),
+            optimizer.config.global_config.risk.starting_balance,
+        ),
+    )
+    _print_walk_forward(report)
+    if chosen is not None and chosen.params is not None and args.best_yaml:
+        args.best_yaml.write_text(best_yaml(optimizer.settings, chosen.params), encoding="utf-8")
+        print(f"window {chosen.window}'s params (best out of sample) as a bot YAML: {args.best_yaml}")
+    if args.html:
+        write_walk_forward_html(report, args.html)
+        print(f"walk-forward report (out of sample, combined): {args.html}")
+    if args.json:
+        report.write_json(args.json)
+        print(f"walk-forward JSON: {args.json}")
     return EXIT_OK
+
+
+def _print_walk_forward(report: Any) -> None:
+    summary = report.out_of_sample.summary
+    console = Console()
+    sharpe = "-" if summary.sharpe is None else f"{summary.sharpe:.2f}"
+    pf = "-" if summary.profit_factor is None else f"{summary.profit_factor:.2f}"
+    console.print(
+        f"[bold]Out of sample: {summary.trades} trades, net P&L {summary.net_pnl:,.2f}, "
+        f"Sharpe {sharpe}, profit factor {pf}, max drawdown {summary.max_drawdown_closed:,.2f}[/bold] "
+        "(every window's out-of-sample days combined: what to trust)"
+    )
+    chosen = report.chosen_params
+    console.print(
+        "no window traded out of sample: no parameters chosen"
+        if chosen is None
+        else f"chosen on out-of-sample results: window {report.chosen_window}, "
+        + ", ".join(f"{k}={v}" for k, v in chosen.items())
+    )
+    table = Table(
+        title=f"Walk-forward: {len(report.windows)} windows, {report.in_days} days in sample, "
+        f"{report.out_days} out of sample"
+    )
+    for column in ("window", "in sample", "best IS", "params", "OOS days", "OOS trades", "OOS net P&L"):
+        table.add_column(column)
+    for w in report.windows:
+        table.add_row(
+            str(w.window) + (" *" if w.window == report.chosen_window else ""),
+            f"{w.in_sample[0]}..{w.in_sample[1]}",
+            "-" if w.best_in_sample is None else f"{w.best_in_sample:,.4g}",
+            "all pruned" if w.params is None else ", ".join(f"{k}={v}" for k, v in w.params.items()),
+            f"{w.out_of_sample[0]}..{w.out_of_sample[1]}",
+            str(w.oos_trades),
+            f"{w.oos_net_pnl:,.2f}",
+        )
+    console.print(table)
 
 
 def _before(window: MinuteBars, bars: MinuteBars, warmup: MinuteBars | None) -> MinuteBars | None:
@@ -281,7 +346,8 @@ def _before(window: MinuteBars, bars: MinuteBars, warmup: MinuteBars | None) -> 
     return bars.between(start - WARMUP_DAYS * _NS_DAY, start)
 
 
-def _day(ns: Any) -> str:
-    from tsxbot.sessions import from_ns
+def _day(ns: Any) -> dt.date:
+    """The CME trading day (from 17:00 CT) of a bar, as the windows count them."""
+    from tsxbot.pnl.periods import trading_day
 
-    return from_ns(int(ns)).date().isoformat()
+    return trading_day(int(ns))
