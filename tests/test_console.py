@@ -6,8 +6,6 @@ from __future__ import annotations
 import re
 import signal
 import subprocess
-import threading
-import time
 from pathlib import Path
 
 import httpx
@@ -15,55 +13,21 @@ import msgspec
 import pytest
 
 from support.cm_harness import place
-from support.processes import clean_env, tsxbot_cmd
-from support.redis_server import free_port
+from support.processes import Output, Ports, clean_env, tsxbot_cmd
 from support.sim import START
-
-
-class Output:
-    """The merged stdout and stderr of a process, read on a thread so it never blocks."""
-
-    def __init__(self, process: subprocess.Popen[str]) -> None:
-        self.lines: list[str] = []
-        self._process = process
-        self._thread = threading.Thread(target=self._read, daemon=True)
-        self._thread.start()
-
-    def _read(self) -> None:
-        assert self._process.stdout is not None
-        for line in self._process.stdout:
-            self.lines.append(line.rstrip("\n"))
-
-    @property
-    def text(self) -> str:
-        return "\n".join(self.lines)
-
-    def wait_for(self, pattern: str, within: float = 30.0) -> re.Match[str]:
-        deadline = time.monotonic() + within
-        while time.monotonic() < deadline:
-            for line in list(self.lines):
-                if found := re.search(pattern, line):
-                    return found
-            if self._process.poll() is not None:
-                self._thread.join(2)
-                raise AssertionError(f"exited with {self._process.returncode}:\n{self.text}")
-            time.sleep(0.05)
-        raise AssertionError(f"{pattern!r} not printed within {within} s:\n{self.text}")
 
 
 @pytest.mark.slow
 def test_run_all_prints_where_everything_is_and_each_fill(tmp_path: Path) -> None:
-    cm_port = free_port()
+    ports = Ports.free()  # every service off its default port
+    cm_port = ports.connection_manager
     process = subprocess.Popen(
         [
             *tsxbot_cmd(),
             "run-all",
-            "--set",
-            "simulator.port=0",
+            *ports.overrides(),
             "--set",
             f"simulator.startTime={START}",
-            "--set",
-            f"services.connectionManager.port={cm_port}",
             "--set",
             f"system.logDir={tmp_path / 'logs'}",
         ],

@@ -6,14 +6,13 @@ from __future__ import annotations
 import asyncio
 import json
 import signal
-import time
 from pathlib import Path
 
 import pytest
 
 from support.bus_helpers import bus_config, eventually
 from support.cm_harness import place
-from support.processes import PINNED, Ports, clean_env, running, stop, wait_http
+from support.processes import PINNED, Output, Ports, clean_env, running, stop, wait_http
 from support.redis_server import RedisServer
 from tsxbot.bus import create_bus
 from tsxbot.messages import CommandResult, Envelope, Fill, channels
@@ -39,19 +38,11 @@ def test_run_all_starts_the_services_and_stops_cleanly_on_ctrl_c(tmp_path: Path)
         status = wait_http(f"http://127.0.0.1:{cm_port}/status", process, headers={"X-API-Key": KEY}).json()
         assert status["target"] == "simulator"
         assert status["hubs"]["user"]["state"] == "CONNECTED"
-        # The bots start last (after History's warm-up): each says so in logs/bots/.
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline and process.poll() is None:
-            started = [
-                line
-                for p in (tmp_path / "logs" / "bots").glob("*.log")
-                for line in p.open()
-                if "bot started" in line
-            ]
-            if len(started) == 3:
-                break
-            time.sleep(0.2)
-        code, output = stop(process, signal.SIGINT)
+        # The banner comes once every service started (the bots after History's warm-up, the
+        # pages after them); its last line says how to stop.
+        printed = Output(process)
+        printed.wait_for(r"Ctrl-C stops it\.$", within=60)
+        code, output = printed.stop(signal.SIGINT)
     assert code == 0, output
     assert "shutdown requested" in output
     lines = output.splitlines()

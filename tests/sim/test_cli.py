@@ -72,10 +72,18 @@ def test_run_all_builds_the_simulator_only_for_the_simulator_target() -> None:
     config = load_config(DEFAULTS_DIR, env={"TSXBOT_API_KEY": "k"})
     services = _build(config)
     bots = ["bot bot_1", "bot bot_2", "bot bot_3"]
-    assert [s.name for s in services] == ["bus", "simulator", "connection-manager", "aggregator", *bots]
+    pages = ["control-panel", "manual-trading"]
+    assert [s.name for s in services] == [
+        "bus",
+        "simulator",
+        "connection-manager",
+        "aggregator",
+        *bots,
+        *pages,
+    ]
     live_env = {"TSXBOT_API_KEY": "k", "TOPSTEPX_USERNAME": "u", "TOPSTEPX_API_KEY": "x"}
     live = load_config(DEFAULTS_DIR, overrides=["topstepx.target=live"], env=live_env)
-    assert [s.name for s in _build(live)] == ["bus", "connection-manager", "aggregator", *bots]
+    assert [s.name for s in _build(live)] == ["bus", "connection-manager", "aggregator", *bots, *pages]
     without_credentials = load_config(DEFAULTS_DIR, overrides=["topstepx.target=live"], env={})
     with pytest.raises(MissingCredentialsError, match="TOPSTEPX_USERNAME"):
         _build(without_credentials)

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -196,6 +198,51 @@ def check_none_left() -> None:
 def _is_tsxbot(argv: list[str]) -> bool:
     """``.../bin/tsxbot ...`` (run directly or by its interpreter) or ``python -m tsxbot ...``."""
     return any(Path(arg).name == "tsxbot" for arg in argv[:2]) or argv[1:3] == ["-m", "tsxbot"]
+
+
+class Output:
+    """The merged stdout and stderr of a process, read on a thread so it never blocks: a test
+    waits for a line (``wait_for``) and then stops the process (``stop``) with every line kept."""
+
+    def __init__(self, process: subprocess.Popen[str]) -> None:
+        self.lines: list[str] = []
+        self._process = process
+        self._thread = threading.Thread(target=self._read, daemon=True)
+        self._thread.start()
+
+    def _read(self) -> None:
+        assert self._process.stdout is not None
+        for line in self._process.stdout:
+            self.lines.append(line.rstrip("\n"))
+
+    @property
+    def text(self) -> str:
+        return "\n".join(self.lines)
+
+    def wait_for(self, pattern: str, within: float = 30.0) -> re.Match[str]:
+        deadline = time.monotonic() + within
+        while time.monotonic() < deadline:
+            for line in list(self.lines):
+                if found := re.search(pattern, line):
+                    return found
+            if self._process.poll() is not None:
+                self._thread.join(2)
+                raise AssertionError(f"exited with {self._process.returncode}:\n{self.text}")
+            time.sleep(0.05)
+        raise AssertionError(f"{pattern!r} not printed within {within} s:\n{self.text}")
+
+    def stop(self, signal_number: int, within: float = 20.0) -> tuple[int, str]:
+        """Sends ``signal_number`` and waits for the exit: the exit code and everything printed."""
+        self._process.send_signal(signal_number)
+        try:
+            self._process.wait(timeout=within)
+        except subprocess.TimeoutExpired:
+            self._process.kill()
+            self._process.wait()
+            self._thread.join(5)
+            raise AssertionError(f"did not stop within {within} s:\n{self.text}") from None
+        self._thread.join(5)
+        return self._process.returncode, self.text
 
 
 def stop(process: subprocess.Popen[str], signal_number: int, within: float = 20.0) -> tuple[int, str]:
