@@ -81,6 +81,7 @@ from tsxbot.messages import (
     RiskReason,
     RiskRejection,
     Side,
+    TradingStateChange,
     UpdateStopLossTakeProfit,
     channels,
     utc_now,
@@ -281,6 +282,9 @@ class Aggregator(Service):
         }
         self._malformed: list[Malformed] = []
         self._malformed_wake = asyncio.Event()
+        # Trading-state changes waiting to go out on account:trading-state (in order).
+        self._state_changes: list[TradingStateChange] = []
+        self._state_wake = asyncio.Event()
         self.store = StateStore(bus.journal("aggregator"))
         # One message, API call or quote at a time changes the state.
         self._lock = asyncio.Lock()
@@ -338,6 +342,7 @@ class Aggregator(Service):
         self.roll_day_if_due()
         if snapshot is None and (self.journal is None or not self._restore_from_journal()):
             self._fresh_day = True
+        self._state_changed("START", None)  # where it starts (a restored HALTED included)
         self._reconnects_seen = self.bus.metrics().reconnects
         durable = [
             channels.AGGREGATOR_ORDERS,
@@ -364,6 +369,7 @@ class Aggregator(Service):
             self._background(self._dispatch_loop(), "aggregator-dispatch"),
             self._background(self._housekeeping(), "aggregator-housekeeping"),
             self._background(self._refuse_malformed(), "aggregator-malformed"),
+            self._background(self._publish_state_changes(), "aggregator-trading-state"),
         ]
         if self.api is not None:
             await self.api.start()
@@ -1464,13 +1470,44 @@ class Aggregator(Service):
         before = self.account.state
         if self.account.set(cause, why, halt=halt):
             self._record(f"{cause.value}_ON", why, None)
+            self._state_changed(f"{cause.value}_ON", before)
         self._apply_state(before)
 
     def _clear(self, cause: Cause) -> None:
         before = self.account.state
         if self.account.clear(cause):
             self._record(f"{cause.value}_OFF", f"{cause.value} resolved", None)
+            self._state_changed(f"{cause.value}_OFF", before)
         self._apply_state(before)
+
+    def _state_changed(self, change: str, before: TradingState | None) -> None:
+        """Queues the account's trading state for ``account:trading-state``."""
+        self._state_changes.append(
+            TradingStateChange(
+                state=state_name(self.account.state),
+                causes=self.account.why(),
+                circuit_breaker=Cause.CIRCUIT_BREAKER in self.account.causes,
+                timestamp=self.clock(),
+                change=change,
+                was=state_name(before) if before is not None else None,
+                account_id=self.account_id,
+            )
+        )
+        self._state_wake.set()
+
+    async def _publish_state_changes(self) -> None:
+        while not self._stopping:
+            await self._state_wake.wait()
+            self._state_wake.clear()
+            while self._state_changes:
+                change = self._state_changes[0]
+                try:
+                    await self._publish(channels.ACCOUNT_TRADING_STATE, change)
+                except Exception:  # the bus is down: kept, tried again
+                    log.exception("publishing the trading state failed; retrying")
+                    await asyncio.sleep(0.5)
+                    continue
+                self._state_changes.pop(0)
 
     def _apply_state(self, before: TradingState) -> None:
         self._dirty = True
