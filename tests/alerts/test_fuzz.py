@@ -32,6 +32,7 @@ from tsxbot.messages import (
     RiskReason,
     RiskRejection,
     Side,
+    TradingStateChange,
     channels,
 )
 
@@ -150,7 +151,19 @@ metrics = st.builds(
         st.sampled_from(["healthy", "hubs.user.connects", "hubs.market.connects"]) | text, floats
     ),
 )
+state_names = st.sampled_from(["ACTIVE", "REDUCING", "HALTED"])
+state_changes = st.builds(
+    TradingStateChange,
+    state=state_names,
+    causes=st.dictionaries(st.sampled_from(["CIRCUIT_BREAKER", "KILL_SWITCH", "DAILY_LOSS"]) | text, text),
+    circuit_breaker=st.booleans(),
+    timestamp=stamps,
+    change=st.sampled_from(["START", "CIRCUIT_BREAKER_ON", "CIRCUIT_BREAKER_OFF", "KILL_SWITCH_ON"]) | text,
+    was=st.none() | state_names,
+    account_id=st.none() | st.integers(-(2**63), 2**63 - 1),
+)
 events = st.one_of(
+    state_changes.map(lambda p: (channels.ACCOUNT_TRADING_STATE, p)),
     fills.map(lambda p: (channels.CM_FILLS, p)),
     rejections.map(lambda p: (channels.AGGREGATOR_RISK, p)),
     statuses.map(lambda p: (channels.bot_status(p.bot_id), p)),

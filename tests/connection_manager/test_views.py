@@ -93,6 +93,13 @@ async def test_working_stops_and_targets_are_listed_with_their_bot_and_fills_sin
     fills = (await get(http, f"/api/fills?since={START}"))["fills"]
     assert [(f["exchangeOrderId"], f["botId"], f["quantity"]) for f in fills] == [(entry_id, "bot_2", 1)]
     assert (await get(http, "/api/fills?since=2026-11-24T15:30:00%2B00:00"))["fills"] == fills
+    # Whole from the first reconciliation's search (24 h of exchange time before it), and the
+    # exchange's time now (the simulator's, pinned).
+    answer = await get(http, f"/api/fills?since={START}")
+    complete = dt.datetime.fromisoformat(answer["completeSince"])
+    assert complete <= dt.datetime.fromisoformat(START.replace("Z", "+00:00")) - dt.timedelta(hours=23)
+    now = dt.datetime.fromisoformat(answer["exchangeTime"])
+    assert abs((now - harness.sim.now()).total_seconds()) < 5
     later = (harness.sim.now() + dt.timedelta(hours=1)).isoformat()
     assert (await http.get("/api/fills", params={"since": later}, headers=KEY)).json()["fills"] == []
     for bad in ("yesterday", "2026-11-24T15:30:00", "2026-13-40T99:00:00Z", "", "x" * 2000):

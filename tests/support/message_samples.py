@@ -43,6 +43,7 @@ from tsxbot.messages import (
     RiskRejection,
     Side,
     Signal,
+    TradingStateChange,
     UpdateStopLossTakeProfit,
 )
 
@@ -137,6 +138,15 @@ SAMPLES: list[Payload] = [
     ),
     AccountUpdate(
         account_id=7, name="50KTC-V2-1", balance=50123.45, can_trade=True, is_visible=True, simulated=True
+    ),
+    TradingStateChange(
+        state="REDUCING",
+        causes={"CIRCUIT_BREAKER": "5 rejections, errors or disconnects within 60 s (last: command error)"},
+        circuit_breaker=True,
+        timestamp=T0,
+        change="CIRCUIT_BREAKER_ON",
+        was="ACTIVE",
+        account_id=1001,
     ),
     PnlUpdate(
         realized_pnl=120.0,

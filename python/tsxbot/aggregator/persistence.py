@@ -118,6 +118,15 @@ class CoreState(msgspec.Struct, rename="camel"):
     # The last price of each instrument: the reference of a submission that comes back right
     # after a crash, before the first quote (restored only from a state saved seconds ago).
     marks: dict[str, float] = {}
+    # The day's realized P&L (before fees) and fees so far (None: saved by a version without them).
+    realized_today: float | None = None
+    fees_today: float | None = None
+    day_start_source: str | None = None
+    day_start_warning: str | None = None
+    # Exchange fills the balance already held when a fresh start read the day's start from the
+    # exchange, not yet delivered by the bus (and that day: an earlier day's fill is in it too).
+    in_balance: list[int] = []
+    in_balance_day: dt.date | None = None
 
 
 class Snapshot(CoreState):
@@ -354,6 +363,12 @@ def core_of(agg: Aggregator) -> CoreState:
             if item.priority is Priority.PROTECTIVE
         ],
         marks={s: m for s in agg.instruments.symbols if (m := engine.mark_price(s)) > 0},
+        realized_today=agg.realized_today,
+        fees_today=agg.fees_today,
+        day_start_source=agg.day_start_source,
+        day_start_warning=agg.day_start_warning,
+        in_balance=sorted(agg.in_balance),
+        in_balance_day=agg.in_balance_day,
     )
 
 
@@ -378,6 +393,14 @@ def restore(agg: Aggregator, snap: Snapshot, now_ns: int) -> dict[str, Any]:
             side = Side.BUY if row.quantity > 0 else Side.SELL
             engine.on_fill(row.bot_id, row.symbol, side.value, abs(row.quantity), row.average_price, 0.0)
     engine.on_balance(snap.balance)
+    # (the engine's own day figures are zero here: the restored positions opened from flat)
+    agg.carried_realized = snap.realized_today or 0.0
+    agg.carried_fees = snap.fees_today or 0.0
+    if snap.realized_today is None:
+        log.warning("the saved state has no realized P&L and fees of the day (an older version): zero")
+    agg.day_start_warning = snap.day_start_warning
+    agg.day_start_source = "firstBalance" if snap.day_start_source == "firstBalance" else "state"
+    agg.in_balance, agg.in_balance_day = set(snap.in_balance), snap.in_balance_day
     if snap.saved_at is not None and dt.datetime.now(dt.UTC) - snap.saved_at <= MARKS_FRESH:
         for symbol, price in snap.marks.items():
             if symbol in agg.instruments:

@@ -31,6 +31,7 @@ import msgspec
 
 from tsxbot.aggregator.account import account_from_connection_manager
 from tsxbot.aggregator.api import AggregatorApi
+from tsxbot.aggregator.day_start import DayStartUnavailable, day_figures_from_exchange
 from tsxbot.aggregator.malformed import Malformed, read_malformed
 from tsxbot.aggregator.metrics import MonitoringServer
 from tsxbot.aggregator.orders import WorkingOrders
@@ -80,6 +81,7 @@ from tsxbot.messages import (
     RiskReason,
     RiskRejection,
     Side,
+    TradingStateChange,
     UpdateStopLossTakeProfit,
     channels,
     utc_now,
@@ -198,6 +200,20 @@ class Aggregator(Service):
         # acknowledged; the day's P&L comes back from it after a restart without a snapshot.
         self.journal = journal
         self._journal_day_pending = False
+        # The day's realized P&L (before fees) and fees from before this run (restored or read
+        # from the exchange); the risk engine counts what this run applies on top.
+        self.carried_realized = 0.0
+        self.carried_fees = 0.0
+        # Where the day's start came from: state, journal, exchange, firstBalance (the exchange's
+        # trades could not be had; with day_start_warning), roll, or pending.
+        self.day_start_source = "pending"
+        self.day_start_warning: str | None = None
+        self._fresh_day = False  # nothing restored: the day's start is read from the exchange
+        self._first_balance_pending = False
+        # Exchange fills already in the balance the day's start was read with (fill ids of
+        # today, and the day: an earlier day's fill is in it too); the bus may still deliver them.
+        self.in_balance: set[int] = set()
+        self.in_balance_day: dt.date | None = None
         self._pnl_published_at: dict[str, float] = {}
         self._strategies = {b.id: b.config.strategy.type for b in config.enabled_bots}
         self.bus = bus
@@ -266,6 +282,9 @@ class Aggregator(Service):
         }
         self._malformed: list[Malformed] = []
         self._malformed_wake = asyncio.Event()
+        # Trading-state changes waiting to go out on account:trading-state (in order).
+        self._state_changes: list[TradingStateChange] = []
+        self._state_wake = asyncio.Event()
         self.store = StateStore(bus.journal("aggregator"))
         # One message, API call or quote at a time changes the state.
         self._lock = asyncio.Lock()
@@ -321,8 +340,9 @@ class Aggregator(Service):
         # The day rolls by the exchange's clock, never by the state's age: a state saved on an
         # earlier trading day loses its daily causes now (a kill-switch halt stays).
         self.roll_day_if_due()
-        if snapshot is None and self.journal is not None:
-            self._restore_from_journal()
+        if snapshot is None and (self.journal is None or not self._restore_from_journal()):
+            self._fresh_day = True
+        self._state_changed("START", None)  # where it starts (a restored HALTED included)
         self._reconnects_seen = self.bus.metrics().reconnects
         durable = [
             channels.AGGREGATOR_ORDERS,
@@ -342,8 +362,6 @@ class Aggregator(Service):
             ]
         )
         self._subscriptions = [main, market]
-        if self.account_id is not None:
-            self._pinned.set()
         self._tasks = [
             self._background(self._pin_account(), "aggregator-account"),
             self._background(self._consume(main), "aggregator-consume"),
@@ -351,6 +369,7 @@ class Aggregator(Service):
             self._background(self._dispatch_loop(), "aggregator-dispatch"),
             self._background(self._housekeeping(), "aggregator-housekeeping"),
             self._background(self._refuse_malformed(), "aggregator-malformed"),
+            self._background(self._publish_state_changes(), "aggregator-trading-state"),
         ]
         if self.api is not None:
             await self.api.start()
@@ -359,14 +378,87 @@ class Aggregator(Service):
         log.info("aggregator started", bots=self.registry.ids(), account=self.account_id)
 
     async def _pin_account(self) -> None:
-        if self._pinned.is_set():
-            return
-        if self._api_key is None:
-            log.error("no topstepx.accountId and no API key to ask the connection manager: not trading")
-            return
-        self.account_id = await account_from_connection_manager(self.config, self._api_key, SOURCE)
-        log.info("trading account from the connection manager", account=self.account_id)
+        """The account, then (on a fresh start) the day's start from the exchange: durable
+        messages, submissions included, are handled only after both."""
+        if self.account_id is None:
+            if self._api_key is None:
+                log.error("no topstepx.accountId and no API key to ask the connection manager: not trading")
+                return
+            self.account_id = await account_from_connection_manager(self.config, self._api_key, SOURCE)
+            log.info("trading account from the connection manager", account=self.account_id)
+        if self._fresh_day:
+            await self._day_start_from_exchange(self.account_id)
         self._pinned.set()
+
+    async def _day_start_from_exchange(self, account_id: int) -> None:
+        """Nothing restored: the day's start is today's first balance less what today's fills
+        realized net of fees at the exchange (``risk.startingBalance`` is the account's start,
+        not the day's). Without them: the first balance, with a warning."""
+        if self._api_key is None:
+            self._day_start_at_first_balance("no API key to ask the connection manager")
+            return
+        try:
+            figures = await day_figures_from_exchange(
+                self.config, self._api_key, account_id, lambda: self.clock() if self.clock_known() else None
+            )
+        except DayStartUnavailable as exc:
+            self._day_start_at_first_balance(str(exc))
+            return
+        async with self._lock:
+            if self.current_trading_day not in (None, figures.trading_day):
+                self._day_start_at_first_balance(
+                    f"the exchange's day {figures.trading_day} is not ours {self.current_trading_day}"
+                )
+                return
+            self.current_trading_day = figures.trading_day
+            self.set_day_start(figures.start, figures.balance, figures.realized, figures.fees)
+            self.in_balance = set(figures.fill_ids)
+            self.in_balance_day = figures.trading_day
+            self.day_start_source = "exchange"
+            self._dirty = True
+        log.warning(
+            "the day's start from the exchange",
+            day=figures.trading_day.isoformat(),
+            start=figures.start,
+            balance=figures.balance,
+            realized=figures.realized,
+            fees=figures.fees,
+            fills=len(figures.fill_ids),
+        )
+
+    def _day_start_at_first_balance(self, why: str) -> None:
+        self._first_balance_pending = True
+        self.day_start_source = "firstBalance"
+        self.day_start_warning = (
+            f"today's trades could not be had from the exchange ({why}): the day's P&L counts from "
+            "the first balance this run sees, not from the day's start"
+        )
+        log.warning("the day's start is the first balance", why=why)
+
+    def set_day_start(self, start: float, balance: float, realized: float, fees: float) -> None:
+        """The day's starting equity, the balance now, and the day's realized P&L and fees so far."""
+        self.engine.on_balance(start)
+        self.engine.new_trading_day()
+        self.engine.on_balance(balance)
+        self.carried_realized, self.carried_fees = realized, fees
+
+    @property
+    def realized_today(self) -> float:
+        return self.carried_realized + self.engine.realized_today
+
+    @property
+    def fees_today(self) -> float:
+        return self.carried_fees + self.engine.fees_today
+
+    def _already_in_balance(self, fill: Fill) -> bool:
+        """A fill the balance the day's start was read with already holds (delivered by the bus
+        after that read): today's by its id, any of an earlier day."""
+        if self.in_balance_day is None:
+            return False
+        if fill.fill_id in self.in_balance:
+            self.in_balance.discard(fill.fill_id)
+            return True
+        return trading_day(fill.timestamp) < self.in_balance_day
 
     async def stop(self) -> None:
         """Stops taking messages. Submissions not yet sent stay unacknowledged on the bus and come
@@ -392,10 +484,10 @@ class Aggregator(Service):
             await self.journal.stop()
         log.info("aggregator stopped", queued=len(self.queue))
 
-    def _restore_from_journal(self) -> None:
+    def _restore_from_journal(self) -> bool:
         """No snapshot: the bots' open positions come back from the journal now, and the day's
-        realized P&L net of fees when the first balance arrives (:meth:`on_account`), so a restart
-        cannot reset the daily loss limit."""
+        realized P&L net of fees now or when the first balance arrives (:meth:`on_account`), so a
+        restart cannot reset the daily loss limit. False when the journal knows nothing of today."""
         assert self.journal is not None
         restored = 0
         for (_, bot, symbol), matcher in self.journal.ledger.matchers.items():
@@ -422,7 +514,13 @@ class Aggregator(Service):
         self._journal_day_pending = (
             not account_back and today is not None and (today.trades > 0 or today.fees > 0)
         )
+        if account_back and today is not None:
+            self.carried_realized, self.carried_fees = today.realized, today.fees
         log.warning("no state snapshot: positions restored from the journal", positions=restored)
+        if account_back or self._journal_day_pending:
+            self.day_start_source = "journal"
+            return True
+        return False
 
     def _background(self, work: Coroutine[Any, Any, None], name: str) -> asyncio.Task[None]:
         def ended(task: asyncio.Task[None]) -> None:
@@ -1129,11 +1227,19 @@ class Aggregator(Service):
         share = fill if quantity == fill.quantity and bot == (fill.bot_id or UNATTRIBUTED) else None
         fees = fill.fees * quantity / fill.quantity
         engine_key = order_key(bot, fill.order_id) if bot and fill.order_id and share is not None else None
+        counted = self._already_in_balance(fill)
+        balance = self.engine.balance
         try:
-            self.engine.on_fill(bot, symbol, fill.side.value, quantity, fill.price, fees, engine_key)
+            realized = self.engine.on_fill(
+                bot, symbol, fill.side.value, quantity, fill.price, fees, engine_key
+            )
         except RiskInputError as exc:
             log.error("fill refused by the risk engine", error=str(exc), fill_id=fill.fill_id)
             return
+        if counted:  # in the balance and the day's figures already (or an earlier day's): not again
+            self.engine.on_balance(balance)
+            self.carried_realized -= realized
+            self.carried_fees -= fees
         point_value = self.instruments.get(symbol).point_value
         before, after, _ = self.positions.apply(
             bot, symbol, fill.side, quantity, fill.price, fees, point_value
@@ -1270,9 +1376,13 @@ class Aggregator(Service):
             # realized (net of fees) today.
             self._journal_day_pending = False
             day = self.journal.ledger.day_pnl(None, self.current_trading_day)
-            self.engine.on_balance(update.balance - (day.realized - day.fees))
-            self.engine.new_trading_day()
+            self.set_day_start(
+                update.balance - (day.realized - day.fees), update.balance, day.realized, day.fees
+            )
             log.warning("daily P&L restored from the journal", realized=day.realized, fees=day.fees)
+        elif self._first_balance_pending:
+            self._first_balance_pending = False
+            self.set_day_start(update.balance, update.balance, 0.0, 0.0)
         self.engine.on_balance(update.balance)
         await self.evaluate()
 
@@ -1360,13 +1470,44 @@ class Aggregator(Service):
         before = self.account.state
         if self.account.set(cause, why, halt=halt):
             self._record(f"{cause.value}_ON", why, None)
+            self._state_changed(f"{cause.value}_ON", before)
         self._apply_state(before)
 
     def _clear(self, cause: Cause) -> None:
         before = self.account.state
         if self.account.clear(cause):
             self._record(f"{cause.value}_OFF", f"{cause.value} resolved", None)
+            self._state_changed(f"{cause.value}_OFF", before)
         self._apply_state(before)
+
+    def _state_changed(self, change: str, before: TradingState | None) -> None:
+        """Queues the account's trading state for ``account:trading-state``."""
+        self._state_changes.append(
+            TradingStateChange(
+                state=state_name(self.account.state),
+                causes=self.account.why(),
+                circuit_breaker=Cause.CIRCUIT_BREAKER in self.account.causes,
+                timestamp=self.clock(),
+                change=change,
+                was=state_name(before) if before is not None else None,
+                account_id=self.account_id,
+            )
+        )
+        self._state_wake.set()
+
+    async def _publish_state_changes(self) -> None:
+        while not self._stopping:
+            await self._state_wake.wait()
+            self._state_wake.clear()
+            while self._state_changes:
+                change = self._state_changes[0]
+                try:
+                    await self._publish(channels.ACCOUNT_TRADING_STATE, change)
+                except Exception:  # the bus is down: kept, tried again
+                    log.exception("publishing the trading state failed; retrying")
+                    await asyncio.sleep(0.5)
+                    continue
+                self._state_changes.pop(0)
 
     def _apply_state(self, before: TradingState) -> None:
         self._dirty = True
@@ -1438,6 +1579,10 @@ class Aggregator(Service):
             return
         self.current_trading_day = day
         self.engine.new_trading_day()
+        self.carried_realized = self.carried_fees = 0.0
+        self.day_start_source, self.day_start_warning = "roll", None
+        self.in_balance, self.in_balance_day = set(), None
+        self._first_balance_pending = False
         self.positions.new_day()
         self.flattened_for_loss = False
         for cause in DAILY:
@@ -1587,10 +1732,15 @@ class Aggregator(Service):
             },
             "pnl": {
                 "daily": engine.daily_pnl,
-                "realized": engine.realized_today,
+                "realized": self.realized_today,
                 "open": engine.open_pnl,
-                "fees": engine.fees_today,
+                "fees": self.fees_today,
                 "balance": engine.balance,
+            },
+            "dayStart": {
+                "equity": engine.equity - engine.daily_pnl,
+                "source": self.day_start_source,
+                "warning": self.day_start_warning,
             },
             "counters": dict(self.counters),
         }

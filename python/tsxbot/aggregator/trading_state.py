@@ -17,6 +17,7 @@ from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from tsxbot.messages import TradingStateName
 from tsxbot.risk import TradingState
 
 CHICAGO = ZoneInfo("America/Chicago")
@@ -99,7 +100,7 @@ class AccountState:
         return {c.value: w for c, w in self.causes.items()}
 
 
-def state_name(state: TradingState) -> str:
+def state_name(state: TradingState) -> TradingStateName:
     if state == TradingState.HALTED:
         return "HALTED"
     if state == TradingState.REDUCING:

@@ -1,24 +1,23 @@
-"""The account's trading state as alerts: the aggregator does not publish its state changes on
-the bus (it journals them and serves them on its API), so they are read from ``GET /status``
-(state and why) and ``GET /risk/events`` (circuit breaker on and off) every
-``alerts.aggregatorPollSeconds``. An aggregator that stops answering is a ``SERVICE_ERROR``
-(once), and ``SERVICE_RECOVERED`` when it answers again."""
+"""The account's trading state as alerts, and the aggregator's API going down.
+
+The aggregator publishes its trading state on ``account:trading-state`` (``TradingStateChange``)
+on every change of the state or of a cause holding it, and once at its start: each is turned
+into a ``TRADING_STATE`` alert when the state moved, and a ``CIRCUIT_BREAKER`` alert when the
+breaker went on or off. ``GET /status`` is still polled every ``alerts.aggregatorPollSeconds``,
+only to notice the aggregator not answering: a ``SERVICE_ERROR`` (once), and
+``SERVICE_RECOVERED`` when it answers again."""
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from typing import Any
 
 from tsxbot.alerts.aggregator_client import AggregatorClient, AggregatorUnavailable
 from tsxbot.alerts.events import Alert, EventKind
 from tsxbot.alerts.translate import Translator
+from tsxbot.messages import TradingStateChange
 
-BREAKER_KINDS = ("CIRCUIT_BREAKER_ON", "CIRCUIT_BREAKER_OFF")
-
-
-def _event_id(event: dict[str, Any]) -> str:
-    return f"{event.get('at')}|{event.get('kind')}|{event.get('message')}"
+BREAKER_CHANGES = ("CIRCUIT_BREAKER_ON", "CIRCUIT_BREAKER_OFF")
 
 
 class AggregatorWatch:
@@ -30,15 +29,15 @@ class AggregatorWatch:
         self.clock = clock
         self.state: str | None = None
         self.why: dict[str, str] = {}
-        self._seen_events: set[str] | None = None
+        self.circuit_breaker: bool | None = None
         self._down_since: dt.datetime | None = None
         self.polls = 0
 
     async def poll(self) -> list[Alert]:
+        """Whether the aggregator's API answers (its state comes on the bus)."""
         now = self.clock()
         try:
-            status = await self.client.status()
-            events = await self.client.events()
+            await self.client.status()
         except AggregatorUnavailable as exc:
             if self._down_since is not None:
                 return []
@@ -66,56 +65,47 @@ class AggregatorWatch:
             )
         self._down_since = None
         self.polls += 1
-        alerts += self._state(status, now)
-        alerts += self._events(events, now)
         return alerts
 
-    def _state(self, status: dict[str, Any], now: dt.datetime) -> list[Alert]:
-        state = status.get("tradingState")
-        why = status.get("why")
-        if not isinstance(state, str):
-            return []
-        why = {str(k): str(v) for k, v in why.items()} if isinstance(why, dict) else {}
-        before, self.state, self.why = self.state, state, why
-        if state == before or (before is None and state == "ACTIVE"):
-            return []
-        reasons = "; ".join(f"{cause}: {text}" for cause, text in why.items()) or "every cause cleared"
-        title = f"trading {state}" + (f" (was {before})" if before else " at start")
-        return [
-            self.translator.alert(
-                EventKind.TRADING_STATE,
-                title,
-                f"state:{state}:{now.isoformat()}",
-                now,
-                reasons,
-                state=state,
-                was=before,
-            )
-        ]
-
-    def _events(self, events: list[dict[str, Any]], now: dt.datetime) -> list[Alert]:
-        ids = {_event_id(e): e for e in events}
-        if self._seen_events is None:  # the first answer is the baseline: history is not news
-            self._seen_events = set(ids)
-            return []
-        new = [e for i, e in ids.items() if i not in self._seen_events]
-        self._seen_events = set(ids)
-        alerts = []
-        for event in reversed(new):  # oldest first
-            kind = event.get("kind")
-            if kind not in BREAKER_KINDS:
-                continue
-            on = kind == "CIRCUIT_BREAKER_ON"
+    def on_state_change(self, change: TradingStateChange) -> list[Alert]:
+        """One ``TradingStateChange`` from the bus: the alerts it makes (none when nothing a
+        trader acts on moved, e.g. a second cause on an already HALTED account)."""
+        at = change.timestamp
+        stamp = at.isoformat()
+        before = self.state if self.state is not None else change.was
+        self.state, self.why = change.state, dict(change.causes)
+        was_breaker, self.circuit_breaker = self.circuit_breaker, change.circuit_breaker
+        alerts: list[Alert] = []
+        if change.change in BREAKER_CHANGES and was_breaker is not change.circuit_breaker:
+            on = change.circuit_breaker
             alerts.append(
                 self.translator.alert(
                     EventKind.CIRCUIT_BREAKER,
                     "circuit breaker tripped: no new entries until /resume"
                     if on
                     else "circuit breaker cleared",
-                    f"breaker:{_event_id(event)}",
-                    now,
-                    str(event.get("message") or ""),
+                    f"breaker:{'on' if on else 'off'}:{stamp}",
+                    at,
+                    change.causes.get("CIRCUIT_BREAKER", "") if on else "",
                     tripped=on,
                 )
+            )
+        if change.state != before and not (before is None and change.state == "ACTIVE"):
+            reasons = (
+                "; ".join(f"{cause}: {text}" for cause, text in change.causes.items())
+                or "every cause cleared"
+            )
+            title = f"trading {change.state}" + (f" (was {before})" if before else " at start")
+            alerts.insert(
+                0,
+                self.translator.alert(
+                    EventKind.TRADING_STATE,
+                    title,
+                    f"state:{change.state}:{stamp}",
+                    at,
+                    reasons,
+                    state=change.state,
+                    was=before,
+                ),
             )
         return alerts

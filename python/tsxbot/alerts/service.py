@@ -32,12 +32,12 @@ from tsxbot.bus import BusError, MessageBus, RedisBus, Subscription
 from tsxbot.config.alerts import AlertsConfig, RouteConfig
 from tsxbot.config.types import parse_time_of_day
 from tsxbot.log import get_logger
-from tsxbot.messages import channels
+from tsxbot.messages import TradingStateChange, channels
 from tsxbot.runtime import Service
 
 log = get_logger("tsxbot.alerts")
 GROUP = "alerts"
-DURABLE = (channels.CM_FILLS, channels.AGGREGATOR_RISK)
+DURABLE = (channels.CM_FILLS, channels.AGGREGATOR_RISK, channels.ACCOUNT_TRADING_STATE)
 STOP_FLUSH_SECONDS = 5.0
 
 
@@ -193,7 +193,11 @@ class AlertService(Service):
                         stamp = getattr(message.envelope.payload, "timestamp", None)
                         if isinstance(stamp, dt.datetime) and stamp.tzinfo is not None:
                             self.observe(stamp)
-                    self.dispatch(self.translator.translate(message, now))
+                    payload = message.envelope.payload
+                    if isinstance(payload, TradingStateChange):
+                        self.dispatch(self.watch.on_state_change(payload))
+                    else:
+                        self.dispatch(self.translator.translate(message, now))
                 except Exception:  # one message that cannot be shown must not stop the others
                     self.counters["badMessages"] += 1
                     log.exception("an event could not be turned into an alert", message=repr(message))

@@ -110,7 +110,8 @@ class AlertsConfig(_Section, frozen=True):
     # default); unset: none.
     daily_summary_at: TimeOfDay | None = "16:00"
     timezone: TimeZoneName = "America/Chicago"
-    # How often the aggregator's trading state is read (GET /status and /risk/events).
+    # How often the aggregator's API is checked (GET /status) to notice it going down (its
+    # trading state comes on the bus, account:trading-state).
     aggregator_poll_seconds: PositiveFloat = 1.0
     # No status from the connection manager for this long: the connection is reported lost.
     connection_stale_seconds: PositiveFloat = 20.0

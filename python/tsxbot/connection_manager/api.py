@@ -232,7 +232,16 @@ class ConnectionManagerApi:
         except ValueError as exc:
             return _error(400, f"invalid since {since[:64]!r}: {exc}")
         found: list[Fill] = self.manager.fills(when)
-        return _json({"fills": found, "since": when.isoformat()})
+        complete = self.manager.fills_complete_since()
+        now = self.manager.exchange_time
+        return _json(
+            {
+                "fills": found,
+                "since": when.isoformat(),
+                "completeSince": complete.isoformat() if complete is not None else None,
+                "exchangeTime": now.isoformat() if now is not None else None,
+            }
+        )
 
     async def update_sltp(self, request: web.Request) -> web.Response:
         if (refused := self._refuse_when_stopping()) is not None:
@@ -468,6 +477,17 @@ def openapi_document() -> dict[str, Any]:
                                 "properties": {
                                     "fills": {"type": "array", "items": ref("Fill")},
                                     "since": {"type": "string", "format": "date-time"},
+                                    "completeSince": {
+                                        "type": ["string", "null"],
+                                        "format": "date-time",
+                                        "description": "every fill from then on is in the answer "
+                                        "(null: not yet reconciled with the exchange)",
+                                    },
+                                    "exchangeTime": {
+                                        "type": ["string", "null"],
+                                        "format": "date-time",
+                                        "description": "the exchange's time now (null: not known yet)",
+                                    },
                                 },
                             }
                         ),

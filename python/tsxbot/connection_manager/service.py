@@ -139,6 +139,9 @@ class ConnectionManager(Service):
         self.reconcile_failing = False
         self._reconcile_retry: asyncio.Task[None] | None = None
         self.recent_fills: deque[Fill] = deque(maxlen=FILLS_KEPT)
+        # From when ``recent_fills`` holds every fill (the first successful reconciliation's
+        # Trade/search window); None until then.
+        self._fills_searched_from: dt.datetime | None = None
         # Set in start().
         self.rest: ProjectXRest
         self.accounts: AccountSelector
@@ -543,6 +546,7 @@ class ConnectionManager(Service):
 
     async def _reconcile_locked(self) -> None:
         trading_day_start = self.rest.search_start(TRADING_DAY)
+        first_search = self._fills_searched_from is None
         for account in await self.rest.search_accounts(True):
             self.accounts.update(account)
             await self._emit(channels.CM_ACCOUNT_UPDATES, self.state.apply_account(account))
@@ -565,6 +569,8 @@ class ConnectionManager(Service):
             now = self.clock()
             for position in self.state.positions_to_reconcile(aid, positions, now):
                 await self._emit(channels.CM_POSITIONS, self.state.apply_position(position, now))
+        if first_search:  # every account's trades searched from trading_day_start
+            self._fills_searched_from = trading_day_start
 
     async def _subscribe_accounts(self) -> None:
         """Each account's orders, positions and trades on the user hub (the hub remembers them,
@@ -677,6 +683,20 @@ class ConnectionManager(Service):
                 if update is not None:
                     found.append(update)
         return found
+
+    def fills_complete_since(self) -> dt.datetime | None:
+        """From when :meth:`fills` holds every fill of every account: the first reconciliation's
+        search window (Trade/search over the last 24 h of exchange time), or the oldest fill kept
+        once older ones have been dropped; None before the first reconciliation succeeded."""
+        since = self._fills_searched_from
+        if since is not None and len(self.recent_fills) == self.recent_fills.maxlen:
+            since = max(since, self.recent_fills[0].timestamp)
+        return since
+
+    @property
+    def exchange_time(self) -> dt.datetime | None:
+        """The exchange's time now, when known."""
+        return self.clock() if self._exact_clock is not None or self.exchange_clock.known else None
 
     def fills(self, since: dt.datetime) -> list[Fill]:
         """Published fills at or after ``since`` (exchange time), oldest first."""

@@ -2,7 +2,13 @@
 channel registry."""
 
 from tsxbot.messages import channels
-from tsxbot.messages.account import AccountUpdate, PnlUpdate, PositionUpdate
+from tsxbot.messages.account import (
+    AccountUpdate,
+    PnlUpdate,
+    PositionUpdate,
+    TradingStateChange,
+    TradingStateName,
+)
 from tsxbot.messages.bots import (
     AggregatorControl,
     BotControl,
@@ -99,6 +105,8 @@ __all__ = [
     "RiskRejection",
     "Side",
     "Signal",
+    "TradingStateChange",
+    "TradingStateName",
     "UpdateStopLossTakeProfit",
     "channels",
     "decode",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import ClassVar, Literal
 
 from tsxbot.messages.enums import MessageType
 from tsxbot.messages.payload import AwareDatetime, NonNegativeInt, Payload
@@ -60,3 +60,23 @@ class PnlUpdate(Payload, frozen=True):
     @property
     def net_pnl(self) -> float:
         return self.realized_pnl + self.unrealized_pnl - self.fees
+
+
+# The account's trading state (NautilusTrader's model): ACTIVE, REDUCING (exits only), HALTED.
+TradingStateName = Literal["ACTIVE", "REDUCING", "HALTED"]
+
+
+class TradingStateChange(Payload, frozen=True):
+    """The aggregator's account trading state after a change (published on every change of its
+    state or of a cause holding it, and once at the aggregator's start)."""
+
+    MESSAGE_TYPE: ClassVar[MessageType] = MessageType.TRADING_STATE_CHANGE
+    state: TradingStateName
+    # Each cause holding the account (KILL_SWITCH, DAILY_LOSS, CIRCUIT_BREAKER, ...) and why.
+    causes: dict[str, str]
+    circuit_breaker: bool
+    timestamp: AwareDatetime
+    # What changed: ``<CAUSE>_ON``, ``<CAUSE>_OFF`` or ``START``.
+    change: str
+    was: TradingStateName | None = None
+    account_id: int | None = None

@@ -52,6 +52,11 @@ AGGREGATOR_RISK = Channel("aggregator:risk", Delivery.DURABLE)  # risk rejection
 AGGREGATOR_CONTROL = Channel("aggregator:control", Delivery.DURABLE)  # the kill switch
 AGGREGATOR_HEARTBEATS = Channel("aggregator:heartbeats", Delivery.EPHEMERAL)  # bots' heartbeats
 
+# account:*
+# The account's trading state after every change (``TradingStateChange``, the account id in it):
+# durable, so a halt reaches the alerts even when they were restarting.
+ACCOUNT_TRADING_STATE = Channel("account:trading-state", Delivery.DURABLE)
+
 # system:*
 # Every service's counters and latencies (``Metrics``), a few seconds apart; the aggregator's
 # monitoring port serves the latest of each on /metrics.
@@ -112,6 +117,7 @@ STATIC_CHANNELS: tuple[Channel, ...] = (
     AGGREGATOR_RISK,
     AGGREGATOR_CONTROL,
     AGGREGATOR_HEARTBEATS,
+    ACCOUNT_TRADING_STATE,
     CM_MARKET_DATA,
     CM_POSITIONS,
     CM_ACCOUNT_UPDATES,

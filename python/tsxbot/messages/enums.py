@@ -29,6 +29,7 @@ class MessageType(StrEnum):
     BAR = "BAR"
     # Aggregator -> bots and dashboards
     RISK_REJECTION = "RISK_REJECTION"
+    TRADING_STATE_CHANGE = "TRADING_STATE_CHANGE"
     PNL_UPDATE = "PNL_UPDATE"
     METRICS = "METRICS"
     # Anyone -> a bot

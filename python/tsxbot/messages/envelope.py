@@ -13,7 +13,7 @@ from typing import Any, Generic, TypeVar
 
 import msgspec
 
-from tsxbot.messages.account import AccountUpdate, PnlUpdate, PositionUpdate
+from tsxbot.messages.account import AccountUpdate, PnlUpdate, PositionUpdate, TradingStateChange
 from tsxbot.messages.bots import (
     AggregatorControl,
     BotControl,
@@ -58,6 +58,7 @@ PAYLOAD_TYPES: dict[MessageType, type[Payload]] = {
         PositionUpdate,
         AccountUpdate,
         PnlUpdate,
+        TradingStateChange,
         Quote,
         MarketTrade,
         Depth,
