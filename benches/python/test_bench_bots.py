@@ -235,6 +235,9 @@ def _hundred_bots(tmp_path: Path, prints_per_minute: int, bars_sent: int) -> tup
         async def run() -> None:
             for bot in bots:
                 await bot.start()
+            # As ``run_services`` does once every service started: start-up's objects frozen.
+            gc.collect()
+            gc.freeze()
             bars = _bars()
             for _ in range(bars_sent):
                 bar = next(bars)
@@ -256,7 +259,10 @@ def _hundred_bots(tmp_path: Path, prints_per_minute: int, bars_sent: int) -> tup
                 await bot.stop()
             await orders.close()
 
-        loop.run_until_complete(run())
+        try:
+            loop.run_until_complete(run())
+        finally:
+            gc.unfreeze()
         loop.run_until_complete(bus.close())
         # Every bot took every print (none dropped by a full subscription buffer).
         prints = bars_sent * 60 * per_second if prints_per_minute else 0

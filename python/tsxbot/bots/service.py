@@ -6,7 +6,8 @@ INITIALIZING (subscribing, registering with the aggregator) -> WARMING_UP (Histo
 connection manager, fed to the strategy without acting) -> RUNNING <-> PAUSED -> STOPPED, or ERROR
 (the strategy raised: new entries stop, exits are still managed).
 
-- Market data: ``connection-manager:market-data:<SYMBOL>``. One-minute bars are combined into the
+- Market data: ``connection-manager:market-data:<SYMBOL>``, read once for all the bots of the
+  process that trade the symbol (``tsxbot.bots.feed``). One-minute bars are combined into the
   strategy's timeframe (``BarResampler``) and fed to the ``StrategyEngine``; prints feed its flow,
   quotes the strategy and the open P&L. A gap between two bars is filled from History before the
   strategy sees the next one.
@@ -34,6 +35,7 @@ import msgspec
 
 from tsxbot.aggregator.registry import config_hash
 from tsxbot.bars import timeframe_seconds
+from tsxbot.bots.feed import MarketFeed, join_market_feed
 from tsxbot.bots.orders import entry_submission, exit_submission, sltp_command
 from tsxbot.bots.resample import BarResampler
 from tsxbot.bus import MessageBus, Subscription
@@ -94,11 +96,11 @@ RECENT_SKIPS = 20
 
 
 class _SharedConversion:
-    """The bots of one process receive the same message objects from the in-process bus: the
+    """The bots of one process receive the same message objects (``tsxbot.bots.feed``): the
     conversion each needs (a bar to a ``ClosedBar``, a print's or a quote's time to nanoseconds)
     is made once for all of them. A bar is kept by the message's identity (the last one only); a
-    time by its value (the last ``TIMES_KEPT``: a bot drains its queue of prints before the next
-    bot reads the same ones)."""
+    time by its value (the last ``TIMES_KEPT``: a bot with its own queue of market data reads the
+    same prints a little later)."""
 
     TIMES_KEPT = 4096
     __slots__ = ("_bar", "_closed", "_times")
@@ -176,7 +178,14 @@ class BotService(Service):
         self.pending_params: StrategyParams | None = None
         self.kept_bars: deque[ClosedBar] = deque(maxlen=KEPT_BARS)
         self.last_bar_end: int | None = None
-        self.counters: dict[str, int] = {"bars": 0, "prints": 0, "submissions": 0, "fills": 0, "skips": 0}
+        self.counters: dict[str, int] = {
+            "bars": 0,
+            "prints": 0,
+            "submissions": 0,
+            "fills": 0,
+            "skips": 0,
+            "market_dropped": 0,  # prints and quotes dropped from a full queue (``_queue_market``)
+        }
         # Bar close (bar received) to the submission published, seconds; for benchmarks and status.
         self.decision_seconds: deque[float] = deque(maxlen=1000)
         self._fills_seen: set[int] = set()
@@ -184,6 +193,10 @@ class BotService(Service):
         self._history_seq = itertools.count(1)
         self._history_waiters: dict[str, asyncio.Future[HistoryBars]] = {}
         self._held_bars: list[Bar] | None = None
+        # Market data waiting behind a message the bot could not take at once (``market_bar``).
+        self._market_backlog: deque[Bar | MarketTrade | Quote] | None = None
+        self._backlog_limit = config.global_config.bus.consumer_buffer_size
+        self._feed: MarketFeed | None = None
         self._subscriptions: list[Subscription] = []
         self._tasks: list[asyncio.Task[None]] = []
         self._first_market: asyncio.Event = asyncio.Event()
@@ -232,15 +245,14 @@ class BotService(Service):
         replies = await self.bus.subscribe(
             channels.history_replies(self.bot_id), group=f"bot-{self.bot_id}-history"
         )
-        market = await self.bus.subscribe(channels.market_data(self.symbol))
-        self._subscriptions = [orders, control, replies, market]
+        self._subscriptions = [orders, control, replies]
         self._held_bars = []  # live bars wait while the warm-up runs
         self._tasks = [
             self._background(self._consume_orders(orders), "orders"),
             self._background(self._consume_control(control), "control"),
             self._background(self._consume_history(replies), "history"),
-            self._background(self._consume_market(market), "market"),
         ]
+        self._feed = await join_market_feed(self.bus, self.symbol, self)
         await self._publish(
             channels.AGGREGATOR_ORDERS,
             BotRegistration(
@@ -262,6 +274,10 @@ class BotService(Service):
         """Stops taking market data and commands. An open position keeps its working stop and
         target at the exchange (protected)."""
         self._stopping = True
+        if self._feed is not None:
+            feed, self._feed = self._feed, None
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(feed.leave(self), 5.0)
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
@@ -295,14 +311,19 @@ class BotService(Service):
     def _background(self, work: Coroutine[Any, Any, None], name: str) -> asyncio.Task[None]:
         def ended(task: asyncio.Task[None]) -> None:
             if not task.cancelled() and (error := task.exception()) is not None:
-                log.error(
-                    "bot background work died; the bot fails", bot=self.bot_id, task=name, error=repr(error)
-                )
-                self.fail(error)
+                self._died(name, error)
 
         task = asyncio.create_task(work, name=f"bot-{self.bot_id}-{name}")
         task.add_done_callback(ended)
         return task
+
+    def _died(self, work: str, error: BaseException) -> None:
+        log.error("bot background work died; the bot fails", bot=self.bot_id, task=work, error=repr(error))
+        self.fail(error)
+
+    def market_failed(self, error: Exception) -> None:
+        """The feed's call into this bot raised what the bot did not handle."""
+        self._died("market", error)
 
     async def _heartbeats(self) -> None:
         while not self._stopping:
@@ -366,33 +387,100 @@ class BotService(Service):
                 self._strategy_failed(exc, None)
             finally:
                 self.engine.warming_up = False
-            held, self._held_bars = self._held_bars or [], None
+            held = self._held_bars if self._held_bars is not None else []
             log.info("bot warmed up", bot=self.bot_id, history_bars=len(bars), live_bars=len(held))
-        for bar in held:
-            await self.on_bar_message(bar)
+        # The live bars held, and those that come while they are decided, in order.
+        done = 0
+        while done < len(held):
+            await self.on_bar_message(held[done])
+            done += 1
+        self._held_bars = None
 
     # --- market data ------------------------------------------------------------------------------
 
-    async def _consume_market(self, subscription: Subscription) -> None:
-        async for message in subscription:
-            payload = message.envelope.payload
+    async def market_bar(self, message: Bar, received: float) -> bool:
+        """A bar from the process's market feed (received at ``received``, ``perf_counter``),
+        decided now: its orders are published before this returns; what reports them (their log
+        lines: ``say_deferred``, the status) is left to the feed, once every bot of the process has
+        decided the bar. True when there is a report to make.
+
+        A bar the bot cannot decide at once waits in the bot's own queue, handled in order by its
+        own task, with every message after it: a bar that comes while the bot warms up (held for
+        the warm-up), one after a gap (filled from History first), one while the bot is busy
+        sending (its lock held)."""
+        if self._stopping:
+            return False
+        if self._market_backlog is not None:
+            self._queue_market(message)
+            return False
+        if self._held_bars is not None:
+            self._held_bars.append(message)
+            return False
+        if not message.complete or message.timeframe != "1m":
+            return False
+        bar = _SHARED.closed_bar(message)
+        if self.last_bar_end is not None and bar.end <= self.last_bar_end:
+            return False  # already seen (History and the live feed overlap)
+        if self._lock.locked() or self._gap_before(bar):
+            self._queue_market(message)
+            return False
+        return await self._decide(bar, received) or self._status_due()
+
+    def market_flow(self, payload: MarketTrade | Quote) -> None:
+        """A print or a quote from the process's market feed."""
+        if self._stopping:
+            return
+        if self._market_backlog is not None:
+            self._queue_market(payload)
+        elif isinstance(payload, MarketTrade):
+            self.on_trade(payload)
+        else:
+            self.on_quote(payload)
+
+    def _queue_market(self, payload: Bar | MarketTrade | Quote) -> None:
+        """Into the bot's own queue of market data (its task handles it, in order). Beyond the
+        bus's ``consumerBufferSize`` the oldest print or quote goes (counted, logged): never a bar."""
+        backlog = self._market_backlog
+        if backlog is None:
+            backlog = self._market_backlog = deque()
+            self._tasks = [t for t in self._tasks if not t.done()]
+            self._tasks.append(self._background(self._drain_market(backlog), "market"))
+        if len(backlog) >= self._backlog_limit:
+            oldest = next((i for i, p in enumerate(backlog) if not isinstance(p, Bar)), 0)
+            del backlog[oldest]
+            self.counters["market_dropped"] += 1
+            if self.counters["market_dropped"] == 1:
+                log.warning(
+                    "market data dropped while the bot waited: the oldest print or quote first",
+                    bot=self.bot_id,
+                    limit=self._backlog_limit,
+                )
+        backlog.append(payload)
+
+    async def _drain_market(self, backlog: deque[Bar | MarketTrade | Quote]) -> None:
+        """The bot's own queue of market data, in order; once it is empty the feed's messages
+        come straight to the bot again."""
+        while backlog:
+            payload = backlog.popleft()
             if isinstance(payload, Bar):
-                if self._held_bars is not None:
-                    self._held_bars.append(payload)
-                else:
-                    await self.on_bar_message(payload)
+                await self.on_bar_message(payload)
             elif isinstance(payload, MarketTrade):
                 self.on_trade(payload)
-            elif isinstance(payload, Quote):
-                self._market_time = payload.timestamp
-                self._first_market.set()
-                if payload.last is not None:
-                    self.last_price = payload.last
-                if payload.bid is not None and payload.ask is not None and self.state is not BotState.ERROR:
-                    try:
-                        self.engine.on_quote(_SHARED.ns(payload.timestamp), payload.bid, payload.ask)
-                    except Exception as exc:
-                        self._strategy_failed(exc, None)
+            else:
+                self.on_quote(payload)
+        self._market_backlog = None
+
+    def on_quote(self, quote: Quote) -> None:
+        """A quote: the exchange's time, the last price, and the strategy's ``on_quote``."""
+        self._market_time = quote.timestamp
+        self._first_market.set()
+        if quote.last is not None:
+            self.last_price = quote.last
+        if quote.bid is not None and quote.ask is not None and self.state is not BotState.ERROR:
+            try:
+                self.engine.on_quote(_SHARED.ns(quote.timestamp), quote.bid, quote.ask)
+            except Exception as exc:
+                self._strategy_failed(exc, None)
 
     def on_trade(self, trade: MarketTrade) -> None:
         """A print: the strategy's flow (VWAP, volume profile, delta) and its ``on_print``."""
@@ -416,12 +504,37 @@ class BotService(Service):
         bar = _SHARED.closed_bar(message)
         if self.last_bar_end is not None and bar.end <= self.last_bar_end:
             return  # already seen (History and the live feed overlap)
-        if self.use_history and self.last_bar_end is not None and bar.start > self.last_bar_end:
+        if self._gap_before(bar):
+            assert self.last_bar_end is not None
             for missing in await self.history(from_ns(self.last_bar_end), from_ns(bar.start)):
                 await self._on_closed(closed_bar(missing), None)
         await self._on_closed(bar, received)
 
+    def _gap_before(self, bar: ClosedBar) -> bool:
+        """Bars are missing between the last one seen and ``bar`` (History fills them)."""
+        return self.use_history and self.last_bar_end is not None and bar.start > self.last_bar_end
+
+    def _status_due(self) -> bool:
+        """The status after a bar: whenever the bar decided something, else at most once a second
+        (a process of many bots must not spend its bar closes on status nobody waits for)."""
+        return time.monotonic() - self._status_at >= STATUS_SECONDS
+
     async def _on_closed(self, bar: ClosedBar, received: float | None) -> None:
+        acted = await self._decide(bar, received)
+        if not acted and (received is None or not self._status_due()):
+            return
+        # The orders are out. What only reports them (their log lines, the status) waits until the
+        # other work of the process has had its turn: one yield.
+        try:
+            if self._said:
+                await asyncio.sleep(0)
+        finally:
+            self.say_deferred()
+        if received is not None:
+            await self.publish_status()
+
+    async def _decide(self, bar: ClosedBar, received: float | None) -> bool:
+        """``bar`` into the strategy and its orders published; True when it decided something."""
         async with self._lock:
             decided = self._feed_bar(bar, warm=False)
             acted = any(outcomes for _bar, outcomes in decided)
@@ -430,26 +543,13 @@ class BotService(Service):
                 await self.act(decided)
                 if received is not None and self.counters["submissions"] > sent:
                     self.decision_seconds.append(time.perf_counter() - received)
-        if not acted and (received is None or time.monotonic() - self._status_at < STATUS_SECONDS):
-            return
-        # The orders are out. What only reports them (their log lines, the status) waits until the
-        # other bots of this process that got the same bar have sent theirs: one yield puts this
-        # bot behind them in the event loop's queue.
-        try:
-            if self._said:
-                await asyncio.sleep(0)
-        finally:
-            self._say_deferred()
-        # The status after a bar: whenever the bar decided something, else at most once a second
-        # (a process of many bots must not spend its bar closes on status nobody waits for).
-        if received is not None:
-            await self.publish_status()
+        return acted
 
     def _say(self, event: str, **fields: Any) -> None:
         """An INFO record about an order just sent, written once the bar's orders are all out."""
         self._said.append((event, fields))
 
-    def _say_deferred(self) -> None:
+    def say_deferred(self) -> None:
         said, self._said = self._said, []
         for event, fields in said:
             log.info(event, bot=self.bot_id, **fields)

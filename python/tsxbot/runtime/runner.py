@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import signal
 from collections.abc import Callable, Coroutine, Sequence
 from typing import Any
@@ -77,6 +78,11 @@ async def run_services(
             log.info("service started", service=service.name)
 
         if failure is None and not stop.is_set():
+            # What start-up built (configs, modules, services) lives as long as the process: out
+            # of the garbage collector's sight, a full collection no longer walks it (with 100
+            # bots in one process it took ~120 ms, landing on whichever bar was being decided).
+            gc.collect()
+            gc.freeze()
             if on_started is not None:
                 on_started()
             failure = await _wait(started, stop)

@@ -23,17 +23,30 @@ def minutes(time_of_day: str) -> int:
 
 
 class ExchangeClock:
-    __slots__ = ("calendar",)
+    """Each answer is kept for the last moment asked (a bar's close is asked several times: the
+    levels, the gate, the day roll)."""
+
+    __slots__ = ("_date", "_date_ns", "_minute", "_minute_ns", "calendar")
 
     def __init__(self, calendar: SessionCalendar) -> None:
         self.calendar = calendar
+        self._date_ns: int | None = None
+        self._date: int | None = None
+        self._minute_ns: int | None = None
+        self._minute = 0
 
     def minute_of_day(self, ts_ns: int) -> int:
-        local = ts_ns // _NS + self.calendar.utc_offset(ts_ns)
-        return (local % 86_400) // 60
+        if ts_ns != self._minute_ns:
+            local = ts_ns // _NS + self.calendar.utc_offset(ts_ns)
+            self._minute = (local % 86_400) // 60
+            self._minute_ns = ts_ns
+        return self._minute
 
     def trading_date(self, ts_ns: int) -> int | None:
-        return self.calendar.trading_date(ts_ns, SessionKind.ETH)
+        if ts_ns != self._date_ns:
+            self._date = self.calendar.trading_date(ts_ns, SessionKind.ETH)
+            self._date_ns = ts_ns
+        return self._date
 
     def in_window(self, ts_ns: int, start: int, end: int) -> bool:
         """Whether ``ts_ns`` falls in ``[start, end)`` (minutes of the day, exchange time)."""
