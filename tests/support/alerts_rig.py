@@ -11,6 +11,7 @@ from pathlib import Path
 from support.alerts_setup import API_KEY, alerts_config
 from support.bus_helpers import bus_config
 from support.chat_servers import ChatServers
+from support.redis_server import free_port
 from tsxbot.aggregator import Aggregator
 from tsxbot.alerts.factory import build_alerts
 from tsxbot.alerts.service import AlertService
@@ -54,8 +55,11 @@ class Rig:
 
 @contextlib.asynccontextmanager
 async def rig(tmp_path: Path, servers: ChatServers, *extra: str) -> AsyncIterator[Rig]:
+    # No connection manager here: the aggregator's port for it is a free one nobody listens on
+    # (never the default 7500, where a running tsxbot may be).
+    no_manager = f"services.connectionManager.port={free_port()}"
     config = alerts_config(
-        tmp_path, servers, "aggregator.circuitBreakerCount=1", "risk.flattenAt=null", *extra
+        tmp_path, servers, "aggregator.circuitBreakerCount=1", "risk.flattenAt=null", no_manager, *extra
     )
     clock = Clock(BEFORE_CLOSE)
     bus = create_bus(bus_config("memory", "redis://127.0.0.1:1/0", "alerts"), client_name="test")

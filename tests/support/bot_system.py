@@ -16,6 +16,7 @@ import httpx
 
 from support.bus_helpers import bus_config, eventually
 from support.cm_harness import API_KEY
+from support.redis_server import free_port
 from support.sim import FAST_GATEWAY, START, SimHandle
 from tsxbot.aggregator import Aggregator
 from tsxbot.bots import BotService
@@ -71,6 +72,9 @@ def system_config(directory: Path, *overrides: str, start: str = START) -> Confi
         directory,
         overrides=[
             "simulator.port=0",
+            # The aggregator reaches the connection manager's API here (the day's start on a
+            # fresh start): a free port, never the default 7500 a running tsxbot may hold.
+            f"services.connectionManager.port={free_port()}",
             f"simulator.startTime={start}",
             "simulator.paused=true",
             "simulator.hub.keepAliveInterval=1",
@@ -103,7 +107,7 @@ class System:
             self.sim.endpoints,
             Secret(API_KEY),
             symbols=symbols,
-            http_port=0,
+            http_port=self.config.global_config.services.connection_manager.port,
             clock=self.sim.now,
         )
         await self.cm.start()
