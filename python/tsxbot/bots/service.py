@@ -39,6 +39,7 @@ from tsxbot.bots.feed import MarketFeed, join_market_feed
 from tsxbot.bots.orders import entry_submission, exit_submission, sltp_command
 from tsxbot.bots.resample import BarResampler
 from tsxbot.bus import MessageBus, Subscription
+from tsxbot.bus.history import HistoryReplies
 from tsxbot.config import Config
 from tsxbot.config.loader import BotSettings
 from tsxbot.log import get_logger
@@ -53,7 +54,6 @@ from tsxbot.messages import (
     BotStatus,
     Envelope,
     Fill,
-    HistoryBars,
     HistoryRequest,
     MarketTrade,
     OrderStatus,
@@ -191,7 +191,7 @@ class BotService(Service):
         self._fills_seen: set[int] = set()
         self._order_seq = itertools.count(1)
         self._history_seq = itertools.count(1)
-        self._history_waiters: dict[str, asyncio.Future[HistoryBars]] = {}
+        self._history = HistoryReplies()
         self._held_bars: list[Bar] | None = None
         # Market data waiting behind a message the bot could not take at once (``market_bar``).
         self._market_backlog: deque[Bar | MarketTrade | Quote] | None = None
@@ -250,7 +250,7 @@ class BotService(Service):
         self._tasks = [
             self._background(self._consume_orders(orders), "orders"),
             self._background(self._consume_control(control), "control"),
-            self._background(self._consume_history(replies), "history"),
+            self._background(self._history.consume(replies), "history"),
         ]
         self._feed = await join_market_feed(self.bus, self.symbol, self)
         await self._publish(
@@ -339,32 +339,21 @@ class BotService(Service):
         """One-minute bars in [start, end) from the connection manager (ProjectX History); [] when
         it does not answer in time or answers an error (logged)."""
         request_id = f"{self.bot_id}-{to_ns(self.now()) // _NS}-{next(self._history_seq)}"
-        waiter: asyncio.Future[HistoryBars] = asyncio.get_running_loop().create_future()
-        self._history_waiters[request_id] = waiter
         request = HistoryRequest(
             request_id=request_id, reply_to=self.bot_id, symbol=self.symbol, start=start, end=end
         )
         try:
-            await self._publish(channels.CM_HISTORY, request)
-            answer = await asyncio.wait_for(waiter, HISTORY_TIMEOUT_SECONDS)
+            answer = await self._history.ask(request, self._publish_history, HISTORY_TIMEOUT_SECONDS)
         except TimeoutError:
             log.error("History did not answer; going on without it", bot=self.bot_id, start=start.isoformat())
             return []
-        finally:
-            self._history_waiters.pop(request_id, None)
         if answer.error is not None:
             log.error("History refused", bot=self.bot_id, error=answer.error)
             return []
         return answer.bars
 
-    async def _consume_history(self, subscription: Subscription) -> None:
-        async for message in subscription:
-            payload = message.envelope.payload
-            if isinstance(payload, HistoryBars):
-                waiter = self._history_waiters.get(payload.request_id)
-                if waiter is not None and not waiter.done():
-                    waiter.set_result(payload)
-            await message.ack()
+    async def _publish_history(self, request: HistoryRequest) -> None:
+        await self._publish(channels.CM_HISTORY, request)
 
     async def warm_up(self) -> None:
         """Feeds History's bars up to now to the strategy without acting on them, then the live

@@ -8,7 +8,15 @@ import asyncio
 from tsxbot.aggregator.factory import build_aggregator
 from tsxbot.bus import create_bus
 from tsxbot.bus.service import BusService
-from tsxbot.cli.common import EXIT_FAILURE, EXIT_OK, add_config_options, load_or_exit, setup_logging
+from tsxbot.cli.common import (
+    EXIT_FAILURE,
+    EXIT_OK,
+    add_config_options,
+    add_redis_option,
+    load_or_exit,
+    redis_overrides,
+    setup_logging,
+)
 from tsxbot.log import get_logger
 from tsxbot.runtime import ServiceFailed, run_services
 
@@ -18,14 +26,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "aggregator", help="run the trading aggregator alone (account risk, order queue, kill switch)"
     )
     add_config_options(parser)
-    parser.add_argument(
-        "--redis", metavar="URL", help="talk over this Redis (sets bus.backend=redis and bus.redisUrl)"
-    )
+    add_redis_option(parser)
     parser.set_defaults(handler=_run)
 
 
 def _run(args: argparse.Namespace) -> int:
-    extra = ["bus.backend=redis", f"bus.redisUrl={args.redis}"] if args.redis else []
+    extra = redis_overrides(args)
     config = load_or_exit(args, extra)
     setup_logging(config, "aggregator")
     log = get_logger("tsxbot.cli")

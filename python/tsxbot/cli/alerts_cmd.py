@@ -7,7 +7,15 @@ import sys
 
 from tsxbot.bus import create_bus
 from tsxbot.bus.service import BusService
-from tsxbot.cli.common import EXIT_CONFIG, add_config_options, load_or_exit, run_or_report, setup_logging
+from tsxbot.cli.common import (
+    EXIT_CONFIG,
+    add_config_options,
+    add_redis_option,
+    load_or_exit,
+    redis_overrides,
+    run_or_report,
+    setup_logging,
+)
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -15,16 +23,14 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "alerts", help="run the notifier alone (Telegram, Discord, Slack, webhook alerts; Telegram commands)"
     )
     add_config_options(parser)
-    parser.add_argument(
-        "--redis", metavar="URL", help="talk over this Redis (sets bus.backend=redis and bus.redisUrl)"
-    )
+    add_redis_option(parser)
     parser.set_defaults(handler=_run)
 
 
 def _run(args: argparse.Namespace) -> int:
     from tsxbot.alerts.factory import AlertsSetupError, build_alerts
 
-    extra = ["bus.backend=redis", f"bus.redisUrl={args.redis}"] if args.redis else []
+    extra = redis_overrides(args)
     config = load_or_exit(args, extra)
     setup_logging(config, "alerts")
     bus = create_bus(config.global_config.bus, client_name="alerts")

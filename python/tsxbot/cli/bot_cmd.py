@@ -19,7 +19,9 @@ from tsxbot.cli.common import (
     EXIT_FAILURE,
     EXIT_OK,
     add_config_options,
+    add_redis_option,
     load_or_exit,
+    redis_overrides,
     setup_logging,
 )
 from tsxbot.log import get_logger
@@ -32,9 +34,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--config", required=True, metavar="FILE", help="the bot's file, e.g. config/bots/bot_1.yaml"
     )
     add_config_options(parser)
-    parser.add_argument(
-        "--redis", metavar="URL", help="talk over this Redis (sets bus.backend=redis and bus.redisUrl)"
-    )
+    add_redis_option(parser)
     parser.set_defaults(handler=_run)
 
 
@@ -45,7 +45,7 @@ def _run(args: argparse.Namespace) -> int:
         return EXIT_CONFIG
     if args.config_dir is None:
         args.config_dir = str(path.resolve().parent.parent)
-    extra = ["bus.backend=redis", f"bus.redisUrl={args.redis}"] if args.redis else []
+    extra = redis_overrides(args)
     config = load_or_exit(args, extra)
     wanted = path.resolve()
     bot_id = next(

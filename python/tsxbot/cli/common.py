@@ -15,6 +15,19 @@ EXIT_FAILURE = 1
 EXIT_CONFIG = 2
 
 
+REDIS_HELP = "talk over this Redis (sets bus.backend=redis and bus.redisUrl)"
+
+
+def add_redis_option(parser: argparse.ArgumentParser, help: str = REDIS_HELP) -> None:
+    """``--redis URL``: the service talks over that Redis instead of the in-process bus."""
+    parser.add_argument("--redis", metavar="URL", help=help)
+
+
+def redis_overrides(args: argparse.Namespace) -> list[str]:
+    """The config overrides ``--redis URL`` stands for (none without it)."""
+    return ["bus.backend=redis", f"bus.redisUrl={args.redis}"] if args.redis else []
+
+
 def add_config_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--config-dir",

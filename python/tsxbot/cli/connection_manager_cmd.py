@@ -8,7 +8,15 @@ import sys
 
 from tsxbot.bus import create_bus
 from tsxbot.bus.service import BusService
-from tsxbot.cli.common import EXIT_CONFIG, add_config_options, load_or_exit, run_or_report, setup_logging
+from tsxbot.cli.common import (
+    EXIT_CONFIG,
+    add_config_options,
+    add_redis_option,
+    load_or_exit,
+    redis_overrides,
+    run_or_report,
+    setup_logging,
+)
 from tsxbot.connection_manager.factory import MissingCredentialsError, build_connection_manager
 
 
@@ -17,17 +25,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "connection-manager", help="run the connection manager alone (the TopStepX gateway service)"
     )
     add_config_options(parser)
-    parser.add_argument(
-        "--redis", metavar="URL", help="talk over this Redis (sets bus.backend=redis and bus.redisUrl)"
-    )
+    add_redis_option(parser)
     parser.add_argument("--port", type=int, help="HTTP API port (default services.connectionManager.port)")
     parser.set_defaults(handler=_run)
 
 
 def _run(args: argparse.Namespace) -> int:
-    extra = []
-    if args.redis:
-        extra += ["bus.backend=redis", f"bus.redisUrl={args.redis}"]
+    extra = redis_overrides(args)
     if args.port is not None:
         extra.append(f"services.connectionManager.port={args.port}")
     config = load_or_exit(args, extra)

@@ -17,7 +17,9 @@ from tsxbot.cli.common import (
     EXIT_OK,
     RUN_ALL_ROUTES,
     add_config_options,
+    add_redis_option,
     load_or_exit,
+    redis_overrides,
     run_or_report,
     setup_logging,
 )
@@ -135,14 +137,12 @@ SERVICES: list[tuple[str, Builder | None]] = [
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser("run-all", help="run every service in one process")
     add_config_options(parser)
-    parser.add_argument(
-        "--redis", metavar="URL", help="use this Redis as the bus instead of the in-process one"
-    )
+    add_redis_option(parser, "use this Redis as the bus instead of the in-process one")
     parser.set_defaults(handler=_run_all)
 
 
 def _run_all(args: argparse.Namespace) -> int:
-    config = load_or_exit(args, ["bus.backend=redis", f"bus.redisUrl={args.redis}"] if args.redis else None)
+    config = load_or_exit(args, redis_overrides(args))
     setup_logging(config, "runall", RUN_ALL_ROUTES)
     log = get_logger("tsxbot.run_all")
     log.info(

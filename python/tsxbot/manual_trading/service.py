@@ -22,6 +22,7 @@ from aiohttp import web
 
 from tsxbot.aggregator.registry import MANUAL_BOT
 from tsxbot.bus import MessageBus, Subscription
+from tsxbot.bus.history import HistoryReplies
 from tsxbot.config import Config
 from tsxbot.config.secrets import Secret
 from tsxbot.log import get_logger
@@ -39,7 +40,6 @@ from tsxbot.messages import (
     Bar,
     CancelOrder,
     Envelope,
-    HistoryBars,
     HistoryRequest,
     ModifyOrder,
     OrderSubmission,
@@ -148,7 +148,7 @@ class ManualTrading(Service):
         )
         self.client = ServiceClient(api_key, "manual trading page")
         self._seq = itertools.count(1)
-        self._waiters: dict[str, asyncio.Future[HistoryBars]] = {}
+        self._history = HistoryReplies()
         # The manual bot's orders waiting for the aggregator's answer (accepted or refused).
         self._orders: dict[str, asyncio.Future[RiskRejection | OrderUpdate]] = {}
         self._last: dict[str, float] = {}
@@ -167,7 +167,7 @@ class ManualTrading(Service):
         answers = await self.bus.subscribe(channels.bot_orders(MANUAL_BOT), group=SOURCE)
         self._subscriptions = [replies, market, answers]
         self._tasks = [
-            asyncio.create_task(self._consume_replies(replies), name="manual-history"),
+            asyncio.create_task(self._history.consume(replies), name="manual-history"),
             asyncio.create_task(self._consume_market(market), name="manual-market"),
             asyncio.create_task(self._consume_answers(answers), name="manual-answers"),
         ]
@@ -188,15 +188,6 @@ class ManualTrading(Service):
         await self.client.stop()
 
     # --- the bus ----------------------------------------------------------------------------------
-
-    async def _consume_replies(self, subscription: Subscription) -> None:
-        async for message in subscription:
-            payload = message.envelope.payload
-            if isinstance(payload, HistoryBars):
-                waiter = self._waiters.get(payload.request_id)
-                if waiter is not None and not waiter.done():
-                    waiter.set_result(payload)
-            await message.ack()
 
     async def _consume_market(self, subscription: Subscription) -> None:
         async for message in subscription:
@@ -240,6 +231,9 @@ class ManualTrading(Service):
             }
         )
 
+    async def _publish_history(self, ask: HistoryRequest) -> None:
+        await self.bus.publish(channels.CM_HISTORY, Envelope.wrap(ask, SOURCE))
+
     async def bars(self, request: web.Request) -> web.Response:
         symbol = request.query.get("symbol", "")
         timeframe = request.query.get("timeframe", "1m")
@@ -249,8 +243,6 @@ class ManualTrading(Service):
             return error_response(400, f"timeframe: one of {', '.join(TIMEFRAMES)}")
         end = self.clock()
         request_id = f"{SOURCE}-{next(self._seq)}"
-        waiter: asyncio.Future[HistoryBars] = asyncio.get_running_loop().create_future()
-        self._waiters[request_id] = waiter
         ask = HistoryRequest(
             request_id=request_id,
             reply_to=SOURCE,
@@ -260,12 +252,9 @@ class ManualTrading(Service):
             timeframe=timeframe,
         )
         try:
-            await self.bus.publish(channels.CM_HISTORY, Envelope.wrap(ask, SOURCE))
-            answer = await asyncio.wait_for(waiter, HISTORY_TIMEOUT_SECONDS)
+            answer = await self._history.ask(ask, self._publish_history, HISTORY_TIMEOUT_SECONDS)
         except TimeoutError:
             return error_response(504, "History did not answer in time (is the connection manager up?)")
-        finally:
-            self._waiters.pop(request_id, None)
         if answer.error is not None:
             return error_response(502, f"History refused: {answer.error}")
         return json_response(
