@@ -214,13 +214,10 @@ class ExchangeBacktest(Backtest):
         for order in orders:
             sub = order.submission
             buy = sub.side is Side.BUY
-            quantity = sub.quantity
+            quantity = self._quantity_to_send(order)
+            if quantity is None:
+                continue
             if sub.reduce_only:
-                held = self.engine.ctx.position.quantity
-                if held == 0 or (held > 0) == buy:  # nothing left to reduce: cancelled
-                    self.risk.on_order_closed(sub.order_id)
-                    continue
-                quantity = min(quantity, abs(held))
                 stop = target = None
             else:
                 stop, target = brackets(sub.side, sub.stop_loss_ticks, sub.take_profit_ticks)

@@ -330,6 +330,18 @@ class Backtest:
         )
         return False
 
+    def _quantity_to_send(self, order: _Order) -> int | None:
+        """What an order still has to trade: a reduce-only order is cut to the position held, or
+        cancelled (None, and the risk engine told) when nothing is left to reduce."""
+        sub = order.submission
+        if not sub.reduce_only:
+            return sub.quantity
+        held = self.engine.ctx.position.quantity
+        if held == 0 or (held > 0) == (sub.side is Side.BUY):
+            self.risk.on_order_closed(sub.order_id)
+            return None
+        return min(sub.quantity, abs(held))
+
     # --- fills (the bars model) -------------------------------------------------------------------
 
     def _fill_pending(self, ts: int, open_: float) -> None:
@@ -337,13 +349,9 @@ class Backtest:
         for order in orders:
             sub = order.submission
             buy = sub.side is Side.BUY
-            quantity = sub.quantity
-            if sub.reduce_only:
-                held = self.engine.ctx.position.quantity
-                if held == 0 or (held > 0) == buy:  # nothing left to reduce: cancelled
-                    self.risk.on_order_closed(sub.order_id)
-                    continue
-                quantity = min(quantity, abs(held))
+            quantity = self._quantity_to_send(order)
+            if quantity is None:
+                continue
             price = market_fill(buy, open_, self.tick, self.fill_settings.slippage_ticks)
             if sub.reduce_only:
                 self._fill(ts, buy, quantity, price, "exit", order.reason, sub.order_id)
