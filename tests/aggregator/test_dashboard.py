@@ -11,6 +11,7 @@ import contextlib
 import datetime as dt
 import json
 import sqlite3
+import time
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +25,16 @@ from support.agg_harness import AggHarness
 from support.bus_helpers import eventually
 from support.cm_harness import API_KEY
 from tsxbot.aggregator.dashboard import EquityCurve, _quantiles
-from tsxbot.messages import BotState, BotStatus, Envelope, PositionUpdate, channels
+from tsxbot.aggregator.latency import RoundTrips
+from tsxbot.messages import (
+    BotState,
+    BotStatus,
+    Envelope,
+    OrderUpdate,
+    PositionUpdate,
+    RiskRejection,
+    channels,
+)
 from tsxbot.messages.enums import Side
 
 
@@ -174,6 +184,52 @@ def test_latency_quantiles_against_a_plain_reference() -> None:
     assert _quantiles(values) == {"p50": 50.0, "p99": 99.0, "count": 100}
     assert _quantiles([]) == {"p50": None, "p99": None, "count": 0}
     assert _quantiles([3.0]) == {"p50": 3.0, "p99": 3.0, "count": 1}
+
+
+def test_round_trips_count_the_first_answer_only_and_keep_a_recent_window() -> None:
+    trips = RoundTrips(window=3)
+    trips.received("a", at=10.0)
+    trips.answered("a", at=10.25)  # the placement ack
+    trips.answered("a", at=11.0)  # its order update: not a second round trip
+    trips.received("b", at=20.0)
+    trips.forget("b")  # refused at the exchange: no answer worth timing
+    trips.answered("b", at=21.0)
+    trips.answered("never-received", at=1.0)
+    assert list(trips.seconds) == [0.25] and trips.pending == 0
+    for i in range(4):
+        trips.received(f"k{i}", at=float(i))
+        trips.answered(f"k{i}", at=i + 0.5 + i)
+    assert list(trips.seconds) == [1.5, 2.5, 3.5]  # the window: the last three
+
+
+async def test_the_round_trip_from_submission_to_the_exchanges_answer_is_shown(
+    agg: AggHarness, base: str
+) -> None:
+    """Each accepted submission's round trip (received -> the connection manager's placement ack
+    or order update) is in the snapshot and /metrics, within the wall time the test saw around
+    it; a refused one adds none."""
+    mark = await agg.wait_mark()
+    seen: list[float] = []
+    for n in range(3):
+        started = time.perf_counter()
+        buy = n % 2 == 0
+        await agg.submit(
+            "bot_2",
+            order_id=f"rt{n}",
+            side=Side.BUY if buy else Side.SELL,
+            stop_loss=mark - 4.0 if buy else mark + 4.0,
+            take_profit=mark + 12.0 if buy else mark - 12.0,
+        )
+        await agg.wait_for("bot_2", OrderUpdate, lambda u, n=n: u.order_id == f"rt{n}")
+        seen.append(time.perf_counter() - started)
+    await agg.submit("bot_2", order_id="rt-refused", quantity=50, stop_loss=mark - 4.0)  # > maxOrderSize
+    await agg.wait_for("bot_2", RiskRejection, lambda r: r.order_id == "rt-refused")
+    async with httpx.AsyncClient(base_url=base, headers={"X-API-Key": API_KEY}, timeout=10) as http:
+        trip = (await http.get("/api/dashboard")).json()["latency"]["roundTripSeconds"]
+        metrics = (await http.get("/metrics")).text
+    assert trip["count"] == 3, trip
+    assert 0 < trip["p50"] <= trip["p99"] <= max(seen), (trip, seen)
+    assert "tsxbot_aggregator_round_trip_seconds_count 3" in metrics
 
 
 def _fuzz(base: str, tally: dict[int, int]) -> None:

@@ -198,7 +198,10 @@ class Dashboard:
             "riskEvents": [e.to_json() for e in list(agg.account.events)[-RISK_EVENTS_SHOWN:]][::-1],
             "queue": {"depth": len(agg.queue), "limit": agg.settings.max_queue_size},
             "connections": self._connections(),
-            "latency": {"submissionSeconds": _quantiles(list(agg.check_seconds))},
+            "latency": {
+                "submissionSeconds": _quantiles(list(agg.check_seconds)),
+                "roundTripSeconds": _quantiles(list(agg.round_trips.seconds)),
+            },
             "counters": status["counters"],
             "equityCurve": [{"time": t, "value": v} for t, v in self.equity.points],
         }

@@ -98,15 +98,23 @@ def exposition(agg: Aggregator) -> str:
         for bot, symbol, p in agg.positions.items()
     ]
     metric("tsxbot_aggregator_position_contracts", "gauge", "Signed position per bot and symbol.", positions)
-    latencies = sorted(agg.check_seconds)
-    metric(
-        "tsxbot_aggregator_submission_seconds",
-        "summary",
-        "Time to check and queue a submission (recent).",
-        [({"quantile": str(q)}, _quantile(latencies, q)) for q in (0.5, 0.9, 0.99)],
-    )
-    lines.append(f"tsxbot_aggregator_submission_seconds_count {len(latencies)}")
-    lines.append(f"tsxbot_aggregator_submission_seconds_sum {sum(latencies)!r}")
+    for name, help_text, values in (
+        ("submission", "Time to check and queue a submission (recent).", agg.check_seconds),
+        (
+            "round_trip",
+            "From a submission to the connection manager's first answer (ack or order update; recent).",
+            agg.round_trips.seconds,
+        ),
+    ):
+        latencies = sorted(values)
+        metric(
+            f"tsxbot_aggregator_{name}_seconds",
+            "summary",
+            help_text,
+            [({"quantile": str(q)}, _quantile(latencies, q)) for q in (0.5, 0.9, 0.99)],
+        )
+        lines.append(f"tsxbot_aggregator_{name}_seconds_count {len(latencies)}")
+        lines.append(f"tsxbot_aggregator_{name}_seconds_sum {sum(latencies)!r}")
     bus = agg.bus.metrics()
     metric(
         "tsxbot_bus_connected", "gauge", "1 when the bus is connected.", [({}, 1.0 if bus.connected else 0.0)]

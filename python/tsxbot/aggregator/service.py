@@ -32,6 +32,7 @@ import msgspec
 from tsxbot.aggregator.account import account_from_connection_manager
 from tsxbot.aggregator.api import AggregatorApi
 from tsxbot.aggregator.day_start import DayStartUnavailable, day_figures_from_exchange
+from tsxbot.aggregator.latency import RoundTrips
 from tsxbot.aggregator.malformed import Malformed, read_malformed
 from tsxbot.aggregator.metrics import MonitoringServer
 from tsxbot.aggregator.orders import WorkingOrders
@@ -310,6 +311,8 @@ class Aggregator(Service):
         self.restored: dict[str, Any] | None = None
         # Submission handling time (decode excluded), seconds; for metrics.
         self.check_seconds: list[float] = []
+        # Submission -> the connection manager's first answer (placement ack or order update).
+        self.round_trips = RoundTrips()
         # The latest Metrics of every other service (system:metrics) and when it came (monotonic).
         self.service_metrics: dict[str, tuple[dict[str, float], float]] = {}
 
@@ -785,6 +788,7 @@ class Aggregator(Service):
         self.check_seconds.append(time.perf_counter() - started)
         if len(self.check_seconds) > 10_000:
             del self.check_seconds[:5_000]
+        self.round_trips.received(key, started)
         self._wake.set()
         return message is not None
 
@@ -1084,6 +1088,7 @@ class Aggregator(Service):
             key = order_key(bot, update.order_id)
             record = self.orders.get(key)
             if record is not None:
+                self.round_trips.answered(key)
                 self.touched_orders[key] = None
                 record.exchange_order_id = update.exchange_order_id
                 record.filled = update.filled_quantity
@@ -1099,6 +1104,11 @@ class Aggregator(Service):
         sent = self.sent.pop(result.command_id, None)
         if sent is None:
             return  # another sender's command
+        if sent.order_key is not None:
+            if result.ok:
+                self.round_trips.answered(sent.order_key)
+            else:
+                self.round_trips.forget(sent.order_key)
         if result.ok:
             return
         command = sent.command

@@ -84,9 +84,14 @@
       c.name, el("td", { class: c.ok ? "ok" : "bad" }, c.ok ? "ok" : "DOWN"), c.detail,
     ]);
     $("queue").textContent = `${s.queue.depth} / ${s.queue.limit}`;
+    const ms = (v) => (v === null ? "–" : (v * 1000).toFixed(2) + " ms");
     const lat = s.latency.submissionSeconds;
-    $("lat50").textContent = lat.p50 === null ? "–" : (lat.p50 * 1000).toFixed(2) + " ms";
-    $("lat99").textContent = lat.p99 === null ? "–" : (lat.p99 * 1000).toFixed(2) + " ms";
+    $("lat50").textContent = ms(lat.p50);
+    $("lat99").textContent = ms(lat.p99);
+    const trip = s.latency.roundTripSeconds;
+    $("rt50").textContent = ms(trip.p50);
+    $("rt99").textContent = ms(trip.p99);
+    $("rtn").textContent = String(trip.count);
   }
 
   document.addEventListener("DOMContentLoaded", () => {
