@@ -9,65 +9,39 @@ CSRF token is refused. Screenshot kept under ``test-artifacts/``."""
 
 from __future__ import annotations
 
-import shutil
-import time
-from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import httpx
 import msgspec
 import pytest
 
+from support.browser import keep, launch, logged_in, run_all, wait
 from support.cm_harness import place
-from support.processes import PINNED, Ports, clean_env, running, wait_http
+from support.processes import wait_http
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 KEY = "control-browser-internal-key-01"
 TRADER = "control-browser-trader-key-0123"
 
 pytestmark = pytest.mark.slow
 
 
-def _wait(condition: Callable[[], bool], within: float = 20.0) -> bool:
-    deadline = time.monotonic() + within
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.2)
-    return condition()
-
-
 def test_the_control_panel_acts_through_the_aggregator_with_each_role(tmp_path: Path) -> None:
-    from playwright.sync_api import Page, sync_playwright
+    from playwright.sync_api import sync_playwright
 
-    if not CHROMIUM.exists():
-        pytest.fail("the browser test needs Debian's chromium at /usr/bin/chromium (make chromium)")
-    ports = Ports.free()
-    args = ["run-all", *ports.overrides(), *PINNED, "--set", f"system.logDir={tmp_path / 'logs'}"]
-    env = clean_env(TSXBOT_API_KEY=KEY, TSXBOT_TRADER_KEY=TRADER)
-    panel = f"http://127.0.0.1:{ports.control_panel}"
-    api = f"http://127.0.0.1:{ports.aggregator_api}"
     errors: list[str] = []
+    with run_all(tmp_path, TSXBOT_API_KEY=KEY, TSXBOT_TRADER_KEY=TRADER) as (ports, system):
+        panel = f"http://127.0.0.1:{ports.control_panel}"
+        api = f"http://127.0.0.1:{ports.aggregator_api}"
 
-    def open_logged_in(browser: object, key: str) -> Page:
-        page: Page = browser.new_page(viewport={"width": 1300, "height": 1500})  # type: ignore[attr-defined]
-        page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
-        page.on("pageerror", lambda exc: errors.append(str(exc)))
-        page.on("dialog", lambda dialog: dialog.accept())  # the flatten confirmation
-        page.goto(panel + "/")
-        page.wait_for_selector("#login-form", state="visible", timeout=20_000)
-        page.fill("#login-key", key)
-        page.click("#login-form button")
-        page.wait_for_selector("#main", state="visible", timeout=10_000)
-        page.wait_for_selector("#live[data-live='true']", timeout=20_000)
-        return page
+        def open_logged_in(browser: Any, key: str) -> Any:
+            page = logged_in(browser, panel, key, errors, height=1500)
+            page.wait_for_selector("#live[data-live='true']", timeout=20_000)
+            return page
 
-    with running(*args, cwd=tmp_path, env=env) as system:
-        wait_http(f"{api}/health", system, within=90)
         wait_http(f"{panel}/", system, within=30)
         with sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True)
+            browser = launch(pw)
             try:
                 trader = open_logged_in(browser, TRADER)
                 assert trader.text_content("#who") == "trader"
@@ -98,7 +72,7 @@ def test_the_control_panel_acts_through_the_aggregator_with_each_role(tmp_path: 
                 )
                 buy = {"type": "PLACE_ORDER", "payload": msgspec.to_builtins(place("flat1"))}
                 assert cm.post("/command", json=buy, timeout=15).json()["ok"] is True
-                assert _wait(lambda: cm.get("/api/positions").json()["positions"] != [])
+                assert wait(lambda: cm.get("/api/positions").json()["positions"] != [])
                 assert cm.get("/api/orders").json()["orders"] != []  # its stop and target
 
                 trader.fill("#reason", "end of drill")
@@ -113,10 +87,10 @@ def test_the_control_panel_acts_through_the_aggregator_with_each_role(tmp_path: 
                 )
 
                 # Flatten all left nothing open at the exchange.
-                assert _wait(lambda: cm.get("/api/positions").json()["positions"] == []), cm.get(
+                assert wait(lambda: cm.get("/api/positions").json()["positions"] == []), cm.get(
                     "/api/positions"
                 ).text
-                assert _wait(lambda: cm.get("/api/orders").json()["orders"] == []), cm.get("/api/orders").text
+                assert wait(lambda: cm.get("/api/orders").json()["orders"] == []), cm.get("/api/orders").text
                 cm.close()
 
                 config = trader.text_content("#config") or ""
@@ -181,7 +155,6 @@ def test_the_control_panel_acts_through_the_aggregator_with_each_role(tmp_path: 
                 )
             finally:
                 browser.close()
-    ARTIFACTS.mkdir(exist_ok=True)
-    shutil.copy(shot, ARTIFACTS / "control.png")
+    keep(shot, "control.png")
     assert errors_while_running == []
     assert shot.stat().st_size > 20_000

@@ -7,16 +7,14 @@ without the session or without the CSRF token is refused. The screenshot is kept
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import httpx
 import pytest
 
-from support.processes import PINNED, Ports, clean_env, running, wait_http
+from support.browser import keep, launch, run_all
+from support.processes import wait_http
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 KEY = "dashboard-browser-test-key-0123"
 VIEWER = "dashboard-viewer-key-0123456789"
 
@@ -28,20 +26,14 @@ def test_the_dashboard_logs_in_updates_live_and_refuses_requests_without_session
 ) -> None:
     from playwright.sync_api import sync_playwright
 
-    if not CHROMIUM.exists():
-        pytest.fail("the browser test needs Debian's chromium at /usr/bin/chromium (make chromium)")
-    ports = Ports.free()
-    args = ["run-all", *ports.overrides(), *PINNED, "--set", f"system.logDir={tmp_path / 'logs'}"]
-    env = clean_env(TSXBOT_API_KEY=KEY, TSXBOT_VIEWER_KEY=VIEWER)
-    base = f"http://127.0.0.1:{ports.aggregator_monitoring}"
-    api = f"http://127.0.0.1:{ports.aggregator_api}"
     errors: list[str] = []
     foreign: list[str] = []
-    with running(*args, cwd=tmp_path, env=env) as system:
-        wait_http(f"{api}/health", system, within=90)
+    with run_all(tmp_path, TSXBOT_API_KEY=KEY, TSXBOT_VIEWER_KEY=VIEWER) as (ports, system):
+        base = f"http://127.0.0.1:{ports.aggregator_monitoring}"
+        api = f"http://127.0.0.1:{ports.aggregator_api}"
         wait_http(f"{base}/metrics", system, within=30)
         with sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True)
+            browser = launch(pw)
             try:
                 page = browser.new_page(viewport={"width": 1400, "height": 1600})
                 page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
@@ -111,8 +103,7 @@ def test_the_dashboard_logs_in_updates_live_and_refuses_requests_without_session
                 assert httpx.post(f"{api}/resume", headers={"X-API-Key": VIEWER}).status_code == 403
             finally:
                 browser.close()
-    ARTIFACTS.mkdir(exist_ok=True)
-    shutil.copy(shot, ARTIFACTS / "dashboard.png")
+    keep(shot, "dashboard.png")
     assert errors_while_running == []
     assert foreign == []
     assert shot.stat().st_size > 20_000

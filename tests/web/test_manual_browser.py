@@ -6,9 +6,6 @@ Screenshot kept under ``test-artifacts/``."""
 
 from __future__ import annotations
 
-import shutil
-import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -16,25 +13,15 @@ import httpx
 import msgspec
 import pytest
 
+from support.browser import keep, launch, logged_in, run_all, wait
 from support.cm_harness import place
-from support.processes import PINNED, Ports, clean_env, running, wait_http
+from support.processes import wait_http
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 KEY = "manual-browser-internal-key-012"
 TRADER = "manual-browser-trader-key-0123"
 VIEWER = "manual-browser-viewer-key-0123"
 
 pytestmark = pytest.mark.slow
-
-
-def _wait(condition: Callable[[], bool], within: float = 20.0) -> bool:
-    deadline = time.monotonic() + within
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.2)
-    return condition()
 
 
 def _stops(cm: httpx.Client) -> list[float]:
@@ -54,7 +41,7 @@ def _ticket_fills_refuses_closes_and_cancels(page: Any, cm: httpx.Client, shot: 
     assert "R:R 2" in (page.text_content("#t-preview") or "")
     page.click("#t-send")
     page.wait_for_selector("#message.ok:has-text('order ')", timeout=15_000)
-    assert _wait(
+    assert wait(
         lambda: (
             [(p["symbol"], p["netQuantity"]) for p in cm.get("/api/positions").json()["positions"]]
             == [("MES", 1)]
@@ -70,8 +57,8 @@ def _ticket_fills_refuses_closes_and_cancels(page: Any, cm: httpx.Client, shot: 
     assert [p["netQuantity"] for p in cm.get("/api/positions").json()["positions"]] == [1]
     page.click("#positions button[data-action='close']")
     page.wait_for_selector("#message.ok:has-text('close')", timeout=15_000)
-    assert _wait(lambda: cm.get("/api/positions").json()["positions"] == [])
-    assert _wait(lambda: cm.get("/api/orders").json()["orders"] == [])  # its bracket went with it
+    assert wait(lambda: cm.get("/api/positions").json()["positions"] == [])
+    assert wait(lambda: cm.get("/api/orders").json()["orders"] == [])  # its bracket went with it
     # A limit order far from the market works; Cancel takes it off the exchange.
     page.fill("#t-qty", "1")
     page.select_option("#t-type", "LIMIT")
@@ -87,18 +74,14 @@ def _ticket_fills_refuses_closes_and_cancels(page: Any, cm: httpx.Client, shot: 
     assert labels == ["limit buy 1"], labels
     page.click("#orders button[data-action='cancel']")
     page.wait_for_selector("#message.ok:has-text('cancel')", timeout=15_000)
-    assert _wait(lambda: cm.get("/api/orders").json()["orders"] == [])
+    assert wait(lambda: cm.get("/api/orders").json()["orders"] == [])
     page.select_option("#t-type", "MARKET")
 
 
 def _blocked_in_the_panel_stops_entering(browser: Any, panel: str, page: Any) -> None:
     """An admin blocks the manual bot's entries in the control panel; the next entry from the
     ticket is refused BOT_PAUSED."""
-    admin = browser.new_page()
-    admin.goto(panel + "/")
-    admin.wait_for_selector("#login-form", state="visible", timeout=20_000)
-    admin.fill("#login-key", KEY)
-    admin.click("#login-form button")
+    admin = logged_in(browser, panel, KEY, [])
     block = "#bots button[data-bot='manual'][data-kind='entries']"
     admin.wait_for_selector(block, timeout=20_000)
     admin.click(block)
@@ -111,33 +94,20 @@ def _blocked_in_the_panel_stops_entering(browser: Any, panel: str, page: Any) ->
 def test_the_manual_page_moves_a_stop_and_flattens(tmp_path: Path) -> None:
     from playwright.sync_api import sync_playwright
 
-    if not CHROMIUM.exists():
-        pytest.fail("the browser test needs Debian's chromium at /usr/bin/chromium (make chromium)")
-    ports = Ports.free()
-    args = ["run-all", *ports.overrides(), *PINNED, "--set", f"system.logDir={tmp_path / 'logs'}"]
-    env = clean_env(TSXBOT_API_KEY=KEY, TSXBOT_TRADER_KEY=TRADER, TSXBOT_VIEWER_KEY=VIEWER)
-    base = f"http://127.0.0.1:{ports.manual_trading}"
     errors: list[str] = []
-    with running(*args, cwd=tmp_path, env=env) as system:
-        wait_http(f"http://127.0.0.1:{ports.aggregator_api}/health", system, within=90)
+    keys = {"TSXBOT_API_KEY": KEY, "TSXBOT_TRADER_KEY": TRADER, "TSXBOT_VIEWER_KEY": VIEWER}
+    with run_all(tmp_path, **keys) as (ports, system):
+        base = f"http://127.0.0.1:{ports.manual_trading}"
         wait_http(f"{base}/", system, within=30)
         cm = httpx.Client(base_url=f"http://127.0.0.1:{ports.connection_manager}", headers={"X-API-Key": KEY})
         buy = {"type": "PLACE_ORDER", "payload": msgspec.to_builtins(place("man1", stop=20, target=40))}
         assert cm.post("/command", json=buy, timeout=15).json()["ok"] is True
-        assert _wait(lambda: len(_stops(cm)) == 1)
+        assert wait(lambda: len(_stops(cm)) == 1)
         (stop,) = _stops(cm)
         with sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True)
+            browser = launch(pw)
             try:
-                page = browser.new_page(viewport={"width": 1300, "height": 1100})
-                page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
-                page.on("pageerror", lambda exc: errors.append(str(exc)))
-                page.on("dialog", lambda dialog: dialog.accept())
-                page.goto(base + "/")
-                page.wait_for_selector("#login-form", state="visible", timeout=20_000)
-                page.fill("#login-key", TRADER)
-                page.click("#login-form button")
-                page.wait_for_selector("#main", state="visible", timeout=10_000)
+                page = logged_in(browser, base, TRADER, errors)
                 page.select_option("#symbol", "MES")
                 page.wait_for_selector("#chart[data-bars]", timeout=30_000)
                 assert int(page.get_attribute("#chart", "data-bars") or 0) > 100
@@ -151,14 +121,14 @@ def test_the_manual_page_moves_a_stop_and_flattens(tmp_path: Path) -> None:
                 page.fill("#sltp-stop", str(moved))
                 page.click("#sltp button")
                 page.wait_for_selector("#message.ok", timeout=15_000)
-                assert _wait(lambda: _stops(cm) == [moved]), _stops(cm)
+                assert wait(lambda: _stops(cm) == [moved]), _stops(cm)
                 shot = tmp_path / "manual.png"
                 page.screenshot(path=str(shot), full_page=True)
 
                 page.click("#flatten")
                 page.wait_for_selector("#message.ok:has-text('flatten all')", timeout=15_000)
-                assert _wait(lambda: cm.get("/api/positions").json()["positions"] == [])
-                assert _wait(lambda: cm.get("/api/orders").json()["orders"] == [])
+                assert wait(lambda: cm.get("/api/positions").json()["positions"] == [])
+                assert wait(lambda: cm.get("/api/orders").json()["orders"] == [])
                 api = f"http://127.0.0.1:{ports.aggregator_api}"
                 resumed = httpx.post(
                     f"{api}/resume",
@@ -191,6 +161,5 @@ def test_the_manual_page_moves_a_stop_and_flattens(tmp_path: Path) -> None:
             finally:
                 browser.close()
                 cm.close()
-    ARTIFACTS.mkdir(exist_ok=True)
-    shutil.copy(shot, ARTIFACTS / "manual.png")
+    keep(shot, "manual.png")
     assert errors_while_running == []
