@@ -37,14 +37,28 @@ def wait(condition: Callable[[], bool], within: float = 20.0) -> bool:
 
 
 def logged_in(
-    browser: Any, url: str, key: str, errors: list[str], *, width: int = 1300, height: int = 1100
+    browser: Any,
+    url: str,
+    key: str,
+    errors: list[str],
+    *,
+    width: int = 1300,
+    height: int = 1100,
+    prompts: list[str] | None = None,
 ) -> Any:
     """A new page at ``url`` logged in with ``key``: its console errors and uncaught exceptions go
-    to ``errors``, and confirmations (flatten) are accepted."""
+    to ``errors``, confirmations (flatten) are accepted, and each prompt is answered with the next
+    of ``prompts`` (a test appends the answer before the click that asks)."""
+    answers = prompts if prompts is not None else []
     page = browser.new_page(viewport={"width": width, "height": height})
     page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
     page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.on("dialog", lambda dialog: dialog.accept())
+    page.on(
+        "dialog",
+        lambda dialog: (
+            dialog.accept(answers.pop(0)) if dialog.type == "prompt" and answers else dialog.accept()
+        ),
+    )
     page.goto(url + "/")
     page.wait_for_selector("#login-form", state="visible", timeout=20_000)
     page.fill("#login-key", key)

@@ -78,6 +78,24 @@ def _ticket_fills_refuses_closes_and_cancels(page: Any, cm: httpx.Client, shot: 
     page.select_option("#t-type", "MARKET")
 
 
+def _a_bots_stop_moved_and_position_partly_closed(
+    page: Any, cm: httpx.Client, prompts: list[str], stop: float
+) -> None:
+    """bot_2's stop, moved from its row (through the aggregator, as bot_2's), and one of its two
+    contracts closed from its position's row (on its behalf): its stop and target cut to 1."""
+    prompts.append(str(stop - 2.0))
+    page.click("#orders tr:has(td:text-is('bot_2')):has(td:text-is('STOP')) button[data-action='modify']")
+    page.wait_for_selector("#message.ok:has-text('as bot_2')", timeout=15_000)
+    assert wait(lambda: _stops(cm) == [stop - 2.0]), _stops(cm)
+    prompts.append("1")
+    page.click("#positions tr:has(td:text-is('bot_2')) button[data-action='partial']")
+    page.wait_for_selector("#message.ok:has-text('partial')", timeout=15_000)
+    assert wait(lambda: [p["netQuantity"] for p in cm.get("/api/positions").json()["positions"]] == [1])
+    assert wait(lambda: sorted(o["quantity"] for o in cm.get("/api/orders").json()["orders"]) == [1, 1])
+    page.wait_for_selector("#positions tr:has(td:text-is('bot_2')) td:text-is('1')", timeout=10_000)
+    page.wait_for_selector("#chart[data-lines*='avg long 1']", timeout=10_000)
+
+
 def _blocked_in_the_panel_stops_entering(browser: Any, panel: str, page: Any) -> None:
     """An admin blocks the manual bot's entries in the control panel; the next entry from the
     ticket is refused BOT_PAUSED."""
@@ -100,14 +118,17 @@ def test_the_manual_page_moves_a_stop_and_flattens(tmp_path: Path) -> None:
         base = f"http://127.0.0.1:{ports.manual_trading}"
         wait_http(f"{base}/", system, within=30)
         cm = httpx.Client(base_url=f"http://127.0.0.1:{ports.connection_manager}", headers={"X-API-Key": KEY})
-        buy = {"type": "PLACE_ORDER", "payload": msgspec.to_builtins(place("man1", stop=20, target=40))}
+        # bot_2's position (the tag is bot_2's: the aggregator attributes it to that bot).
+        bought = place("man1", quantity=2, stop=20, target=40, bot="bot_2")
+        buy = {"type": "PLACE_ORDER", "payload": msgspec.to_builtins(bought)}
         assert cm.post("/command", json=buy, timeout=15).json()["ok"] is True
         assert wait(lambda: len(_stops(cm)) == 1)
         (stop,) = _stops(cm)
         with sync_playwright() as pw:
             browser = launch(pw)
             try:
-                page = logged_in(browser, base, TRADER, errors)
+                prompts: list[str] = []
+                page = logged_in(browser, base, TRADER, errors, prompts=prompts)
                 page.select_option("#symbol", "MES")
                 page.wait_for_selector("#chart[data-bars]", timeout=30_000)
                 assert int(page.get_attribute("#chart", "data-bars") or 0) > 100
@@ -115,7 +136,8 @@ def test_the_manual_page_moves_a_stop_and_flattens(tmp_path: Path) -> None:
                 assert page.locator("#orders tbody tr").count() == 2  # the stop and the target
                 page.wait_for_selector("#chart[data-lines*='stop']", timeout=10_000)
                 labels = sorted((page.get_attribute("#chart", "data-lines") or "").split("|"))
-                assert labels == ["avg long 1", "stop", "target"], labels
+                assert labels == ["avg long 2", "stop", "target"], labels
+                _a_bots_stop_moved_and_position_partly_closed(page, cm, prompts, stop)
 
                 moved = stop - 1.0  # a long's stop, a point lower
                 page.fill("#sltp-stop", str(moved))

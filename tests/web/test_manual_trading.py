@@ -20,7 +20,8 @@ from support.agg_harness import AggHarness
 from support.cm_harness import API_KEY
 from tsxbot.config.secrets import Secret
 from tsxbot.manual_trading import ManualTrading
-from tsxbot.messages import Bar, Envelope, channels
+from tsxbot.messages import Bar, Envelope, Fill, PositionUpdate, channels
+from tsxbot.messages.enums import Side
 
 VIEWER = "manual-viewer-key-0123456789"
 
@@ -176,6 +177,75 @@ async def test_the_ticket_previews_sends_as_bot_manual_and_shows_a_refusal(
         assert (await viewer.post("/api/order", json=points)).status_code == 403
 
 
+async def test_a_strategy_bots_position_and_stop_are_acted_on_as_that_bots(
+    agg: AggHarness, manual: ManualTrading
+) -> None:
+    """bot_2's position (2 MES with its bracket): a partial close and a close from the page go to
+    the aggregator on bot_2's behalf (its fills, its P&L, its stop and target cut to the size
+    left, then cancelled); its stop moves through the aggregator as bot_2's; cancelling its stop,
+    reversing its position and an unknown bot are refused with the reason; the manual bot's
+    books are untouched."""
+    base = f"http://127.0.0.1:{manual.port}"
+    mark = await agg.wait_mark("MES")
+    cm = f"http://127.0.0.1:{agg.cm.managers[-1].api.port}"
+    await agg.submit("bot_2", order_id="s1", quantity=2, stop_loss=mark - 4.0, take_profit=mark + 12.0)
+    await agg.wait_for("bot_2", PositionUpdate, lambda p: p.net_quantity == 2)
+    async with (
+        httpx.AsyncClient(base_url=base, headers={"X-API-Key": API_KEY}, timeout=30) as trader,
+        httpx.AsyncClient(base_url=cm, headers={"X-API-Key": API_KEY}, timeout=30) as exchange,
+    ):
+        legs = await _until(lambda: _legs_of(exchange, "bot_2", 2))
+        state = (await trader.get("/api/state")).json()
+        assert [(p["botId"], p["symbol"], p["quantity"]) for p in state["perBot"]] == [("bot_2", "MES", 2)]
+        assert state["manual"] == {}
+
+        reverse = await trader.post("/api/reverse", json={"symbol": "MES", "stop": 8, "botId": "bot_2"})
+        assert reverse.status_code == 409 and "its strategy's" in reverse.json()["error"], reverse.text
+        unknown = await trader.post("/api/close", json={"symbol": "MES", "botId": "bot_9"})
+        assert unknown.status_code == 404 and "unknown bot" in unknown.json()["error"]
+        too_many = await trader.post("/api/close", json={"symbol": "MES", "botId": "bot_2", "quantity": 3})
+        assert too_many.status_code == 409 and "more than the 2 held" in too_many.json()["error"]
+        assert (await trader.post("/api/close", json={"symbol": "MES"})).status_code == 409  # manual: none
+
+        (stop,) = [o for o in legs if o.get("stopPrice") is not None]
+        kept = await trader.post("/api/cancel", json={"exchangeOrderId": stop["exchangeOrderId"]})
+        assert kept.status_code == 409 and "protects bot_2's position" in kept.json()["error"], kept.text
+        moved_to = stop["stopPrice"] - 1.0
+        moved = await trader.post(
+            "/api/modify", json={"exchangeOrderId": stop["exchangeOrderId"], "stopPrice": moved_to}
+        )
+        assert moved.status_code == 202 and moved.json()["botId"] == "bot_2", moved.text
+        assert await _until(lambda: _stop_at(exchange, "bot_2", moved_to))
+
+        realized = agg.agg.positions.get("bot_2", "MES").realized_pnl
+        partial = await trader.post("/api/close", json={"symbol": "MES", "botId": "bot_2", "quantity": 1})
+        assert partial.status_code == 200 and partial.json()["botId"] == "bot_2", partial.text
+        await agg.wait_for("bot_2", PositionUpdate, lambda p: p.net_quantity == 1)
+        assert agg.agg.positions.get("bot_2", "MES").realized_pnl != realized  # bot_2's P&L moved
+        assert await _until(lambda: _legs_of(exchange, "bot_2", 1))  # its stop and target: cut to 1
+        assert agg.agg.positions.quantity("manual", "MES") == 0
+        sells = [f for f in agg.of("bot_2", Fill) if f.side is Side.SELL]
+        assert [f.quantity for f in sells] == [1]  # the fill is bot_2's
+
+        closed = await trader.post("/api/close", json={"symbol": "MES", "botId": "bot_2"})
+        assert closed.status_code == 200, closed.text
+        await agg.wait_for("bot_2", PositionUpdate, lambda p: p.net_quantity == 0)
+        assert await _until(lambda: _flat(exchange))  # its stop and target went with it
+        assert agg.agg.positions.quantity("manual", "MES") == 0
+        assert (await trader.get("/api/state")).json()["perBot"] == []
+
+
+async def _legs_of(exchange: httpx.AsyncClient, bot: str, size: int) -> list[dict[str, Any]] | None:
+    """``bot``'s stop and target, both of ``size``, or None."""
+    legs = [o for o in await _working(exchange) if o["botId"] == bot and o.get("orderId") is None]
+    return legs if len(legs) == 2 and all(o["quantity"] == size for o in legs) else None
+
+
+async def _stop_at(exchange: httpx.AsyncClient, bot: str, price: float) -> bool:
+    stops = [o["stopPrice"] for o in await _working(exchange) if o["botId"] == bot and o.get("stopPrice")]
+    return stops == [price]
+
+
 async def _positions(exchange: httpx.AsyncClient) -> list[dict[str, Any]]:
     found: list[dict[str, Any]] = (await exchange.get("/api/positions")).json()["positions"]
     return found
@@ -248,6 +318,10 @@ def _fuzz(base: str, tally: dict[int, int]) -> None:
                         b'{"symbol": "MES", "side": "BUY", "quantity": 1, "stop": -4, "unit": "yen"}',
                         b'{"symbol": "ZZZ", "stop": 4}',
                         b'{"symbol": "MES", "quantity": 5000}',
+                        b'{"symbol": "MES", "botId": ""}',
+                        b'{"symbol": "MES", "botId": "bot_2", "quantity": 1}',
+                        b'{"symbol": "MES", "botId": "' + b"b" * 100 + b'"}',
+                        b'{"symbol": "MES", "stop": 8, "botId": "bot_3"}',
                         b'{"exchangeOrderId": -1}',
                         b'{"exchangeOrderId": 99999999999999999999999}',
                         b'{"exchangeOrderId": 5, "limitPrice": "x"}',

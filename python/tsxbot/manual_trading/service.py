@@ -2,10 +2,19 @@
 orders, candles from its History (over the bus) and live bars from the bus. Actions go through
 the services' own APIs with the internal key, after the person's role is checked (a trader's):
 moving a stop or target (the connection manager's ``/api/position/update-sltp``) and flatten all
-(the aggregator's ``/flatten``). Orders from the ticket, and closing the manual bot's position,
-go on the bus to the aggregator as bot ``manual`` (its risk check, its refusal's typed reason
-shown); cancelling or modifying a working order of the manual bot goes to the connection
-manager's ``/command``."""
+(the aggregator's ``/flatten``). Orders from the ticket go on the bus to the aggregator as bot
+``manual`` (its risk check, its refusal's typed reason shown).
+
+Every bot's position and working orders are actionable, each through the path that keeps it that
+bot's: closing or partly closing a bot's position is a reduce-only market order submitted to the
+aggregator on that bot's behalf (the envelope's source, as the bot itself sends; the fill, its
+P&L and the resize of its stop and target are the aggregator's for that bot, and the bot follows
+the fill); moving a strategy bot's stop or target is an ``UpdateStopLossTakeProfit`` sent to the
+aggregator as that bot (only its protective orders move). Cancelling or modifying a working order
+of the manual bot goes to the connection manager's ``/command``. Refused, with the reason: reversing
+a strategy bot's position (an entry its strategy did not decide), cancelling a strategy bot's
+order (its stop or target protects its position: move it or close the position; its entry is its
+strategy's: pause the bot) and modifying a strategy bot's entry (no aggregator path for it)."""
 
 from __future__ import annotations
 
@@ -46,6 +55,7 @@ from tsxbot.messages import (
     OrderUpdate,
     Quote,
     RiskRejection,
+    UpdateStopLossTakeProfit,
     channels,
 )
 from tsxbot.messages.enums import MessageType
@@ -75,10 +85,15 @@ class FlattenRequest(msgspec.Struct, forbid_unknown_fields=True):
     reason: Annotated[str, msgspec.Meta(max_length=1000)] = ""
 
 
+BotId = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+
+
 class CloseRequest(msgspec.Struct, rename="camel", forbid_unknown_fields=True):
     symbol: Annotated[str, msgspec.Meta(min_length=1, max_length=32)]
     # None: the whole position; else a partial close of this many contracts.
     quantity: Annotated[int, msgspec.Meta(gt=0, le=MAX_ORDER_QUANTITY)] | None = None
+    # Whose position: closed on that bot's behalf, so it stays that bot's.
+    bot_id: BotId = MANUAL_BOT
 
 
 class ReverseRequest(msgspec.Struct, rename="camel", forbid_unknown_fields=True):
@@ -88,6 +103,7 @@ class ReverseRequest(msgspec.Struct, rename="camel", forbid_unknown_fields=True)
     stop: Distance
     target: Distance | None = None
     unit: Unit = Unit.TICKS
+    bot_id: BotId = MANUAL_BOT
 
 
 class WorkingOrderRequest(msgspec.Struct, rename="camel", forbid_unknown_fields=True):
@@ -149,7 +165,9 @@ class ManualTrading(Service):
         self.client = ServiceClient(api_key, "manual trading page")
         self._seq = itertools.count(1)
         self._history = HistoryReplies()
-        # The manual bot's orders waiting for the aggregator's answer (accepted or refused).
+        # Every bot the page may act for: the configured ones and ``manual``.
+        self.bots = sorted({b.id for b in config.enabled_bots} | {MANUAL_BOT})
+        # Orders sent (as any bot) waiting for the aggregator's answer (accepted or refused).
         self._orders: dict[str, asyncio.Future[RiskRejection | OrderUpdate]] = {}
         self._last: dict[str, float] = {}
         self._clients: set[asyncio.Queue[bytes]] = set()
@@ -164,7 +182,7 @@ class ManualTrading(Service):
         await self.client.start()
         replies = await self.bus.subscribe(channels.history_replies(SOURCE), group=SOURCE)
         market = await self.bus.subscribe([channels.market_data(s) for s in self.symbols])
-        answers = await self.bus.subscribe(channels.bot_orders(MANUAL_BOT), group=SOURCE)
+        answers = await self.bus.subscribe([channels.bot_orders(b) for b in self.bots], group=SOURCE)
         self._subscriptions = [replies, market, answers]
         self._tasks = [
             asyncio.create_task(self._history.consume(replies), name="manual-history"),
@@ -227,7 +245,9 @@ class ManualTrading(Service):
                 if isinstance(status, dict)
                 else "UNKNOWN",
                 "why": status.get("why", {}) if isinstance(status, dict) else {},
-                "manual": _manual_holdings(shares),
+                "manual": _holdings(shares, MANUAL_BOT),
+                # Every bot's share of each position (the aggregator's attribution), to act on.
+                "perBot": _per_bot(shares),
             }
         )
 
@@ -327,24 +347,38 @@ class ManualTrading(Service):
             body = msgspec.json.decode(await request.read(), type=CloseRequest)
         except (msgspec.DecodeError, RecursionError, ValueError) as exc:
             return error_response(400, f"invalid request body: {exc}")
-        held = await self._held(body.symbol)
+        if body.bot_id not in self.bots:
+            return error_response(404, f"unknown bot {body.bot_id!r}: one of {', '.join(self.bots)}")
+        held = await self._held(body.bot_id, body.symbol)
         if held is None:
             return error_response(503, "the aggregator did not give its positions: nothing was done")
         try:
-            sent = closing(body.symbol, held, body.quantity, _order_id())
+            sent = closing(body.symbol, held, body.quantity, _order_id(), body.bot_id)
         except TicketError as exc:
             return error_response(409, str(exc))
-        log.info("manual close", symbol=body.symbol, quantity=sent.quantity, role=request[ROLE_KEY].label)
-        return await self._submit(sent, {})
+        log.info(
+            "manual close",
+            bot=body.bot_id,
+            symbol=body.symbol,
+            quantity=sent.quantity,
+            role=request[ROLE_KEY].label,
+        )
+        return await self._submit(sent, {"botId": body.bot_id}, body.bot_id)
 
     async def reverse(self, request: web.Request) -> web.Response:
         try:
             body = msgspec.json.decode(await request.read(), type=ReverseRequest)
         except (msgspec.DecodeError, RecursionError, ValueError) as exc:
             return error_response(400, f"invalid request body: {exc}")
+        if body.bot_id != MANUAL_BOT:
+            why = (
+                f"reverse opens a new position: only {MANUAL_BOT}'s can be reversed here; "
+                f"{body.bot_id}'s entries are its strategy's (close its position instead)"
+            )
+            return error_response(409, why)
         if body.symbol not in self.config.instruments:
             return error_response(400, f"symbol: unknown {body.symbol!r}")
-        held = await self._held(body.symbol)
+        held = await self._held(MANUAL_BOT, body.symbol)
         if held is None:
             return error_response(503, "the aggregator did not give its positions: nothing was done")
         try:
@@ -364,19 +398,21 @@ class ManualTrading(Service):
             submission(ticket, bracket, _order_id()), {"plan": msgspec.to_builtins(bracket)}
         )
 
-    async def _held(self, symbol: str) -> int | None:
-        """The manual bot's position in ``symbol`` as the aggregator attributes it."""
+    async def _held(self, bot_id: str, symbol: str) -> int | None:
+        """``bot_id``'s position in ``symbol`` as the aggregator attributes it."""
         status, shares = await self.client.get(f"{self.aggregator_url()}/positions")
         if status != 200:
             return None
-        return _manual_holdings(shares).get(symbol, 0)
+        return _holdings(shares, bot_id).get(symbol, 0)
 
-    async def _submit(self, sent: OrderSubmission, extra: dict[str, Any]) -> web.Response:
-        """Send ``sent`` to the aggregator as bot ``manual`` and wait for its answer."""
+    async def _submit(
+        self, sent: OrderSubmission, extra: dict[str, Any], bot_id: str = MANUAL_BOT
+    ) -> web.Response:
+        """Send ``sent`` to the aggregator as ``bot_id`` and wait for its answer."""
         waiter: asyncio.Future[RiskRejection | OrderUpdate] = asyncio.get_running_loop().create_future()
         self._orders[sent.order_id] = waiter
         try:
-            await self.bus.publish(channels.AGGREGATOR_ORDERS, Envelope.wrap(sent, MANUAL_BOT))
+            await self.bus.publish(channels.AGGREGATOR_ORDERS, Envelope.wrap(sent, bot_id))
             answer = await asyncio.wait_for(waiter, ORDER_TIMEOUT_SECONDS)
         except TimeoutError:
             return error_response(
@@ -422,8 +458,10 @@ class ManualTrading(Service):
         if found is None:
             return error_response(404, f"no working order {body.exchange_order_id}")
         if (owner := found.get("botId")) != MANUAL_BOT:
-            why = f"order {body.exchange_order_id} is bot {owner}'s: move its stop or target, or flatten"
-            return error_response(403, why)
+            if not isinstance(owner, str) or owner not in self.bots:
+                why = f"order {body.exchange_order_id} is no bot's here ({owner}): flatten all to close it"
+                return error_response(403, why)
+            return await self._strategy_order(request, body, found, owner, cancel=cancel)
         command_id = f"manual-{secrets.token_hex(6)}"
         payload: CancelOrder | ModifyOrder = (
             CancelOrder(command_id=command_id, exchange_order_id=body.exchange_order_id)
@@ -448,13 +486,74 @@ class ManualTrading(Service):
             "connection manager",
         )
 
+    async def _strategy_order(
+        self,
+        request: web.Request,
+        body: WorkingOrderRequest,
+        found: dict[str, Any],
+        owner: str,
+        *,
+        cancel: bool,
+    ) -> web.Response:
+        """A strategy bot's working order: its stop or target moves through the aggregator, as
+        that bot's ``UpdateStopLossTakeProfit`` (its protective orders only); the rest is refused
+        with the reason."""
+        order = body.exchange_order_id
+        protective = found.get("orderId") is None  # a bracket leg: no order id of the bot's own
+        if cancel:
+            if protective:
+                why = f"order {order} protects {owner}'s position: move it, or close the position"
+            else:
+                why = f"order {order} is {owner}'s entry (its strategy's): pause or stop the bot in the panel"
+            return error_response(409, why)
+        if not protective:
+            return error_response(
+                409, f"order {order} is {owner}'s entry: only its stop or target can move here"
+            )
+        is_stop = found.get("stopPrice") is not None
+        price = body.stop_price if is_stop else body.limit_price
+        if price is None:
+            wanted = "stop: give stopPrice" if is_stop else "target: give limitPrice"
+            return error_response(400, f"order {order} is {owner}'s {wanted}")
+        symbol = str(found.get("symbol") or "")
+        move = UpdateStopLossTakeProfit(
+            command_id=f"manual-{secrets.token_hex(6)}",
+            symbol=symbol,
+            stop_loss=price if is_stop else None,
+            take_profit=None if is_stop else price,
+            bot_id=owner,
+        )
+        try:
+            await self.bus.publish(channels.AGGREGATOR_ORDERS, Envelope.wrap(move, owner))
+        except Exception as exc:  # the bus is down: say so, nothing was sent
+            return error_response(
+                503, f"the bus did not take the change ({type(exc).__name__}): nothing was sent"
+            )
+        log.info(
+            "strategy bot's stop/target moved",
+            bot=owner,
+            order=order,
+            stop=move.stop_loss,
+            target=move.take_profit,
+            role=request[ROLE_KEY].label,
+        )
+        return json_response(
+            {"botId": owner, "commandId": move.command_id, "status": "sent to the aggregator as " + owner},
+            202,
+        )
 
-def _manual_holdings(shares: Any) -> dict[str, int]:
-    """The manual bot's position per symbol, from the aggregator's ``/positions``."""
+
+def _per_bot(shares: Any) -> list[dict[str, Any]]:
+    """The open per-bot rows of the aggregator's ``/positions``."""
     rows = shares.get("perBot", []) if isinstance(shares, dict) else []
+    return [r for r in rows if isinstance(r, dict) and isinstance(r.get("quantity"), int) and r["quantity"]]
+
+
+def _holdings(shares: Any, bot_id: str) -> dict[str, int]:
+    """``bot_id``'s position per symbol, from the aggregator's ``/positions``."""
     held: dict[str, int] = {}
-    for p in rows:
-        if isinstance(p, dict) and p.get("botId") == MANUAL_BOT and isinstance(p.get("quantity"), int):
+    for p in _per_bot(shares):
+        if p.get("botId") == bot_id:
             held[str(p.get("symbol"))] = held.get(str(p.get("symbol")), 0) + p["quantity"]
     return {s: q for s, q in held.items() if q}
 

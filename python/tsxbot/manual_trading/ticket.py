@@ -138,10 +138,13 @@ def submission(ticket: Ticket, bracket: Plan, order_id: str) -> OrderSubmission:
     )
 
 
-def closing(symbol: str, held: int, quantity: int | None, order_id: str) -> OrderSubmission:
-    """A reduce-only market order taking ``quantity`` (all when None) off the position ``held``."""
+def closing(
+    symbol: str, held: int, quantity: int | None, order_id: str, bot_id: str = MANUAL_BOT
+) -> OrderSubmission:
+    """A reduce-only market order taking ``quantity`` (all when None) off ``bot_id``'s position
+    ``held``."""
     if held == 0:
-        raise TicketError(f"{MANUAL_BOT} holds no position in {symbol}")
+        raise TicketError(f"{bot_id} holds no position in {symbol}")
     size = abs(held) if quantity is None else quantity
     if size > abs(held):
         raise TicketError(f"quantity: {size} is more than the {abs(held)} held in {symbol}")

@@ -1,8 +1,9 @@
 // Manual trading: candles (History, then live bars over the WebSocket) with the position's
 // average, stop and target as lines; positions and working orders polled every second; the order
-// ticket (previewed by the server before sending), close / partial close / reverse of the manual
-// bot's position, cancel / modify of its working orders, moving a stop or target and flatten-all,
-// each sent with the session's CSRF token.
+// ticket (previewed by the server before sending), close / partial close of any bot's position
+// (on that bot's behalf, through the aggregator) and reverse of the manual bot's, cancel / modify
+// of the manual bot's working orders and moving any bot's stop or target, moving the position's
+// stop or target and flatten-all, each sent with the session's CSRF token.
 "use strict";
 
 (() => {
@@ -13,7 +14,7 @@
   let lines = [];
   let updates = 0;
   let lastTime = 0;
-  let last = { positions: [], orders: [], manual: {} };
+  let last = { positions: [], orders: [], manual: {}, perBot: [] };
   let shown = "";
 
   function say(text, ok) {
@@ -69,18 +70,24 @@
 
   function render(s) {
     // Rebuilt only when something changed, so a click is never lost to a redraw.
-    const key = JSON.stringify([s.positions, s.orders, s.manual]);
+    const key = JSON.stringify([s.perBot, s.orders]);
     if (key === shown) return;
     shown = key;
-    fillTable($("positions"), s.positions.filter((p) => p.netQuantity !== 0), (p) => {
-      const mine = (s.manual || {})[p.symbol] || 0;
+    // Each bot's share of each position (the aggregator's attribution): closed on that bot's behalf.
+    fillTable($("positions"), s.perBot || [], (p) => {
       const actions = el("td", {});
-      if (mine) actions.append(button("Close", "close", { symbol: p.symbol }), button("Partial…", "partial", { symbol: p.symbol }), button("Reverse", "reverse", { symbol: p.symbol }));
-      return [p.symbol || p.contractId, p.botId || "–", String(p.netQuantity), p.averagePrice.toFixed(2), String(mine), actions];
+      const data = { symbol: p.symbol, bot: p.botId };
+      if (p.botId) actions.append(button("Close", "close", data), button("Partial…", "partial", data));
+      if (p.botId === "manual") actions.append(button("Reverse", "reverse", data));
+      if (!p.botId) actions.append("unattributed: flatten all");
+      return [p.symbol, p.botId || "–", String(p.quantity), p.averagePrice.toFixed(2), actions];
     });
     fillTable($("orders"), s.orders, (o) => {
       const actions = el("td", {});
-      if (o.botId === "manual") actions.append(button("Cancel", "cancel", { order: String(o.exchangeOrderId) }), button("Modify…", "modify", { order: String(o.exchangeOrderId) }));
+      const data = { order: String(o.exchangeOrderId) };
+      if (o.botId === "manual") actions.append(button("Cancel", "cancel", data), button("Modify…", "modify", data));
+      // A strategy bot's stop or target (a bracket leg) moves as that bot's, through the aggregator.
+      else if (o.botId && !o.orderId) actions.append(button("Move…", "modify", data));
       return [o.symbol || o.contractId, o.botId || "–", o.side, o.orderType, o.status || "–", String(o.quantity), String(o.stopPrice ?? o.limitPrice ?? "–"), actions];
     });
   }
@@ -124,13 +131,13 @@
   async function act(event) {
     const target = event.target.closest("button[data-action]");
     if (!target) return;
-    const { action, symbol, order } = target.dataset;
+    const { action, symbol, order, bot } = target.dataset;
     let r = null;
-    if (action === "close") r = await request("POST", "/api/close", { symbol });
+    if (action === "close") r = await request("POST", "/api/close", { symbol, botId: bot });
     else if (action === "partial") {
-      const size = prompt(`Close how many contracts of ${symbol}?`, "1");
+      const size = prompt(`Close how many contracts of ${bot}'s ${symbol}?`, "1");
       if (size === null) return;
-      r = await request("POST", "/api/close", { symbol, quantity: Number(size) });
+      r = await request("POST", "/api/close", { symbol, botId: bot, quantity: Number(size) });
     } else if (action === "reverse") {
       if (!confirm(`Reverse the manual position in ${symbol} at market, with the ticket's stop and target?`)) return;
       r = await request("POST", "/api/reverse", { symbol, stop: number("t-stop"), target: number("t-target"), unit: $("t-unit").value });
