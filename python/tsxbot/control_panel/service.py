@@ -26,12 +26,10 @@ from tsxbot.config.secrets import Secret
 from tsxbot.control_panel.logs import components, read_logs
 from tsxbot.log import get_logger
 from tsxbot.messages import BotCommand, BotControl, BotStatus, Envelope, channels, new_message_id
-from tsxbot.runtime import Service
-from tsxbot.runtime.auth import ROLE_KEY, SAFE_METHODS, Role, reload_keys_on_sighup
-from tsxbot.runtime.http import HttpServer, error_response, json_response
+from tsxbot.runtime.auth import ROLE_KEY, SAFE_METHODS, Role
+from tsxbot.runtime.http import error_response, json_response
 from tsxbot.strategies.params import ReloadError, StrategyParams, reload_params
-from tsxbot.web import page_application
-from tsxbot.web.forward import ServiceClient
+from tsxbot.web.service import PageService, PageSpec
 
 log = get_logger("tsxbot.control_panel")
 FORWARD_PREFIX = "/api/aggregator"
@@ -97,8 +95,11 @@ def required_role(request: web.Request) -> Role:
     return Role.ADMIN
 
 
-class ControlPanel(Service):
+class ControlPanel(PageService):
     name = "control-panel"
+    spec = PageSpec(
+        "control", "control panel", lambda services: services.control_panel, required_role, MAX_BODY
+    )
 
     def __init__(
         self,
@@ -111,17 +112,12 @@ class ControlPanel(Service):
         host: str | None = None,
         port: int | None = None,
     ) -> None:
-        super().__init__()
-        self.config = config
+        super().__init__(config, api_key, aggregator_url, connection_manager_url, host=host, port=port)
         self.bus = bus
         self.bot_status: dict[str, BotStatus] = {}
         self._subscription: Subscription | None = None
         self._consumer: asyncio.Task[None] | None = None
-        self.api_key = api_key
-        self.aggregator_url = aggregator_url
-        self.connection_manager_url = connection_manager_url
-        endpoint = config.global_config.services.control_panel
-        app, self.auth = page_application(api_key, "control", required_role, MAX_BODY)
+        app = self.app
         app.router.add_get("/api/overview", self.overview)
         app.router.add_get("/api/config", self.resolved_config)
         app.router.add_get("/api/logs", self.logs)
@@ -133,29 +129,14 @@ class ControlPanel(Service):
         if bus is not None:
             app.router.add_post("/api/bots/{bot_id}/params", self.reload)  # before the commands' route
             app.router.add_post("/api/bots/{bot_id}/{command}", self.bot_command)
-        self.server = HttpServer(
-            app,
-            endpoint.host if host is None else host,
-            endpoint.port if port is None else port,
-            "control panel",
-        )
-        self.client = ServiceClient(api_key, "control panel")
 
-    @property
-    def port(self) -> int:
-        return self.server.port
-
-    async def start(self) -> None:
-        await self.client.start()
-        reload_keys_on_sighup()
+    async def start_feeds(self) -> None:
         bots = [b.id for b in self.config.enabled_bots]
         if self.bus is not None and bots:
             self._subscription = await self.bus.subscribe([channels.bot_status(b) for b in bots])
             self._consumer = asyncio.create_task(self._consume(self._subscription), name="control-panel-bots")
-        await self.server.start()
 
-    async def stop(self) -> None:
-        await self.server.stop()
+    async def stop_feeds(self) -> None:
         if self._consumer is not None:
             self._consumer.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
@@ -165,7 +146,6 @@ class ControlPanel(Service):
             with contextlib.suppress(Exception):
                 await self._subscription.close()
             self._subscription = None
-        await self.client.stop()
 
     async def _consume(self, subscription: Subscription) -> None:
         async for message in subscription:

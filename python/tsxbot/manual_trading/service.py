@@ -60,11 +60,9 @@ from tsxbot.messages import (
 )
 from tsxbot.messages.enums import MessageType
 from tsxbot.messages.payload import MAX_ORDER_QUANTITY
-from tsxbot.runtime import Service
-from tsxbot.runtime.auth import ROLE_KEY, SAFE_METHODS, Role, reload_keys_on_sighup
-from tsxbot.runtime.http import HttpServer, broadcast, error_response, json_response, stream_queue
-from tsxbot.web import page_application
-from tsxbot.web.forward import ServiceClient
+from tsxbot.runtime.auth import ROLE_KEY, SAFE_METHODS, Role
+from tsxbot.runtime.http import broadcast, error_response, json_response, stream_queue
+from tsxbot.web.service import PageService, PageSpec
 
 log = get_logger("tsxbot.manual_trading")
 SOURCE = "manual-trading"
@@ -118,8 +116,11 @@ def required_role(request: web.Request) -> Role:
     return Role.VIEWER if request.method in SAFE_METHODS else Role.TRADER
 
 
-class ManualTrading(Service):
+class ManualTrading(PageService):
     name = "manual-trading"
+    spec = PageSpec(
+        "manual", "manual trading", lambda services: services.manual_trading, required_role, MAX_BODY
+    )
 
     def __init__(
         self,
@@ -133,18 +134,14 @@ class ManualTrading(Service):
         host: str | None = None,
         port: int | None = None,
     ) -> None:
-        super().__init__()
-        self.config = config
+        super().__init__(config, api_key, aggregator_url, connection_manager_url, host=host, port=port)
         self.bus = bus
-        self.aggregator_url = aggregator_url
-        self.connection_manager_url = connection_manager_url
         self.clock = clock or (lambda: dt.datetime.now(dt.UTC))
         # The symbols the bots trade (the connection manager's market data), else every instrument.
         self.symbols = sorted({b.instrument.symbol for b in config.enabled_bots}) or list(
             config.instruments.symbols
         )
-        endpoint = config.global_config.services.manual_trading
-        app, self.auth = page_application(api_key, "manual", required_role, MAX_BODY)
+        app = self.app
         app.router.add_get("/api/state", self.state)
         app.router.add_get("/api/bars", self.bars)
         app.router.add_get("/ws", self.stream)
@@ -156,13 +153,6 @@ class ManualTrading(Service):
         app.router.add_post("/api/reverse", self.reverse)
         app.router.add_post("/api/cancel", self.cancel)
         app.router.add_post("/api/modify", self.modify)
-        self.server = HttpServer(
-            app,
-            endpoint.host if host is None else host,
-            endpoint.port if port is None else port,
-            "manual trading",
-        )
-        self.client = ServiceClient(api_key, "manual trading page")
         self._seq = itertools.count(1)
         self._history = HistoryReplies()
         # Every bot the page may act for: the configured ones and ``manual``.
@@ -174,12 +164,7 @@ class ManualTrading(Service):
         self._subscriptions: list[Subscription] = []
         self._tasks: list[asyncio.Task[None]] = []
 
-    @property
-    def port(self) -> int:
-        return self.server.port
-
-    async def start(self) -> None:
-        await self.client.start()
+    async def start_feeds(self) -> None:
         replies = await self.bus.subscribe(channels.history_replies(SOURCE), group=SOURCE)
         market = await self.bus.subscribe([channels.market_data(s) for s in self.symbols])
         answers = await self.bus.subscribe([channels.bot_orders(b) for b in self.bots], group=SOURCE)
@@ -189,11 +174,8 @@ class ManualTrading(Service):
             asyncio.create_task(self._consume_market(market), name="manual-market"),
             asyncio.create_task(self._consume_answers(answers), name="manual-answers"),
         ]
-        reload_keys_on_sighup()
-        await self.server.start()
 
-    async def stop(self) -> None:
-        await self.server.stop()
+    async def stop_feeds(self) -> None:
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
@@ -203,7 +185,6 @@ class ManualTrading(Service):
             with contextlib.suppress(Exception):
                 await subscription.close()
         self._tasks, self._subscriptions = [], []
-        await self.client.stop()
 
     # --- the bus ----------------------------------------------------------------------------------
 

@@ -6,7 +6,9 @@ allowed because lightweight-charts sets style attributes on the elements it crea
 
 from __future__ import annotations
 
+import html
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from aiohttp import web
@@ -40,14 +42,52 @@ async def security_headers(request: web.Request, handler: Handler) -> web.Stream
     return response
 
 
-def add_page(app: web.Application, page: str) -> None:
-    """``/`` serves ``static/<page>.html``; ``/static/`` the shared files."""
-    html = STATIC / f"{page}.html"
-    if not html.is_file():
-        raise FileNotFoundError(f"page {page!r} missing from the package: {html}")
+@dataclass(frozen=True)
+class Page:
+    title: str
+    chart: bool = False  # draws with the vendored lightweight-charts
 
-    async def index(_request: web.Request) -> web.FileResponse:
-        return web.FileResponse(html)
+
+PAGES = {
+    "dashboard": Page("monitoring", chart=True),
+    "manual": Page("manual trading", chart=True),
+    "control": Page("control panel"),
+}
+CHART_LIBRARY = "/static/vendor/lightweight-charts.standalone.production.js"
+
+
+def render_page(name: str) -> str:
+    """The document every page shares (its head: the style, the chart library when it draws one,
+    ``common.js`` and its own script), around its content ``static/<name>.html``."""
+    page = PAGES.get(name)
+    content = STATIC / f"{name}.html"
+    if page is None or not content.is_file():
+        raise FileNotFoundError(f"page {name!r} missing from the package: {content}")
+    scripts = [*([CHART_LIBRARY] if page.chart else []), "/static/common.js", f"/static/{name}.js"]
+    title = html.escape(page.title)
+    head = "\n".join(
+        [
+            "<!doctype html>",
+            '<html lang="en">',
+            "<head>",
+            '<meta charset="utf-8">',
+            '<meta name="viewport" content="width=device-width, initial-scale=1">',
+            f"<title>tsxbot · {title}</title>",
+            '<link rel="stylesheet" href="/static/style.css">',
+            *(f'<script src="{src}" defer></script>' for src in scripts),
+            "</head>",
+            f'<body data-title="{title}">',
+        ]
+    )
+    return f"{head}\n{content.read_text(encoding='utf-8')}</body>\n</html>\n"
+
+
+def add_page(app: web.Application, page: str) -> None:
+    """``/`` serves the page (``render_page``); ``/static/`` the shared files."""
+    document = render_page(page)
+
+    async def index(_request: web.Request) -> web.Response:
+        return web.Response(text=document, content_type="text/html", charset="utf-8")
 
     async def no_icon(_request: web.Request) -> web.Response:
         return web.Response(status=204)
