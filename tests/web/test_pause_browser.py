@@ -116,6 +116,8 @@ async def test_a_bot_paused_in_the_panel_sends_no_entry_until_resumed(tmp_path: 
             await browser.run(browser.open)
             await browser.run(lambda: browser.command("bot_2", "pause", "PAUSED"))
             await system.advance(64 * 60)  # to 08:34 CT: past the 08:33 cross short
+            await system.until(lambda: _entries(system, "bot_2b") != [], "the twin's entry", within=20)
+            await system.settle()
             assert [(r.side, r.reduce_only) for r in _entries(system, "bot_2b")] == [("SELL", False)]
             assert _entries(system, "bot_2") == []
             tags = await _exchange_tags(system)
@@ -127,6 +129,11 @@ async def test_a_bot_paused_in_the_panel_sends_no_entry_until_resumed(tmp_path: 
 
             await browser.run(lambda: browser.command("bot_2", "resume", "RUNNING"))
             await system.advance(15 * 60)  # to 08:49 CT: past the 08:48 cross long
+            await system.until(
+                lambda: [r.status for r in _entries(system, "bot_2")][:1] == ["FILLED"],
+                "bot_2 entered",
+                within=20,
+            )
             entered = _entries(system, "bot_2")
             assert [(r.side, r.reduce_only, r.status) for r in entered][:1] == [("BUY", False, "FILLED")], [
                 r.to_json() for r in entered
