@@ -52,7 +52,7 @@ FAST = (
 )
 # Measured medians on the 2-core machine (BENCHMARKS.md); the gates are about 10x.
 CHECK_US = 17.0
-ROUND_TRIP_MS = {"memory": 4.5, "redis": 9.0}
+ROUND_TRIP_MS = {"memory": 3.0, "redis": 8.0}
 
 
 def run_now(coro: Coroutine[Any, Any, Any]) -> Any:
@@ -191,6 +191,9 @@ async def test_orders_per_second_from_100_bots(tmp_path: Path) -> None:
             "risk.maxOpenContracts=1000000",
             "risk.maxContractsPerSymbol=1000000",
             "aggregator.correlationGroups=[]",
+            # Throughput, not expiry: under load (another suite on the 2 cores) orders queued
+            # for more than the default 5 s expired and the wait for all 5,000 never ended.
+            "aggregator.maxQueueSeconds=3600",
         ],
         env={},
     )
