@@ -302,7 +302,6 @@ class Aggregator(Service):
         )
         self._dirty = False
         self._pending_acks: list[Message] = []  # submissions the dispatcher handled, acked at the next save
-        self._acking: set[asyncio.Task[None]] = set()  # acknowledgements on their way to the bus
         self._saved_at = 0.0
         self._reconnects_seen = 0
         self._session_flattened: dt.date | None = None
@@ -470,8 +469,6 @@ class Aggregator(Service):
         for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
-        if self._acking:  # what was saved is acknowledged before the subscriptions close
-            await asyncio.wait(self._acking, timeout=SUBSCRIPTION_CLOSE_SECONDS)
         for subscription in self._subscriptions:
             # Bounded: a Redis reader that missed its cancellation must not hold the shutdown (the
             # bus closes it again when it closes).
@@ -561,24 +558,8 @@ class Aggregator(Service):
             if not journaled:
                 log.error("journal queue full: the batch stays unacknowledged", messages=len(to_ack))
                 continue
-            self._ack(to_ack)
-
-    def _ack(self, messages: list[Message]) -> None:
-        """Acknowledges messages whose effects are saved, without waiting for the bus to confirm
-        it: the next batch (the fill behind an order update) is handled meanwhile instead of
-        after one more Redis round trip. Nothing is acknowledged before it is saved; an ack the
-        bus never recorded (a crash) means a redelivery, as a crash just before acknowledging
-        always did, and the handlers recognise it (fill ids, command ids, absolute states)."""
-        if messages:
-            task = asyncio.create_task(self._send_acks(messages), name="aggregator-acks")
-            self._acking.add(task)
-            task.add_done_callback(self._acking.discard)
-
-    async def _send_acks(self, messages: list[Message]) -> None:
-        try:
-            await asyncio.gather(*(message.ack() for message in messages))
-        except Exception as exc:  # the bus closed: they stay pending and come again
-            log.error("acknowledgements not recorded; the messages come again", error=repr(exc))
+            for message in to_ack:
+                await message.ack()
 
     async def save(self) -> None:
         acks, self._pending_acks = self._pending_acks, []
@@ -588,7 +569,8 @@ class Aggregator(Service):
             self._pending_acks[:0] = acks
             raise
         self._dirty = False
-        self._ack(acks)
+        for message in acks:
+            await message.ack()
 
     async def _consume_market(self, subscription: Subscription) -> None:
         async for message in subscription:
