@@ -132,6 +132,7 @@ class ProjectXRest:
 
     def _client(self) -> aiohttp.ClientSession:
         if self._http is None or self._http.closed:
+            self._owns_http = True  # (made here, so closed here)
             self._http = aiohttp.ClientSession(
                 # Keep-alive: the connections are reused (no connect per request).
                 timeout=aiohttp.ClientTimeout(total=self.settings.request_timeout_seconds),
