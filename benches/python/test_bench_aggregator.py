@@ -52,7 +52,7 @@ FAST = (
 )
 # Measured medians on the 2-core machine (BENCHMARKS.md); the gates are about 10x.
 CHECK_US = 17.0
-ROUND_TRIP_MS = {"memory": 4.5, "redis": 9.0}
+ROUND_TRIP_MS = {"memory": 3.0, "redis": 8.0}
 
 
 def run_now(coro: Coroutine[Any, Any, Any]) -> Any:
@@ -129,6 +129,9 @@ async def measure(h: AggHarness, backend: str) -> None:
     mark = await h.wait_mark()
     entries: list[float] = []
     exits: list[float] = []
+    # The whole system's CPU in this process per order (the simulator, connection manager,
+    # aggregator and bus clients all run here): steadier than wall time on a loaded machine.
+    cpu = time.process_time()
     for i in range(ORDERS):
         before = len(h.of("bot_2", Fill))
         entry = i % 2 == 0  # an entry with its bracket, then its exit (which also cancels the legs)
@@ -145,13 +148,14 @@ async def measure(h: AggHarness, backend: str) -> None:
         await h.wait_for("bot_2", PositionUpdate, lambda p, flat=not entry: (p.net_quantity == 0) == flat)
         await asyncio.sleep(0.02)
         mark = h.agg.engine.mark_price("MES")
+    cpu_ms = (time.process_time() - cpu) * 1000 / ORDERS
     everything = sorted(entries + exits)
     median = statistics.median(everything)
     p99 = everything[-1]
     print(
         f"\nsubmission->fill at the bot over the {backend} bus: median {median:.2f} ms "
         f"(entries {statistics.median(entries):.2f}, exits {statistics.median(exits):.2f}), "
-        f"max {p99:.2f} ms ({ORDERS} orders)"
+        f"max {p99:.2f} ms ({ORDERS} orders); CPU {cpu_ms:.2f} ms per order"
     )
     assert median < 10 * ROUND_TRIP_MS[backend]
 
@@ -187,6 +191,9 @@ async def test_orders_per_second_from_100_bots(tmp_path: Path) -> None:
             "risk.maxOpenContracts=1000000",
             "risk.maxContractsPerSymbol=1000000",
             "aggregator.correlationGroups=[]",
+            # Throughput, not expiry: under load (another suite on the 2 cores) orders queued
+            # for more than the default 5 s expired and the wait for all 5,000 never ended.
+            "aggregator.maxQueueSeconds=3600",
         ],
         env={},
     )

@@ -178,3 +178,64 @@ async def test_fuzzed_malformed_submissions_get_typed_refusals_naming_the_field(
 async def raw_connection(agg: AggHarness) -> RespConnection:
     host, port = agg.cm.redis_url.removeprefix("redis://").split("/")[0].split(":")
     return await RespConnection.open(RedisAddress(host, int(port)), connect_seconds=2)
+
+
+async def test_a_malformed_submission_is_refused_before_it_is_dead_lettered(agg: AggHarness) -> None:
+    """The refusal goes out (confirmed by Redis) before the bus dead-letters and acknowledges the
+    submission. The first aggregator dies right after its refusal is out (its handler never
+    returns, as a killed process's would not): the submission is still pending, not
+    dead-lettered. The next run gets it again, refuses it again under the same message id (the
+    bot sees one refusal) and only then dead-letters it, once."""
+    first = await agg.start()
+    conn = await raw_connection(agg)
+    namespace = agg.cm.namespace
+    orders_key = f"{namespace}:{channels.AGGREGATOR_ORDERS.name}".encode()
+    dead_key = f"{namespace}:dead-letter".encode()
+    refused_out = asyncio.Event()
+    handler = first.on_malformed
+
+    async def dies_after_refusing(*args: Any) -> None:
+        await handler(*args)
+        refused_out.set()
+        await asyncio.Event().wait()  # killed here: never dead-letters nor acknowledges
+
+    first._subscriptions[0].on_malformed = dies_after_refusing
+    data = json.dumps(
+        {
+            "type": "ORDER_SUBMISSION",
+            "timestamp": "2026-11-24T15:30:00Z",
+            "source": "bot_2",
+            "messageId": "bad-quantity-1",
+            "payload": {"orderId": "bad1", "symbol": "MES", "side": "BUY", "quantity": "lots"},
+            "metadata": {},
+        }
+    ).encode()
+
+    async def pending() -> int:
+        (summary,) = await conn.pipeline([pack(b"XPENDING", orders_key, b"aggregator")])
+        return int(summary[0])
+
+    async def dead_letters() -> int:
+        (length,) = await conn.pipeline([pack(b"XLEN", dead_key)])
+        return int(length)
+
+    try:
+        await conn.pipeline([pack(b"XADD", orders_key, b"*", DATA_FIELD, data)])
+        async with asyncio.timeout(10):
+            await refused_out.wait()
+        refusal = await agg.wait_for("bot_2", RiskRejection, lambda r: r.order_id == "bad1")
+        assert refusal.reason is RiskReason.MALFORMED_SUBMISSION and "field 'quantity'" in refusal.message
+        # Refused, and the submission neither dead-lettered nor acknowledged yet.
+        assert await dead_letters() == 0
+        assert await pending() == 1
+        await first.stop()
+        second = await agg.start_aggregator()
+        deadline = asyncio.get_running_loop().time() + 10
+        while (await dead_letters(), await pending()) != (1, 0):
+            assert asyncio.get_running_loop().time() < deadline, "not dead-lettered after the restart"
+            await asyncio.sleep(0.02)
+        assert second.counters["malformedSubmissions"] == 1
+        await asyncio.sleep(0.3)  # a second refusal, were it not dropped as a duplicate, is here by now
+        assert len(agg.of("bot_2", RiskRejection, lambda r: r.order_id == "bad1")) == 1
+    finally:
+        await conn.close()

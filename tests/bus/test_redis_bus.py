@@ -57,6 +57,45 @@ async def test_malformed_messages_on_the_wire_never_reach_or_stop_a_consumer(
         await bus.close()
 
 
+async def test_a_malformed_entry_is_dead_lettered_only_after_its_handler_succeeds(
+    redis: RedisServer, namespace: str
+) -> None:
+    """The subscriber's ``on_malformed`` runs before the entry is dead-lettered and acknowledged
+    (set at subscribe, it also sees this consumer's pending entries read at start). When it
+    fails the entry stays pending, untouched; it is claimed back once idle and, the handler
+    working then, dead-lettered once."""
+    config = bus_config("redis", redis.url, namespace, claim_idle_seconds=0.2)
+    bus = RedisBus(config)
+    await bus.start()
+    told: list[bytes] = []
+    states: list[tuple[int, int]] = []
+    raw = await _redis(redis)
+
+    async def counts() -> tuple[int, int]:
+        dead = await raw.call("XLEN", f"{namespace}:dead-letter")
+        pending = await raw.call("XPENDING", f"{namespace}:{ORDERS.name}", "aggregator")
+        return int(dead), int(pending[0])
+
+    async def handler(_channel: channels.Channel, data: bytes, _error: Exception) -> None:
+        told.append(data)
+        states.append(await counts())  # what Redis holds while the handler runs
+        if len(told) == 1:
+            raise RuntimeError("could not publish the refusal")
+
+    try:
+        await raw.call("XADD", f"{namespace}:{ORDERS.name}", "*", "d", b'{"type":"NOPE"}')
+        sub = await bus.subscribe(ORDERS, group="aggregator", on_malformed=handler)
+        await eventually(lambda: len(told) >= 2, within=10, what="told again after the failure")
+        await eventually(lambda: sub.metrics().dead_lettered == 1, what="dead-lettered")
+        assert told == [b'{"type":"NOPE"}'] * 2
+        # Pending and not dead-lettered while the handler ran, both times.
+        assert states == [(0, 1), (0, 1)]
+        assert await counts() == (1, 0)
+    finally:
+        await raw.close()
+        await bus.close()
+
+
 async def test_a_new_process_resumes_the_group_where_the_old_one_crashed(
     redis: RedisServer, namespace: str
 ) -> None:

@@ -19,6 +19,12 @@ _MISSING = re.compile(r"missing required field `([^`]*)`")
 _MAX_ID = 128
 
 
+class RefusalNotJournaledError(RuntimeError):
+    """The refusal of a malformed submission was published but the trade journal did not take
+    it: the message stays pending on the bus (delivered again, the refusal's id making the
+    repeat a duplicate)."""
+
+
 @dataclass(frozen=True)
 class Malformed:
     bot_id: str

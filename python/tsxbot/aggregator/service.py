@@ -33,7 +33,7 @@ from tsxbot.aggregator.account import account_from_connection_manager
 from tsxbot.aggregator.api import AggregatorApi
 from tsxbot.aggregator.day_start import DayStartUnavailable, day_figures_from_exchange
 from tsxbot.aggregator.latency import RoundTrips
-from tsxbot.aggregator.malformed import Malformed, read_malformed
+from tsxbot.aggregator.malformed import RefusalNotJournaledError, read_malformed
 from tsxbot.aggregator.metrics import MonitoringServer
 from tsxbot.aggregator.orders import WorkingOrders
 from tsxbot.aggregator.persistence import StateStore, restore
@@ -281,8 +281,6 @@ class Aggregator(Service):
             "malformedSubmissions": 0,  # undecodable on aggregator:orders (dead-lettered by the bus)
             "otherAccounts": 0,  # events of an account that is not this aggregator's (ignored)
         }
-        self._malformed: list[Malformed] = []
-        self._malformed_wake = asyncio.Event()
         # Trading-state changes waiting to go out on account:trading-state (in order).
         self._state_changes: list[TradingStateChange] = []
         self._state_wake = asyncio.Event()
@@ -355,8 +353,7 @@ class Aggregator(Service):
             channels.CM_POSITIONS,
             channels.CM_ACCOUNT_UPDATES,
         ]
-        main = await self.bus.subscribe(durable, group=GROUP)
-        main.on_malformed = self.on_malformed
+        main = await self.bus.subscribe(durable, group=GROUP, on_malformed=self.on_malformed)
         market = await self.bus.subscribe(
             [
                 channels.AGGREGATOR_HEARTBEATS,
@@ -371,7 +368,6 @@ class Aggregator(Service):
             self._background(self._consume_market(market), "aggregator-market"),
             self._background(self._dispatch_loop(), "aggregator-dispatch"),
             self._background(self._housekeeping(), "aggregator-housekeeping"),
-            self._background(self._refuse_malformed(), "aggregator-malformed"),
             self._background(self._publish_state_changes(), "aggregator-trading-state"),
         ]
         if self.api is not None:
@@ -618,52 +614,48 @@ class Aggregator(Service):
             log.warning("unexpected message type; dropped", type=envelope.type.value, source=envelope.source)
         return False
 
-    def on_malformed(self, channel: channels.Channel, data: bytes, error: MessageDecodeError) -> None:
-        """A durable message the bus could not decode (it dead-letters it): a submission whose bot
-        and order id can still be read is refused to that bot, naming the wrong field."""
+    async def on_malformed(self, channel: channels.Channel, data: bytes, error: MessageDecodeError) -> None:
+        """A durable message the bus could not decode: a submission whose bot and order id can
+        still be read is refused to that bot, naming the wrong field. The bus dead-letters and
+        acknowledges the message only once this returns, so the refusal is published and
+        confirmed (``bus.flush``) first: a crash in between delivers the message again, and the
+        refusal's message id, made from the bytes, makes the second one a duplicate that the
+        bot's subscription drops. When publishing fails this raises and the message stays
+        pending."""
         if channel.name != channels.AGGREGATOR_ORDERS.name:
             self.counters["badMessages"] += 1
             return
         self.counters["malformedSubmissions"] += 1
-        found = read_malformed(data, error)
-        if found is None or found.bot_id not in self.registry:
+        bad = read_malformed(data, error)
+        if bad is None or bad.bot_id not in self.registry:
             log.error(
                 "malformed submission dead-lettered: no configured bot and order id in it to refuse to",
                 error=str(error),
-                bot=found.bot_id if found else None,
+                bot=bad.bot_id if bad else None,
             )
             return
-        self._malformed.append(found)
-        self._malformed_wake.set()
-
-    async def _refuse_malformed(self) -> None:
-        while not self._stopping:
-            await self._malformed_wake.wait()
-            self._malformed_wake.clear()
-            async with self._lock:
-                while self._malformed:
-                    bad = self._malformed.pop(0)
-                    if order_key(bad.bot_id, bad.order_id) in self.orders:
-                        # A malformed copy of an order already handled: refusing it would tell the
-                        # bot that order is not working.
-                        log.error(
-                            "malformed copy of a known order dead-lettered",
-                            bot=bad.bot_id,
-                            order_id=bad.order_id,
-                        )
-                        continue
-                    self.counters["rejected"] += 1
-                    log.info(
-                        "malformed submission refused", bot=bad.bot_id, order_id=bad.order_id, field=bad.field
-                    )
-                    await self._publish_rejection(
-                        self._rejection(
-                            bad.bot_id,
-                            bad.order_id,
-                            RiskReason.MALFORMED_SUBMISSION,
-                            f"malformed submission, field {bad.field!r}: {bad.detail}",
-                        )
-                    )
+        async with self._lock:
+            if order_key(bad.bot_id, bad.order_id) in self.orders:
+                # A malformed copy of an order already handled: refusing it would tell the bot
+                # that order is not working.
+                log.error(
+                    "malformed copy of a known order dead-lettered", bot=bad.bot_id, order_id=bad.order_id
+                )
+                return
+            self.counters["rejected"] += 1
+            log.info("malformed submission refused", bot=bad.bot_id, order_id=bad.order_id, field=bad.field)
+            await self._publish_rejection(
+                self._rejection(
+                    bad.bot_id,
+                    bad.order_id,
+                    RiskReason.MALFORMED_SUBMISSION,
+                    f"malformed submission, field {bad.field!r}: {bad.detail}",
+                ),
+                message_id=f"malformed-{hashlib.blake2b(data, digest_size=12).hexdigest()}",
+            )
+            if self.journal is not None and not await self.journal.flush():
+                raise RefusalNotJournaledError("the refusal of a malformed submission was not journaled")
+        await self.bus.flush()
 
     # --- submissions ------------------------------------------------------------------------------
 
@@ -947,12 +939,12 @@ class Aggregator(Service):
         )
         await self._publish_rejection(rejection)
 
-    async def _publish_rejection(self, rejection: RiskRejection) -> None:
+    async def _publish_rejection(self, rejection: RiskRejection, message_id: str | None = None) -> None:
         if self.journal is not None:
             self.journal.rejection(rejection, self.now_ns())
         if rejection.bot_id and rejection.bot_id in self.registry:
-            await self._publish(channels.bot_orders(rejection.bot_id), rejection)
-        await self._publish(channels.AGGREGATOR_RISK, rejection)
+            await self._publish(channels.bot_orders(rejection.bot_id), rejection, message_id)
+        await self._publish(channels.AGGREGATOR_RISK, rejection, message_id)
         if rejection.stage is RejectionStage.EXCHANGE or rejection.reason is RiskReason.RATE_LIMITED:
             await self._trip_check("rejection")
 

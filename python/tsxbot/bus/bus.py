@@ -24,7 +24,7 @@ from collections.abc import Iterable
 from tsxbot.bus.errors import BusUsageError
 from tsxbot.bus.journal import Journal
 from tsxbot.bus.metrics import BusMetrics
-from tsxbot.bus.subscription import Subscription
+from tsxbot.bus.subscription import MalformedHandler, Subscription
 from tsxbot.messages import AnyEnvelope, Channel
 from tsxbot.messages.channels import _checked
 
@@ -51,7 +51,11 @@ class MessageBus(ABC):
         *,
         group: str | None = None,
         consumer: str | None = None,
-    ) -> Subscription: ...
+        on_malformed: MalformedHandler | None = None,
+    ) -> Subscription:
+        """A subscription to ``channels`` (durable ones need a ``group``). ``on_malformed`` is
+        awaited for each durable message that cannot be decoded, before it is dead-lettered
+        (set here, before the first read, so it also sees this consumer's pending entries)."""
 
     @abstractmethod
     def journal(self, name: str) -> Journal:

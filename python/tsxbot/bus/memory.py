@@ -17,7 +17,7 @@ from tsxbot.bus.journal import Journal, MemoryJournal
 from tsxbot.bus.memory_stream import GroupReader, MemoryStream
 from tsxbot.bus.message import Message
 from tsxbot.bus.metrics import BusMetrics, PublisherCounters
-from tsxbot.bus.subscription import Subscription
+from tsxbot.bus.subscription import MalformedHandler, Subscription
 from tsxbot.config.global_config import BusConfig
 from tsxbot.messages import AnyEnvelope, Channel
 
@@ -92,6 +92,7 @@ class MemoryBus(MessageBus):
         *,
         group: str | None = None,
         consumer: str | None = None,
+        on_malformed: MalformedHandler | None = None,
     ) -> Subscription:
         if self._closed:
             raise BusClosedError("the bus is closed")
@@ -99,6 +100,7 @@ class MemoryBus(MessageBus):
         subscription = MemorySubscription(
             self, listed, subscription_name(listed, group, consumer), self.config.consumer_buffer_size
         )
+        subscription.on_malformed = on_malformed  # (typed in-process messages are never malformed)
         for channel in listed:
             if channel.durable:
                 assert group is not None and consumer is not None

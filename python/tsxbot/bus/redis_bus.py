@@ -22,7 +22,7 @@ from tsxbot.bus.redis_names import RedisNames
 from tsxbot.bus.redis_publisher import RedisPublisher
 from tsxbot.bus.redis_subscription import RedisSubscription
 from tsxbot.bus.resp import RedisAddress, RespConnection, pack, reply_error
-from tsxbot.bus.subscription import Subscription
+from tsxbot.bus.subscription import MalformedHandler, Subscription
 from tsxbot.config.global_config import BusConfig
 from tsxbot.log import get_logger
 from tsxbot.messages import AnyEnvelope, Channel
@@ -109,6 +109,7 @@ class RedisBus(MessageBus):
         *,
         group: str | None = None,
         consumer: str | None = None,
+        on_malformed: MalformedHandler | None = None,
     ) -> Subscription:
         if self._closed:
             raise BusClosedError("the bus is closed")
@@ -126,6 +127,8 @@ class RedisBus(MessageBus):
             client_name=f"{self._client_name}-sub",
             on_close=self._detach,
         )
+        # Set before it starts: its first read is this consumer's pending entries.
+        subscription.on_malformed = on_malformed
         self._subscriptions.append(subscription)
         await subscription.start()
         return subscription

@@ -7,8 +7,10 @@ own pending entries are read again (what it received but never acknowledged befo
 restart), then new entries. Entries another consumer of the group left pending longer than
 ``claimIdleSeconds`` are claimed (``XAUTOCLAIM``). Every entry is checked against the group's
 handled message ids: a duplicate (a publisher's resend, a redelivery of a handled message) is
-acknowledged and skipped. A malformed entry is moved to the dead-letter stream and acknowledged,
-never handed out. Flow control: at most ``consumerBufferSize`` messages are delivered and
+acknowledged and skipped. A malformed entry is never handed out: the subscriber's ``on_malformed`` is
+awaited first (a refusal goes out before anything else happens to the entry), then the entry is
+moved to the dead-letter stream and acknowledged; when that handler fails the entry stays
+pending, claimed back later. Flow control: at most ``consumerBufferSize`` messages are delivered and
 unacknowledged at a time; the rest waits in the stream.
 """
 
@@ -284,7 +286,8 @@ class RedisSubscription(Subscription):
                         )
                 except MessageDecodeError as exc:
                     self._decode_error(channel, exc)
-                    self._tell_malformed(channel, data or b"", exc)
+                    if not await self._tell_malformed(channel, data or b"", exc):
+                        continue  # left pending: delivered again, not dead-lettered unanswered
                     self.counters.dead_lettered += 1
                     cleanup.append(self._dead_letter(channel, entry_id, exc, data or b""))
                     cleanup.append(pack(b"XACK", key, self._group, entry_id))
@@ -339,13 +342,19 @@ class RedisSubscription(Subscription):
                 result[index] = score is not None
         return result
 
-    def _tell_malformed(self, channel: Channel, data: bytes, exc: MessageDecodeError) -> None:
+    async def _tell_malformed(self, channel: Channel, data: bytes, exc: MessageDecodeError) -> bool:
+        """Tells the consumer, before the message is dead-lettered; False when its handler
+        failed (the message then stays pending, to be told again)."""
         if self.on_malformed is None:
-            return
+            return True
         try:
-            self.on_malformed(channel, data, exc)
-        except Exception:  # the consumer's bug must not stop the stream
-            log.exception("the malformed-message handler failed", channel=channel.name)
+            await self.on_malformed(channel, data, exc)
+        except Exception:  # the consumer's failure must not stop the stream
+            log.exception(
+                "the malformed-message handler failed; the message stays pending", channel=channel.name
+            )
+            return False
+        return True
 
     def _dead_letter(self, channel: Channel, entry_id: bytes, exc: MessageDecodeError, data: bytes) -> bytes:
         fields: dict[bytes, bytes | str] = {

@@ -10,15 +10,17 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 
 from tsxbot.bus.message import Message
 from tsxbot.bus.metrics import SubscriptionCounters, SubscriptionMetrics
 from tsxbot.messages import Channel, MessageDecodeError
 
-# Told of each durable message that could not be decoded (before it is dead-lettered): its
-# channel, its raw bytes and why. It must not block or raise.
-MalformedHandler = Callable[[Channel, bytes, MessageDecodeError], None]
+# Told of each durable message that could not be decoded: its channel, its raw bytes and why.
+# Awaited before the message is dead-lettered and acknowledged, so what it publishes about the
+# message (a refusal) is out first; when it raises, the message stays pending and is delivered
+# again (claimed back once idle), never dead-lettered unanswered.
+MalformedHandler = Callable[[Channel, bytes, MessageDecodeError], Awaitable[None]]
 
 
 class Subscription:
