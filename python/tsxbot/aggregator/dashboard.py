@@ -83,6 +83,7 @@ class Dashboard:
         self.bot_status: dict[str, BotStatus] = {}
         self.equity = EquityCurve()
         self._seeded = False
+        self._seeding = False
         self._clients: set[asyncio.Queue[bytes]] = set()
         self._subscription: Subscription | None = None
         self._tasks: list[asyncio.Task[None]] = []
@@ -128,11 +129,17 @@ class Dashboard:
         (each balance change and peak rise), so a restart does not start the curve afresh."""
         agg = self.agg
         day = agg.current_trading_day
-        if self._seeded or agg.journal is None or day is None or not agg.clock_known():
+        if self._seeded or self._seeding or agg.journal is None or day is None or not agg.clock_known():
             return
-        self._seeded = True
-        rows = await asyncio.to_thread(agg.journal.store.account_day, agg.account_id, day.isoformat())
-        self.equity.seed(day, [(r.ts_ns // 1_000_000_000, r.equity) for r in rows])
+        # Seeded once the points are in (a reader of ``_seeded`` then sees them); a failed read
+        # is tried again at the next sample.
+        self._seeding = True
+        try:
+            rows = await asyncio.to_thread(agg.journal.store.account_day, agg.account_id, day.isoformat())
+            self.equity.seed(day, [(r.ts_ns // 1_000_000_000, r.equity) for r in rows])
+            self._seeded = True
+        finally:
+            self._seeding = False
 
     async def _push_loop(self) -> None:
         """Samples the equity curve, and builds and pushes a snapshot only while a page watches."""
