@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import re
 import socket
 import urllib.parse
 from collections.abc import Mapping
@@ -17,6 +18,13 @@ from types import TracebackType
 from typing import Any
 
 Headers = Mapping[str, str | bytes]
+# What a header value may not hold here: NUL, CR and LF (they would end or corrupt the request;
+# h11, under httpx, refuses them too).
+ILLEGAL_IN_HEADER = re.compile(rb"[\x00\r\n]")
+
+
+class IllegalHeader(ValueError):
+    """A header value HTTP does not allow: not sent."""
 
 
 @dataclass(frozen=True)
@@ -70,8 +78,8 @@ class PlainClient:
         ]
         for name, value in sent.items():
             raw = value if isinstance(value, bytes) else value.encode("latin-1")
-            if b"\r" in raw or b"\n" in raw:
-                raise ValueError(f"an illegal header value for {name}: {raw!r}")
+            if ILLEGAL_IN_HEADER.search(raw):
+                raise IllegalHeader(f"{name}: {raw!r}")
             head.append(name.encode("ascii") + b": " + raw)
         if content is not None:
             head.append(b"Content-Length: %d" % len(content))
