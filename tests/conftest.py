@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import ctypes
 import os
 import sys
@@ -9,6 +10,7 @@ from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
+from support.full_day import FullDay, run_full_day
 from support.processes import check_none_left
 from support.redis_server import RedisServer, redis_server
 from support.sim import SimHandle, running_sim
@@ -50,3 +52,10 @@ async def sim() -> AsyncIterator[SimHandle]:
     """A real TopStepX simulator on a free port, its clock starting on a Tuesday 09:30 CT."""
     async with running_sim(login=False) as running:
         yield running
+
+
+@pytest.fixture(scope="session")
+def full_day(tmp_path_factory: pytest.TempPathFactory) -> FullDay:
+    """The three example bots' full simulated trading day (``support.full_day``), run once for
+    every test that checks it."""
+    return asyncio.run(run_full_day(tmp_path_factory.mktemp("full-day")))

@@ -13,6 +13,8 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -51,9 +53,9 @@ def _offset(fake: str) -> tuple[float, str]:
     return target, f"{int(target - float(real.stdout)):+d}"
 
 
-def _run(args: list[str], env: dict[str, str], timeout: float) -> tuple[int, str]:
-    """Runs ``args`` in its own process group, killed whole (with any tsxbot it started) on timeout."""
-    process = subprocess.Popen(
+def _start(args: list[str], env: dict[str, str]) -> subprocess.Popen[str]:
+    """Starts ``args`` in its own process group (ended whole, with any tsxbot it started)."""
+    return subprocess.Popen(
         args,
         cwd=ROOT,
         env=env,
@@ -62,6 +64,10 @@ def _run(args: list[str], env: dict[str, str], timeout: float) -> tuple[int, str
         text=True,
         start_new_session=True,
     )
+
+
+def _finish(process: subprocess.Popen[str], timeout: float) -> tuple[int, str]:
+    """Waits for ``process``; killed with its group if not done within ``timeout`` seconds."""
     try:
         output, _ = process.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
@@ -71,31 +77,76 @@ def _run(args: list[str], env: dict[str, str], timeout: float) -> tuple[int, str
     return process.returncode, output
 
 
-FAKES = pytest.mark.parametrize(
-    "fake",
-    ["2026-12-05 18:00:00", "2026-12-03 21:30:00"],  # UTC: Sat 12:00 CT; Thu 15:30 CT
-    ids=["saturday", "weekday-1530-CT"],
-)
+def _run(args: list[str], env: dict[str, str], timeout: float) -> tuple[int, str]:
+    return _finish(_start(args, env), timeout)
+
+
+FAKE_TIMES = {"saturday": "2026-12-05 18:00:00", "weekday-1530-CT": "2026-12-03 21:30:00"}
+# UTC: Sat 12:00 CT; Thu 15:30 CT
+FAKES = pytest.mark.parametrize("fake", list(FAKE_TIMES.values()), ids=list(FAKE_TIMES))
 NEEDS_FAKETIME = pytest.mark.skipif(
     FAKETIME is None, reason="needs the faketime binary (make test installs it)"
 )
 
 
+@dataclass
+class FakedRun:
+    """The process tests (``SUBSET``) in a pytest of their own under one faked clock."""
+
+    target: float  # the faked instant
+    offset: str  # libfaketime's offset to it
+    process: subprocess.Popen[str]
+
+
+@pytest.fixture(scope="module")
+def faked_runs() -> Iterator[dict[str, FakedRun]]:
+    """Both faked clocks' runs of the process tests, started at once (they mostly wait on the
+    processes they start: side by side they take about as long as the longer one); each test
+    below checks its own. Both process groups are ended whole at the end, whatever happened."""
+    assert FAKETIME is not None
+    env = _unfaked_env(TZ="UTC")
+    runs: dict[str, FakedRun] = {}
+    try:
+        for fake in FAKE_TIMES.values():
+            target, offset = _offset(fake)
+            args = [
+                FAKETIME,
+                "-f",
+                offset,
+                sys.executable,
+                "-m",
+                "pytest",
+                *SUBSET,
+                "-q",
+                "-p",
+                "no:cacheprovider",
+            ]
+            runs[fake] = FakedRun(target, offset, _start(args, env))
+        yield runs
+    finally:
+        for run in runs.values():
+            if run.process.poll() is None:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(run.process.pid, signal.SIGKILL)
+                run.process.communicate()
+
+
 @pytest.mark.slow
 @NEEDS_FAKETIME
 @FAKES
-def test_the_process_tests_pass_with_the_machine_clock_faked(fake: str) -> None:
+def test_the_process_tests_pass_with_the_machine_clock_faked(
+    fake: str, faked_runs: dict[str, FakedRun]
+) -> None:
     assert FAKETIME is not None
-    target, offset = _offset(fake)
+    run = faked_runs[fake]
     env = _unfaked_env(TZ="UTC")
     probe_code = "import time; a = time.time(); time.sleep(1.2); print(a, time.time())"
-    code, output = _run([FAKETIME, "-f", offset, sys.executable, "-c", probe_code], env, 60)
+    code, output = _run([FAKETIME, "-f", run.offset, sys.executable, "-c", probe_code], env, 60)
     assert code == 0, output
     first, second = (float(x) for x in output.split())
-    assert abs(first - target) < 120, "the clock is not faked"
+    assert abs(first - run.target) < 120, "the clock is not faked"
     assert second - first >= 1.0, "the faked clock does not advance"
-    args = [FAKETIME, "-f", offset, sys.executable, "-m", "pytest", *SUBSET, "-q", "-p", "no:cacheprovider"]
-    code, output = _run(args, env, 900)
+    code, output = _finish(run.process, 900)
     assert code == 0, output[-6000:]
     passed = re.search(r"(\d+) passed", output)
     assert passed is not None and int(passed.group(1)) >= 8, output[-2000:]

@@ -59,10 +59,14 @@ def test_wheel_installs_and_runs_in_a_fresh_venv(tmp_path: Path) -> None:
         assert required in names, f"{required} missing from {wheel.name}"
     assert not [n for n in names if "__pycache__" in n or n.endswith(".pyc")]
 
+    # A fresh venv without pip of its own: this interpreter's pip installs the wheel and its
+    # dependencies into it (``--python``), without byte-compiling them (imports compile what they
+    # use); ensurepip and compiling every installed module took most of this test's time.
     venv = tmp_path / "venv"
-    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-    pip = [str(venv / "bin" / "python"), "-m", "pip", "--disable-pip-version-check", "-q"]
-    subprocess.run([*pip, "install", str(wheel)], check=True, timeout=600)
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    python = str(venv / "bin" / "python")
+    pip = [sys.executable, "-m", "pip", "--python", python, "--disable-pip-version-check", "-q"]
+    subprocess.run([*pip, "install", "--no-compile", str(wheel)], check=True, timeout=600)
 
     elsewhere = tmp_path / "elsewhere"  # no config/ here, no repo on the path
     elsewhere.mkdir()
@@ -78,7 +82,7 @@ def test_wheel_installs_and_runs_in_a_fresh_venv(tmp_path: Path) -> None:
     assert "/site-packages/tsxbot/defaults" in check.stdout
     probe = subprocess.run(
         [
-            str(venv / "bin" / "python"),
+            python,
             "-c",
             "import tsxbot, tsxbot.strategies.params as p; from tsxbot.ticks import TickSize; "
             "print(tsxbot.__file__, sorted(p.BUILTIN_STRATEGY_PARAMS), TickSize(0.25).to_ticks(5000.5))",
@@ -94,7 +98,7 @@ def test_wheel_installs_and_runs_in_a_fresh_venv(tmp_path: Path) -> None:
     # The journal's migrations ship in the wheel: a new journal in the working directory, at head.
     journal = subprocess.run(
         [
-            str(venv / "bin" / "python"),
+            python,
             "-c",
             "from tsxbot.journal import DEFAULT_URL, open_journal, current_revision; "
             "print(current_revision(open_journal(DEFAULT_URL)))",

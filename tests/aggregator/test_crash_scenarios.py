@@ -6,93 +6,17 @@ circuit breaker (still tripped until RESUME)."""
 from __future__ import annotations
 
 import asyncio
-import subprocess
-import uuid
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
-import httpx
 import pytest
 
 from support.agg_harness import AggHarness
-from support.agg_process import KEY, AggProcess, enter
-from support.cm_harness import Harness
+from support.agg_process import api, enter, long_position
 from support.redis_server import RedisServer
 from support.sim import SimHandle
 from tsxbot.messages import ControlAction, PositionUpdate, RiskReason, RiskRejection, Side
 
 pytestmark = pytest.mark.slow
-
-
-@dataclass
-class Crash:
-    h: AggHarness
-    process: AggProcess
-    started: list[subprocess.Popen[str]] = field(default_factory=list)
-
-    @property
-    def running(self) -> subprocess.Popen[str]:
-        return self.started[-1]
-
-    async def status_until(self, condition: Callable[[dict[str, Any]], bool]) -> dict[str, Any]:
-        return await wait_status(self.process, self.running, condition)
-
-    async def kill_and_restart(self, cause: str, state: str) -> None:
-        """SIGKILL (no goodbye, nothing flushed), a new process, and its state held by ``cause``."""
-        self.running.kill()
-        self.running.wait(10)
-        self.started.append(self.process.start())
-        status = await self.status_until(lambda s: cause in s["why"])
-        assert status["tradingState"] == state, status
-
-
-@asynccontextmanager
-async def long_position(
-    tmp_path: Path, redis: RedisServer, sim: SimHandle, *overrides: str
-) -> AsyncIterator[Crash]:
-    """A connection manager in the test, the aggregator as a process, bot_2 long 1 with its
-    bracket. Every aggregator process started is killed at the end whatever happened."""
-    h = AggHarness(Harness(sim, "redis", redis.url, f"c{uuid.uuid4().hex[:10]}"))
-    crash = Crash(h, AggProcess(tmp_path, redis.url, h, overrides))
-    try:
-        await h.cm.start_manager()
-        await h._listen("bot_2")
-        crash.started.append(crash.process.start())
-        await enter(h, crash.running)
-        await h.wait_for("bot_2", PositionUpdate, lambda p: p.net_quantity == 1)
-        yield crash
-    finally:
-        for process in crash.started:
-            if process.poll() is None:
-                process.kill()
-                process.wait(10)
-        await h.close()
-
-
-async def api(process: AggProcess, path: str) -> dict[str, Any]:
-    async with httpx.AsyncClient(base_url=process.base_url, headers={"X-API-Key": KEY}) as client:
-        body: dict[str, Any] = (await client.get(path)).json()
-        return body
-
-
-async def wait_status(
-    process: AggProcess, running: subprocess.Popen[str], condition: Callable[[dict[str, Any]], bool]
-) -> dict[str, Any]:
-    """The aggregator's ``/status`` once ``condition`` holds (its API may still be starting)."""
-    status: dict[str, Any] = {}
-    for _ in range(300):
-        assert running.poll() is None, running.stdout.read() if running.stdout else ""
-        try:
-            status = await api(process, "/status")
-        except httpx.HTTPError:
-            status = {}
-        if status and condition(status):
-            return status
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"status never reached the condition: {status}")
 
 
 async def set_balance(h: AggHarness, balance: float) -> None:

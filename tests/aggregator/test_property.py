@@ -173,6 +173,14 @@ events = st.lists(
 )
 
 
+# Loaded once (an immutable Config; loading it took nearly all of each example's time): every
+# example still starts from a new aggregator and bus.
+CONFIG = sim_config(
+    "aggregator.maxQueueSize=10000",
+    "aggregator.correlationGroups=[{name: idx, symbols: [MES, MNQ], maxContracts: 0.3}]",
+)
+
+
 @settings(max_examples=200, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
 @given(events)
 def test_the_aggregator_never_passes_what_the_model_refuses_and_positions_agree(stream: list[tuple]) -> None:  # type: ignore[type-arg]
@@ -183,11 +191,7 @@ async def run_stream(stream: list[tuple]) -> None:  # type: ignore[type-arg]
     clock = Clock()
     bus = MemoryBus(BusConfig())
     await bus.start()
-    config = sim_config(
-        "aggregator.maxQueueSize=10000",
-        "aggregator.correlationGroups=[{name: idx, symbols: [MES, MNQ], maxContracts: 0.3}]",
-    )
-    aggregator = Aggregator(config, bus, clock=clock, account_id=1001)
+    aggregator = Aggregator(CONFIG, bus, clock=clock, account_id=1001)
     model = Model()
     fill_id = 0
     try:

@@ -1,6 +1,7 @@
 """The journal through a full simulated trading day with the three example bots (run-all's
-services in process on a paused simulator, seed 1, Tuesday 2026-11-24, 07:00 to 15:06 CT; the
-day ``tests/bots/test_full_system.py`` drives, here with the aggregator's journal on):
+services in process on a paused simulator, seed 1, Tuesday 2026-11-24, 07:00 to 15:06 CT, the
+aggregator's journal on: ``support.full_day``, the day ``tests/bots/test_full_system.py`` checks
+too, run once for both):
 
 - the journal's realized P&L net of fees equals the simulator account's balance change to the cent;
 - each bot's journaled fills are exactly the exchange fills of its orders (ids, sides, sizes,
@@ -10,67 +11,22 @@ day ``tests/bots/test_full_system.py`` drives, here with the aggregator's journa
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from support.bot_system import System, trading_system
+from support.full_day import FullDay, owner
 from tsxbot.journal import JournalStore, execution, make_engine, schema
 from tsxbot.pnl import Ledger, spec_for
 
-SEED = 1
-DAY_START = "2026-11-24T13:00:00Z"  # 07:00 CT
-MINUTES = 486  # to 15:06 CT: every bot's flattenAt has passed, before the 15:10 auto-flatten
 SIDES = {0: "BUY", 1: "SELL"}  # ProjectX side codes
 
 
-async def _balance(system: System) -> float:
-    accounts = (await system.sim.api("Account/search", {"onlyActiveAccounts": True}))["accounts"]
-    return float(next(a["balance"] for a in accounts if a["id"] == system.account))
-
-
-async def _exchange(system: System, path: str, key: str) -> list[dict[str, Any]]:
-    body = {"accountId": system.account, "startTimestamp": "2026-11-23T00:00:00Z"}
-    found: list[dict[str, Any]] = (await system.sim.api(path, body))[key]
-    return found
-
-
-def _bot_of(order: dict[str, Any], orders: dict[int, dict[str, Any]], bots: list[str]) -> str | None:
-    """The bot an exchange order belongs to: its custom tag (the aggregator's ``<bot>-...``), or
-    its bracket parent's."""
-    parent = order.get("parentOrderId")
-    if parent is not None:
-        return _bot_of(orders[parent], orders, bots)
-    tag = order.get("customTag") or ""
-    return next((b for b in bots if tag.startswith(f"{b}-")), None)
-
-
 @pytest.mark.slow
-async def test_a_full_day_journal_equals_the_exchange_to_the_cent(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'tsxbot-journal.db'}"
-    async with trading_system(
-        tmp_path,
-        {},
-        f"simulator.seed={SEED}",
-        "simulator.rateLimits.enabled=false",
-        start=DAY_START,
-        keep_examples=True,
-        journal_url=url,
-    ) as system:
-        await system.sim.login()
-        start_balance = await _balance(system)
-        await system.advance(MINUTES * 60)
-        await system.settle()
-        end_balance = await _balance(system)
-        orders = {o["id"]: o for o in await _exchange(system, "Order/search", "orders")}
-        exchange_fills = [t for t in await _exchange(system, "Trade/search", "trades") if not t.get("voided")]
-        bots = sorted(system.bots)
-        agg = system.agg
-        assert agg is not None and agg.journal is not None
-        assert await agg.journal.flush(within_s=10)
-
-    engine = make_engine(url)
+def test_a_full_day_journal_equals_the_exchange_to_the_cent(full_day: FullDay) -> None:
+    day = full_day
+    assert day.journal_flushed
+    engine = make_engine(day.journal_url)
     try:
         store = JournalStore(engine)
         fills = store.fills()
@@ -78,23 +34,25 @@ async def test_a_full_day_journal_equals_the_exchange_to_the_cent(tmp_path: Path
         assert store.count(schema.orders) > 0 and store.count(schema.order_updates) > 0
     finally:
         engine.dispose()
+    bots = sorted(day.bots)
     assert bots == ["bot_1", "bot_2", "bot_3"]
 
     def spec(symbol: str) -> Any:
-        return spec_for(system.config.instruments.get(symbol), system.config.global_config.simulator.exchange)
+        return spec_for(day.config.instruments.get(symbol), day.config.global_config.simulator.exchange)
 
     # The whole day: journal net of fees == the account's balance change, to the cent.
+    change = round(day.end_balance - day.start_balance, 2)
     ledger = Ledger(spec)
     ledger.apply_all(execution(f) for f in fills)
     total = ledger.total()
     assert total.position == 0  # every bot flat by 15:06 CT
-    assert round(total.realized - total.fees, 2) == round(end_balance - start_balance, 2)
-    assert round(sum(t.net_pnl for t in trades), 2) == round(end_balance - start_balance, 2)
+    assert round(total.realized - total.fees, 2) == change
+    assert round(sum(t.net_pnl for t in trades), 2) == change
     assert not [f for f in fills if f.key.startswith("cross:")]  # no bot crossed another here
 
     for bot in bots:
         exchange_mine = sorted(
-            (t for t in exchange_fills if _bot_of(orders[t["orderId"]], orders, bots) == bot),
+            (t for t in day.exchange_fills if owner(day.orders[t["orderId"]], day.orders, bots) == bot),
             key=lambda t: t["id"],
         )
         journal_mine = sorted((f for f in fills if f.bot_id == bot), key=lambda f: (len(f.key), f.key))
