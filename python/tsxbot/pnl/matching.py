@@ -138,7 +138,10 @@ class FifoMatcher:
     def open_pnl(self, price: float) -> float:
         """The open lots marked to ``price`` (0 when flat)."""
         pv = self.spec.point_value
-        return sum((price - lot.price) * lot.direction * lot.quantity * pv for lot in self.lots)
+        total = 0.0
+        for lot in self.lots:
+            total += (price - lot.price) * lot.direction * lot.quantity * pv
+        return total
 
     def mark(self, price: float) -> None:
         """A new price while a trade is open: updates its MAE and MFE."""
