@@ -113,7 +113,8 @@ class Backtest:
         self.symbol = settings.instrument.symbol
         self.tick = settings.instrument.tick_size
         self.spec = spec_for(settings.instrument, config.global_config.simulator.exchange)
-        self.strategy_class = load_strategy(settings.config.strategy.type)
+        self._strategy_type = settings.config.strategy.type
+        self.strategy_class = load_strategy(self._strategy_type)
         # Built once (the time zone's transitions take a while); each run gets a fresh engine.
         self.limits = limits_from_config(
             config.global_config.risk,
@@ -380,13 +381,15 @@ class Backtest:
     def _retrigger(self) -> None:
         """The bar low / high at or beyond which some working stop or target may fill (a bar
         inside both is skipped without looking at each bracket)."""
-        lows = [-math.inf]
-        highs = [math.inf]
+        low, high = -math.inf, math.inf
         for b in self.brackets:
-            for level, below in ((b.stop, b.long), (b.target, not b.long)):
-                if level is not None:
-                    (lows if below else highs).append(level)
-        self._low_trigger, self._high_trigger = max(lows), min(highs)
+            # A long's stop and a short's target are below the market; the others above.
+            below, above = (b.stop, b.target) if b.long else (b.target, b.stop)
+            if below is not None and below > low:
+                low = below
+            if above is not None and above < high:
+                high = above
+        self._low_trigger, self._high_trigger = low, high
 
     def _one_stop(self) -> None:
         """After a scale-in each entry has its own bracket: as the bot does, the tightest working
@@ -474,7 +477,7 @@ class Backtest:
             price=price,
             ts_ns=ts,
             fees=fees,
-            strategy=self.settings.config.strategy.type,
+            strategy=self._strategy_type,
             stop_loss=stop_loss,
         )
         self.executions.append(execution)
@@ -527,7 +530,7 @@ class Backtest:
             self.brackets = [b for b in self.brackets if b.long == long]
             # Reduced: the brackets shrink with it, oldest first.
             excess = sum(b.quantity for b in self.brackets) - abs(position.quantity)
-            for bracket in list(self.brackets):
+            for bracket in list(self.brackets) if excess > 0 else ():
                 if excess <= 0:
                     break
                 cut = min(excess, bracket.quantity)

@@ -25,6 +25,7 @@ from collections import deque
 
 import msgspec
 
+from tsxbot.messages.enums import Side
 from tsxbot.pnl.contract import ContractSpec
 from tsxbot.pnl.execution_record import Execution
 
@@ -133,7 +134,10 @@ class FifoMatcher:
 
     @property
     def position(self) -> int:
-        return sum(lot.direction * lot.quantity for lot in self.lots)
+        held = 0
+        for lot in self.lots:
+            held += lot.direction * lot.quantity
+        return held
 
     def open_pnl(self, price: float) -> float:
         """The open lots marked to ``price`` (0 when flat)."""
@@ -170,7 +174,7 @@ class FifoMatcher:
         fee_each = (fill.fees if fill.fees is not None else self.spec.fee_per_side * fill.quantity) / (
             fill.quantity
         )
-        direction = fill.side.sign
+        direction = 1 if fill.side == Side.BUY else -1
         remaining = fill.quantity
         closed: list[RoundTrip] = []
         pv = self.spec.point_value
