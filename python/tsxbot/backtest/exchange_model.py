@@ -121,10 +121,12 @@ class ExchangeBacktest(Backtest):
         source: str = "",
         progress: Progress | None = None,
     ) -> BacktestResult:
-        if len(bars):
-            self._open_exchange(int(bars.t[0]))
         result = super().run(bars, warmup=warmup, source=source, progress=progress)
         return msgspec.structs.replace(result, fill_model="exchange")
+
+    def _prepare(self, bars: MinuteBars) -> None:
+        if len(bars):
+            self._open_exchange(int(bars.t[0]))
 
     def _open_exchange(self, start_ns: int) -> None:
         simulator = msgspec.structs.replace(self.config.global_config.simulator, paused=True, data=None)

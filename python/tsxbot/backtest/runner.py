@@ -52,6 +52,7 @@ from tsxbot.messages import OrderSubmission, Side
 from tsxbot.pnl.contract import spec_for
 from tsxbot.pnl.execution_record import Execution
 from tsxbot.pnl.matching import FifoMatcher, RoundTrip
+from tsxbot.pnl.metrics import TradeMetrics, compute
 from tsxbot.pnl.periods import CHICAGO, DAY_STARTS
 from tsxbot.report.model import report_from_trades
 from tsxbot.risk import OrderRequest, RiskEngine, bot_limits_from_config, limits_from_config, message_reason
@@ -133,6 +134,23 @@ class Backtest:
         progress: Progress | None = None,
     ) -> BacktestResult:
         started = time.perf_counter()
+        unfilled = self._trade(bars, warmup, progress)
+        return self._result(bars, warmup, source, unfilled, started, time.perf_counter())
+
+    def summary(self, bars: MinuteBars, *, warmup: MinuteBars | None = None) -> TradeMetrics:
+        """The same run's trade metrics alone (``run(...).report.summary``), without the trade
+        list, the fills and the report's other tables: what an optimiser's trial is scored on."""
+        self._trade(bars, warmup, None)
+        return compute(
+            self.round_trips, capital=self.config.global_config.risk.starting_balance, mtm_equity=self._mtm
+        )
+
+    def _prepare(self, bars: MinuteBars) -> None:
+        """Before a run (the exchange model opens its exchange here)."""
+
+    def _trade(self, bars: MinuteBars, warmup: MinuteBars | None, progress: Progress | None) -> int:
+        """The run itself; returns the orders still waiting for a next bar at the end."""
+        self._prepare(bars)
         settings = self.settings
         self.engine = StrategyEngine(
             self.strategy_class, settings.params, settings.config, self.instrument, build_bars=False
@@ -177,7 +195,7 @@ class Backtest:
             last = len(bars) - 1
             self._bar = len(bars)  # after the last bar: no bar's range is the closed trade's
             self._close_all(int(bars.t[last]) + bars.duration, float(bars.c[last]))
-        return self._result(bars, warmup, source, unfilled, started, time.perf_counter())
+        return unfilled
 
     def _feed(self, bars: MinuteBars, *, trade: bool, progress: Progress | None) -> None:
         t, o, h, lo, c, v = (
