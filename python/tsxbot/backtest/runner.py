@@ -220,12 +220,13 @@ class Backtest:
             start = t[i]
             prints = bars.prints(i) if with_prints else None
             if trade:
-                self._bar = i  # the open trade's excursions are taken from the bars afterwards
                 if start >= self._roll_at:
                     self._new_day(start)
                 if self.pending:
+                    self._bar = i  # the bar of the fills (the trades' excursions start there)
                     self._fill_pending(start, o[i])
                 if self.brackets and (lo[i] <= self._low_trigger or h[i] >= self._high_trigger):
+                    self._bar = i
                     self._check_brackets(start, (o[i], h[i], lo[i], c[i]), prints.prices if prints else None)
                 if mark is not None:
                     mark(symbol, c[i])
