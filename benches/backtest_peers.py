@@ -6,6 +6,8 @@ cross (TA-Lib's EMA: the first ``period`` closes' average, then 2 / (period + 1)
 no stop that triggers, no target, market orders at the next bar's open, $1.24 a contract a side.
 
     PYTHONPATH=python .venv/bin/python benches/backtest_peers.py [--days 252] [--peers-python PY]
+    PYTHONPATH=python .venv/bin/python benches/backtest_peers.py --split   # tsxbot's cost split
+    PYTHONPATH=python .venv/bin/python benches/backtest_peers.py --export DIR   # for the sweep
 
 runs tsxbot's backtester and the plain-Python reference in this interpreter, then each peer
 (backtrader, backtesting.py, vectorbt, nautilus_trader) in ``--peers-python`` (default
@@ -414,6 +416,31 @@ def cost_split(data_path: Path, workdir: Path) -> dict[str, float]:
     }
 
 
+def export(directory: Path, d: dict[str, Any]) -> None:
+    """The benchmark's bars as a Parquet file ``tsxbot backtest`` / ``optimize --data`` read,
+    and its config directory (``config/bots/bench.yaml``; the strategy needs ``tests`` on
+    ``PYTHONPATH``)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from support.bench_backtest import write_config
+
+    directory.mkdir(parents=True, exist_ok=True)
+    table = pa.table(
+        {
+            "timestamp": pa.array(d["t"].astype("datetime64[ns]"), type=pa.timestamp("ns", tz="UTC")),
+            "symbol": ["MES"] * len(d["t"]),
+            "open": d["o"],
+            "high": d["h"],
+            "low": d["l"],
+            "close": d["c"],
+            "volume": d["v"],
+        }
+    )
+    pq.write_table(table, directory / "bars.parquet")
+    write_config(directory)
+
+
 def reference(data_path: Path) -> dict[str, Any]:
     sys.path.insert(0, str(HERE.parent / "tests"))
     from support.bench_backtest import reference_run
@@ -433,6 +460,11 @@ def main() -> int:
     parser.add_argument("--data", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--only", action="append", choices=sorted(PEERS), help="run only these peers")
     parser.add_argument("--split", action="store_true", help="only tsxbot's per-bar cost split")
+    parser.add_argument(
+        "--export",
+        type=Path,
+        help="only write DIR/bars.parquet and DIR/config (the benchmark bot) for `tsxbot optimize`",
+    )
     args = parser.parse_args()
     if args.peer:  # one peer, in the peers' interpreter
         d = dict(np.load(args.data))
@@ -441,6 +473,9 @@ def main() -> int:
     sys.path.insert(0, str(HERE.parent / "tests"))
     from support.bench_backtest import bench_bars
 
+    if args.export:
+        export(args.export, bench_bars(args.days))
+        return 0
     with tempfile.TemporaryDirectory() as tmp:
         data_path = Path(tmp) / "bars.npz"
         d = bench_bars(args.days)
