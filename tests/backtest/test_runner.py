@@ -241,3 +241,27 @@ def test_each_trade_s_excursions_are_its_held_bars_extremes(tmp_path: Path) -> N
         at_exit = (trade.exit_price - trade.entry_price) * sign * 5.0
         assert trade.mae == round(min(0.0, at_exit, *at_bars), 2)
         assert trade.mfe == round(max(0.0, at_exit, *at_bars), 2)
+
+
+def test_the_garbage_collector_is_paused_for_a_run_only(tmp_path: Path) -> None:
+    import gc
+
+    from support.bench_backtest import bench_bars, write_config
+    from tsxbot.backtest import MinuteBars
+    from tsxbot.config import load_config
+
+    data = bench_bars(1)
+    config = load_config(write_config(tmp_path), env={})
+    bars = MinuteBars("MES", 0.25, data["t"], data["o"], data["h"], data["l"], data["c"], data["v"])
+    backtest = Backtest(config.bots["bench"], config, FillSettings(), account_checks=False)
+    seen: list[bool] = []
+    backtest.run(bars, progress=lambda _: seen.append(gc.isenabled()))
+    assert seen and not any(seen)  # paused while running
+    assert gc.isenabled()
+    assert backtest.summary(bars).trades > 0 and gc.isenabled()
+    gc.disable()
+    try:
+        backtest.run(bars)
+        assert not gc.isenabled()  # left as it was
+    finally:
+        gc.enable()
