@@ -61,7 +61,7 @@ from tsxbot.strategies.params import StrategyParams, Timeframe
 from tsxbot.strategy.bar import BarLike, ClosedBar, closed_bar
 from tsxbot.strategy.base import NOTHING, Decision, Strategy
 from tsxbot.strategy.clock import ExchangeClock, minutes
-from tsxbot.strategy.context import Context
+from tsxbot.strategy.context import Context, Need, NotKept
 from tsxbot.strategy.levels import DayLevels, SessionLevels
 from tsxbot.strategy.position import Fill, Position
 from tsxbot.strategy.relative_volume import RelativeVolume
@@ -83,8 +83,10 @@ __all__ = [
     "Fraction",
     "MoveStop",
     "MoveTarget",
+    "Need",
     "NonNegativeFloat",
     "NonNegativeInt",
+    "NotKept",
     "Period",
     "Position",
     "PositiveFloat",
