@@ -6,6 +6,8 @@ cross (TA-Lib's EMA: the first ``period`` closes' average, then 2 / (period + 1)
 no stop that triggers, no target, market orders at the next bar's open, $1.24 a contract a side.
 
     PYTHONPATH=python .venv/bin/python benches/backtest_peers.py [--days 252] [--peers-python PY]
+    PYTHONPATH=python .venv/bin/python benches/backtest_peers.py --split   # tsxbot's cost split
+    PYTHONPATH=python .venv/bin/python benches/backtest_peers.py --export DIR   # for the sweep
 
 runs tsxbot's backtester and the plain-Python reference in this interpreter, then each peer
 (backtrader, backtesting.py, vectorbt, nautilus_trader) in ``--peers-python`` (default
@@ -309,15 +311,21 @@ def ours(data_path: Path, workdir: Path) -> dict[str, Any]:
 
 
 def cost_split(data_path: Path, workdir: Path) -> dict[str, float]:
-    """Where a bar's time goes in tsxbot's run (us a bar), measured by running the layers alone:
-    data (the arrays to Python floats and a ``ClosedBar`` each), the strategy hook
-    (``EmaReverse.on_bar``: two Rust EMAs and the cross test), the engine around it (context,
-    levels, gate, sizing, exits: ``StrategyEngine.on_bar`` less the hook), the fills and the
-    bookkeeping (the backtester's loop less the above), and the report figures."""
+    """Where a bar's time goes in tsxbot's run (us a bar of the run).
+
+    Measured alone: data (the arrays to Python floats and a ``ClosedBar`` a bar) and the
+    indicators (the hook's two Rust EMA updates a bar). Measured inside one real run, each layer
+    timed around its calls (the timer's own cost, calibrated, taken off): the strategy hook
+    (``EmaReverse.on_bar`` less its indicators), the engine around it (``StrategyEngine.on_bar``
+    less the hook: context, exit manager with the position held, gate, sizing), decisions to
+    orders (the bot's order building, ``_act``), fills (the bars model at the open and for the
+    brackets, with the P&L matching, the engine's and the risk engine's fill handling); the
+    bookkeeping is the rest of the loop, and the report figures what follows the loop."""
     sys.path.insert(0, str(HERE.parent / "tests"))
-    from support.bench_backtest import EmaReverse, write_config
+    from support.bench_backtest import write_config
     from tsxbot.backtest import Backtest, FillSettings, MinuteBars
     from tsxbot.config import load_config
+    from tsxbot.indicators import EMA
     from tsxbot.strategy import ClosedBar
     from tsxbot.strategy.engine import StrategyEngine
 
@@ -325,44 +333,112 @@ def cost_split(data_path: Path, workdir: Path) -> dict[str, float]:
     settings = config.bots["bench"]
     d = dict(np.load(data_path))
     n = len(d["t"])
-    started = time.perf_counter()
+    clock = time.perf_counter
+    started = clock()
     t, o, h, lo, c, v = (d[k].tolist() for k in ("t", "o", "h", "l", "c", "v"))
-    bars = [
-        ClosedBar(
-            start=t[i], end=t[i] + 60_000_000_000, open=o[i], high=h[i], low=lo[i], close=c[i], volume=v[i]
-        )
-        for i in range(n)
-    ]
-    data = time.perf_counter() - started
-    engine = StrategyEngine(
-        EmaReverse, settings.params, settings.config, settings.instrument, build_bars=False
-    )
-    hook = engine.strategy.on_bar
-    started = time.perf_counter()
-    for bar in bars:
-        hook(bar)
-    strategy = time.perf_counter() - started
-    engine = StrategyEngine(
-        EmaReverse, settings.params, settings.config, settings.instrument, build_bars=False
-    )
-    engine.warming_up = True  # decisions discarded: the engine's per-bar work without orders
-    on_bar = engine.on_bar
-    started = time.perf_counter()
-    for bar in bars:
-        on_bar(bar, feed_flow=True)
-    engine_total = time.perf_counter() - started
-    minute_bars = MinuteBars("MES", 0.25, d["t"], d["o"], d["h"], d["l"], d["c"], d["v"])
-    result = Backtest(settings, config, FillSettings(), account_checks=False).run(minute_bars)
-    loop = result.timing.loop_seconds
+    for i in range(n):
+        ClosedBar(t[i], t[i] + 60_000_000_000, o[i], h[i], lo[i], c[i], v[i])
+    data = clock() - started
+    fast, slow = EMA(9), EMA(21)
+    started = clock()
+    for close in c:
+        fast.update(close)
+        slow.update(close)
+    indicators = clock() - started
+
+    spent: dict[str, float] = {}
+    calls: dict[str, int] = {}
+
+    def timed(name: str, fn: Any) -> Any:
+        spent[name], calls[name] = 0.0, 0
+
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            begun = clock()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                spent[name] += clock() - begun
+                calls[name] += 1
+
+        return wrapper
+
+    def nothing() -> None:
+        return None
+
+    probe = timed("probe", nothing)
+    for _ in range(100_000):
+        probe()
+    # The timer's cost inside a timed layer (its clock calls) and around it (the wrapper).
+    overhead = spent["probe"] / 100_000
+    started = clock()
+    for _ in range(100_000):
+        probe()
+    per_call = (clock() - started) / 100_000
+
+    backtest = Backtest(settings, config, FillSettings(), account_checks=False)
+    original_init = StrategyEngine.__init__
+
+    def init_timed(self: Any, *args: Any, **kwargs: Any) -> None:
+        original_init(self, *args, **kwargs)
+        self.strategy.on_bar = timed("hook", self.strategy.on_bar)
+        self.on_bar = timed("engine", self.on_bar)
+
+    StrategyEngine.__init__ = init_timed  # type: ignore[method-assign]
+    backtest._act = timed("orders", backtest._act)  # type: ignore[method-assign]
+    backtest._fill_pending = timed("fills", backtest._fill_pending)  # type: ignore[method-assign]
+    backtest._check_brackets = timed("brackets", backtest._check_brackets)  # type: ignore[method-assign]
+    try:
+        minute_bars = MinuteBars("MES", 0.25, d["t"], d["o"], d["h"], d["l"], d["c"], d["v"])
+        result = backtest.run(minute_bars)
+    finally:
+        StrategyEngine.__init__ = original_init  # type: ignore[method-assign]
+
+    def net(name: str) -> float:
+        return spent[name] - calls[name] * overhead
+
+    hook = net("hook")
+    engine = net("engine") - spent["hook"] - calls["hook"] * (per_call - overhead)
+    fills = net("fills") + net("brackets")
+    orders = net("orders")
+    timers = sum(calls[k] for k in ("hook", "engine", "orders", "fills", "brackets")) * per_call
+    loop = result.timing.loop_seconds - timers
     us = 1e6 / n
     return {
         "data": data * us,
-        "strategy hook": strategy * us,
-        "engine around the hook": (engine_total - strategy) * us,
-        "fills and bookkeeping": max(0.0, loop - engine_total - data) * us,
-        "report figures": (result.timing.seconds - loop) * us,
-        "total": result.timing.seconds * us,
+        "indicators": indicators * us,
+        "strategy hook": (hook - indicators) * us,
+        "engine around the hook": engine * us,
+        "decisions to orders": orders * us,
+        "fills": fills * us,
+        "bookkeeping (the rest of the loop)": (loop - data - hook - engine - orders - fills) * us,
+        "report figures": (result.timing.seconds - result.timing.loop_seconds) * us,
+        "total": (result.timing.seconds - timers) * us,
     }
+
+
+def export(directory: Path, d: dict[str, Any]) -> None:
+    """The benchmark's bars as a Parquet file ``tsxbot backtest`` / ``optimize --data`` read,
+    and its config directory (``config/bots/bench.yaml``; the strategy needs ``tests`` on
+    ``PYTHONPATH``)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from support.bench_backtest import write_config
+
+    directory.mkdir(parents=True, exist_ok=True)
+    table = pa.table(
+        {
+            "timestamp": pa.array(d["t"].astype("datetime64[ns]"), type=pa.timestamp("ns", tz="UTC")),
+            "symbol": ["MES"] * len(d["t"]),
+            "open": d["o"],
+            "high": d["h"],
+            "low": d["l"],
+            "close": d["c"],
+            "volume": d["v"],
+        }
+    )
+    pq.write_table(table, directory / "bars.parquet")
+    write_config(directory)
 
 
 def reference(data_path: Path) -> dict[str, Any]:
@@ -384,6 +460,11 @@ def main() -> int:
     parser.add_argument("--data", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--only", action="append", choices=sorted(PEERS), help="run only these peers")
     parser.add_argument("--split", action="store_true", help="only tsxbot's per-bar cost split")
+    parser.add_argument(
+        "--export",
+        type=Path,
+        help="only write DIR/bars.parquet and DIR/config (the benchmark bot) for `tsxbot optimize`",
+    )
     args = parser.parse_args()
     if args.peer:  # one peer, in the peers' interpreter
         d = dict(np.load(args.data))
@@ -392,6 +473,9 @@ def main() -> int:
     sys.path.insert(0, str(HERE.parent / "tests"))
     from support.bench_backtest import bench_bars
 
+    if args.export:
+        export(args.export, bench_bars(args.days))
+        return 0
     with tempfile.TemporaryDirectory() as tmp:
         data_path = Path(tmp) / "bars.npz"
         d = bench_bars(args.days)

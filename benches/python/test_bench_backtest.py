@@ -36,4 +36,4 @@ def test_bench_backtest_ema_reverse(benchmark: BenchmarkFixture, tmp_path: Path)
     assert sum(t.gross_pnl for t in closed) == pytest.approx(gross * 5.0, abs=0.005 * len(closed))
     us = benchmark.stats.stats.median / len(bars) * 1e6
     benchmark.extra_info["us_per_bar"] = us
-    assert us < 250, f"{us:.0f} us a bar"
+    assert us < 50, f"{us:.0f} us a bar"

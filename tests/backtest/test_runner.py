@@ -213,3 +213,55 @@ def test_a_scale_in_gets_one_stop_for_the_whole_position(tmp_path: Path) -> None
     # The first entry's stop was moved up to the second's; the second's was its own.
     assert [f.reason for f in result.fills[2:]] == ["scale-in", "stop"]
     assert result.trades[0].quantity == 2
+
+
+def test_each_trade_s_excursions_are_its_held_bars_extremes(tmp_path: Path) -> None:
+    """MAE / MFE (taken from the bars after the run, a stretch of bars at a time) equal a
+    bar-by-bar walk: from the bar whose open filled the entry to the bar before the one whose
+    open filled the exit, each bar's high and low, and the fills."""
+    from support.bench_backtest import bench_bars, write_config
+    from tsxbot.backtest import MinuteBars
+    from tsxbot.config import load_config
+    from tsxbot.sessions import to_ns
+
+    data = bench_bars(3)
+    config = load_config(write_config(tmp_path), env={})
+    bars = MinuteBars("MES", 0.25, data["t"], data["o"], data["h"], data["l"], data["c"], data["v"])
+    result = Backtest(config.bots["bench"], config, FillSettings(), account_checks=False).run(bars)
+    starts = data["t"].tolist()
+    index = {start: i for i, start in enumerate(starts)}
+    highs, lows = data["h"].tolist(), data["l"].tolist()
+    assert len(result.trades) > 100
+    for trade in result.trades:
+        first = index[to_ns(trade.entry_time)]
+        last = len(starts) if trade.exit_reason == "end of data" else index[to_ns(trade.exit_time)]
+        sign = 1.0 if trade.direction == "LONG" else -1.0
+        prices = [price for i in range(first, last) for price in (highs[i], lows[i])]
+        at_bars = [(price - trade.entry_price) * sign * 5.0 for price in prices]
+        at_exit = (trade.exit_price - trade.entry_price) * sign * 5.0
+        assert trade.mae == round(min(0.0, at_exit, *at_bars), 2)
+        assert trade.mfe == round(max(0.0, at_exit, *at_bars), 2)
+
+
+def test_the_garbage_collector_is_paused_for_a_run_only(tmp_path: Path) -> None:
+    import gc
+
+    from support.bench_backtest import bench_bars, write_config
+    from tsxbot.backtest import MinuteBars
+    from tsxbot.config import load_config
+
+    data = bench_bars(1)
+    config = load_config(write_config(tmp_path), env={})
+    bars = MinuteBars("MES", 0.25, data["t"], data["o"], data["h"], data["l"], data["c"], data["v"])
+    backtest = Backtest(config.bots["bench"], config, FillSettings(), account_checks=False)
+    seen: list[bool] = []
+    backtest.run(bars, progress=lambda _: seen.append(gc.isenabled()))
+    assert seen and not any(seen)  # paused while running
+    assert gc.isenabled()
+    assert backtest.summary(bars).trades > 0 and gc.isenabled()
+    gc.disable()
+    try:
+        backtest.run(bars)
+        assert not gc.isenabled()  # left as it was
+    finally:
+        gc.enable()

@@ -67,3 +67,23 @@ def test_daily_weekly_monthly() -> None:
         ("2026-03", 75.0, 3, 1),
         ("2026-04", 7.0, 1, 0),
     ]
+
+
+def test_the_trading_day_of_every_quarter_hour_of_a_year_across_both_dst_changes() -> None:
+    """The trading day is computed once per UTC hour (Chicago's offsets are whole hours): it is
+    the trading day of the instant itself, at every quarter hour and the nanosecond before it."""
+    from tsxbot.pnl.periods import DAY_STARTS
+    from tsxbot.sessions import from_ns
+
+    def direct(ts_ns: int) -> dt.date:
+        local = from_ns(ts_ns).astimezone(CHICAGO)
+        day = local.date() + dt.timedelta(days=1 if local.time() >= DAY_STARTS else 0)
+        while day.isoweekday() > 5:
+            day += dt.timedelta(days=1)
+        return day
+
+    start = to_ns(dt.datetime(2026, 1, 1, tzinfo=dt.UTC))
+    quarter = 15 * 60 * 10**9
+    for k in range(366 * 96):
+        for ts in (start + k * quarter, start + k * quarter - 1):
+            assert trading_day(ts) == direct(ts), from_ns(ts)

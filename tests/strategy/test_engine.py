@@ -14,6 +14,7 @@ from tsxbot.sessions import SessionKind, calendar_for
 from tsxbot.strategies.ema_cross import EmaCross
 from tsxbot.strategies.params import EmaCrossParams
 from tsxbot.strategy import Exit, MoveStop, Skip, SkipKind, closed_bar
+from tsxbot.strategy.context import ALL_NEEDS, NotKept
 from tsxbot.strategy.engine import StrategyEngine
 from tsxbot.strategy.sizing import Sized
 
@@ -21,6 +22,12 @@ DAY = dt.date(2026, 6, 10)
 FLAT = [(100.0, 100.5, 99.5, 100.0)] * 30
 CROSS_UP = (100, 102.25, 99.75, 102)
 P = EmaCrossParams(dollar_risk_per_trade=20, max_risk_points=6.0)
+
+
+class EmaCrossReading(EmaCross):
+    """EMA_CROSS declaring that it reads the order flow and the day levels (it does not)."""
+
+    needs = ALL_NEEDS
 
 
 def test_warm_up_feeds_the_strategy_and_answers_nothing() -> None:
@@ -111,7 +118,7 @@ def test_bars_from_the_bus_drive_the_same_engine() -> None:
 
 def test_with_bars_from_the_bus_prints_only_feed_the_flow() -> None:
     mes = instrument("MES")
-    e = StrategyEngine(EmaCross, P, bot(), mes, build_bars=False)
+    e = StrategyEngine(EmaCrossReading, P, bot(), mes, build_bars=False)
     t = ct(DAY, "08:30")
     prices = [100.0 + (i % 3) * 0.25 for i in range(200)]  # 67 at 100, 67 at 100.25, 66 at 100.5
     for i, price in enumerate(prices):
@@ -184,12 +191,32 @@ def test_extra_timeframes_arrive_before_the_main_bar_that_closes_with_them() -> 
 
 
 def test_the_context_keeps_the_previous_trading_day() -> None:
-    e, feed = engine(EmaCross, P, "MES")
+    e, feed = engine(EmaCrossReading, P, "MES")
     feed.bars(DAY, "08:30", [(100, 105, 99, 104), (104, 104.5, 95, 97)])
     assert e.ctx.levels.previous is None
     feed.bars(DAY, "17:00", [(97, 98, 96, 97.5)])  # 17:00 CT: the next trading day
     prev = e.ctx.levels.previous
     assert prev is not None and (prev.high, prev.low, prev.close) == (105, 95, 97)
+
+
+def test_the_flow_and_the_levels_are_kept_only_for_a_strategy_that_reads_them() -> None:
+    """EMA_CROSS declares no needs: nothing is fed, a read names what to declare, and its
+    decisions are the same as with everything kept."""
+    kept, feed_kept = engine(EmaCrossReading, P, "MES")
+    lean, feed_lean = engine(EmaCross, P, "MES")
+    bars = [*FLAT, CROSS_UP, (102, 102, 97.75, 98), (98, 99, 97, 98.5)]
+    t = ct(DAY, "08:30")
+    for i in range(3):
+        assert kept.on_print(t + i, 100.0, 1.0, 1) == lean.on_print(t + i, 100.0, 1.0, 1) == []
+    feed_kept.bars(DAY, "08:31", bars)
+    feed_lean.bars(DAY, "08:31", bars)
+    assert signals(feed_kept.outcomes) == signals(feed_lean.outcomes) != []
+    assert kept.ctx.vwap.initialized and kept.ctx.levels.previous is None
+    assert not lean.ctx.keeps_flow and not lean.ctx.keeps_levels
+    with pytest.raises(NotKept, match=r"ctx.vwap is not kept.*add 'flow' to its Strategy.needs"):
+        _ = lean.ctx.vwap.value
+    with pytest.raises(NotKept, match=r"add 'levels'"):
+        _ = lean.ctx.levels.previous
 
 
 def test_apply_fill_average_price_realized_points_and_a_reversal() -> None:

@@ -51,6 +51,7 @@ class EmaReverse(Strategy[EmaReverseParams]):
     """Long when EMA(fast) crosses above EMA(slow), short when it crosses below; reverses."""
 
     params_type = EmaReverseParams
+    needs = frozenset()  # its own EMAs only
 
     def __init__(self, params: EmaReverseParams, ctx: Context) -> None:
         super().__init__(params, ctx)

@@ -31,7 +31,7 @@ import msgspec
 from tsxbot.backtest.data import MinuteBars
 from tsxbot.backtest.fill_model import FillSettings
 from tsxbot.backtest.result import BacktestResult, FillRole
-from tsxbot.backtest.runner import Backtest, Progress, StrategyError
+from tsxbot.backtest.runner import Backtest, Progress, strategy_error
 from tsxbot.config import Config
 from tsxbot.config.instruments import Instruments
 from tsxbot.config.loader import BotSettings
@@ -98,6 +98,9 @@ class ExchangeBacktest(Backtest):
     market (a recording's ``MinuteSeries``: its prints, or prints made from its bars the way the
     simulator makes them)."""
 
+    # The trades' excursions are the fills' (the matcher's): no bar-by-bar mark here.
+    measures_bar_excursions = False
+
     def __init__(
         self,
         settings: BotSettings,
@@ -118,10 +121,12 @@ class ExchangeBacktest(Backtest):
         source: str = "",
         progress: Progress | None = None,
     ) -> BacktestResult:
-        if len(bars):
-            self._open_exchange(int(bars.t[0]))
         result = super().run(bars, warmup=warmup, source=source, progress=progress)
         return msgspec.structs.replace(result, fill_model="exchange")
+
+    def _prepare(self, bars: MinuteBars) -> None:
+        if len(bars):
+            self._open_exchange(int(bars.t[0]))
 
     def _open_exchange(self, start_ns: int) -> None:
         simulator = msgspec.structs.replace(self.config.global_config.simulator, paused=True, data=None)
@@ -193,10 +198,7 @@ class ExchangeBacktest(Backtest):
                 try:
                     outcomes = engine.on_bar(done, feed_flow=False)
                 except Exception as exc:
-                    raise StrategyError(
-                        f"the strategy raised {type(exc).__name__}: {exc} on the bar "
-                        f"{from_ns(done.start).isoformat()}..{from_ns(done.end).isoformat()}"
-                    ) from exc
+                    raise strategy_error(exc, done) from exc
                 for outcome in outcomes:
                     self._act(done, outcome)
             if progress is not None:

@@ -20,14 +20,17 @@ and orders still waiting for a next bar are counted (``unfilled_at_end``), never
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import gc
 import math
 import time
 from collections import Counter
-from collections.abc import Callable
-from typing import Literal
+from collections.abc import Callable, Iterator
+from typing import ClassVar, Literal
 
 import msgspec
+import numpy as np
 
 from tsxbot.aggregator.sltp import BracketError, safe_prices
 from tsxbot.backtest.data import MinuteBars
@@ -51,6 +54,7 @@ from tsxbot.messages import OrderSubmission, Side
 from tsxbot.pnl.contract import spec_for
 from tsxbot.pnl.execution_record import Execution
 from tsxbot.pnl.matching import FifoMatcher, RoundTrip
+from tsxbot.pnl.metrics import TradeMetrics, compute
 from tsxbot.pnl.periods import CHICAGO, DAY_STARTS
 from tsxbot.report.model import report_from_trades
 from tsxbot.risk import OrderRequest, RiskEngine, bot_limits_from_config, limits_from_config, message_reason
@@ -92,6 +96,9 @@ class _Bracket(msgspec.Struct, kw_only=True):
 
 
 class Backtest:
+    # The bars model follows the open trade's excursions at the bars' highs and lows.
+    measures_bar_excursions: ClassVar[bool] = True
+
     def __init__(
         self,
         settings: BotSettings,
@@ -109,7 +116,8 @@ class Backtest:
         self.symbol = settings.instrument.symbol
         self.tick = settings.instrument.tick_size
         self.spec = spec_for(settings.instrument, config.global_config.simulator.exchange)
-        self.strategy_class = load_strategy(settings.config.strategy.type)
+        self._strategy_type = settings.config.strategy.type
+        self.strategy_class = load_strategy(self._strategy_type)
         # Built once (the time zone's transitions take a while); each run gets a fresh engine.
         self.limits = limits_from_config(
             config.global_config.risk,
@@ -128,6 +136,27 @@ class Backtest:
         progress: Progress | None = None,
     ) -> BacktestResult:
         started = time.perf_counter()
+        with _collector_paused():
+            unfilled = self._trade(bars, warmup, progress)
+            return self._result(bars, warmup, source, unfilled, started, time.perf_counter())
+
+    def summary(self, bars: MinuteBars, *, warmup: MinuteBars | None = None) -> TradeMetrics:
+        """The same run's trade metrics alone (``run(...).report.summary``), without the trade
+        list, the fills and the report's other tables: what an optimiser's trial is scored on."""
+        with _collector_paused():
+            self._trade(bars, warmup, None)
+            return compute(
+                self.round_trips,
+                capital=self.config.global_config.risk.starting_balance,
+                mtm_equity=self._mtm,
+            )
+
+    def _prepare(self, bars: MinuteBars) -> None:
+        """Before a run (the exchange model opens its exchange here)."""
+
+    def _trade(self, bars: MinuteBars, warmup: MinuteBars | None, progress: Progress | None) -> int:
+        """The run itself; returns the orders still waiting for a next bar at the end."""
+        self._prepare(bars)
         settings = self.settings
         self.engine = StrategyEngine(
             self.strategy_class, settings.params, settings.config, self.instrument, build_bars=False
@@ -142,7 +171,6 @@ class Backtest:
         self.skips: Counter[str] = Counter()
         self.refusals: Counter[str] = Counter()
         self.skipped: list[SkipRow] = []
-        self.excursions: dict[str, tuple[float, float]] = {}
         self._matcher = FifoMatcher(self.spec, self.bot_id, None)
         self.round_trips: list[RoundTrip] = []
         # The mark-to-market equity after each fill (the symbol marked at the fill's price), as
@@ -150,7 +178,11 @@ class Backtest:
         self._mtm: list[float] = []
         self._trade_open: str | None = None  # the open trade's first fill id
         self._trade_base = 0.0  # the matcher's realized P&L when it opened
-        self._mae = self._mfe = 0.0  # its worst and best running P&L at bars' lows and highs
+        # The position from a bar on (after that bar's fills), for the trades' excursions at the
+        # bars' highs and lows: (bar index, the trade's first fill id or None when flat, point
+        # value x quantity, average price, the trade's realized P&L).
+        self._held: list[tuple[int, str | None, float, float, float]] = []
+        self._bar = 0  # the index of the bar being traded
         self._low_trigger, self._high_trigger = -math.inf, math.inf
         self._seq = 0
         self._roll_at = -1  # the next trading-day roll (UTC ns): 17:00 CT, TopStepX's day
@@ -167,8 +199,9 @@ class Backtest:
         self.pending = []
         if len(bars) and not self.engine.ctx.position.flat:
             last = len(bars) - 1
+            self._bar = len(bars)  # after the last bar: no bar's range is the closed trade's
             self._close_all(int(bars.t[last]) + bars.duration, float(bars.c[last]))
-        return self._result(bars, warmup, source, unfilled, started, time.perf_counter())
+        return unfilled
 
     def _feed(self, bars: MinuteBars, *, trade: bool, progress: Progress | None) -> None:
         t, o, h, lo, c, v = (
@@ -182,38 +215,31 @@ class Backtest:
         duration = bars.duration
         with_prints = bars.has_prints
         engine = self.engine
+        engine_bar = engine.on_bar
         resampler = self.resampler
         passthrough = resampler.passthrough
         mark = self.risk.on_mark if self.account_checks else None
         symbol = self.symbol
-        point_value = self.spec.point_value
+        act = self._act
+        next_progress = PROGRESS_EVERY if progress is not None else -1
         for i in range(len(t)):
             start = t[i]
-            end = start + duration
             prints = bars.prints(i) if with_prints else None
             if trade:
                 if start >= self._roll_at:
                     self._new_day(start)
                 if self.pending:
+                    self._bar = i  # the bar of the fills (the trades' excursions start there)
                     self._fill_pending(start, o[i])
                 if self.brackets and (lo[i] <= self._low_trigger or h[i] >= self._high_trigger):
+                    self._bar = i
                     self._check_brackets(start, (o[i], h[i], lo[i], c[i]), prints.prices if prints else None)
                 if mark is not None:
                     mark(symbol, c[i])
-                position = engine.ctx.position
-                if position.quantity:  # the open trade's excursions at the bar's high and low
-                    k = point_value * position.quantity
-                    realized = self._matcher.realized - self._trade_base
-                    at_high = (h[i] - position.average_price) * k + realized
-                    at_low = (lo[i] - position.average_price) * k + realized
-                    worst, best = (at_low, at_high) if k > 0 else (at_high, at_low)
-                    if worst < self._mae:
-                        self._mae = worst
-                    if best > self._mfe:
-                        self._mfe = best
-            buy_volume = sell_volume = 0.0
-            count = 0
-            if prints is not None:
+            if prints is None:
+                closed = ClosedBar(start, start + duration, o[i], h[i], lo[i], c[i], v[i])
+            else:
+                buy_volume = sell_volume = 0.0
                 for ts, price, size, aggressor in zip(
                     prints.ts, prints.prices, prints.sizes, prints.aggressors, strict=True
                 ):
@@ -222,33 +248,30 @@ class Backtest:
                         buy_volume += size
                     elif aggressor < 0:
                         sell_volume += size
-                count = len(prints.prices)
-            closed = ClosedBar(
-                start=start,
-                end=end,
-                open=o[i],
-                high=h[i],
-                low=lo[i],
-                close=c[i],
-                volume=v[i],
-                buy_volume=buy_volume,
-                sell_volume=sell_volume,
-                trade_count=count,
-            )
+                closed = ClosedBar(
+                    start,
+                    start + duration,
+                    o[i],
+                    h[i],
+                    lo[i],
+                    c[i],
+                    v[i],
+                    buy_volume,
+                    sell_volume,
+                    len(prints.prices),
+                )
             for done in (closed,) if passthrough else resampler.add(closed):
                 try:
-                    outcomes = engine.on_bar(done, feed_flow=prints is None)
+                    outcomes = engine_bar(done, feed_flow=prints is None)
                 except Exception as exc:
-                    raise StrategyError(
-                        f"the strategy raised {type(exc).__name__}: {exc} on the bar "
-                        f"{from_ns(done.start).isoformat()}..{from_ns(done.end).isoformat()} O {done.open:g} "
-                        f"H {done.high:g} L {done.low:g} C {done.close:g} V {done.volume:g}"
-                    ) from exc
+                    raise strategy_error(exc, done) from exc
                 if trade:
                     for outcome in outcomes:
-                        self._act(done, outcome)
-            if progress is not None and (i + 1) % PROGRESS_EVERY == 0:
+                        act(done, outcome)
+            if i + 1 == next_progress:
+                assert progress is not None
                 progress(PROGRESS_EVERY)
+                next_progress += PROGRESS_EVERY
         if progress is not None:
             progress(len(t) % PROGRESS_EVERY)
 
@@ -383,13 +406,15 @@ class Backtest:
     def _retrigger(self) -> None:
         """The bar low / high at or beyond which some working stop or target may fill (a bar
         inside both is skipped without looking at each bracket)."""
-        lows = [-math.inf]
-        highs = [math.inf]
+        low, high = -math.inf, math.inf
         for b in self.brackets:
-            for level, below in ((b.stop, b.long), (b.target, not b.long)):
-                if level is not None:
-                    (lows if below else highs).append(level)
-        self._low_trigger, self._high_trigger = max(lows), min(highs)
+            # A long's stop and a short's target are below the market; the others above.
+            below, above = (b.stop, b.target) if b.long else (b.target, b.stop)
+            if below is not None and below > low:
+                low = below
+            if above is not None and above < high:
+                high = above
+        self._low_trigger, self._high_trigger = low, high
 
     def _one_stop(self) -> None:
         """After a scale-in each entry has its own bracket: as the bot does, the tightest working
@@ -477,7 +502,7 @@ class Backtest:
             price=price,
             ts_ns=ts,
             fees=fees,
-            strategy=self.settings.config.strategy.type,
+            strategy=self._strategy_type,
             stop_loss=stop_loss,
         )
         self.executions.append(execution)
@@ -497,7 +522,6 @@ class Backtest:
         if self._trade_open is None:
             self._trade_open = fill_id
             self._trade_base = self._matcher.realized
-            self._mae = self._mfe = 0.0
         matcher = self._matcher
         closed = matcher.add(execution)
         self._mtm.append(matcher.realized - matcher.fees + matcher.open_pnl(price))
@@ -510,17 +534,28 @@ class Backtest:
         if closed:
             self.risk.on_balance(self.balance)
         position = self.engine.ctx.position
+        held = self._held
+        if held and held[-1][0] == self._bar:  # a second fill on the bar: the last one counts
+            held.pop()
         if position.flat:
+            held.append((self._bar, None, 0.0, 0.0, 0.0))
             self.brackets.clear()
-            if self._trade_open is not None:
-                self.excursions[self._trade_open] = (self._mae, self._mfe)
             self._trade_open = None
         else:
+            held.append(
+                (
+                    self._bar,
+                    self._trade_open,
+                    self.spec.point_value * position.quantity,
+                    position.average_price,
+                    matcher.realized - self._trade_base,
+                )
+            )
             long = position.quantity > 0
             self.brackets = [b for b in self.brackets if b.long == long]
             # Reduced: the brackets shrink with it, oldest first.
             excess = sum(b.quantity for b in self.brackets) - abs(position.quantity)
-            for bracket in list(self.brackets):
+            for bracket in list(self.brackets) if excess > 0 else ():
                 if excess <= 0:
                     break
                 cut = min(excess, bracket.quantity)
@@ -531,6 +566,28 @@ class Backtest:
         self._retrigger()
 
     # --- the result -------------------------------------------------------------------------------
+
+    def _bar_excursions(self, bars: MinuteBars) -> dict[str, tuple[float, float]]:
+        """Each trade's worst and best running P&L (from 0) at the highs and lows of the bars it
+        was held through, from the bar of each fill on (after that bar's fills): per stretch of
+        bars with one position, the stretch's highest high and lowest low (the running P&L is
+        monotonic in the price, so this is the bar-by-bar extreme, exactly)."""
+        held = [h for h in self._held if h[0] < len(bars)]
+        if not held:
+            return {}
+        starts = np.fromiter((h[0] for h in held), dtype=np.intp, count=len(held))
+        highs = np.maximum.reduceat(bars.h, starts).tolist()
+        lows = np.minimum.reduceat(bars.low, starts).tolist()
+        out: dict[str, tuple[float, float]] = {}
+        for (_, trade, k, average, realized), high, low in zip(held, highs, lows, strict=True):
+            if trade is None:
+                continue
+            at_high = (high - average) * k + realized
+            at_low = (low - average) * k + realized
+            worst, best = (at_low, at_high) if k > 0 else (at_high, at_low)
+            mae, mfe = out.get(trade, (0.0, 0.0))
+            out[trade] = (min(mae, worst), max(mfe, best))
+        return out
 
     def _result(
         self,
@@ -543,9 +600,10 @@ class Backtest:
     ) -> BacktestResult:
         settings = self.settings
         # MAE / MFE: the bars' highs and lows while held, and the fills (the pnl matcher's).
+        at_bars = self._bar_excursions(bars) if self.measures_bar_excursions else {}
         excursions: dict[str, tuple[float, float]] = {}
         for trade in self.round_trips:
-            mae, mfe = self.excursions.get(trade.fill_ids[0], (0.0, 0.0))
+            mae, mfe = at_bars.get(trade.fill_ids[0], (0.0, 0.0))
             excursions[trade.trade_id] = (min(mae, trade.mae), max(mfe, trade.mfe))
         # The report from the trades this run's matcher closed (the same figures as
         # ``build_report`` over ``self.executions``; tests/backtest/test_report_figures.py).
@@ -616,6 +674,29 @@ class Backtest:
                 bars_per_second=n / seconds if seconds > 0 else None,
             ),
         )
+
+
+@contextlib.contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Python's cyclic garbage collector paused for one run (and resumed as it was): a run makes
+    tens of thousands of fills, orders and trades, freed by reference counting, and every full
+    collection walked all those still held again (10 to 20% of the year's run)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def strategy_error(exc: Exception, bar: BarLike) -> StrategyError:
+    """The error a strategy's raise on ``bar`` becomes (the bar named with its prices)."""
+    return StrategyError(
+        f"the strategy raised {type(exc).__name__}: {exc} on the bar "
+        f"{from_ns(bar.start).isoformat()}..{from_ns(bar.end).isoformat()} O {bar.open:g} "
+        f"H {bar.high:g} L {bar.low:g} C {bar.close:g} V {bar.volume:g}"
+    )
 
 
 def _exit_reason(fill: FillRow) -> str:

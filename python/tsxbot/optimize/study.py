@@ -136,10 +136,17 @@ class Optimizer:
     def backtest(
         self, changes: dict[str, Scalar], bars: MinuteBars, warmup: MinuteBars | None
     ) -> BacktestResult:
+        return self._backtest(changes).run(bars, warmup=warmup)
+
+    def metrics(
+        self, changes: dict[str, Scalar], bars: MinuteBars, warmup: MinuteBars | None
+    ) -> TradeMetrics:
+        """The backtest's summary alone (what a trial is scored on; ``backtest(...).report.summary``)."""
+        return self._backtest(changes).summary(bars, warmup=warmup)
+
+    def _backtest(self, changes: dict[str, Scalar]) -> Backtest:
         settings = settings_with(self.settings, changes)
-        return Backtest(settings, self.config, self.fills, account_checks=self.account_checks).run(
-            bars, warmup=warmup
-        )
+        return Backtest(settings, self.config, self.fills, account_checks=self.account_checks)
 
     def objective_fn(
         self, bars: MinuteBars, warmup: MinuteBars | None, worker: str
@@ -148,11 +155,10 @@ class Optimizer:
             changes = {d.name: _suggest(trial, d) for d in self.space}
             trial.set_user_attr("worker", worker)
             try:
-                result = self.backtest(changes, bars, warmup)
+                summary = self.metrics(changes, bars, warmup)
             except (ParamsError, StrategyError) as exc:  # fastPeriod >= slowPeriod, or a raise on a bar
                 trial.set_user_attr("rejected", str(exc))
                 raise optuna.TrialPruned(str(exc)) from None
-            summary = result.report.summary
             value, rejected = score(summary, self.objective, self.min_trades)
             trial.set_user_attr("trades", summary.trades)
             trial.set_user_attr("net_pnl", round(summary.net_pnl, 2))

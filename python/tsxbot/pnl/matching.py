@@ -25,6 +25,7 @@ from collections import deque
 
 import msgspec
 
+from tsxbot.messages.enums import Side
 from tsxbot.pnl.contract import ContractSpec
 from tsxbot.pnl.execution_record import Execution
 
@@ -133,12 +134,18 @@ class FifoMatcher:
 
     @property
     def position(self) -> int:
-        return sum(lot.direction * lot.quantity for lot in self.lots)
+        held = 0
+        for lot in self.lots:
+            held += lot.direction * lot.quantity
+        return held
 
     def open_pnl(self, price: float) -> float:
         """The open lots marked to ``price`` (0 when flat)."""
         pv = self.spec.point_value
-        return sum((price - lot.price) * lot.direction * lot.quantity * pv for lot in self.lots)
+        total = 0.0
+        for lot in self.lots:
+            total += (price - lot.price) * lot.direction * lot.quantity * pv
+        return total
 
     def mark(self, price: float) -> None:
         """A new price while a trade is open: updates its MAE and MFE."""
@@ -167,7 +174,7 @@ class FifoMatcher:
         fee_each = (fill.fees if fill.fees is not None else self.spec.fee_per_side * fill.quantity) / (
             fill.quantity
         )
-        direction = fill.side.sign
+        direction = 1 if fill.side == Side.BUY else -1
         remaining = fill.quantity
         closed: list[RoundTrip] = []
         pv = self.spec.point_value

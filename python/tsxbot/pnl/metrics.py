@@ -30,7 +30,7 @@ import msgspec
 from tsxbot._core import SessionCalendar
 from tsxbot.pnl.drawdown import closed_trade_equity, max_drawdown
 from tsxbot.pnl.matching import RoundTrip
-from tsxbot.pnl.periods import daily
+from tsxbot.pnl.periods import PeriodFigures, daily
 from tsxbot.pnl.ratios import daily_returns, sharpe, sortino
 
 
@@ -77,7 +77,9 @@ def compute(
     capital: float,
     mtm_equity: Sequence[float] | None = None,
     calendar: SessionCalendar | None = None,
+    days: Sequence[PeriodFigures] | None = None,
 ) -> TradeMetrics:
+    """``days``: ``daily(trades, calendar)`` when the caller has it already."""
     ordered = sorted(trades, key=lambda t: (t.exit_ns, t.entry_ns))
     nets = [t.net_pnl for t in ordered]
     wins = [n for n in nets if n > 0]
@@ -85,7 +87,10 @@ def compute(
     gross = math.fsum(t.gross_pnl for t in ordered)
     fees = math.fsum(t.fees for t in ordered)
     n = len(ordered)
-    day_net = {dt.date.fromisoformat(p.period): p.net for p in daily(ordered, calendar)}
+    day_net = {
+        dt.date.fromisoformat(p.period): p.net
+        for p in (days if days is not None else daily(ordered, calendar))
+    }
     returns = daily_returns(day_net, capital)
     rs = [r for r in (t.r_multiple for t in ordered) if r is not None]
     return TradeMetrics(

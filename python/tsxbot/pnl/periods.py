@@ -12,6 +12,7 @@ the calendar month of the trading day. A trade counts for the period its exit fi
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Iterable
 from zoneinfo import ZoneInfo
 
@@ -31,7 +32,17 @@ def trading_day(ts_ns: int, calendar: SessionCalendar | None = None) -> dt.date:
         days = calendar.trading_date(ts_ns, SessionKind.ETH)
         if days is not None:
             return date_from_days(days)
-    local = from_ns(ts_ns).astimezone(CHICAGO)
+    return _trading_day_of_hour(ts_ns // _HOUR_NS)
+
+
+_HOUR_NS = 3_600_000_000_000
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _trading_day_of_hour(hour: int) -> dt.date:
+    """The trading day of every instant of one UTC hour (Chicago's offsets are whole hours and
+    its changes fall on the hour, as does 17:00: one answer per hour, computed once)."""
+    local = from_ns(hour * _HOUR_NS).astimezone(CHICAGO)
     day = local.date()
     if local.time() >= DAY_STARTS:
         day += dt.timedelta(days=1)

@@ -212,7 +212,8 @@ def report_from_trades(
     for t in ordered:
         by_bot.setdefault(t.bot_id, []).append(t)
     equity = closed_trade_equity(t.net_pnl for t in ordered)
-    summary = compute(ordered, capital=capital, mtm_equity=mtm)
+    days = daily(ordered)
+    summary = compute(ordered, capital=capital, mtm_equity=mtm, days=days)
 
     def bot_metrics(ts: list[RoundTrip]) -> TradeMetrics:
         if len(ts) == len(ordered):  # the only bot: its trades are the summary's, in order
@@ -230,7 +231,7 @@ def report_from_trades(
             BotRow(bot_id=b, strategy=ts[-1].strategy, metrics=bot_metrics(ts))
             for b, ts in sorted(by_bot.items())
         ],
-        days=[_day(p) for p in daily(ordered)],
+        days=[_day(p) for p in days],
         equity=[
             EquityPoint(time=from_ns(t.exit_ns), equity=round(e, 2), drawdown=round(d, 2))
             for t, e, d in zip(ordered, equity, drawdown_series(equity), strict=True)

@@ -52,6 +52,8 @@ __all__ = ["EmaCross"]
 
 class EmaCross(Strategy[EmaCrossParams]):
     params_type = EmaCrossParams
+    # It reads its own EMAs and ATR only: no order flow, no day levels kept for it.
+    needs = frozenset()
 
     def __init__(self, params: EmaCrossParams, ctx: Context) -> None:
         super().__init__(params, ctx)

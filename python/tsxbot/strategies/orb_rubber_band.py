@@ -111,6 +111,8 @@ class OpeningRange:
 
 class OrbRubberBand(Strategy[OrbRubberBandParams]):
     params_type = OrbRubberBandParams
+    # The session VWAP (ctx.vwap); its opening range is its own.
+    needs = frozenset({"flow"})
 
     def __init__(self, params: OrbRubberBandParams, ctx: Context) -> None:
         super().__init__(params, ctx)

@@ -67,6 +67,8 @@ __all__ = ["PdhPdl"]
 
 class PdhPdl(Strategy[PdhPdlParams]):
     params_type = PdhPdlParams
+    # VWAP, volume profile and delta; its day levels are its own (``SessionLevels``, a window).
+    needs = frozenset({"flow"})
 
     def __init__(self, params: PdhPdlParams, ctx: Context) -> None:
         super().__init__(params, ctx)

@@ -29,7 +29,9 @@ like every other config problem.
 - **Context** (``self.ctx``): ``now`` (the bar's close, integer ns: the only clock), ``clock``
   (exchange minute of the day, trading date), ``calendar``, ``instrument``, ``position``, and the
   session's order flow from the Rust core (``vwap``, ``profile``, ``delta``), ``levels`` (the
-  previous trading day's high, low, close). Other windows: ``SessionLevels``; relative volume:
+  previous trading day's high, low, close). The flow and the levels are kept for a strategy that
+  declares it reads them (``needs``, both by default; ``needs = frozenset()`` spares that work
+  on every print and bar). Other windows: ``SessionLevels``; relative volume:
   ``RelativeVolume``. Indicators come from
   ``tsxbot.indicators``, never written again in Python.
 - **Output**: decisions: ``Enter(side, stop, target, reason)``, ``Exit(reason, quantity=None)``,
@@ -59,7 +61,7 @@ from tsxbot.strategies.params import StrategyParams, Timeframe
 from tsxbot.strategy.bar import BarLike, ClosedBar, closed_bar
 from tsxbot.strategy.base import NOTHING, Decision, Strategy
 from tsxbot.strategy.clock import ExchangeClock, minutes
-from tsxbot.strategy.context import Context
+from tsxbot.strategy.context import Context, Need, NotKept
 from tsxbot.strategy.levels import DayLevels, SessionLevels
 from tsxbot.strategy.position import Fill, Position
 from tsxbot.strategy.relative_volume import RelativeVolume
@@ -81,8 +83,10 @@ __all__ = [
     "Fraction",
     "MoveStop",
     "MoveTarget",
+    "Need",
     "NonNegativeFloat",
     "NonNegativeInt",
+    "NotKept",
     "Period",
     "Position",
     "PositiveFloat",

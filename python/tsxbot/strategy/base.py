@@ -7,7 +7,7 @@ from typing import ClassVar, Generic, TypeVar
 
 from tsxbot.strategies.params import StrategyParams
 from tsxbot.strategy.bar import BarLike
-from tsxbot.strategy.context import Context
+from tsxbot.strategy.context import ALL_NEEDS, Context, Need
 from tsxbot.strategy.position import Fill
 from tsxbot.strategy.signals import Signal
 from tsxbot.strategy.skip import Skip
@@ -27,9 +27,16 @@ class Strategy(Generic[P]):
     state from them; the engine discards what you answer while warming up) and answers decisions
     (``Enter``, ``Exit``, ``MoveStop``, ``MoveTarget``, ``Skip``), usually ``NOTHING``. The other
     hooks are optional. No I/O, no wall clock: ``self.ctx.now`` is the time.
+
+    ``needs``: the parts of the context the engine keeps up to date for it, ``flow``
+    (``ctx.vwap``, ``ctx.profile``, ``ctx.delta``) and ``levels`` (``ctx.levels``); both unless
+    the class says otherwise. A strategy that reads neither sets ``needs = frozenset()`` and is
+    spared that work on every print and bar, live and in backtests (reading one raises
+    ``NotKept``).
     """
 
     params_type: ClassVar[type[StrategyParams]] = StrategyParams
+    needs: ClassVar[frozenset[Need]] = ALL_NEEDS
 
     def __init__(self, params: P, ctx: Context) -> None:
         self.params = params

@@ -14,10 +14,16 @@
   ``DayLevels``; kept up to date by the engine before each bar; for another window, such as the
   regular session, a strategy keeps its own ``SessionLevels``).
 
+The flow and the levels are kept only for a strategy that declares it reads them
+(``Strategy.needs``, both by default): ``Context(..., needs=frozenset())`` leaves them out (no
+work on each print and bar), and reading one then raises ``NotKept`` naming the need to declare.
+
 A strategy never writes to the context; the engine (``tsxbot.strategy.engine``) does.
 """
 
 from __future__ import annotations
+
+from typing import Any, Literal, cast
 
 from tsxbot.config.instruments import Instrument
 from tsxbot.indicators import VWAP, CumulativeDelta, VolumeProfile
@@ -26,7 +32,31 @@ from tsxbot.strategy.clock import ExchangeClock
 from tsxbot.strategy.levels import SessionLevels
 from tsxbot.strategy.position import Position
 
-__all__ = ["Context"]
+__all__ = ["ALL_NEEDS", "Context", "Need", "NotKept"]
+
+# What of the context the engine keeps up to date: ``flow`` (vwap, profile, delta) and ``levels``.
+Need = Literal["flow", "levels"]
+ALL_NEEDS: frozenset[Need] = frozenset(("flow", "levels"))
+
+
+class NotKept(AttributeError):
+    """A strategy read a part of the context it did not declare in ``Strategy.needs``."""
+
+
+class _NotKept:
+    """Stands for a part of the context that is not kept: any use names the need to declare."""
+
+    __slots__ = ("_need", "_what")
+
+    def __init__(self, what: str, need: Need) -> None:
+        self._what = what
+        self._need = need
+
+    def __getattr__(self, name: str) -> Any:
+        raise NotKept(
+            f"ctx.{self._what} is not kept for this strategy: add {self._need!r} to its "
+            f"Strategy.needs (now without it) to read ctx.{self._what}.{name}"
+        )
 
 
 class Context:
@@ -36,6 +66,8 @@ class Context:
         "delta",
         "flow_session",
         "instrument",
+        "keeps_flow",
+        "keeps_levels",
         "levels",
         "now",
         "position",
@@ -54,6 +86,7 @@ class Context:
         value_area_fraction: float = 0.7,
         delta_lookback: int = 5,
         calendar: SessionCalendar | None = None,
+        needs: frozenset[Need] = ALL_NEEDS,
     ) -> None:
         self.instrument = instrument
         self.calendar = calendar if calendar is not None else calendar_for(instrument)
@@ -63,15 +96,28 @@ class Context:
         self.flow_session = flow_session
         self.now = 0
         self.position = Position()
-        self.vwap = VWAP(self.calendar, flow_session)
-        self.profile = VolumeProfile(
-            instrument.tick_size, self.calendar, flow_session, value_area_fraction=value_area_fraction
+        self.keeps_flow = "flow" in needs
+        self.keeps_levels = "levels" in needs
+        if self.keeps_flow:
+            self.vwap = VWAP(self.calendar, flow_session)
+            self.profile = VolumeProfile(
+                instrument.tick_size, self.calendar, flow_session, value_area_fraction=value_area_fraction
+            )
+            self.delta = CumulativeDelta(delta_lookback, self.calendar, flow_session)
+        else:
+            self.vwap = cast(VWAP, _NotKept("vwap", "flow"))
+            self.profile = cast(VolumeProfile, _NotKept("profile", "flow"))
+            self.delta = cast(CumulativeDelta, _NotKept("delta", "flow"))
+        self.levels = (
+            SessionLevels(self.clock)
+            if self.keeps_levels
+            else cast(SessionLevels, _NotKept("levels", "levels"))
         )
-        self.delta = CumulativeDelta(delta_lookback, self.calendar, flow_session)
-        self.levels = SessionLevels(self.clock)
 
     def add_print(self, ts_ns: int, price: float, size: float, aggressor: int) -> None:
-        """One trade into the session's VWAP, volume profile and cumulative delta."""
+        """One trade into the session's VWAP, volume profile and cumulative delta (when kept)."""
+        if not self.keeps_flow:
+            return
         self.vwap.update(ts_ns, price, size)
         self.profile.update(ts_ns, price, size)
         self.delta.update(ts_ns, price, size, aggressor)

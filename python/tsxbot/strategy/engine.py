@@ -76,10 +76,14 @@ class StrategyEngine:
             flow_session=SessionKind.RTH if params.flow_session == "rth" else SessionKind.ETH,
             value_area_fraction=getattr(params, "value_area_fraction", 0.7),
             calendar=calendar,
+            needs=strategy_class.needs,
         )
         self.strategy = strategy_class(params, self.ctx)
         self.gate = Gate(bot, instrument, calendar)
         self.exits = ExitManager(bot.exits, instrument.tick_size)
+        # The strategy's ATR is asked for only when the exits' trailing distance uses it.
+        trailing = bot.exits.trailing
+        self._exits_read_atr = trailing.enabled and trailing.atr_multiple is not None
         self.bars = BarAggregator(calendar, seconds, SessionKind.ETH) if build_bars else None
         # Higher (or other) timeframes the strategy asked for, built from the same prints.
         self.extra_bars = (
@@ -138,7 +142,7 @@ class StrategyEngine:
             self.strategy.on_quote(ts_ns, bid, ask)
 
     def on_bar(self, bar: BarLike, *, feed_flow: bool = False) -> list[Outcome]:
-        if feed_flow and bar.volume > 0:
+        if feed_flow and self.ctx.keeps_flow and bar.volume > 0:
             ctx = self.ctx
             ctx.vwap.update(bar.start, (bar.high + bar.low + bar.close) / 3, bar.volume)
             ctx.profile.update(bar.start, bar.close, bar.volume)
@@ -155,15 +159,20 @@ class StrategyEngine:
     def _closed(self, bar: BarLike) -> list[Outcome]:
         ctx = self.ctx
         ctx.now = bar.end
-        ctx.delta.close_bar()
-        ctx.levels.update(bar)
+        if ctx.keeps_flow:
+            ctx.delta.close_bar()
+        if ctx.keeps_levels:
+            ctx.levels.update(bar)
         decisions = self.strategy.on_bar(bar)
         if self.warming_up:
             return _NONE
         out: list[Outcome] = []
-        if not ctx.position.flat:
+        if ctx.position.quantity:
             flatten = self.gate.flatten_due(bar.end)
-            out.extend(self.exits.on_bar(bar, flatten_due=flatten, atr=self.strategy.atr()))
+            atr = self.strategy.atr() if self._exits_read_atr else None
+            managed = self.exits.on_bar(bar, flatten_due=flatten, atr=atr)
+            if managed:
+                out.extend(managed)
         if decisions:
             self._decide(bar, decisions, out)
         return out

@@ -63,7 +63,8 @@ class ManagedPosition:
 
     def r_multiple(self, price: float) -> float:
         sign = 1.0 if self.side == "long" else -1.0
-        return (price - self.entry) * sign / self.risk if self.risk > 0 else 0.0
+        risk = self.risk
+        return (price - self.entry) * sign / risk if risk > 0 else 0.0
 
 
 class ExitManager:
@@ -72,6 +73,8 @@ class ExitManager:
         self.ticks = TickSize(tick_size)
         self.tick_size = tick_size
         self.position: ManagedPosition | None = None
+        # Without partial, break-even and trailing a bar only moves the best price.
+        self._rules = exits.partial.enabled or exits.break_even.enabled or exits.trailing.enabled
 
     def open(self, side: Side, entry: float, stop: float, target: float | None, quantity: int) -> None:
         self.position = ManagedPosition(side, entry, stop, target, quantity)
@@ -131,7 +134,13 @@ class ExitManager:
                 out.append(Exit(reason=Reason(setup="time exit", note="exits.flattenAt")))
             return out
         long = pos.side == "long"
-        pos.best = max(pos.best, bar.high) if long else min(pos.best, bar.low)
+        if long:
+            if bar.high > pos.best:
+                pos.best = bar.high
+        elif bar.low < pos.best:
+            pos.best = bar.low
+        if not self._rules:
+            return out
         reached = pos.r_multiple(pos.best)
         sign = 1.0 if long else -1.0
         exits = self.exits
