@@ -238,6 +238,7 @@ def _hundred_bots(tmp_path: Path, prints_per_minute: int, bars_sent: int) -> tup
             # As ``run_services`` does once every service started: start-up's objects frozen.
             gc.collect()
             gc.freeze()
+            await asyncio.sleep(0.1)  # the bots' start-up work (first heartbeat, status) done
             bars = _bars()
             for _ in range(bars_sent):
                 bar = next(bars)
