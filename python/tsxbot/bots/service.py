@@ -100,16 +100,19 @@ class _SharedConversion:
     """The bots of one process receive the same message objects (``tsxbot.bots.feed``): the
     conversion each needs (a bar to a ``ClosedBar``, a print's or a quote's time to nanoseconds)
     is made once for all of them. A bar is kept by the message's identity (the last one only); a
-    time by its value (the last ``TIMES_KEPT``: a bot with its own queue of market data reads the
-    same prints a little later)."""
+    time by its identity (the last one) and by its value (the last ``TIMES_KEPT``: a bot with its
+    own queue of market data reads the same prints a little later)."""
 
     TIMES_KEPT = 4096
-    __slots__ = ("_bar", "_closed", "_times")
+    __slots__ = ("_bar", "_closed", "_last_ns", "_last_time", "_times")
 
     def __init__(self) -> None:
         self._bar: Bar | None = None
         self._closed: ClosedBar | None = None
         self._times: dict[dt.datetime, int] = {}
+        # The last time converted, by identity: every bot of the feed asks for the same object.
+        self._last_time: dt.datetime | None = None
+        self._last_ns = 0
 
     def closed_bar(self, message: Bar) -> ClosedBar:
         if message is not self._bar or self._closed is None:
@@ -118,12 +121,15 @@ class _SharedConversion:
         return self._closed
 
     def ns(self, when: dt.datetime) -> int:
+        if when is self._last_time:
+            return self._last_ns
         times = self._times
         found = times.get(when)
         if found is None:
             if len(times) >= self.TIMES_KEPT:
                 times.clear()
             found = times[when] = to_ns(when)
+        self._last_time, self._last_ns = when, found
         return found
 
 
