@@ -60,17 +60,23 @@ class MemoryBus(MessageBus):
         if self._closed:
             raise BusClosedError("the bus is closed")
 
+    async def publish(self, channel: Channel, envelope: AnyEnvelope) -> None:
+        if channel.durable:
+            await self.publish_many(channel, (envelope,))
+            return
+        # Every print and quote comes this way: no batch built for one message.
+        if self._closed:
+            raise BusClosedError("the bus is closed")
+        self._counters.published += 1
+        self._fan_out(channel, envelope)
+
     async def publish_many(self, channel: Channel, envelopes: Sequence[AnyEnvelope]) -> None:
         if self._closed:
             raise BusClosedError("the bus is closed")
         if not channel.durable:
             self._counters.published += len(envelopes)
-            subscriptions = self._ephemeral.get(channel.name)
-            if subscriptions:
-                for envelope in envelopes:
-                    message = Message(channel, envelope)
-                    for subscription in subscriptions:
-                        subscription._push_ephemeral(message)
+            for envelope in envelopes:
+                self._fan_out(channel, envelope)
             return
         message_ids = [durable_message_id(channel, envelope) for envelope in envelopes]
         stream = self._stream(channel)
@@ -88,6 +94,14 @@ class MemoryBus(MessageBus):
             self._counters.published += 1
             stream.append(envelope, message_id)
             room -= 1
+
+    def _fan_out(self, channel: Channel, envelope: AnyEnvelope) -> None:
+        """An ephemeral message to whoever is subscribed now."""
+        subscriptions = self._ephemeral.get(channel.name)
+        if subscriptions:
+            message = Message(channel, envelope)
+            for subscription in subscriptions:
+                subscription._push_ephemeral(message)
 
     async def flush(self) -> None:
         """Nothing to wait for: ``publish`` hands every message over before it returns."""

@@ -95,6 +95,11 @@ class RedisBus(MessageBus):
             await conn.close()
             return
 
+    async def publish(self, channel: Channel, envelope: AnyEnvelope) -> None:
+        if channel.durable:
+            durable_message_id(channel, envelope)
+        await self._publisher.publish_many(channel, (envelope,))
+
     async def publish_many(self, channel: Channel, envelopes: Sequence[AnyEnvelope]) -> None:
         if channel.durable:
             for envelope in envelopes:
