@@ -177,7 +177,7 @@ def test_memory_per_bot(benchmark: BenchmarkFixture, tmp_path: Path) -> None:
     assert per_bot < 20 * 1024 * 1024, f"{per_bot / 1024:.0f} KiB per bot"
 
 
-def _hundred_bots(tmp_path: Path, prints_per_minute: int, bars_sent: int) -> tuple[float, float, int]:
+def _hundred_bots(tmp_path: Path, prints_per_minute: int, bars_sent: int) -> tuple[float, float, int, float]:
     """100 bots on one instrument in one process, on the in-process bus: a bar published on the
     market-data channel to each bot's submission arriving at a subscriber of aggregator:orders
     (every bot decides on every bar; the last bot waits for the 99 before it). Between two bars,
@@ -185,7 +185,8 @@ def _hundred_bots(tmp_path: Path, prints_per_minute: int, bars_sent: int) -> tup
     second's drained by the bots before the next, as a real-time feed is), the last second's
     published just before the bar and not drained (the bots read them first: the worst case).
     Bars come a minute apart in real time: the bots finish reporting one (status, log lines)
-    before the next. Returns p50, p99 (seconds) and the number of latencies."""
+    before the next. Returns p50, p99 (seconds), the number of latencies, and the median of the
+    bots' own clock of a bar (the feed reached it -> every bot's orders published; seconds)."""
     count = 100
     config = _config(tmp_path, count)
     per_second = max(1, prints_per_minute // 60)
@@ -238,6 +239,7 @@ def _hundred_bots(tmp_path: Path, prints_per_minute: int, bars_sent: int) -> tup
             # As ``run_services`` does once every service started: start-up's objects frozen.
             gc.collect()
             gc.freeze()
+            await asyncio.sleep(0.1)  # the bots' start-up work (first heartbeat, status) done
             bars = _bars()
             for _ in range(bars_sent):
                 bar = next(bars)
@@ -267,22 +269,27 @@ def _hundred_bots(tmp_path: Path, prints_per_minute: int, bars_sent: int) -> tup
         # Every bot took every print (none dropped by a full subscription buffer).
         prints = bars_sent * 60 * per_second if prints_per_minute else 0
         assert all(b.counters["prints"] == prints for b in bots)
+        decided = statistics.median(max(bs) for bs in zip(*(b.decision_seconds for b in bots), strict=True))
     finally:
         loop.close()
     latencies.sort()
-    return latencies[len(latencies) // 2], latencies[int(len(latencies) * 0.99) - 1], len(latencies)
+    return latencies[len(latencies) // 2], latencies[int(len(latencies) * 0.99) - 1], len(latencies), decided
 
 
 def test_hundred_bots_in_one_process(benchmark: BenchmarkFixture, tmp_path: Path) -> None:
     """100 bots, bars only (no prints in between)."""
     bars_sent = 100
-    p50, p99, n = benchmark.pedantic(lambda: _hundred_bots(tmp_path, 0, bars_sent), rounds=1, iterations=1)
+    p50, p99, n, decided = benchmark.pedantic(
+        lambda: _hundred_bots(tmp_path, 0, bars_sent), rounds=1, iterations=1
+    )
+    benchmark.extra_info["bar_decided_100_bots_p50_ms"] = round(decided * 1e3, 2)
     benchmark.extra_info["bar_to_submission_100_bots_p50_ms"] = round(p50 * 1e3, 2)
     benchmark.extra_info["bar_to_submission_100_bots_p99_ms"] = round(p99 * 1e3, 2)
     assert n == 100 * bars_sent
-    # ~10x the p50 measured on the shared machine (5-10 ms). The p99 follows the other work on
-    # the machine (16-180 ms measured): only a bound far off.
-    assert p50 < 100e-3 and p99 < 1.0, f"p50 {p50 * 1e3:.1f} ms, p99 {p99 * 1e3:.1f} ms"
+    # ~10x the p50 measured on the shared machine (1.5-2 ms). The p99 follows the other work on
+    # the machine (a bar preempted by another process: 6-14 ms at load 4-6, more when busier):
+    # only a bound far off.
+    assert p50 < 20e-3 and p99 < 1.0, f"p50 {p50 * 1e3:.1f} ms, p99 {p99 * 1e3:.1f} ms"
 
 
 @pytest.mark.slow
@@ -291,8 +298,11 @@ def test_hundred_bots_at_the_simulators_print_rate(benchmark: BenchmarkFixture, 
     .maxTradesPerMinute``, 240 prints a minute, each with its quote) between bars."""
     bars_sent = 30
     rate = MarketSettings().max_trades_per_minute
-    p50, p99, n = benchmark.pedantic(lambda: _hundred_bots(tmp_path, rate, bars_sent), rounds=1, iterations=1)
+    p50, p99, n, decided = benchmark.pedantic(
+        lambda: _hundred_bots(tmp_path, rate, bars_sent), rounds=1, iterations=1
+    )
     benchmark.extra_info["prints_per_minute"] = rate
+    benchmark.extra_info["bar_decided_100_bots_prints_p50_ms"] = round(decided * 1e3, 2)
     benchmark.extra_info["bar_to_submission_100_bots_prints_p50_ms"] = round(p50 * 1e3, 2)
     benchmark.extra_info["bar_to_submission_100_bots_prints_p99_ms"] = round(p99 * 1e3, 2)
     assert n == 100 * bars_sent

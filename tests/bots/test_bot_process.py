@@ -116,11 +116,13 @@ async def test_a_bot_process_killed_mid_trade_gets_it_back_and_never_takes_it_ag
     tmp_path: Path, redis: RedisServer
 ) -> None:
     """The simulator at 10x (a bar every 6 s), every service its own process over Redis. The
-    scripted bot enters at 09:31 CT, is killed with SIGKILL holding the position, and started
-    again: it gets the position and its stop back from the aggregator and takes no new entry."""
+    scripted bot enters at 09:34 CT (24 s after the simulator starts: the other services start
+    first, which took 11 s under load, and a bar before the bot runs is warm-up, never traded),
+    is killed with SIGKILL holding the position, and started again: it gets the position and its
+    stop back from the aggregator and takes no new entry."""
     ports = Ports.free()
     namespace = "botkill"
-    directory = config_dir(tmp_path, {"bot_s": scripted_bot(enter_at="09:31", stop_points=12.0)})
+    directory = config_dir(tmp_path, {"bot_s": scripted_bot(enter_at="09:34", stop_points=12.0)})
     settings = ["--config-dir", str(directory), "--set", "simulator.speed=10"]
     common = ["--redis", redis.url, *ports.overrides(), "--set", f"bus.namespace={namespace}", *settings]
     # The scripted strategy lives in tests/support (loaded by dotted path, as a user's would be).

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import gc
 from pathlib import Path
 
 from support.bot_system import config_dir, scripted_bot, system_config
 from support.bus_helpers import eventually
 from tsxbot.bots import BotService
-from tsxbot.bus import create_bus
+from tsxbot.bus import BusFullError, create_bus
 from tsxbot.config.global_config import BusConfig
 from tsxbot.messages import (
     Aggressor,
@@ -19,6 +20,7 @@ from tsxbot.messages import (
     HistoryBars,
     HistoryRequest,
     MarketTrade,
+    OrderSubmission,
     channels,
 )
 from tsxbot.sessions import to_ns
@@ -99,4 +101,72 @@ async def test_a_bot_waiting_for_history_holds_no_other_and_keeps_its_order(tmp_
         for bot in bots.values():
             await bot.stop()
         await history.close()
+        await bus.close()
+
+
+async def _started(config: object, bus: object, names: tuple[str, ...]) -> dict[str, BotService]:
+    bots = {b: BotService(config, b, bus, clock=lambda: START, history=False) for b in names}  # type: ignore[arg-type]
+    for bot in bots.values():
+        await bot.start()
+    return bots
+
+
+async def test_a_bars_orders_go_out_in_one_batch_in_the_bots_order(tmp_path: Path) -> None:
+    """Every bot decides the bar, then all their entries are published together (one batch: one
+    envelope time), in the order the bots joined the feed; each bot's decision time is the
+    batch's."""
+    names = ("bot_a", "bot_b", "bot_c")
+    config = system_config(config_dir(tmp_path, {b: scripted_bot(b) for b in names}))
+    bus = create_bus(BusConfig(), client_name="test")
+    await bus.start()
+    orders = await bus.subscribe(channels.AGGREGATOR_ORDERS, group="aggregator")
+    bots = await _started(config, bus, names)
+    try:
+        for minute in range(2):  # the entry is on the bar closing at 09:32
+            await bus.publish(channels.market_data("MES"), Envelope.wrap(_bar(minute), "test"))
+        entries: list[Envelope[OrderSubmission]] = []
+        while len(entries) < 3:
+            for message in await asyncio.wait_for(orders.next_batch(), 5):
+                if isinstance(message.envelope.payload, OrderSubmission):
+                    entries.append(message.envelope)  # type: ignore[arg-type]
+                await message.ack()
+        assert [e.source for e in entries] == list(names)
+        assert len({e.timestamp for e in entries}) == 1
+        assert all(e.payload.order_id == entries[0].payload.order_id for e in entries)  # from the bar
+        assert len({bot.decision_seconds[-1] for bot in bots.values()}) == 1
+        assert all(bot.counters["submissions"] == 1 and not bot.failed.done() for bot in bots.values())
+        assert gc.isenabled()  # collections waited for the orders only
+    finally:
+        for bot in bots.values():
+            await bot.stop()
+        await orders.close()
+        await bus.close()
+
+
+async def test_orders_the_bus_refuses_fail_their_bots_only(tmp_path: Path) -> None:
+    """``aggregator:orders`` full (its reader stopped acknowledging) in the middle of a bar's
+    batch: the bots whose entries were published carry on; the others fail (as a bot whose own
+    publish raised always did), nothing is lost silently."""
+    names = ("bot_a", "bot_b", "bot_c")
+    config = system_config(config_dir(tmp_path, {b: scripted_bot(b) for b in names}))
+    # Room for 5 unacknowledged: the 3 registrations and 2 of the 3 entries.
+    bus = create_bus(BusConfig(consumer_buffer_size=5, durable_publish_timeout_seconds=0.2), client_name="t")
+    await bus.start()
+    orders = await bus.subscribe(channels.AGGREGATOR_ORDERS, group="aggregator")
+    bots = await _started(config, bus, names)
+    try:
+        for minute in range(2):
+            await bus.publish(channels.market_data("MES"), Envelope.wrap(_bar(minute), "test"))
+        failed = bots["bot_c"].failed
+        error = await asyncio.wait_for(failed, 5)
+        assert isinstance(error, BusFullError) and error.published == 2
+        assert not bots["bot_a"].failed.done() and not bots["bot_b"].failed.done()
+        got = [m.envelope for m in await asyncio.wait_for(orders.next_batch(), 5)]
+        entries = [e.source for e in got if isinstance(e.payload, OrderSubmission)]
+        assert entries == ["bot_a", "bot_b"]
+        assert [len(b.decision_seconds) for b in bots.values()] == [1, 1, 0]
+    finally:
+        for bot in bots.values():
+            await bot.stop()
+        await orders.close()
         await bus.close()

@@ -184,6 +184,65 @@ async def test_durable_delivery_is_bounded_by_acknowledgements(make_bus: MakeBus
     assert payload_ids(first + rest + last) == [f"bot_1-{i}" for i in range(12)]
 
 
+async def test_publish_many_is_publishing_each_in_turn(make_bus: MakeBus) -> None:
+    """A batch keeps its order among single publishes, every group gets each message once, a
+    message id already handled is not handed out again, and ephemeral batches fan out in order."""
+    bus = await make_bus()
+    aggregator = await bus.subscribe(ORDERS, group="aggregator")
+    monitor = await bus.subscribe(ORDERS, group="monitor")
+    market = await bus.subscribe(MES)
+    await bus.publish(ORDERS, order(0))
+    await bus.publish_many(ORDERS, [order(i) for i in range(1, 30)])
+    await bus.publish(ORDERS, order(30))
+    await bus.publish_many(ORDERS, [])
+    await bus.publish_many(MES, [quote(i) for i in range(5)])
+    await bus.flush()
+    expected = [f"bot_1-{i}" for i in range(31)]
+    for sub in (aggregator, monitor):
+        got = await receive(sub, 31)
+        assert payload_ids(got) == expected
+        for m in got:
+            await m.ack()
+    assert payload_ids(await receive(market, 5)) == ["5000", "5001", "5002", "5003", "5004"]
+    handled = Envelope.wrap(order(0).payload, "bot_1", message_id=got[0].message_id)
+    await bus.publish_many(ORDERS, [handled])
+    await bus.flush()
+    assert await nothing_more(aggregator) == []  # a message id is handled once
+    assert bus.metrics().published == 1 + 29 + 1 + 5 + 1
+
+
+async def test_publish_many_checks_every_message_id_before_publishing_any(make_bus: MakeBus) -> None:
+    bus = await make_bus()
+    sub = await bus.subscribe(ORDERS, group="aggregator")
+    no_id = Envelope(
+        type=order(1).type, timestamp=order(1).timestamp, source="bot_1", payload=order(1).payload
+    )
+    with pytest.raises(BusUsageError, match="needs a messageId"):
+        await bus.publish_many(ORDERS, [order(0), no_id])
+    await bus.flush()
+    assert await nothing_more(sub) == []
+
+
+async def test_a_durable_batch_beyond_the_bound_waits_for_acknowledgements(make_bus: MakeBus) -> None:
+    bus = await make_bus(consumer_buffer_size=5, durable_publish_timeout_seconds=5)
+    sub = await bus.subscribe(ORDERS, group="aggregator")
+
+    async def publish() -> None:
+        await bus.publish_many(ORDERS, [order(i) for i in range(12)])
+        await bus.flush()
+
+    publishing = asyncio.create_task(publish())
+    got: list[str] = []
+    while len(got) < 12:
+        batch = await receive(sub, min(5, 12 - len(got)))
+        assert await nothing_more(sub) == []  # nothing beyond the bound until acknowledged
+        got.extend(payload_ids(batch))
+        for m in batch:
+            await m.ack()
+    await publishing
+    assert got == [f"bot_1-{i}" for i in range(12)]
+
+
 async def _publish_orders(bus: object, count: int) -> None:
     from tsxbot.bus import MessageBus
 

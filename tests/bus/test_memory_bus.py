@@ -30,6 +30,19 @@ async def test_a_group_too_far_behind_makes_durable_publish_fail_loudly() -> Non
     await bus.close()
 
 
+async def test_a_batch_refused_midway_says_how_many_of_it_were_published() -> None:
+    bus = MemoryBus(BusConfig(consumer_buffer_size=3, durable_publish_timeout_seconds=0.2))
+    sub = await bus.subscribe(ORDERS, group="aggregator")
+    await bus.publish(ORDERS, order(0))
+    with pytest.raises(BusFullError, match="aggregator:orders") as refused:
+        await bus.publish_many(ORDERS, [order(i) for i in range(1, 6)])
+    assert refused.value.published == 2  # bot_1-1 and bot_1-2; bot_1-3.. were not published
+    got = await receive(sub, 3)
+    assert [m.envelope.payload.order_id for m in got] == ["bot_1-0", "bot_1-1", "bot_1-2"]
+    assert bus.metrics().published == 3 and bus.metrics().publish_full_errors == 1
+    await bus.close()
+
+
 async def test_without_any_group_a_durable_channel_keeps_the_newest_stream_max_len() -> None:
     bus = MemoryBus(BusConfig(stream_max_len=5))
     for i in range(8):

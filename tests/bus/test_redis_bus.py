@@ -4,14 +4,15 @@ server that can go away (buffering, reconnects, nothing lost on durable channels
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+import contextlib
+from collections.abc import AsyncIterator, Callable
 
 import pytest
 
 from support.bus_helpers import bus_config, eventually, nothing_more, order, payload_ids, quote, receive
 from support.redis_proxy import RedisProxy
 from support.redis_server import RedisServer
-from tsxbot.bus import BusFullError, RedisBus
+from tsxbot.bus import BusFullError, RedisBus, Subscription
 from tsxbot.bus.resp import RedisAddress, RespConnection
 from tsxbot.messages import channels
 
@@ -202,19 +203,29 @@ async def test_redis_restart_in_the_middle_of_publishing_loses_and_doubles_nothi
         await consumer.close()
 
 
-async def test_redis_down_publishers_buffer_bounded_then_flush_in_order(
-    persistent_redis: RedisServer, namespace: str
-) -> None:
+@contextlib.asynccontextmanager
+async def _redis_stopped(server: RedisServer, namespace: str) -> AsyncIterator[tuple[RedisBus, Subscription]]:
+    """A bus (5 places in its publish buffer, 0.3 s publish timeout) and a subscriber of
+    aggregator:orders, connected once; then the Redis stops."""
     config = bus_config(
-        "redis", persistent_redis.url, namespace, publish_buffer_size=5, durable_publish_timeout_seconds=0.3
+        "redis", server.url, namespace, publish_buffer_size=5, durable_publish_timeout_seconds=0.3
     )
     bus = RedisBus(config)
     await bus.start()
     sub = await bus.subscribe(ORDERS, group="aggregator")
     await bus.publish(MES, quote(0))
     await bus.flush()  # connected once
-    await asyncio.to_thread(persistent_redis.stop)
+    await asyncio.to_thread(server.stop)
     try:
+        yield bus, sub
+    finally:
+        await bus.close()
+
+
+async def test_redis_down_publishers_buffer_bounded_then_flush_in_order(
+    persistent_redis: RedisServer, namespace: str
+) -> None:
+    async with _redis_stopped(persistent_redis, namespace) as (bus, sub):
         for i in range(5):
             await bus.publish(ORDERS, order(i))
         with pytest.raises(BusFullError, match="buffer full"):
@@ -232,8 +243,22 @@ async def test_redis_down_publishers_buffer_bounded_then_flush_in_order(
         got = await receive(sub, 5, within=10)
         assert payload_ids(got) == [f"bot_1-{i}" for i in range(5)]
         assert bus.metrics().connected and bus.metrics().reconnects >= 1
-    finally:
-        await bus.close()
+
+
+async def test_redis_down_a_batch_beyond_the_buffer_says_how_many_of_it_were_published(
+    persistent_redis: RedisServer, namespace: str
+) -> None:
+    async with _redis_stopped(persistent_redis, namespace) as (bus, sub):
+        await bus.publish(ORDERS, order(0))
+        with pytest.raises(BusFullError, match="buffer full") as refused:
+            await bus.publish_many(ORDERS, [order(i) for i in range(1, 8)])
+        assert refused.value.published == 4  # the buffer's 5 places: bot_1-0 and four of the batch
+        await asyncio.to_thread(persistent_redis.restart_stopped)
+        async with asyncio.timeout(10):
+            await bus.flush()
+        got = await receive(sub, 5, within=10)
+        assert payload_ids(got) == [f"bot_1-{i}" for i in range(5)]
+        assert await nothing_more(sub) == []
 
 
 async def test_a_refused_durable_batch_is_kept_whole_and_sent_again_in_order(

@@ -3,27 +3,34 @@
 The bots of a process that trade a symbol are fed from one subscription of
 ``connection-manager:market-data:<SYMBOL>`` and one task: each message goes to every bot in turn,
 in the order the bus delivered it, as a call rather than a task woken per bot (with 100 bots a
-bar's wake-ups alone cost about as much as their decisions). A bar is decided by every bot first
-(their orders published), then, after one yield that lets the orders' readers run (the
-aggregator), every bot that decided something reports it (its log lines, its status).
+bar's wake-ups alone cost about as much as their decisions). A bar is decided by every bot first,
+each in one call that does not wait (``market_bar``: the strategy, then its orders built); then
+every bot's orders are published in one batch (``publish_many``: in the bots' order, each bot's in
+its own order), then, after one yield that lets the orders' readers run (the aggregator), every
+bot that decided something reports it (its log lines, its status). Python's garbage collector
+does not run until the orders are out: a bar's allocations trigger it after.
 
 A bot that cannot take a message at once (it is warming up, the bar follows a gap it fills from
 History first, or it is busy sending) keeps the message, and every one after it, in its own queue
 that its own task handles in order (``BotService.market_bar``): the other bots are not held up,
 and each bot still sees its market data one message at a time, in order. Only a bus that refuses
-a bot's order (``aggregator:orders`` full) holds the feed, as it would hold every bot sending.
+the orders (``aggregator:orders`` full) holds the feed, as it would hold every bot sending; a bot
+whose orders could not be published fails (as a bot whose publish raised always did).
 """
 
 from __future__ import annotations
 
 import asyncio
+import gc
 import time
 import weakref
+from collections.abc import Sequence
 from typing import Protocol
 
-from tsxbot.bus import MessageBus, Subscription
+from tsxbot.bots.orders import OrderMessage
+from tsxbot.bus import BusFullError, MessageBus, Subscription
 from tsxbot.log import get_logger
-from tsxbot.messages import Bar, MarketTrade, Quote, channels
+from tsxbot.messages import Bar, Envelope, MarketTrade, Quote, channels, utc_now
 
 __all__ = ["FedBot", "MarketFeed", "join_market_feed"]
 
@@ -35,8 +42,12 @@ class FedBot(Protocol):
 
     bot_id: str
 
-    async def market_bar(self, bar: Bar, received: float) -> bool:
-        """Decides ``bar`` (orders published); True when it has a report to make after it."""
+    def market_bar(self, bar: Bar, received: float) -> list[OrderMessage] | None:
+        """Decides ``bar`` without waiting: the orders to publish; None when it has nothing to
+        send nor report after it."""
+
+    def orders_sent(self, orders: Sequence[OrderMessage], seconds: float) -> None:
+        """``orders`` were published, ``seconds`` after the bar came."""
 
     def market_flow(self, payload: MarketTrade | Quote) -> None:
         """A print or a quote."""
@@ -151,19 +162,32 @@ class MarketFeed:
                 # Depth: no bot reads it.
 
     async def _bar(self, bar: Bar) -> None:
-        """Every bot decides the bar, then the ones that decided something report it."""
+        """Every bot decides the bar, their orders go out in one batch, then the bots that decided
+        something report it. Python's garbage collector waits until the orders are out (and their
+        readers had their turn): a collection the bar's allocations would trigger comes after."""
         received = time.perf_counter()
         due: list[FedBot] = []
+        sending: list[tuple[FedBot, list[OrderMessage]]] = []
+        collecting = gc.isenabled()
+        gc.disable()
         try:
             for bot in self.bots:
                 try:
-                    if await bot.market_bar(bar, received):
-                        due.append(bot)
+                    orders = bot.market_bar(bar, received)
                 except Exception as exc:
                     self._failed(bot, exc)
+                    continue
+                if orders is not None:
+                    due.append(bot)
+                    if orders:
+                        sending.append((bot, orders))
+            if sending:
+                await self._send(sending, received)
             if due:
                 await asyncio.sleep(0)  # the orders are out: their readers come first
         finally:
+            if collecting:
+                gc.enable()
             for bot in due:
                 bot.say_deferred()
         for bot in due:
@@ -171,6 +195,29 @@ class MarketFeed:
                 await bot.publish_status()
             except Exception as exc:
                 self._failed(bot, exc)
+
+    async def _send(self, sending: list[tuple[FedBot, list[OrderMessage]]], received: float) -> None:
+        """The bar's orders, every bot's, published in one batch; a bot whose orders were not all
+        published fails."""
+        now = utc_now()
+        envelopes = [
+            Envelope.wrap(order, bot.bot_id, timestamp=now) for bot, orders in sending for order in orders
+        ]
+        try:
+            await self.bus.publish_many(channels.AGGREGATOR_ORDERS, envelopes)
+        except Exception as exc:
+            published = exc.published if isinstance(exc, BusFullError) else 0
+            out = []
+            for bot, orders in sending:
+                published -= len(orders)
+                if published >= 0:
+                    out.append((bot, orders))
+                else:
+                    self._failed(bot, exc)
+            sending = out
+        seconds = time.perf_counter() - received
+        for bot, orders in sending:
+            bot.orders_sent(orders, seconds)
 
     def _failed(self, bot: FedBot, error: Exception) -> None:
         """A bot's market data ends with an error it did not handle (as its own reader task

@@ -11,9 +11,12 @@ from tsxbot.messages import OrderSubmission, Side, UpdateStopLossTakeProfit
 from tsxbot.strategy.signals import Exit, MoveStop, MoveTarget
 from tsxbot.strategy.sizing import Sized
 
-__all__ = ["entry_submission", "exit_submission", "sltp_command"]
+__all__ = ["OrderMessage", "entry_submission", "exit_submission", "sltp_command"]
 
 _NS = 1_000_000_000
+
+# What a bot sends on ``aggregator:orders`` for its strategy's outcomes.
+OrderMessage = OrderSubmission | UpdateStopLossTakeProfit
 
 
 def _stamp(bar_end_ns: int, n: int) -> str:

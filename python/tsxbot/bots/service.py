@@ -27,6 +27,7 @@ import contextlib
 import datetime as dt
 import itertools
 import time
+import zlib
 from collections import Counter, deque
 from collections.abc import Callable, Coroutine, Sequence
 from typing import Any
@@ -36,7 +37,7 @@ import msgspec
 from tsxbot.aggregator.registry import config_hash
 from tsxbot.bars import timeframe_seconds
 from tsxbot.bots.feed import MarketFeed, join_market_feed
-from tsxbot.bots.orders import entry_submission, exit_submission, sltp_command
+from tsxbot.bots.orders import OrderMessage, entry_submission, exit_submission, sltp_command
 from tsxbot.bots.resample import BarResampler
 from tsxbot.bus import MessageBus, Subscription
 from tsxbot.bus.history import HistoryReplies
@@ -75,7 +76,7 @@ from tsxbot.strategy.bar import BarLike, ClosedBar, closed_bar
 from tsxbot.strategy.engine import Outcome, StrategyEngine
 from tsxbot.strategy.position import Position
 from tsxbot.strategy.registry import load_strategy
-from tsxbot.strategy.signals import Exit, MoveStop, MoveTarget, Reason
+from tsxbot.strategy.signals import Exit, MoveStop, Reason
 from tsxbot.strategy.sizing import Sized
 from tsxbot.strategy.skip import Skip
 
@@ -99,16 +100,19 @@ class _SharedConversion:
     """The bots of one process receive the same message objects (``tsxbot.bots.feed``): the
     conversion each needs (a bar to a ``ClosedBar``, a print's or a quote's time to nanoseconds)
     is made once for all of them. A bar is kept by the message's identity (the last one only); a
-    time by its value (the last ``TIMES_KEPT``: a bot with its own queue of market data reads the
-    same prints a little later)."""
+    time by its identity (the last one) and by its value (the last ``TIMES_KEPT``: a bot with its
+    own queue of market data reads the same prints a little later)."""
 
     TIMES_KEPT = 4096
-    __slots__ = ("_bar", "_closed", "_times")
+    __slots__ = ("_bar", "_closed", "_last_ns", "_last_time", "_times")
 
     def __init__(self) -> None:
         self._bar: Bar | None = None
         self._closed: ClosedBar | None = None
         self._times: dict[dt.datetime, int] = {}
+        # The last time converted, by identity: every bot of the feed asks for the same object.
+        self._last_time: dt.datetime | None = None
+        self._last_ns = 0
 
     def closed_bar(self, message: Bar) -> ClosedBar:
         if message is not self._bar or self._closed is None:
@@ -117,16 +121,28 @@ class _SharedConversion:
         return self._closed
 
     def ns(self, when: dt.datetime) -> int:
+        if when is self._last_time:
+            return self._last_ns
         times = self._times
         found = times.get(when)
         if found is None:
             if len(times) >= self.TIMES_KEPT:
                 times.clear()
             found = times[when] = to_ns(when)
+        self._last_time, self._last_ns = when, found
         return found
 
 
 _SHARED = _SharedConversion()
+
+
+def _entry_words(sized: Sized) -> str:
+    """An entry as the status and the log say it."""
+    target = "none" if sized.target is None else f"{sized.target:g}"
+    return (
+        f"{sized.reason.setup}: {sized.side} {sized.quantity} at ~{sized.entry:g}, "
+        f"stop {sized.stop:g}, target {target}"
+    )
 
 
 class BotService(Service):
@@ -169,7 +185,8 @@ class BotService(Service):
         # Round trips closed this trading day (reset at the trading-day roll, 17:00 CT for CME).
         self.trades_today = 0
         self.trading_date: int | None = None
-        self.last_signal: str | None = None
+        # The last order the strategy's signals made: an entry is put in words when first read.
+        self._last_signal: str | Sized | None = None
         self.last_skip: str | None = None
         self.skip_reason: str | None = None
         self.skips: Counter[str] = Counter()
@@ -326,12 +343,18 @@ class BotService(Service):
         self._died("market", error)
 
     async def _heartbeats(self) -> None:
+        """A heartbeat (and the status) at start, then every ``HEARTBEAT_SECONDS``. Each bot of a
+        process beats at its own phase (from its id): 100 bots started together would otherwise
+        publish their 100 statuses at the same moment, and a bar coming then would wait for them."""
+        phase = zlib.crc32(self.bot_id.encode()) / 2**32
+        wait = HEARTBEAT_SECONDS * phase
         while not self._stopping:
             await self._publish(
                 channels.AGGREGATOR_HEARTBEATS, BotHeartbeat(bot_id=self.bot_id, state=self.state)
             )
             await self.publish_status()
-            await asyncio.sleep(HEARTBEAT_SECONDS)
+            await asyncio.sleep(wait)
+            wait = HEARTBEAT_SECONDS
 
     # --- warm-up and history ----------------------------------------------------------------------
 
@@ -387,33 +410,45 @@ class BotService(Service):
 
     # --- market data ------------------------------------------------------------------------------
 
-    async def market_bar(self, message: Bar, received: float) -> bool:
+    def market_bar(self, message: Bar, received: float) -> list[OrderMessage] | None:
         """A bar from the process's market feed (received at ``received``, ``perf_counter``),
-        decided now: its orders are published before this returns; what reports them (their log
-        lines: ``say_deferred``, the status) is left to the feed, once every bot of the process has
-        decided the bar. True when there is a report to make.
+        decided now, without waiting: the orders it calls for, which the feed publishes in one
+        batch with the other bots' (then calls ``orders_sent``); what reports them (their log
+        lines: ``say_deferred``, the status) is left to the feed, once every bot's orders are out.
+        None when there is nothing to send nor report ([]: a report and no order).
 
         A bar the bot cannot decide at once waits in the bot's own queue, handled in order by its
         own task, with every message after it: a bar that comes while the bot warms up (held for
         the warm-up), one after a gap (filled from History first), one while the bot is busy
         sending (its lock held)."""
         if self._stopping:
-            return False
+            return None
         if self._market_backlog is not None:
             self._queue_market(message)
-            return False
+            return None
         if self._held_bars is not None:
             self._held_bars.append(message)
-            return False
+            return None
         if not message.complete or message.timeframe != "1m":
-            return False
+            return None
         bar = _SHARED.closed_bar(message)
         if self.last_bar_end is not None and bar.end <= self.last_bar_end:
-            return False  # already seen (History and the live feed overlap)
+            return None  # already seen (History and the live feed overlap)
         if self._lock.locked() or self._gap_before(bar):
             self._queue_market(message)
-            return False
-        return await self._decide(bar, received) or self._status_due()
+            return None
+        # Nothing else runs until the feed publishes the orders: no lock needed here.
+        decided = self._feed_bar(bar, warm=False)
+        if any(outcomes for _bar, outcomes in decided):
+            return self.orders(decided)
+        return [] if self._status_due() else None
+
+    def orders_sent(self, orders: Sequence[OrderMessage], seconds: float) -> None:
+        """The feed published ``orders`` (``market_bar``'s), ``seconds`` after the bar came."""
+        for order in orders:
+            if type(order) is OrderSubmission:
+                self.decision_seconds.append(seconds)
+                return
 
     def market_flow(self, payload: MarketTrade | Quote) -> None:
         """A print or a quote from the process's market feed."""
@@ -528,10 +563,10 @@ class BotService(Service):
             decided = self._feed_bar(bar, warm=False)
             acted = any(outcomes for _bar, outcomes in decided)
             if acted:
-                sent = self.counters["submissions"]
-                await self.act(decided)
-                if received is not None and self.counters["submissions"] > sent:
-                    self.decision_seconds.append(time.perf_counter() - received)
+                orders = self.orders(decided)
+                await self.send(orders)
+                if received is not None:
+                    self.orders_sent(orders, time.perf_counter() - received)
         return acted
 
     def _say(self, event: str, **fields: Any) -> None:
@@ -541,7 +576,17 @@ class BotService(Service):
     def say_deferred(self) -> None:
         said, self._said = self._said, []
         for event, fields in said:
+            signal = fields.get("signal")
+            if isinstance(signal, Sized):
+                fields["signal"] = _entry_words(signal)
             log.info(event, bot=self.bot_id, **fields)
+
+    @property
+    def last_signal(self) -> str | None:
+        signal = self._last_signal
+        if isinstance(signal, Sized):
+            signal = self._last_signal = _entry_words(signal)
+        return signal
 
     def _feed_bar(self, bar: ClosedBar, *, warm: bool) -> list[tuple[BarLike, list[Outcome]]]:
         """One one-minute bar into the strategy's timeframe; the outcomes of each bar it completes."""
@@ -601,12 +646,24 @@ class BotService(Service):
 
     # --- decisions to orders ----------------------------------------------------------------------
 
-    async def act(self, decided: Sequence[tuple[BarLike, list[Outcome]]]) -> None:
+    async def send(self, orders: Sequence[OrderMessage]) -> None:
+        """``orders`` on ``aggregator:orders``, in order, in one batch."""
+        if orders:
+            envelopes = [Envelope.wrap(order, self.bot_id) for order in orders]
+            await self.bus.publish_many(channels.AGGREGATOR_ORDERS, envelopes)
+
+    def orders(self, decided: Sequence[tuple[BarLike, list[Outcome]]]) -> list[OrderMessage]:
+        """The messages for ``aggregator:orders`` the outcomes call for, in order, with the bot's
+        bookkeeping of them (entries in flight, last signal, skips, counters, log records)."""
+        out: list[OrderMessage] = []
         for bar, outcomes in decided:
             for outcome in outcomes:
-                await self._act_one(bar, outcome)
+                order = self._order(bar, outcome)
+                if order is not None:
+                    out.append(order)
+        return out
 
-    async def _act_one(self, bar: BarLike, outcome: Outcome) -> None:
+    def _order(self, bar: BarLike, outcome: Outcome) -> OrderMessage | None:
         n = next(self._order_seq)
         if isinstance(outcome, Skip):
             self.counters["skips"] += 1
@@ -621,33 +678,29 @@ class BotService(Service):
                 reason=outcome.kind.value,
                 detail=outcome.detail,
             )
-            return
+            return None
         if isinstance(outcome, Sized):
             submission = entry_submission(outcome, self.symbol, self.tick_size, bar.end, n)
             self.entries[submission.order_id] = outcome
-            target = "none" if outcome.target is None else f"{outcome.target:g}"
-            self.last_signal = (
-                f"{outcome.reason.setup}: {outcome.side} {outcome.quantity} at ~{outcome.entry:g}, "
-                f"stop {outcome.stop:g}, target {target}"
-            )
-            await self._submit(submission)
-            self._say("entry sent", signal=self.last_signal, order_id=submission.order_id)
-        elif isinstance(outcome, Exit):
+            self._last_signal = outcome
+            self.counters["submissions"] += 1
+            self._say("entry sent", signal=outcome, order_id=submission.order_id)
+            return submission
+        if isinstance(outcome, Exit):
             exit_order = exit_submission(self.engine.ctx.position.quantity, outcome, self.symbol, bar.end, n)
             if exit_order is None:
-                return
-            self.last_signal = f"exit ({outcome.reason.setup}): {exit_order.side.value} {exit_order.quantity}"
-            await self._submit(exit_order)
-            self._say("exit sent", why=outcome.reason.setup, quantity=exit_order.quantity)
-        elif isinstance(outcome, (MoveStop, MoveTarget)):
-            command = sltp_command(outcome, self.bot_id, self.symbol, bar.end, n)
-            await self._publish(channels.AGGREGATOR_ORDERS, command)
-            self._say(
-                "stop/target moved",
-                why=outcome.reason.setup,
-                stop=command.stop_loss,
-                target=command.take_profit,
+                return None
+            self._last_signal = (
+                f"exit ({outcome.reason.setup}): {exit_order.side.value} {exit_order.quantity}"
             )
+            self.counters["submissions"] += 1
+            self._say("exit sent", why=outcome.reason.setup, quantity=exit_order.quantity)
+            return exit_order
+        command = sltp_command(outcome, self.bot_id, self.symbol, bar.end, n)  # MoveStop, MoveTarget
+        self._say(
+            "stop/target moved", why=outcome.reason.setup, stop=command.stop_loss, target=command.take_profit
+        )
+        return command
 
     async def _submit(self, submission: OrderSubmission) -> None:
         self.counters["submissions"] += 1

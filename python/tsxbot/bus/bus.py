@@ -6,6 +6,11 @@
   handled once per group by message id; when the bus cannot take it (Redis down longer than the
   bounded buffer lasts, or a group that far behind) ``publish`` waits, then raises
   ``BusFullError``: never a silent loss.
+- ``await bus.publish_many(channel, envelopes)``: the same as publishing each in turn (same
+  order, same guarantees), in one call: the in-process bus checks the consumers' room once, the
+  Redis bus encodes them into its buffer and wakes its writer once (one pipelined batch). A durable
+  batch's message ids are all checked before any is published; when one cannot be published
+  (``BusFullError``), the ones before it were (``error.published``), it and those after not.
 - ``await bus.subscribe(channels, group=..., consumer=...)``: one subscription for any number of
   channels, ephemeral and durable mixed. Durable channels need a consumer ``group`` (the service:
   ``connection-manager``, ``aggregator``, ``bot_1``): each message goes to one consumer of each
@@ -19,7 +24,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from tsxbot.bus.errors import BusUsageError
 from tsxbot.bus.journal import Journal
@@ -36,8 +41,12 @@ class MessageBus(ABC):
     async def start(self) -> None:
         """Connects (Redis) and starts background work. ``publish`` buffers before it."""
 
+    async def publish(self, channel: Channel, envelope: AnyEnvelope) -> None:
+        await self.publish_many(channel, (envelope,))
+
     @abstractmethod
-    async def publish(self, channel: Channel, envelope: AnyEnvelope) -> None: ...
+    async def publish_many(self, channel: Channel, envelopes: Sequence[AnyEnvelope]) -> None:
+        """``envelopes`` published on ``channel`` in order, as ``publish`` one after another."""
 
     @abstractmethod
     async def flush(self) -> None:

@@ -14,12 +14,14 @@ class BusClosedError(BusError):
 class BusFullError(BusError):
     """A durable message could not be queued: the bounded buffer stayed full for the whole
     publish timeout (Redis down for that long, or a consumer group that far behind). The message
-    was NOT published; the caller decides (retry, halt trading, alert)."""
+    was NOT published; the caller decides (retry, halt trading, alert). From ``publish_many``:
+    the ``published`` messages of the batch before it were published, it and those after not."""
 
-    def __init__(self, channel: str, buffered: int, timeout_s: float) -> None:
+    def __init__(self, channel: str, buffered: int, timeout_s: float, *, published: int = 0) -> None:
         self.channel = channel
         self.buffered = buffered
         self.timeout_s = timeout_s
+        self.published = published
         super().__init__(
             f"durable message on {channel!r} not published: buffer full ({buffered} messages) "
             f"for {timeout_s:g} s"

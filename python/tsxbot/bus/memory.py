@@ -9,7 +9,7 @@ no I/O. Envelopes pass through as objects (never encoded): treat them as immutab
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from tsxbot.bus.bus import MessageBus, durable_message_id, subscription_channels, subscription_name
 from tsxbot.bus.errors import BusClosedError, BusFullError
@@ -61,27 +61,47 @@ class MemoryBus(MessageBus):
             raise BusClosedError("the bus is closed")
 
     async def publish(self, channel: Channel, envelope: AnyEnvelope) -> None:
+        if channel.durable:
+            await self.publish_many(channel, (envelope,))
+            return
+        # Every print and quote comes this way: no batch built for one message.
+        if self._closed:
+            raise BusClosedError("the bus is closed")
+        self._counters.published += 1
+        self._fan_out(channel, envelope)
+
+    async def publish_many(self, channel: Channel, envelopes: Sequence[AnyEnvelope]) -> None:
         if self._closed:
             raise BusClosedError("the bus is closed")
         if not channel.durable:
-            self._counters.published += 1
-            subscriptions = self._ephemeral.get(channel.name)
-            if subscriptions:
-                message = Message(channel, envelope)
-                for subscription in subscriptions:
-                    subscription._push_ephemeral(message)
+            self._counters.published += len(envelopes)
+            for envelope in envelopes:
+                self._fan_out(channel, envelope)
             return
-        message_id = durable_message_id(channel, envelope)
+        message_ids = [durable_message_id(channel, envelope) for envelope in envelopes]
         stream = self._stream(channel)
-        if stream.backlog() >= stream.backlog_limit:
-            timeout = self.config.durable_publish_timeout_seconds
-            if not await stream.wait_for_space(timeout):
-                self._counters.full_errors += 1
-                raise BusFullError(channel.name, stream.backlog(), timeout)
-            if self._closed:
-                raise BusClosedError("the bus is closed")
-        self._counters.published += 1
-        stream.append(envelope, message_id)
+        # Nothing else runs between two appends: each takes one place of the room left.
+        room = stream.backlog_limit - stream.backlog()
+        for published, (envelope, message_id) in enumerate(zip(envelopes, message_ids, strict=True)):
+            if room <= 0:
+                timeout = self.config.durable_publish_timeout_seconds
+                if not await stream.wait_for_space(timeout):
+                    self._counters.full_errors += 1
+                    raise BusFullError(channel.name, stream.backlog(), timeout, published=published)
+                if self._closed:
+                    raise BusClosedError("the bus is closed")
+                room = stream.backlog_limit - stream.backlog()
+            self._counters.published += 1
+            stream.append(envelope, message_id)
+            room -= 1
+
+    def _fan_out(self, channel: Channel, envelope: AnyEnvelope) -> None:
+        """An ephemeral message to whoever is subscribed now."""
+        subscriptions = self._ephemeral.get(channel.name)
+        if subscriptions:
+            message = Message(channel, envelope)
+            for subscription in subscriptions:
+                subscription._push_ephemeral(message)
 
     async def flush(self) -> None:
         """Nothing to wait for: ``publish`` hands every message over before it returns."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from urllib.parse import urlsplit, urlunsplit
 
 from tsxbot.bus.backoff import Backoff
@@ -98,7 +98,13 @@ class RedisBus(MessageBus):
     async def publish(self, channel: Channel, envelope: AnyEnvelope) -> None:
         if channel.durable:
             durable_message_id(channel, envelope)
-        await self._publisher.publish(channel, envelope)
+        await self._publisher.publish_many(channel, (envelope,))
+
+    async def publish_many(self, channel: Channel, envelopes: Sequence[AnyEnvelope]) -> None:
+        if channel.durable:
+            for envelope in envelopes:
+                durable_message_id(channel, envelope)
+        await self._publisher.publish_many(channel, envelopes)
 
     async def flush(self) -> None:
         await self._publisher.flush()

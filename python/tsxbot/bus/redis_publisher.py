@@ -23,6 +23,7 @@ import asyncio
 import contextlib
 import itertools
 from collections import deque
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -124,27 +125,30 @@ class RedisPublisher:
             self._next_trim = asyncio.get_running_loop().time() + self._config.stream_trim_interval_seconds
             self._task = asyncio.create_task(self._run(), name="bus-redis-publisher")
 
-    async def publish(self, channel: Channel, envelope: AnyEnvelope) -> None:
+    async def publish_many(self, channel: Channel, envelopes: Sequence[AnyEnvelope]) -> None:
+        """Into the buffer in order; the writer is woken once (the batch goes in one pipeline)."""
         if self._closing:
             raise BusClosedError("the bus is closed")
         header = self._headers.get(channel.name)
         if header is None:
             header = self._headers[channel.name] = self._header(channel)
-        data = encode(envelope)
-        command = b"%s$%d\r\n%s\r\n" % (header, len(data), data)
         capacity = self._config.publish_buffer_size
-        if channel.durable:
-            if len(self._durable) >= capacity:
-                await self._wait_for_room(channel)
-            self._durable.append(command)
-        else:
-            if len(self._ephemeral) >= capacity:
-                self._ephemeral.popleft()
-                self.counters.dropped += 1
-                self._done += 1
-            self._ephemeral.append(command)
-        self.counters.published += 1
-        self._enqueued += 1
+        for published, envelope in enumerate(envelopes):
+            data = encode(envelope)
+            command = b"%s$%d\r\n%s\r\n" % (header, len(data), data)
+            if channel.durable:
+                if len(self._durable) >= capacity:
+                    self._wake.set()  # what this batch buffered goes out while it waits
+                    await self._wait_for_room(channel, published)
+                self._durable.append(command)
+            else:
+                if len(self._ephemeral) >= capacity:
+                    self._ephemeral.popleft()
+                    self.counters.dropped += 1
+                    self._done += 1
+                self._ephemeral.append(command)
+            self.counters.published += 1
+            self._enqueued += 1
         self._wake.set()
 
     async def flush(self) -> None:
@@ -198,7 +202,7 @@ class RedisPublisher:
         # Everything but the last (empty) argument: the data is appended per message.
         return head[: -len(b"$0\r\n\r\n")]
 
-    async def _wait_for_room(self, channel: Channel) -> None:
+    async def _wait_for_room(self, channel: Channel, published: int) -> None:
         timeout = self._config.durable_publish_timeout_seconds
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
@@ -211,7 +215,7 @@ class RedisPublisher:
                 await asyncio.wait_for(self._room.wait(), remaining)
             except TimeoutError:
                 self.counters.full_errors += 1
-                raise BusFullError(channel.name, len(self._durable), timeout) from None
+                raise BusFullError(channel.name, len(self._durable), timeout, published=published) from None
             if self._closing:
                 raise BusClosedError("the bus is closed")
 
