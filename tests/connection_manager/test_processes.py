@@ -105,8 +105,15 @@ async def test_connection_manager_process_over_redis(tmp_path: Path, redis: Redi
                         await message.ack()
 
                 collector = asyncio.create_task(collect())
+                # The fill can come ahead of the command's result (the hub's event is published
+                # while the REST answer is still on its way back): wait for both.
                 await eventually(
-                    lambda: any(isinstance(p, Fill) for p in seen), within=15, what="fill over Redis"
+                    lambda: (
+                        any(isinstance(p, Fill) for p in seen)
+                        and any(isinstance(p, CommandResult) for p in seen)
+                    ),
+                    within=15,
+                    what="fill and command result over Redis",
                 )
                 collector.cancel()
                 result = next(p for p in seen if isinstance(p, CommandResult))
