@@ -1,8 +1,12 @@
 """Thousands of generated malformed requests against the running connection manager's HTTP API
 (real HTTP, a real simulator behind it): bad JSON, wrong types, huge integers, floats, NaN,
 deep nesting, invalid UTF-8, huge bodies, missing fields, wrong content types, bad keys. Never a
-5xx, never a hang, /health stays up, no command is left "started" in the journal, and a good
-order placed right after still fills."""
+5xx, never a hang, /health stays up, no command is left "started" in the journal, every command
+the manager executed was one the API answered 200 or 422 (none hidden behind a refusal), a body
+that is not a command to a strict reader (not UTF-8 JSON, no commandId) is never executed, and a
+good order placed right after still fills. Sent through ``support.plain_http`` (one keep-alive
+connection, reopened when the server closes it; never a resend), which also sends what h11 would
+not (a DEL in a header value: aiohttp's parser answers 400 and closes)."""
 
 from __future__ import annotations
 
@@ -20,6 +24,7 @@ from hypothesis import strategies as st
 
 from support.bus_helpers import eventually
 from support.cm_harness import API_KEY, Harness, place
+from support.plain_http import IllegalHeader, PlainClient
 from support.sim import PRACTICE
 from tsxbot.connection_manager.service import ConnectionManager
 from tsxbot.messages import Fill
@@ -192,12 +197,15 @@ class Tally:
     statuses: dict[int, int] = field(default_factory=dict)
     # commandId -> the statuses it was answered with (to check the journal afterwards)
     command_ids: dict[str, set[int]] = field(default_factory=dict)
+    executed: int = 0  # answers only an executed command gets (200, 422), /command and update-sltp
     slowest: float = 0.0
 
 
 def command_id_of(body: bytes) -> str | None:
+    """The body's commandId as a strict reader sees it (UTF-8 only: ``json.loads`` of bytes would
+    let UTF-8-encoded surrogates through)."""
     try:
-        value = json.loads(body)
+        value = json.loads(body.decode("utf-8"))
     except (ValueError, RecursionError):
         return None
     payload = value.get("payload") if isinstance(value, dict) else None
@@ -206,7 +214,7 @@ def command_id_of(body: bytes) -> str | None:
 
 
 def fuzz(base_url: str, tally: Tally) -> None:
-    with httpx.Client(base_url=base_url, timeout=10) as http:
+    with PlainClient(base_url, timeout=10) as http:
 
         @settings(
             max_examples=EXAMPLES,
@@ -236,14 +244,19 @@ def fuzz(base_url: str, tally: Tally) -> None:
                     headers=headers,
                     params=params,
                 )
-            except httpx.LocalProtocolError:
-                return  # the client itself would not send it (an illegal header): nothing to test
+            except IllegalHeader:
+                return  # HTTP cannot carry it (NUL, CR, LF in a header): nothing to test
             tally.slowest = max(tally.slowest, time.monotonic() - started)
             tally.sent += 1
             tally.statuses[response.status_code] = tally.statuses.get(response.status_code, 0) + 1
             assert response.status_code < 500, (request, response.status_code, response.text[:300])
-            if request.path.startswith("/command") and (command_id := command_id_of(request.body)):
+            command_id = command_id_of(request.body) if request.path.startswith("/command") else None
+            if command_id is not None:
                 tally.command_ids.setdefault(command_id, set()).add(response.status_code)
+            elif request.path.startswith("/command"):  # not JSON, or no commandId: never executed
+                assert response.status_code not in (200, 422), (request, response.status_code)
+            if request.method == "POST" and response.status_code in (200, 422):
+                tally.executed += int(not request.path.startswith("/current-account/"))
 
         one()
         # A few bodies far over the size limit, and one that is only big.
@@ -266,6 +279,10 @@ async def test_thousands_of_malformed_requests_never_get_a_5xx(
     assert tally.statuses.get(400, 0) > EXAMPLES / 4, tally.statuses  # mostly refused as malformed
     assert tally.slowest < 10, tally.slowest  # never a hang
     print(f"fuzz: {tally.sent} requests in {elapsed:.1f} s, statuses {sorted(tally.statuses.items())}")
+    # Every command that reached the executor (run, or answered from its cache) was one the API
+    # answered as executed: none ran behind a refusal (e.g. a body that is not UTF-8).
+    executor = manager.executor
+    assert executor.executed + executor.repeats == tally.executed, (executor.executed, executor.repeats)
     async with httpx.AsyncClient(base_url=base_url, timeout=10) as http:
         assert (await http.get("/health")).status_code == 200
         # Every command the API refused as malformed left nothing in the journal; every one it

@@ -65,6 +65,15 @@ async def test_malformed_commands_are_4xx_naming_the_problem_and_leave_no_journa
     response = await http.post("/command", content=invalid_utf8, headers=KEY)
     assert response.status_code == 400, response.text
     assert "UTF-8" in response.json()["error"]
+    # msgspec skips a key the command does not have (a corrupted optional field's name, an unknown
+    # field) without checking its UTF-8: the body as a whole must be UTF-8, or the order goes through.
+    key = msgspec.json.encode(command("utf8-key")).replace(b'"orderType"', b'"order\xffType"')
+    unknown = msgspec.json.encode(command("utf8-unknown"))[:-2] + b',"note":"\xed\xa0\x80"}}'
+    for tag, corrupted in (("utf8-key", key), ("utf8-unknown", unknown)):
+        response = await http.post("/command", content=corrupted, headers=KEY)
+        assert response.status_code == 400, (tag, response.text)
+        assert "UTF-8" in response.json()["error"], tag
+        assert await nothing_journaled(manager, f"cmd-{tag}"), tag
 
     deep = b'{"type": "PLACE_ORDER", "payload": ' + b"[" * 1000 + b"]" * 1000 + b"}"
     response = await http.post("/command", content=deep, headers=KEY)

@@ -282,6 +282,12 @@ class ConnectionManagerApi:
         if not data.strip():
             return _error(400, "empty request body: send a JSON object")
         try:
+            # The whole body: msgspec skips a key the type does not have (and its value) without
+            # checking its UTF-8, so a body that is not JSON would otherwise go through.
+            data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            return _error(400, f"invalid request body: not UTF-8 ({exc.reason} at byte {exc.start})")
+        try:
             return msgspec.json.decode(data, type=tp)
         except BAD_BODY as exc:
             return _error(400, f"invalid request body: {_reason(exc)}")
