@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import errno
 from collections import deque
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
@@ -744,11 +745,14 @@ class ConnectionManager(Service):
 
 
 def _short_cause(exc: GatewayError) -> str:
-    """Why a login attempt failed, briefly: ``connection refused`` rather than httpx's chain."""
+    """Why a login attempt failed, briefly: ``connection refused`` rather than the HTTP client's
+    chain (aiohttp's connector error is itself an OSError carrying the errno)."""
     if isinstance(exc, TransportError):
         cause: BaseException | None = exc
-        while cause is not None:  # the OSError under httpx's ConnectError says what happened
-            if isinstance(cause, ConnectionRefusedError):
+        while cause is not None:  # the OSError under the client's connect error says what happened
+            if isinstance(cause, ConnectionRefusedError) or (
+                isinstance(cause, OSError) and cause.errno == errno.ECONNREFUSED
+            ):
                 return "connection refused"
             if isinstance(cause, OSError) and cause.strerror:
                 return cause.strerror.lower()
