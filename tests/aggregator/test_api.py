@@ -83,6 +83,23 @@ async def test_the_kill_switch_from_the_api_records_who_and_why(
     assert flat.json()["tradingState"] == "HALTED"
 
 
+async def test_a_body_that_is_not_utf8_is_a_400_naming_the_byte_and_changes_nothing(
+    agg: AggHarness, api: httpx.AsyncClient
+) -> None:
+    """Invalid UTF-8 in an unknown key of a kill-switch body: a 400 naming the byte (the shared body
+    decoder), no state change and no event recorded (nothing for the journal)."""
+    recorded = agg.agg.account.recorded
+    json_type = {"Content-Type": "application/json"}
+    for path in ("/halt", "/flatten", "/bots/bot_3/pause"):
+        answer = await api.post(path, content=b'{"requestedBy":"mallory","\xff":1}', headers=json_type)
+        assert answer.status_code == 400, (path, answer.text)
+        assert "not UTF-8 (invalid start byte at byte 26)" in answer.json()["error"], answer.text
+    status = (await api.get("/status")).json()
+    assert status["tradingState"] == "ACTIVE" and status["why"] == {}
+    assert agg.agg.account.recorded == recorded
+    assert (await api.get("/risk/events")).json()["events"] == []
+
+
 async def test_prometheus_metrics(agg: AggHarness, api: httpx.AsyncClient) -> None:
     await api.post("/halt", json={"requestedBy": "ops"})
     assert agg.agg.monitoring is not None

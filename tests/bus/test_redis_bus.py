@@ -14,7 +14,7 @@ from support.redis_proxy import RedisProxy
 from support.redis_server import RedisServer
 from tsxbot.bus import BusFullError, RedisBus, Subscription
 from tsxbot.bus.resp import RedisAddress, RespConnection
-from tsxbot.messages import channels
+from tsxbot.messages import MessageDecodeError, channels, encode
 
 MES = channels.market_data("MES")
 ORDERS = channels.AGGREGATOR_ORDERS
@@ -53,6 +53,37 @@ async def test_malformed_messages_on_the_wire_never_reach_or_stop_a_consumer(
         # Dead-lettered entries were acknowledged: nothing stays pending for the group.
         pending = await raw.call("XPENDING", f"{namespace}:{ORDERS.name}", "aggregator")
         assert pending[0] == 0
+    finally:
+        await raw.close()
+        await bus.close()
+
+
+async def test_invalid_utf8_in_an_unknown_key_is_dead_lettered_as_not_json(
+    redis: RedisServer, namespace: str
+) -> None:
+    """A durable message whose only fault is invalid UTF-8 in a key the envelope does not have is
+    malformed: dead-lettered with its typed reason, never delivered."""
+    bus = RedisBus(bus_config("redis", redis.url, namespace))
+    await bus.start()
+    reasons: list[str] = []
+
+    async def on_malformed(_channel: channels.Channel, _data: bytes, exc: MessageDecodeError) -> None:
+        reasons.append(exc.kind.value)
+
+    sub = await bus.subscribe(ORDERS, group="aggregator", on_malformed=on_malformed)
+    raw = await _redis(redis)
+    try:
+        corrupted = encode(order(1))[:-1] + b',"note\xff":1}'
+        await raw.call("XADD", f"{namespace}:{ORDERS.name}", "*", "d", corrupted)
+        await bus.publish(ORDERS, order(2))
+        await bus.flush()
+        (got,) = await receive(sub, 1)
+        await got.ack()
+        assert payload_ids([got]) == ["bot_1-2"]
+        await eventually(lambda: sub.metrics().dead_lettered == 1, what="dead-lettered")
+        assert reasons == ["NOT_JSON"]
+        dead = await raw.call("XRANGE", f"{namespace}:dead-letter", "-", "+")
+        assert [dict(zip(e[1][::2], e[1][1::2], strict=True))[b"data"] for e in dead] == [corrupted]
     finally:
         await raw.close()
         await bus.close()

@@ -137,6 +137,23 @@ def test_a_lone_surrogate_is_not_json() -> None:
     assert info.value.kind is DecodeErrorKind.NOT_JSON
 
 
+@pytest.mark.parametrize("where", ["envelope key", "payload key", "unknown payload value"])
+def test_invalid_utf8_in_an_unknown_key_is_not_json(where: str) -> None:
+    """msgspec skips an unknown key (and its value) of a typed Struct without checking its UTF-8:
+    the whole message is checked first, so such a message is malformed, not delivered."""
+    data = encode(Envelope.wrap(SAMPLES[0], "bot_1", timestamp=T0))
+    assert decode(data).payload == SAMPLES[0]
+    corrupted = {
+        "envelope key": data[:-1] + b',"note\xff":1}',
+        "payload key": data.replace(b'"payload":{', b'"payload":{"x\xed\xa0\x80":"y",'),
+        "unknown payload value": data.replace(b'"payload":{', b'"payload":{"n":"\xc3",'),
+    }[where]
+    error = kind_of(corrupted)
+    assert error.kind is DecodeErrorKind.NOT_JSON and "not UTF-8" in error.detail, error
+    at = error.detail.rsplit("at byte ", 1)[1].rstrip(")")
+    assert corrupted[int(at)] >= 0x80
+
+
 @given(
     st.recursive(
         st.none()

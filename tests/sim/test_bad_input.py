@@ -327,6 +327,21 @@ async def test_an_empty_body_says_a_body_is_required_and_malformed_json_says_whe
         )
 
 
+async def test_invalid_utf8_in_an_unknown_or_misspelt_property_is_a_400_and_places_nothing() -> None:
+    """ASP.NET reads the whole body as UTF-8 before binding, so a stray byte in a property the model
+    does not have (unknown, or an optional one misspelt) is malformed JSON: a 400, no order."""
+    async with running_sim() as s:
+        before = await _order_count(s)
+        order = b'{"accountId":%d,"contractId":"%s","type":2,"side":0,"size":1' % (COMBINE, MES.encode())
+        for corrupted in (order + b',"note\xff":1}', order + b',"customT\xffag":"x"}'):
+            errors = _problem(await _post(s, "Order/place", corrupted))
+            assert errors["$"][0].startswith("The JSON payload is not valid JSON (Invalid UTF-8"), errors
+        assert await _order_count(s) == before
+        good = await _post(s, "Order/place", order + b',"note":1}')
+        assert good.status_code == 200 and good.json()["success"] is True, good.text
+        assert await _order_count(s) == before + 1
+
+
 # --- 4. /admin/state shows subscriptions as plain JSON ---------------------------------------------
 
 

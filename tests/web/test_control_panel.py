@@ -152,6 +152,37 @@ async def test_params_are_checked_by_the_configs_rules_before_a_reload_is_sent(
     assert (sent.command, sent.params) == (BotCommand.RELOAD, {"fastPeriod": 8})  # only the valid one
 
 
+async def test_a_body_that_is_not_utf8_is_a_400_naming_the_byte_and_nothing_is_sent(
+    agg: AggHarness, panel: ControlPanel
+) -> None:
+    """Invalid UTF-8 in an unknown key (login, an aggregator action, a bot's params): a 400 naming
+    the byte from the shared body decoder; no session, no halt, no RELOAD on the bot's channel."""
+    bus = await agg.cm.bus()
+    control = await bus.subscribe(channels.bot_control("bot_2"), group="test-utf8")
+    json_type = {"Content-Type": "application/json"}
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{panel.port}", timeout=10) as http:
+        login = await http.post("/auth/login", content=b'{"key":"x","\xff":1}', headers=json_type)
+        assert login.status_code == 400 and "not UTF-8" in login.json()["error"], login.text
+        assert "at byte 12)" in login.json()["error"] and not http.cookies
+        admin = {"X-API-Key": API_KEY, **json_type}
+        for path, body, at in (
+            ("/api/aggregator/halt", b'{"reason":"x","by\xff":1}', 17),
+            ("/api/bots/bot_2/params", b'{"changes":{"fastPeriod":8},"x\xfe":1}', 30),
+        ):
+            answer = await http.post(path, content=body, headers=admin)
+            assert answer.status_code == 400, (path, answer.text)
+            assert f"not UTF-8 (invalid start byte at byte {at})" in answer.json()["error"], answer.text
+        assert agg.agg.account.state_name == "ACTIVE"
+        assert not [e for e in agg.agg.account.events if e.kind == "HALT"]
+        good = await http.post("/api/bots/bot_2/pause", headers=admin)  # the first on the channel
+        assert good.status_code == 202
+    async with asyncio.timeout(10):
+        message = await anext(aiter(control))
+    await message.ack()
+    await control.close()
+    assert message.envelope.payload.command == BotCommand.PAUSE
+
+
 async def test_an_aggregator_that_does_not_answer_is_a_503_and_nothing_is_done(agg: AggHarness) -> None:
     aggregator = await agg.start()
     dead = free_port()

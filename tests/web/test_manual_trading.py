@@ -177,6 +177,45 @@ async def test_the_ticket_previews_sends_as_bot_manual_and_shows_a_refusal(
         assert (await viewer.post("/api/order", json=points)).status_code == 403
 
 
+async def test_a_body_that_is_not_utf8_is_a_400_naming_the_byte_and_does_nothing(
+    agg: AggHarness, manual: ManualTrading
+) -> None:
+    """Invalid UTF-8 in an unknown key or a misspelt optional field's name: every action refuses it
+    naming the byte (the shared body decoder), and no order, position, flatten or halt follows."""
+    base = f"http://127.0.0.1:{manual.port}"
+    await agg.wait_mark("MES")  # the good order at the end has its price
+    cm = f"http://127.0.0.1:{agg.cm.managers[-1].api.port}"
+    ticket = b'{"symbol":"MES","side":"BUY","quantity":1,"stop":8,"target":16,'
+    bodies = {
+        "/api/order": ticket + b'"note\xff":1}',
+        "/api/sltp": b'{"symbol":"MES","stopLoss":5000.0,"takePro\xfffit":5100.0}',
+        "/api/flatten": b'{"reason":"x","by\xed\xa0\x80":1}',
+        "/api/close": b'{"symbol":"MES","botId":"manual","quant\xffity":1}',
+        "/api/reverse": b'{"symbol":"MES","stop":8,"target":16,"x\xc3":1}',
+        "/api/modify": b'{"exchangeOrderId":1,"limitPrice":5000.0,"\xff":1}',
+        "/api/cancel": b'{"exchangeOrderId":1,"\xfe":0}',
+    }
+    async with (
+        httpx.AsyncClient(base_url=base, headers={"X-API-Key": API_KEY}, timeout=30) as trader,
+        httpx.AsyncClient(base_url=cm, headers={"X-API-Key": API_KEY}, timeout=30) as exchange,
+    ):
+        for path, body in bodies.items():
+            bad = body.index(b"\xff") if b"\xff" in body else None
+            answer = await trader.post(path, content=body, headers={"Content-Type": "application/json"})
+            assert answer.status_code == 400, (path, answer.text)
+            error = answer.json()["error"]
+            assert "not UTF-8" in error, (path, error)
+            if bad is not None:
+                assert f"at byte {bad})" in error, (path, error)
+        assert await _positions(exchange) == [] and await _working(exchange) == []
+        assert not agg.agg.orders and await _manual_positions(agg) == []
+        assert agg.agg.account.state_name == "ACTIVE"
+        assert not [e for e in agg.agg.account.events if e.kind == "FLATTEN"]
+        # The same order, as UTF-8, goes through: the refusal was the bytes.
+        sent = await trader.post("/api/order", content=ticket + b'"unit":"ticks"}')
+        assert sent.status_code == 200, sent.text
+
+
 async def test_a_strategy_bots_position_and_stop_are_acted_on_as_that_bots(
     agg: AggHarness, manual: ManualTrading
 ) -> None:

@@ -17,7 +17,7 @@ from tsxbot.config.secrets import Secret
 from tsxbot.log import get_logger
 from tsxbot.messages import ControlAction
 from tsxbot.runtime.auth import SAFE_METHODS, Auth, Keyring, Role, reload_keys_on_sighup
-from tsxbot.runtime.http import HttpServer, error_response, json_response
+from tsxbot.runtime.http import BAD_BODY, HttpServer, decode_body, error_response, json_response
 
 if TYPE_CHECKING:
     from tsxbot.aggregator.service import Aggregator
@@ -143,8 +143,8 @@ class AggregatorApi:
         if not raw.strip():
             return ControlRequest()
         try:
-            body = msgspec.json.decode(raw, type=ControlRequest)
-        except msgspec.DecodeError as exc:
+            body = decode_body(raw, ControlRequest)
+        except BAD_BODY as exc:
             return _error(400, f"invalid request body: {exc}")
         if not body.requested_by.strip() or len(body.requested_by) > 128 or len(body.reason) > 1000:
             return _error(400, "requestedBy must be 1-128 characters and reason at most 1000")

@@ -31,7 +31,15 @@ from tsxbot.messages import (
 )
 from tsxbot.messages.payload import AccountId, Payload, Price
 from tsxbot.runtime.auth import SAFE_METHODS, Auth, Keyring, Role, reload_keys_on_sighup
-from tsxbot.runtime.http import HttpServer, broadcast, error_response, json_response, stream_queue
+from tsxbot.runtime.http import (
+    BAD_BODY,
+    HttpServer,
+    broadcast,
+    decode_body,
+    error_response,
+    json_response,
+    stream_queue,
+)
 
 if TYPE_CHECKING:
     from tsxbot.connection_manager.service import ConnectionManager
@@ -47,9 +55,6 @@ COMMAND_MESSAGE_TYPES = (
     MessageType.UPDATE_SLTP,
 )
 WS_QUEUE = 10_000
-# What a malformed body can raise while it is decoded (DecodeError covers ValidationError and
-# invalid UTF-8; RecursionError: nesting deeper than the decoder goes).
-BAD_BODY = (msgspec.DecodeError, RecursionError, ValueError, OverflowError)
 
 
 class CommandRequest(msgspec.Struct):
@@ -282,13 +287,7 @@ class ConnectionManagerApi:
         if not data.strip():
             return _error(400, "empty request body: send a JSON object")
         try:
-            # The whole body: msgspec skips a key the type does not have (and its value) without
-            # checking its UTF-8, so a body that is not JSON would otherwise go through.
-            data.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            return _error(400, f"invalid request body: not UTF-8 ({exc.reason} at byte {exc.start})")
-        try:
-            return msgspec.json.decode(data, type=tp)
+            return decode_body(data, tp)
         except BAD_BODY as exc:
             return _error(400, f"invalid request body: {_reason(exc)}")
 

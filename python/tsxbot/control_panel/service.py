@@ -27,7 +27,7 @@ from tsxbot.control_panel.logs import components, read_logs
 from tsxbot.log import get_logger
 from tsxbot.messages import BotCommand, BotControl, BotStatus, Envelope, channels, new_message_id
 from tsxbot.runtime.auth import ROLE_KEY, SAFE_METHODS, Role
-from tsxbot.runtime.http import error_response, json_response
+from tsxbot.runtime.http import BAD_BODY, decode_body, error_response, json_response
 from tsxbot.strategies.params import ReloadError, StrategyParams, reload_params
 from tsxbot.web.service import PageService, PageSpec
 
@@ -217,8 +217,8 @@ class ControlPanel(PageService):
     async def forward(self, request: web.Request) -> web.Response:
         raw = await request.read()
         try:
-            body = msgspec.json.decode(raw or b"{}", type=ActionRequest)
-        except (msgspec.DecodeError, RecursionError, ValueError) as exc:
+            body = decode_body(raw or b"{}", ActionRequest)
+        except BAD_BODY as exc:
             return error_response(400, f"invalid request body: {exc}")
         if len(body.reason) > 1000:
             return error_response(400, "reason: at most 1000 characters")
@@ -275,8 +275,8 @@ class ControlPanel(PageService):
         if params is None:
             return error_response(404, f"unknown bot {bot_id!r}")
         try:
-            body = msgspec.json.decode(await request.read(), type=ParamsRequest)
-        except (msgspec.DecodeError, RecursionError, ValueError) as exc:
+            body = decode_body(await request.read(), ParamsRequest)
+        except BAD_BODY as exc:
             return error_response(400, f'send {{"changes": {{"name": value}}}}: {exc}')
         if not body.changes:
             return error_response(400, "no changes")

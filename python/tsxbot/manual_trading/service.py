@@ -61,7 +61,7 @@ from tsxbot.messages import (
 from tsxbot.messages.enums import MessageType
 from tsxbot.messages.payload import MAX_ORDER_QUANTITY
 from tsxbot.runtime.auth import ROLE_KEY, SAFE_METHODS, Role
-from tsxbot.runtime.http import broadcast, error_response, json_response, stream_queue
+from tsxbot.runtime.http import BAD_BODY, broadcast, decode_body, error_response, json_response, stream_queue
 from tsxbot.web.service import PageService, PageSpec
 
 log = get_logger("tsxbot.manual_trading")
@@ -269,8 +269,8 @@ class ManualTrading(PageService):
 
     async def move_sltp(self, request: web.Request) -> web.Response:
         try:
-            body = msgspec.json.decode(await request.read(), type=SltpRequest)
-        except (msgspec.DecodeError, RecursionError, ValueError) as exc:
+            body = decode_body(await request.read(), SltpRequest)
+        except BAD_BODY as exc:
             return error_response(400, f"invalid request body: {exc}")
         if body.stop_loss is None and body.take_profit is None:
             return error_response(400, "give stopLoss, takeProfit or both")
@@ -283,8 +283,8 @@ class ManualTrading(PageService):
 
     async def flatten(self, request: web.Request) -> web.Response:
         try:
-            body = msgspec.json.decode(await request.read() or b"{}", type=FlattenRequest)
-        except (msgspec.DecodeError, RecursionError, ValueError) as exc:
+            body = decode_body(await request.read() or b"{}", FlattenRequest)
+        except BAD_BODY as exc:
             return error_response(400, f"invalid request body: {exc}")
         requested = {"requestedBy": f"manual trading ({request[ROLE_KEY].label})", "reason": body.reason}
         return await self.client.post(f"{self.aggregator_url()}/flatten", requested, "aggregator")
@@ -294,8 +294,8 @@ class ManualTrading(PageService):
     async def _ticket(self, request: web.Request) -> tuple[Ticket, Plan] | str:
         """The ticket and its plan, or what is wrong with it."""
         try:
-            ticket = msgspec.json.decode(await request.read(), type=Ticket)
-        except (msgspec.DecodeError, RecursionError, ValueError) as exc:
+            ticket = decode_body(await request.read(), Ticket)
+        except BAD_BODY as exc:
             return f"invalid ticket: {exc}"
         if ticket.symbol not in self.config.instruments:
             return f"symbol: unknown {ticket.symbol!r}"
@@ -325,8 +325,8 @@ class ManualTrading(PageService):
 
     async def close(self, request: web.Request) -> web.Response:
         try:
-            body = msgspec.json.decode(await request.read(), type=CloseRequest)
-        except (msgspec.DecodeError, RecursionError, ValueError) as exc:
+            body = decode_body(await request.read(), CloseRequest)
+        except BAD_BODY as exc:
             return error_response(400, f"invalid request body: {exc}")
         if body.bot_id not in self.bots:
             return error_response(404, f"unknown bot {body.bot_id!r}: one of {', '.join(self.bots)}")
@@ -348,8 +348,8 @@ class ManualTrading(PageService):
 
     async def reverse(self, request: web.Request) -> web.Response:
         try:
-            body = msgspec.json.decode(await request.read(), type=ReverseRequest)
-        except (msgspec.DecodeError, RecursionError, ValueError) as exc:
+            body = decode_body(await request.read(), ReverseRequest)
+        except BAD_BODY as exc:
             return error_response(400, f"invalid request body: {exc}")
         if body.bot_id != MANUAL_BOT:
             why = (
@@ -424,8 +424,8 @@ class ManualTrading(PageService):
 
     async def _working(self, request: web.Request, *, cancel: bool) -> web.Response:
         try:
-            body = msgspec.json.decode(await request.read(), type=WorkingOrderRequest)
-        except (msgspec.DecodeError, RecursionError, ValueError) as exc:
+            body = decode_body(await request.read(), WorkingOrderRequest)
+        except BAD_BODY as exc:
             return error_response(400, f"invalid request body: {exc}")
         if not cancel and body.limit_price is None and body.stop_price is None:
             return error_response(400, "give limitPrice, stopPrice or both")

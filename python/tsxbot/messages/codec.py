@@ -51,12 +51,30 @@ _PAYLOAD_DECODERS: dict[str, msgspec.json.Decoder[Any]] = {
 _PATH = re.compile(r"`\$")
 
 
+def utf8_problem(data: bytes | bytearray | memoryview) -> str | None:
+    """What makes ``data`` not UTF-8 (and at which byte), or None.
+
+    Check the whole of JSON before decoding it into a typed Struct: msgspec skips a key the type does
+    not have (and its value) without checking its UTF-8, so a message or body that is not JSON would
+    otherwise be accepted."""
+    if isinstance(data, bytes) and data.isascii():  # the common case: cheaper than decoding
+        return None
+    try:
+        str(data, "utf-8")
+    except UnicodeDecodeError as exc:
+        return f"not UTF-8 ({exc.reason} at byte {exc.start})"
+    return None
+
+
 def encode(envelope: Envelope[Any]) -> bytes:
     return _ENCODER.encode(envelope)
 
 
 def decode(data: bytes | bytearray | memoryview | str) -> Envelope[Any]:
     """Decodes one envelope and its typed payload; raises ``MessageDecodeError``."""
+    problem = None if isinstance(data, str) else utf8_problem(data)
+    if problem is not None:
+        raise MessageDecodeError(DecodeErrorKind.NOT_JSON, problem)
     try:
         wire = _WIRE_DECODER.decode(data)
     except msgspec.ValidationError as exc:

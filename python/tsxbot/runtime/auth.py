@@ -38,7 +38,7 @@ from aiohttp import web
 
 from tsxbot.config.secrets import Secret
 from tsxbot.log import get_logger
-from tsxbot.runtime.http import error_response, json_response
+from tsxbot.runtime.http import BAD_BODY, decode_body, error_response, json_response
 
 log = get_logger("tsxbot.runtime.auth")
 
@@ -269,10 +269,10 @@ class Auth:
     async def login(self, request: web.Request) -> web.Response:
         try:
             raw = await request.read()
-            body = msgspec.json.decode(raw, type=LoginRequest)
+            body = decode_body(raw, LoginRequest)
         except web.HTTPException as exc:
             return error_response(exc.status, f"invalid request body: {exc.reason}")
-        except (msgspec.DecodeError, RecursionError, ValueError) as exc:
+        except BAD_BODY as exc:
             return error_response(400, f'send {{"key": "..."}}: {exc}')
         remote = request.remote or "?"
         now = self.monotonic()

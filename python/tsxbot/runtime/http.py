@@ -7,15 +7,30 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import weakref
-from typing import Any
+from typing import Any, TypeVar
 
 import msgspec
 from aiohttp import WSMsgType, web
 
 from tsxbot.log import get_logger
+from tsxbot.messages.codec import utf8_problem
 
 log = get_logger("tsxbot.runtime.http")
 WS_HEARTBEAT_SECONDS = 30.0
+T = TypeVar("T")
+# What a malformed body can raise while it is decoded (DecodeError covers ValidationError and
+# invalid UTF-8; RecursionError: nesting deeper than the decoder goes).
+BAD_BODY = (msgspec.DecodeError, RecursionError, ValueError, OverflowError)
+
+
+def decode_body(data: bytes, tp: type[T]) -> T:
+    """A request body decoded as ``tp``, or one of ``BAD_BODY``; the whole body must be UTF-8 first
+    (see ``utf8_problem``: an unknown key or a misspelt optional field's name with a stray byte would
+    otherwise be accepted)."""
+    problem = utf8_problem(data)
+    if problem is not None:
+        raise msgspec.DecodeError(problem)
+    return msgspec.json.decode(data, type=tp)
 
 
 def json_response(data: Any, status: int = 200) -> web.Response:
