@@ -8,6 +8,8 @@ import datetime as dt
 import gc
 from pathlib import Path
 
+import structlog
+
 from support.bot_system import config_dir, scripted_bot, system_config
 from support.bus_helpers import eventually
 from tsxbot.bots import BotService
@@ -155,11 +157,16 @@ async def test_orders_the_bus_refuses_fail_their_bots_only(tmp_path: Path) -> No
     orders = await bus.subscribe(channels.AGGREGATOR_ORDERS, group="aggregator")
     bots = await _started(config, bus, names)
     try:
-        for minute in range(2):
-            await bus.publish(channels.market_data("MES"), Envelope.wrap(_bar(minute), "test"))
-        failed = bots["bot_c"].failed
-        error = await asyncio.wait_for(failed, 5)
+        with structlog.testing.capture_logs() as logs:
+            for minute in range(2):
+                await bus.publish(channels.market_data("MES"), Envelope.wrap(_bar(minute), "test"))
+            failed = bots["bot_c"].failed
+            error = await asyncio.wait_for(failed, 5)
+            await asyncio.sleep(0.05)  # the bar's reports, written after the batch
         assert isinstance(error, BusFullError) and error.published == 2
+        # Only what went out is said to have been sent.
+        said = [(r.get("bot"), r["event"]) for r in logs if r["event"] == "entry sent"]
+        assert said == [("bot_a", "entry sent"), ("bot_b", "entry sent")], said
         assert not bots["bot_a"].failed.done() and not bots["bot_b"].failed.done()
         got = [m.envelope for m in await asyncio.wait_for(orders.next_batch(), 5)]
         entries = [e.source for e in got if isinstance(e.payload, OrderSubmission)]

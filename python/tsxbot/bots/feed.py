@@ -42,6 +42,11 @@ class FedBot(Protocol):
 
     bot_id: str
 
+    @property
+    def send_lock(self) -> asyncio.Lock:
+        """Held from the bar's decision until its orders are published: the bot's own order
+        handling (fills, stop moves) waits behind a publish that has to wait for room on the bus."""
+
     def market_bar(self, bar: Bar, received: float) -> list[OrderMessage] | None:
         """Decides ``bar`` without waiting: the orders to publish; None when it has nothing to
         send nor report after it."""
@@ -182,7 +187,8 @@ class MarketFeed:
                     if orders:
                         sending.append((bot, orders))
             if sending:
-                await self._send(sending, received)
+                failed = await self._send(sending, received)
+                due = [bot for bot in due if bot not in failed]
             if due:
                 await asyncio.sleep(0)  # the orders are out: their readers come first
         finally:
@@ -196,13 +202,18 @@ class MarketFeed:
             except Exception as exc:
                 self._failed(bot, exc)
 
-    async def _send(self, sending: list[tuple[FedBot, list[OrderMessage]]], received: float) -> None:
-        """The bar's orders, every bot's, published in one batch; a bot whose orders were not all
-        published fails."""
+    async def _send(self, sending: list[tuple[FedBot, list[OrderMessage]]], received: float) -> list[FedBot]:
+        """The bar's orders, every bot's, published in one batch, each sending bot's lock held
+        meanwhile (nothing ran since its decision: taking it does not wait); a bot whose orders
+        were not all published fails. Returns the failed bots."""
         now = utc_now()
         envelopes = [
             Envelope.wrap(order, bot.bot_id, timestamp=now) for bot, orders in sending for order in orders
         ]
+        failed: list[FedBot] = []
+        locks = [bot.send_lock for bot, _orders in sending]
+        for lock in locks:
+            await lock.acquire()
         try:
             await self.bus.publish_many(channels.AGGREGATOR_ORDERS, envelopes)
         except Exception as exc:
@@ -213,11 +224,17 @@ class MarketFeed:
                 if published >= 0:
                     out.append((bot, orders))
                 else:
-                    self._failed(bot, exc)
+                    failed.append(bot)
             sending = out
+            for bot in failed:
+                self._failed(bot, exc)
+        finally:
+            for lock in locks:
+                lock.release()
         seconds = time.perf_counter() - received
         for bot, orders in sending:
             bot.orders_sent(orders, seconds)
+        return failed
 
     def _failed(self, bot: FedBot, error: Exception) -> None:
         """A bot's market data ends with an error it did not handle (as its own reader task

@@ -437,11 +437,16 @@ class BotService(Service):
         if self._lock.locked() or self._gap_before(bar):
             self._queue_market(message)
             return None
-        # Nothing else runs until the feed publishes the orders: no lock needed here.
+        # Nothing else runs until the feed takes the lock (``send_lock``) to publish the orders.
         decided = self._feed_bar(bar, warm=False)
         if any(outcomes for _bar, outcomes in decided):
             return self.orders(decided)
         return [] if self._status_due() else None
+
+    @property
+    def send_lock(self) -> asyncio.Lock:
+        """The lock the feed holds while it publishes this bot's orders of a bar."""
+        return self._lock
 
     def orders_sent(self, orders: Sequence[OrderMessage], seconds: float) -> None:
         """The feed published ``orders`` (``market_bar``'s), ``seconds`` after the bar came."""
