@@ -9,6 +9,7 @@ pub mod codec;
 pub mod fast_map;
 pub mod indicators;
 pub mod orderbook;
+pub mod pnl;
 pub mod risk;
 pub mod sessions;
 pub mod side;

@@ -507,6 +507,54 @@ class RiskEngine:
     def bot_position(self, bot_id: str, symbol: str) -> int: ...
     def mark_price(self, symbol: str) -> float: ...
 
+# --- P&L -------------------------------------------------------------------------------------------
+
+class MatchError(ValueError):
+    """A fill that does not belong to this matcher (another bot or symbol), repeats a fill id, or
+    has a quantity, price or fees that cannot be matched."""
+
+_ClosedTrade = tuple[
+    int, int, int, float, float, int, int, float, float, float, float, float | None, tuple[str, ...]
+]
+
+@final
+class FifoMatcher:
+    """One (bot, symbol)'s FIFO round-trip matcher (``tsxbot.pnl.matching`` wraps it)."""
+
+    def __new__(cls, bot_id: str, symbol: str, point_value: float, fee_per_side: float) -> FifoMatcher: ...
+    def add(
+        self,
+        fill_id: str,
+        bot_id: str,
+        symbol: str,
+        buy: bool,
+        quantity: int,
+        price: float,
+        ts_ns: int,
+        fees: float | None = None,
+        stop_loss: float | None = None,
+    ) -> _ClosedTrade | None:
+        """The closed trade: (direction, quantity, max_position, entry_price, exit_price, entry_ns,
+        exit_ns, gross_pnl, fees, mae, mfe, initial_risk, fill_ids); raises ``MatchError``."""
+    def mark(self, price: float) -> None: ...
+    def open_pnl(self, price: float) -> float: ...
+    def equity(self, price: float) -> float:
+        """realized - fees + open_pnl(price)."""
+    @property
+    def realized(self) -> float: ...
+    @property
+    def fees(self) -> float: ...
+    @property
+    def position(self) -> int: ...
+    @property
+    def is_open(self) -> bool: ...
+    @property
+    def bot_id(self) -> str: ...
+    @property
+    def symbol(self) -> str: ...
+    def lots(self) -> list[tuple[str, int, int, float, int]]:
+        """(fill_id, direction, quantity, price, ts_ns), oldest first."""
+
 @final
 class Bracket:
     @property

@@ -42,6 +42,12 @@ create_exception!(
 );
 create_exception!(
     tsxbot._core,
+    MatchError,
+    PyValueError,
+    "A fill that does not belong to this matcher (another bot or symbol), repeats a fill id, or has a quantity, price or fees that cannot be matched."
+);
+create_exception!(
+    tsxbot._core,
     EnvelopeDecodeError,
     PyValueError,
     "Bytes that are not JSON, or JSON that is not a message envelope."
@@ -54,6 +60,7 @@ pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("SessionConfigError", py.get_type::<SessionConfigError>())?;
     m.add("RiskInputError", py.get_type::<RiskInputError>())?;
     m.add("SizingInputError", py.get_type::<SizingInputError>())?;
+    m.add("MatchError", py.get_type::<MatchError>())?;
     m.add("EnvelopeDecodeError", py.get_type::<EnvelopeDecodeError>())?;
     Ok(())
 }
@@ -85,6 +92,12 @@ impl From<crate::risk::RiskInputError> for PyErr {
 impl From<SizingError> for PyErr {
     fn from(e: SizingError) -> Self {
         SizingInputError::new_err(e.to_string())
+    }
+}
+
+impl From<crate::pnl::MatchError> for PyErr {
+    fn from(e: crate::pnl::MatchError) -> Self {
+        MatchError::new_err(e.to_string())
     }
 }
 

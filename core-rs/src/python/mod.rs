@@ -10,6 +10,7 @@ mod convert;
 mod errors;
 mod indicators;
 mod orderbook;
+mod pnl;
 mod risk;
 mod sessions;
 mod side;
@@ -29,6 +30,7 @@ fn core_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
     bars::register(m)?;
     codec::register(m)?;
     risk::register(m)?;
+    pnl::register(m)?;
     sizing::register(m)?;
     Ok(())
 }
