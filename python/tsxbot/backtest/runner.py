@@ -27,7 +27,7 @@ import math
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
-from typing import ClassVar, Literal
+from typing import ClassVar
 
 import msgspec
 import numpy as np
@@ -77,6 +77,11 @@ class StrategyError(RuntimeError):
     """The strategy raised on a bar (a live bot would go to ERROR there); the message names the bar."""
 
 
+# One fill as the run keeps it: (fill id, UTC ns, buy, quantity, price, fees, role, reason, order
+# id, the stop loss it opened with).
+_FillRecord = tuple[str, int, bool, int, float, float, FillRole, str, str, float | None]
+
+
 class _Order(msgspec.Struct, kw_only=True):
     """A market order waiting for the next bar's open."""
 
@@ -116,6 +121,9 @@ class Backtest:
         self.symbol = settings.instrument.symbol
         self.tick = settings.instrument.tick_size
         self.spec = spec_for(settings.instrument, config.global_config.simulator.exchange)
+        self._fee_per_side = self.spec.fee_per_side
+        self._point_value = self.spec.point_value
+        self._fill_prefix = f"{self.bot_id}-"  # a fill's id: the bot and the fill's number
         self._strategy_type = settings.config.strategy.type
         self.strategy_class = load_strategy(self._strategy_type)
         # Built once (the time zone's transitions take a while); each run gets a fresh engine.
@@ -166,8 +174,9 @@ class Backtest:
         self.balance = self.config.global_config.risk.starting_balance
         self.pending: list[_Order] = []
         self.brackets: list[_Bracket] = []
-        self.executions: list[Execution] = []
-        self.fill_rows: list[FillRow] = []
+        # The run's fills, one plain row each (the ``FillRow`` and ``Execution`` objects are built
+        # from them when asked for: a trial scored on ``summary`` never needs them).
+        self._fills: list[_FillRecord] = []
         self.skips: Counter[str] = Counter()
         self.refusals: Counter[str] = Counter()
         self.skipped: list[SkipRow] = []
@@ -490,80 +499,102 @@ class Backtest:
         *,
         stop_loss: float | None = None,
     ) -> None:
-        fill_id = f"{self.bot_id}-{len(self.executions) + 1}"
-        side = Side.BUY if buy else Side.SELL
-        fees = self.spec.fee_per_side * quantity
-        execution = Execution(
-            fill_id=fill_id,
-            bot_id=self.bot_id,
-            symbol=self.symbol,
-            side=side,
-            quantity=quantity,
-            price=price,
-            ts_ns=ts,
-            fees=fees,
-            strategy=self._strategy_type,
-            stop_loss=stop_loss,
+        """One fill: the P&L matcher, the engine and the account checks, as live. The brackets
+        follow the position; the caller recomputes their triggers (``_retrigger``) once its
+        fills are done (only the bar loop reads them)."""
+        fills = self._fills
+        fill_id = f"{self._fill_prefix}{len(fills) + 1}"
+        fees = self._fee_per_side * quantity
+        fills.append((fill_id, ts, buy, quantity, price, fees, role, reason, order_id, stop_loss))
+        matcher = self._matcher
+        if self._trade_open is None:
+            self._trade_open = fill_id
+            self._trade_base = matcher.realized
+        closed = matcher.add_fill(
+            fill_id, self.bot_id, self.symbol, buy, quantity, price, ts, fees, self._strategy_type, stop_loss
         )
-        self.executions.append(execution)
-        self.fill_rows.append(
+        self._mtm.append(matcher.equity(price))
+        if closed:
+            self.round_trips += closed
+            for trade in closed:
+                self.balance += trade.net_pnl
+        self.engine.on_fill(ts, "buy" if buy else "sell", quantity, price)
+        self.risk.on_fill(self.bot_id, self.symbol, "BUY" if buy else "SELL", quantity, price, fees, order_id)
+        if closed:
+            self.risk.on_balance(self.balance)
+        position = self.engine.ctx.position
+        quantity_held = position.quantity
+        held = self._held
+        if held and held[-1][0] == self._bar:  # a second fill on the bar: the last one counts
+            held.pop()
+        if quantity_held == 0:
+            held.append((self._bar, None, 0.0, 0.0, 0.0))
+            self.brackets.clear()
+            self._trade_open = None
+            return
+        held.append(
+            (
+                self._bar,
+                self._trade_open,
+                self._point_value * quantity_held,
+                position.average_price,
+                matcher.realized - self._trade_base,
+            )
+        )
+        brackets = self.brackets
+        if not brackets:
+            return
+        long = quantity_held > 0
+        if any(b.long != long for b in brackets):
+            brackets = self.brackets = [b for b in brackets if b.long == long]
+        # Reduced: the brackets shrink with it, oldest first.
+        excess = sum(b.quantity for b in brackets) - abs(quantity_held)
+        for bracket in list(brackets) if excess > 0 else ():
+            if excess <= 0:
+                break
+            cut = min(excess, bracket.quantity)
+            bracket.quantity -= cut
+            excess -= cut
+            if bracket.quantity == 0:
+                brackets.remove(bracket)
+
+    @property
+    def fill_rows(self) -> list[FillRow]:
+        """The run's fills as the result lists them (built anew at each call)."""
+        return [
             FillRow(
                 fill_id=fill_id,
                 order_id=order_id,
                 time=from_ns(ts),
-                side=side.value,
+                side="BUY" if buy else "SELL",
                 quantity=quantity,
                 price=price,
                 fees=fees,
                 role=role,
                 reason=reason,
             )
-        )
-        if self._trade_open is None:
-            self._trade_open = fill_id
-            self._trade_base = self._matcher.realized
-        matcher = self._matcher
-        closed = matcher.add(execution)
-        self._mtm.append(matcher.realized - matcher.fees + matcher.open_pnl(price))
-        self.round_trips.extend(closed)
-        for trade in closed:
-            self.balance += trade.net_pnl
-        action: Literal["buy", "sell"] = "buy" if buy else "sell"
-        self.engine.on_fill(ts, action, quantity, price)
-        self.risk.on_fill(self.bot_id, self.symbol, side.value, quantity, price, fees, order_id)
-        if closed:
-            self.risk.on_balance(self.balance)
-        position = self.engine.ctx.position
-        held = self._held
-        if held and held[-1][0] == self._bar:  # a second fill on the bar: the last one counts
-            held.pop()
-        if position.flat:
-            held.append((self._bar, None, 0.0, 0.0, 0.0))
-            self.brackets.clear()
-            self._trade_open = None
-        else:
-            held.append(
-                (
-                    self._bar,
-                    self._trade_open,
-                    self.spec.point_value * position.quantity,
-                    position.average_price,
-                    matcher.realized - self._trade_base,
-                )
+            for fill_id, ts, buy, quantity, price, fees, role, reason, order_id, _ in self._fills
+        ]
+
+    @property
+    def executions(self) -> list[Execution]:
+        """The run's fills as the P&L module's records, what live trading's ledger is given
+        (built anew at each call)."""
+        return [
+            Execution(
+                fill_id=fill_id,
+                bot_id=self.bot_id,
+                symbol=self.symbol,
+                side=Side.BUY if buy else Side.SELL,
+                quantity=quantity,
+                price=price,
+                ts_ns=ts,
+                fees=fees,
+                strategy=self._strategy_type,
+                stop_loss=stop_loss,
             )
-            long = position.quantity > 0
-            self.brackets = [b for b in self.brackets if b.long == long]
-            # Reduced: the brackets shrink with it, oldest first.
-            excess = sum(b.quantity for b in self.brackets) - abs(position.quantity)
-            for bracket in list(self.brackets) if excess > 0 else ():
-                if excess <= 0:
-                    break
-                cut = min(excess, bracket.quantity)
-                bracket.quantity -= cut
-                excess -= cut
-                if bracket.quantity == 0:
-                    self.brackets.remove(bracket)
-        self._retrigger()
+            for fill_id, ts, buy, quantity, price, fees, _, _, _, stop_loss in self._fills
+        ]
 
     # --- the result -------------------------------------------------------------------------------
 
@@ -613,7 +644,8 @@ class Backtest:
             capital=self.config.global_config.risk.starting_balance,
             excursions=excursions,
         )
-        by_fill = {row.fill_id: row for row in self.fill_rows}
+        fill_rows = self.fill_rows
+        by_fill = {row.fill_id: row for row in fill_rows}
         trades: list[BacktestTrade] = []
         rows = {r.trade_id: r for r in report.trades}
         for trade in sorted(self.round_trips, key=lambda t: (t.exit_ns, t.entry_ns)):
@@ -663,7 +695,7 @@ class Backtest:
             ),
             report=report,
             trades=trades,
-            fills=self.fill_rows,
+            fills=fill_rows,
             skips=dict(self.skips),
             refusals=dict(self.refusals),
             skipped=self.skipped,
