@@ -265,3 +265,35 @@ def test_the_garbage_collector_is_paused_for_a_run_only(tmp_path: Path) -> None:
         assert not gc.isenabled()  # left as it was
     finally:
         gc.enable()
+
+
+def test_the_fills_listed_are_the_fills_the_pnl_matched(tmp_path: Path) -> None:
+    """The run keeps each fill as one plain row: the result's ``FillRow`` list and the P&L
+    records (``executions``, what the ledger is given) are both built from it and agree, fill for
+    fill, with the trades the run's matcher closed."""
+    from support.backtest_bars import ADDER_BOT
+    from tsxbot.messages import Side
+    from tsxbot.sessions import to_ns
+
+    config = make_config(tmp_path, ADDER_BOT)
+    rows = day_bars(DAY, 5000.0, {"09:45": (5000.0, 5000.0, 4997.0, 4999.0)})
+    backtest = Backtest(config.bots["bot_s"], config, FillSettings())
+    result = backtest.run(minute_bars(rows))
+    executions = backtest.executions
+    assert [f.fill_id for f in result.fills] == ["bot_s-1", "bot_s-2", "bot_s-3", "bot_s-4"]
+    assert result.fills == backtest.fill_rows
+    for row, fill in zip(result.fills, executions, strict=True):
+        assert (row.fill_id, to_ns(row.time), row.quantity, row.price, row.fees) == (
+            fill.fill_id,
+            fill.ts_ns,
+            fill.quantity,
+            fill.price,
+            fill.fees,
+        )
+        assert fill.side is (Side.BUY if row.side == "BUY" else Side.SELL)
+        assert (fill.bot_id, fill.symbol, fill.strategy) == ("bot_s", "MES", backtest._strategy_type)
+    # The entries carry their stops (the trade's initial risk), the exits none.
+    assert [f.stop_loss for f in executions] == [4995.0, 4998.0, None, None]
+    (trade,) = backtest.round_trips
+    assert trade.fill_ids == tuple(f.fill_id for f in executions)
+    assert backtest._mtm[-1] == trade.net_pnl

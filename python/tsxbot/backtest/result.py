@@ -31,9 +31,10 @@ SCHEMA_VERSION = 1
 FillRole = Literal["entry", "exit", "stop", "target", "end of data"]
 
 
-class FillRow(msgspec.Struct, frozen=True, kw_only=True):
+class FillRow(msgspec.Struct, frozen=True):
     """One fill: ``role`` says which order filled (an entry, the strategy's or the time exit's
-    market exit, the bracket's stop or target, or the close at the end of the data)."""
+    market exit, the bracket's stop or target, or the close at the end of the data). The
+    backtester builds its rows from their fields in order (a third of the keyword call's cost)."""
 
     fill_id: str
     order_id: str

@@ -563,15 +563,7 @@ class Backtest:
         """The run's fills as the result lists them (built anew at each call)."""
         return [
             FillRow(
-                fill_id=fill_id,
-                order_id=order_id,
-                time=from_ns(ts),
-                side="BUY" if buy else "SELL",
-                quantity=quantity,
-                price=price,
-                fees=fees,
-                role=role,
-                reason=reason,
+                fill_id, order_id, from_ns(ts), "BUY" if buy else "SELL", quantity, price, fees, role, reason
             )
             for fill_id, ts, buy, quantity, price, fees, role, reason, order_id, _ in self._fills
         ]
