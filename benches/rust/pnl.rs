@@ -22,38 +22,41 @@ fn fill(id: &str, side: Side, quantity: i64, price: f64, ts_ns: i64) -> Fill<'_>
     }
 }
 
+/// `add` a fill at a time over `ids`, the side of the n-th fill by `side` (a fresh matcher once
+/// the ids run out).
+fn bench_pattern(c: &mut Criterion, name: &str, ids: &[String], side: fn(usize) -> Side) {
+    c.bench_function(name, |b| {
+        let mut m = FifoMatcher::new("bench", "MES", 5.0, 1.24).unwrap();
+        let mut n = 0usize;
+        b.iter(|| {
+            if n == ids.len() {
+                m = FifoMatcher::new("bench", "MES", 5.0, 1.24).unwrap();
+                n = 0;
+            }
+            let price = 5000.0 + (n % 7) as f64 * 0.25;
+            let closed = m.add(&fill(&ids[n], side(n), 1, price, n as i64)).unwrap();
+            n += 1;
+            black_box(closed)
+        })
+    });
+}
+
 fn bench_matcher(c: &mut Criterion) {
     let ids: Vec<String> = (0..1_000_000).map(|i| format!("bench-{i}")).collect();
-    c.bench_function("FifoMatcher::add, one contract in and out (a fill)", |b| {
-        let mut m = FifoMatcher::new("bench", "MES", 5.0, 1.24).unwrap();
-        let mut n = 0usize;
-        b.iter(|| {
-            if n == ids.len() {
-                m = FifoMatcher::new("bench", "MES", 5.0, 1.24).unwrap();
-                n = 0;
-            }
-            let side = if n % 2 == 0 { Side::Buy } else { Side::Sell };
-            let price = 5000.0 + (n % 7) as f64 * 0.25;
-            let closed = m.add(&fill(&ids[n], side, 1, price, n as i64)).unwrap();
-            n += 1;
-            black_box(closed)
-        })
-    });
-    c.bench_function("FifoMatcher::add, scaling 3 in and 3 out (a fill)", |b| {
-        let mut m = FifoMatcher::new("bench", "MES", 5.0, 1.24).unwrap();
-        let mut n = 0usize;
-        b.iter(|| {
-            if n == ids.len() {
-                m = FifoMatcher::new("bench", "MES", 5.0, 1.24).unwrap();
-                n = 0;
-            }
-            let side = if n % 6 < 3 { Side::Buy } else { Side::Sell };
-            let price = 5000.0 + (n % 5) as f64 * 0.25;
-            let closed = m.add(&fill(&ids[n], side, 1, price, n as i64)).unwrap();
-            n += 1;
-            black_box(closed)
-        })
-    });
+    let alternate = |n: usize| if n % 2 == 0 { Side::Buy } else { Side::Sell };
+    let scale = |n: usize| if n % 6 < 3 { Side::Buy } else { Side::Sell };
+    bench_pattern(
+        c,
+        "FifoMatcher::add, one contract in and out (a fill)",
+        &ids,
+        alternate,
+    );
+    bench_pattern(
+        c,
+        "FifoMatcher::add, scaling 3 in and 3 out (a fill)",
+        &ids,
+        scale,
+    );
     let mut m = FifoMatcher::new("bench", "MES", 5.0, 1.24).unwrap();
     for (n, id) in ids.iter().take(3).enumerate() {
         m.add(&fill(id, Side::Buy, 1, 5000.0 + n as f64, n as i64))
