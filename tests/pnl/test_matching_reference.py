@@ -5,6 +5,7 @@ every running figure and every lot must be equal, bit for bit."""
 
 from __future__ import annotations
 
+import math
 from collections import deque
 from typing import NamedTuple
 
@@ -329,3 +330,25 @@ def test_the_reversal_and_its_excursions_are_the_references_exactly() -> None:
     assert [t.fill_ids for t in closed] == [("f0", "f1", "f2", "f3"), ("f3", "f4", "f5")]
     assert [t.direction for t in closed] == [1, -1]
     assert m.position == ref.position == 0
+
+
+@pytest.mark.parametrize(
+    ("price", "fees"), [(math.nan, None), (math.inf, None), (5000.0, math.nan), (5000.0, math.inf)]
+)
+def test_a_fill_that_cannot_be_matched_is_refused_and_changes_nothing(
+    price: float, fees: float | None
+) -> None:
+    """A non-finite price or fees (the risk engine refuses such a fill before the ledger sees it)
+    would turn every figure into NaN: refused, the matcher as it was, the id not taken."""
+    spec = SPECS[0]
+    m = FifoMatcher(spec, "b1")
+    m.add(Execution(fill_id="f1", bot_id="b1", symbol="ES", side=Side.BUY, quantity=1, price=5000.0, ts_ns=1))
+    before = figures(m, 5001.0)
+    bad = Execution(
+        fill_id="f2", bot_id="b1", symbol="ES", side=Side.SELL, quantity=1, price=price, ts_ns=2, fees=fees
+    )
+    with pytest.raises(MatchError, match="fill f2: invalid"):
+        m.add(bad)
+    assert figures(m, 5001.0) == before
+    [trade] = m.add(msgspec.structs.replace(bad, price=5001.0, fees=None))
+    assert trade.fill_ids == ("f1", "f2")

@@ -18,7 +18,8 @@ pub enum MatchError {
     Duplicate(String),
     /// A quantity that is not > 0.
     InvalidQuantity { fill_id: String, quantity: i64 },
-    /// A price that is not finite, or fees that are not finite and >= 0 (names which).
+    /// A price that is not finite, or fees that are not finite and >= 0 (names which): the
+    /// risk engine refuses such a fill before it reaches the ledger.
     InvalidNumber {
         fill_id: String,
         what: &'static str,

@@ -329,11 +329,6 @@ impl FifoMatcher {
                 return Err(invalid("fees", fees));
             }
         }
-        if let Some(stop) = fill.stop_loss {
-            if !stop.is_finite() {
-                return Err(invalid("stop loss", stop));
-            }
-        }
         Ok(())
     }
 
@@ -516,10 +511,6 @@ mod tests {
             Fill {
                 fees: Some(-1.0),
                 ..fill("fee", 4, Side::Sell, 1, 100.0)
-            },
-            Fill {
-                stop_loss: Some(f64::INFINITY),
-                ..fill("s", 4, Side::Sell, 1, 100.0)
             },
         ] {
             assert!(m.add(&bad).is_err());
