@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
+import msgspec
 import pytest
 
 from support.bench_backtest import bench_bars, write_config
@@ -18,7 +19,28 @@ from tsxbot.pnl.ledger import Ledger
 from tsxbot.report.model import build_report, report_from_trades
 
 
-def _check(backtest: Backtest, config: Config) -> None:
+def _bar_excursions_loop(backtest: Backtest, bars: MinuteBars) -> dict[str, tuple[float, float]]:
+    """The plain reference: each stretch of one position, its highest high and lowest low, one
+    after the other (the loop ``Backtest._bar_excursions`` replaced with numpy)."""
+    held = [h for h in backtest._held if h[0] < len(bars)]
+    out: dict[str, tuple[float, float]] = {}
+    for j, (start, trade, k, average, realized) in enumerate(held):
+        end = held[j + 1][0] if j + 1 < len(held) else len(bars)
+        if trade is None:
+            continue
+        high, low = max(bars.h[start:end].tolist()), min(bars.low[start:end].tolist())
+        at_high = (high - average) * k + realized
+        at_low = (low - average) * k + realized
+        worst, best = (at_low, at_high) if k > 0 else (at_high, at_low)
+        mae, mfe = out.get(trade, (0.0, 0.0))
+        out[trade] = (min(mae, worst), max(mfe, best))
+    return out
+
+
+def _check(backtest: Backtest, config: Config, bars: MinuteBars) -> None:
+    excursions = backtest._bar_excursions(bars)
+    assert excursions, "no trade held through a bar: nothing compared"
+    assert msgspec.json.encode(excursions) == msgspec.json.encode(_bar_excursions_loop(backtest, bars))
     capital = config.global_config.risk.starting_balance
     specs = {backtest.symbol: backtest.spec}
     ledger = Ledger(specs)
@@ -39,7 +61,7 @@ def test_the_benchmark_strategy_report_equals_the_ledgers(tmp_path: Path) -> Non
     bars = MinuteBars("MES", 0.25, d["t"], d["o"], d["h"], d["l"], d["c"], d["v"])
     backtest = Backtest(config.bots["bench"], config, FillSettings(), account_checks=False)
     backtest.run(bars)
-    _check(backtest, config)
+    _check(backtest, config, bars)
 
 
 @pytest.mark.parametrize("slippage", [0, 2])
@@ -52,4 +74,4 @@ def test_a_bot_with_stops_targets_and_trailing_report_equals_the_ledgers(slippag
     backtest = Backtest(settings, config, FillSettings(slippage_ticks=slippage))
     result = backtest.run(bars)
     assert {"stop", "target"} <= {f.role for f in result.fills}
-    _check(backtest, config)
+    _check(backtest, config, bars)

@@ -51,6 +51,7 @@ from tsxbot.bots.resample import BarResampler
 from tsxbot.config import Config
 from tsxbot.config.loader import BotSettings
 from tsxbot.messages import OrderSubmission, Side
+from tsxbot.pnl.columns import TradeColumns
 from tsxbot.pnl.contract import spec_for
 from tsxbot.pnl.execution_record import Execution
 from tsxbot.pnl.matching import FifoMatcher, RoundTrip
@@ -598,19 +599,30 @@ class Backtest:
         held = [h for h in self._held if h[0] < len(bars)]
         if not held:
             return {}
-        starts = np.fromiter((h[0] for h in held), dtype=np.intp, count=len(held))
-        highs = np.maximum.reduceat(bars.h, starts).tolist()
-        lows = np.minimum.reduceat(bars.low, starts).tolist()
-        out: dict[str, tuple[float, float]] = {}
-        for (_, trade, k, average, realized), high, low in zip(held, highs, lows, strict=True):
-            if trade is None:
-                continue
-            at_high = (high - average) * k + realized
-            at_low = (low - average) * k + realized
-            worst, best = (at_low, at_high) if k > 0 else (at_high, at_low)
-            mae, mfe = out.get(trade, (0.0, 0.0))
-            out[trade] = (min(mae, worst), max(mfe, best))
-        return out
+        bar, first, k, average, realized = zip(*held, strict=True)
+        starts = np.array(bar, dtype=np.intp)
+        # The stretches with a position, each numbered by its trade (the trade's first fill id).
+        at = np.array([trade is not None for trade in first], dtype=bool)
+        if not at.any():
+            return {}
+        trades = [trade for trade in first if trade is not None]
+        number = {trade: j for j, trade in enumerate(dict.fromkeys(trades))}
+        trade_of = np.fromiter(map(number.__getitem__, trades), dtype=np.intp, count=len(trades))
+        kept = np.array(k, dtype=np.float64)[at]
+        mean = np.array(average, dtype=np.float64)[at]
+        base = np.array(realized, dtype=np.float64)[at]
+        at_high = (np.maximum.reduceat(bars.h, starts)[at] - mean) * kept + base
+        at_low = (np.minimum.reduceat(bars.low, starts)[at] - mean) * kept + base
+        long = kept > 0
+        worst = np.zeros(len(number))
+        best = np.zeros(len(number))
+        np.minimum.at(worst, trade_of, np.where(long, at_low, at_high))
+        np.maximum.at(best, trade_of, np.where(long, at_high, at_low))
+        # From 0: +0.0 when nothing went below (above) it, as min(0.0, ...) gives.
+        return {
+            trade: (low if low < 0 else 0.0, high if high > 0 else 0.0)
+            for trade, low, high in zip(number, worst.tolist(), best.tolist(), strict=True)
+        }
 
     def _result(
         self,
@@ -624,46 +636,48 @@ class Backtest:
         settings = self.settings
         # MAE / MFE: the bars' highs and lows while held, and the fills (the pnl matcher's).
         at_bars = self._bar_excursions(bars) if self.measures_bar_excursions else {}
-        excursions: dict[str, tuple[float, float]] = {}
-        for trade in self.round_trips:
-            mae, mfe = at_bars.get(trade.fill_ids[0], (0.0, 0.0))
-            excursions[trade.trade_id] = (min(mae, trade.mae), max(mfe, trade.mfe))
+        columns = TradeColumns(self.round_trips)
+        ordered = columns.trades
+        measured = [at_bars.get(t.fill_ids[0], (0.0, 0.0)) for t in ordered]
+        excursions = {
+            trade_id: (min(mae, low), max(mfe, high))
+            for trade_id, (mae, mfe), low, high in zip(
+                columns.trade_ids, measured, columns.mae.tolist(), columns.mfe.tolist(), strict=True
+            )
+        }
         # The report from the trades this run's matcher closed (the same figures as
         # ``build_report`` over ``self.executions``; tests/backtest/test_report_figures.py).
         report = report_from_trades(
-            self.round_trips,
+            columns,
             self._mtm,
             capital=self.config.global_config.risk.starting_balance,
             excursions=excursions,
         )
         fill_rows = self.fill_rows
         by_fill = {row.fill_id: row for row in fill_rows}
-        trades: list[BacktestTrade] = []
-        rows = {r.trade_id: r for r in report.trades}
-        for trade in sorted(self.round_trips, key=lambda t: (t.exit_ns, t.entry_ns)):
-            row = rows[trade.trade_id]
-            entry, exit_ = by_fill[trade.fill_ids[0]], by_fill[trade.fill_ids[-1]]
-            trades.append(
-                BacktestTrade(
-                    trade_id=row.trade_id,
-                    direction="LONG" if row.direction == "LONG" else "SHORT",
-                    quantity=row.quantity,
-                    entry_time=row.entry_time,
-                    exit_time=row.exit_time,
-                    entry_price=row.entry_price,
-                    exit_price=row.exit_price,
-                    gross_pnl=row.gross_pnl,
-                    fees=row.fees,
-                    net_pnl=row.net_pnl,
-                    r_multiple=row.r_multiple,
-                    mae=row.mae,
-                    mfe=row.mfe,
-                    seconds_in_trade=row.seconds_in_trade,
-                    entry_reason=entry.reason,
-                    exit_reason=_exit_reason(exit_),
-                    fill_ids=list(trade.fill_ids),
-                )
+        # The report's rows are the trades in exit order, as ``columns``.
+        trades = [
+            BacktestTrade(
+                trade_id=row.trade_id,
+                direction="LONG" if row.direction == "LONG" else "SHORT",
+                quantity=row.quantity,
+                entry_time=row.entry_time,
+                exit_time=row.exit_time,
+                entry_price=row.entry_price,
+                exit_price=row.exit_price,
+                gross_pnl=row.gross_pnl,
+                fees=row.fees,
+                net_pnl=row.net_pnl,
+                r_multiple=row.r_multiple,
+                mae=row.mae,
+                mfe=row.mfe,
+                seconds_in_trade=row.seconds_in_trade,
+                entry_reason=by_fill[trade.fill_ids[0]].reason,
+                exit_reason=_exit_reason(by_fill[trade.fill_ids[-1]]),
+                fill_ids=list(trade.fill_ids),
             )
+            for trade, row in zip(ordered, report.trades, strict=True)
+        ]
         n = len(bars)
         seconds = time.perf_counter() - started
         params = msgspec.to_builtins(settings.params)

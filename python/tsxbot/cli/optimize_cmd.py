@@ -8,6 +8,7 @@ import argparse
 import datetime as dt
 import math
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -106,7 +107,6 @@ def _optimize(args: argparse.Namespace) -> int:
         return _fail("no parameter to search: give --param NAME=LOW:HIGH or --space FILE")
     config, settings = load_bot(args)
     try:
-        traded, warmup, _source = load_period(args, config, settings)
         optimizer = Optimizer(
             config,
             settings,
@@ -117,12 +117,16 @@ def _optimize(args: argparse.Namespace) -> int:
             account_checks=not args.no_account_checks,
         )
         sampler = sampler_for(args.sampler, space, args.sampler_seed)
-    except (DataError, SpaceError, ParamsError) as exc:
+    except (SpaceError, ParamsError) as exc:
         return _fail(str(exc))
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     name = args.study or f"optimize-{settings.id}"
 
     if args.walk_forward:
+        try:
+            traded, warmup, _source = load_period(args, config, settings)
+        except DataError as exc:
+            return _fail(str(exc))
         return _walk_forward(args, optimizer, traded, warmup, sampler, name)
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -131,11 +135,18 @@ def _optimize(args: argparse.Namespace) -> int:
         study = optuna.create_study(
             study_name=name, storage=storage, sampler=sampler, direction="maximize", load_if_exists=True
         )
+        # The other workers start before this one reads the data: they read theirs meanwhile.
         workers = _spawn_workers(args, url, name) if args.jobs > 1 and not args.worker else []
         try:
+            try:
+                traded, warmup, _source = load_period(args, config, settings)
+            except DataError as exc:
+                for w in workers:  # they would fail the same way: one message
+                    w.terminate()
+                return _fail(str(exc))
             optimizer.optimize(study, traded, warmup, args.trials)
         finally:
-            failed = sum(1 for w in workers if w.wait() != 0)
+            failed = sum(1 for w in workers if w.wait() not in (0, -signal.SIGTERM))
         if args.worker:
             return EXIT_OK
         if failed:
@@ -144,7 +155,9 @@ def _optimize(args: argparse.Namespace) -> int:
 
 
 def _spawn_workers(args: argparse.Namespace, url: str, name: str) -> list[subprocess.Popen[bytes]]:
-    """``--jobs`` - 1 more processes on the same study (this one is the last worker)."""
+    """``--jobs`` - 1 more processes on the same study (this one is the last worker). With
+    ``--sampler-seed N``, worker k samples with seed N + k: the same seed everywhere would draw
+    the same parameters in every worker."""
     argv = list(args.argv)
     base = [
         sys.executable,
@@ -159,7 +172,13 @@ def _spawn_workers(args: argparse.Namespace, url: str, name: str) -> list[subpro
         "--study",
         name,
     ]
-    return [subprocess.Popen(base, stdout=subprocess.DEVNULL) for _ in range(args.jobs - 1)]
+    return [
+        subprocess.Popen(
+            base if args.sampler_seed is None else [*base, "--sampler-seed", str(args.sampler_seed + k)],
+            stdout=subprocess.DEVNULL,
+        )
+        for k in range(1, args.jobs)
+    ]
 
 
 def _trials_table(study: Any) -> Table:

@@ -18,6 +18,7 @@
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import math
 import os
 import warnings
@@ -25,6 +26,7 @@ from collections.abc import Callable
 from typing import Any, Literal
 
 import msgspec
+import numpy as np
 import optuna
 
 from tsxbot.backtest import Backtest, BacktestResult, FillSettings, MinuteBars, StrategyError
@@ -148,12 +150,40 @@ class Optimizer:
         settings = settings_with(self.settings, changes)
         return Backtest(settings, self.config, self.fills, account_checks=self.account_checks)
 
+    def fingerprint(self, bars: MinuteBars, warmup: MinuteBars | None) -> str:
+        """What a trial's value depends on besides its params: the bot's other params, the fills,
+        the account checks, the objective and the bars (their times and prices). Two trials of a
+        study with the same params and fingerprint have the same value (a backtest is a pure
+        function of these)."""
+        digest = hashlib.sha256()
+        digest.update(msgspec.json.encode([self.settings.id, self.settings.params, self.fills]))
+        digest.update(msgspec.json.encode([self.account_checks, self.objective, self.min_trades]))
+        for part in (warmup, bars):
+            if part is not None:
+                for column in (part.t, part.o, part.h, part.low, part.c, part.v):
+                    digest.update(np.ascontiguousarray(column).tobytes())
+            digest.update(b"|")
+        return digest.hexdigest()[:16]
+
     def objective_fn(
         self, bars: MinuteBars, warmup: MinuteBars | None, worker: str
     ) -> Callable[[optuna.Trial], float]:
+        fingerprint = self.fingerprint(bars, warmup)
+
         def run(trial: optuna.Trial) -> float:
             changes = {d.name: _suggest(trial, d) for d in self.space}
             trial.set_user_attr("worker", worker)
+            trial.set_user_attr("data", fingerprint)
+            earlier = _same_trial(trial, fingerprint)
+            if earlier is not None:  # these params were scored already: the same value, not rerun
+                trial.set_user_attr("same_as", earlier.number)
+                for key in ("trades", "net_pnl", "rejected"):
+                    if key in earlier.user_attrs:
+                        trial.set_user_attr(key, earlier.user_attrs[key])
+                if earlier.state == optuna.trial.TrialState.PRUNED:
+                    raise optuna.TrialPruned(earlier.user_attrs.get("rejected", "pruned"))
+                assert earlier.value is not None
+                return earlier.value
             try:
                 summary = self.metrics(changes, bars, warmup)
             except (ParamsError, StrategyError) as exc:  # fastPeriod >= slowPeriod, or a raise on a bar
@@ -186,6 +216,20 @@ class Optimizer:
             n_trials=trials,
             callbacks=[callback],
         )
+
+
+def _same_trial(trial: optuna.Trial, fingerprint: str) -> optuna.trial.FrozenTrial | None:
+    """An earlier finished trial of the study with the same params on the same data (the first)."""
+    states = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)
+    for earlier in trial.study.get_trials(deepcopy=False, states=states):
+        if (
+            earlier.number != trial.number
+            and earlier.params == trial.params
+            and earlier.user_attrs.get("data") == fingerprint
+            and "same_as" not in earlier.user_attrs
+        ):
+            return earlier
+    return None
 
 
 def best_params(study: optuna.Study) -> dict[str, Any] | None:

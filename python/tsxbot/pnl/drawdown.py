@@ -8,27 +8,41 @@ non-negative amount in USD (0 for a curve that never falls).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from itertools import accumulate
+from collections.abc import Iterable, Sequence
+
+import numpy as np
+import numpy.typing as npt
+
+Equity = Iterable[float] | npt.NDArray[np.float64]
 
 
-def drawdown_series(equity: Iterable[float]) -> list[float]:
+def _values(equity: Equity) -> npt.NDArray[np.float64]:
+    if isinstance(equity, np.ndarray):
+        return equity.astype(np.float64, copy=False)
+    return np.asarray(equity if isinstance(equity, Sequence) else list(equity), dtype=np.float64)
+
+
+def _drawdowns(equity: Equity) -> npt.NDArray[np.float64]:
+    values = _values(equity)
+    peaks = np.maximum.accumulate(values) if len(values) else values
+    # The running peak from a starting 0 (+0.0 while nothing rose above it, never -0.0).
+    peaks = np.where(peaks > 0.0, peaks, 0.0)
+    return peaks - values
+
+
+def drawdown_series(equity: Equity) -> list[float]:
     """For each point, how far it is below the running peak (>= 0)."""
-    peak = 0.0
-    out: list[float] = []
-    for value in equity:
-        peak = max(peak, value)
-        out.append(peak - value)
-    return out
+    return _drawdowns(equity).tolist()  # type: ignore[no-any-return]
 
 
-def max_drawdown(equity: Iterable[float]) -> float:
-    return max(drawdown_series(equity), default=0.0)
+def max_drawdown(equity: Equity) -> float:
+    drawdowns = _drawdowns(equity)
+    return float(drawdowns.max()) if len(drawdowns) else 0.0
 
 
-def closed_trade_equity(net_pnls: Iterable[float]) -> list[float]:
-    """Cumulative net P&L after each closed trade (in exit order)."""
-    return list(accumulate(net_pnls))
+def closed_trade_equity(net_pnls: Equity) -> list[float]:
+    """Cumulative net P&L after each closed trade (in exit order; added one after the other)."""
+    return np.cumsum(_values(net_pnls)).tolist()  # type: ignore[no-any-return]
 
 
 class DrawdownTracker:

@@ -26,8 +26,11 @@ import math
 from collections.abc import Sequence
 
 import msgspec
+import numpy as np
+import numpy.typing as npt
 
 from tsxbot._core import SessionCalendar
+from tsxbot.pnl.columns import TradeColumns
 from tsxbot.pnl.drawdown import closed_trade_equity, max_drawdown
 from tsxbot.pnl.matching import RoundTrip
 from tsxbot.pnl.periods import PeriodFigures, daily
@@ -63,36 +66,40 @@ def _mean(values: Sequence[float]) -> float | None:
     return math.fsum(values) / len(values) if values else None
 
 
-def longest_losing_streak(nets: Sequence[float]) -> int:
-    best = run = 0
-    for net in nets:
-        run = run + 1 if net < 0 else 0
-        best = max(best, run)
-    return best
+def longest_losing_streak(nets: Sequence[float] | npt.NDArray[np.float64]) -> int:
+    losing = np.asarray(nets, dtype=np.float64) < 0
+    if not losing.any():
+        return 0
+    # Each run of losses starts where ``losing`` turns on and ends where it turns off.
+    edges = np.diff(np.concatenate(([False], losing, [False])).astype(np.int8))
+    return int((np.flatnonzero(edges == -1) - np.flatnonzero(edges == 1)).max())
 
 
 def compute(
-    trades: Sequence[RoundTrip],
+    trades: Sequence[RoundTrip] | TradeColumns,
     *,
     capital: float,
     mtm_equity: Sequence[float] | None = None,
     calendar: SessionCalendar | None = None,
     days: Sequence[PeriodFigures] | None = None,
 ) -> TradeMetrics:
-    """``days``: ``daily(trades, calendar)`` when the caller has it already."""
-    ordered = sorted(trades, key=lambda t: (t.exit_ns, t.entry_ns))
-    nets = [t.net_pnl for t in ordered]
-    wins = [n for n in nets if n > 0]
-    losses = [n for n in nets if n < 0]
-    gross = math.fsum(t.gross_pnl for t in ordered)
-    fees = math.fsum(t.fees for t in ordered)
-    n = len(ordered)
+    """``trades``: the round trips, or their columns (``TradeColumns``, built once by a caller
+    that needs them for more than the metrics); ``days``: ``daily(trades, calendar)`` when the
+    caller has it already."""
+    columns = trades if isinstance(trades, TradeColumns) else TradeColumns(trades)
+    net = columns.net
+    nets: list[float] = net.tolist()
+    wins: list[float] = net[net > 0].tolist()
+    losses: list[float] = net[net < 0].tolist()
+    gross = math.fsum(columns.gross.tolist())
+    fees = math.fsum(columns.fees.tolist())
+    n = len(columns)
     day_net = {
         dt.date.fromisoformat(p.period): p.net
-        for p in (days if days is not None else daily(ordered, calendar))
+        for p in (days if days is not None else daily(columns, calendar))
     }
     returns = daily_returns(day_net, capital)
-    rs = [r for r in (t.r_multiple for t in ordered) if r is not None]
+    rs = [r for r in columns.r_multiple if r is not None]
     return TradeMetrics(
         trades=n,
         gross_pnl=gross,
@@ -107,13 +114,13 @@ def compute(
         average_loss=_mean(losses),
         largest_win=max(wins) if wins else None,
         largest_loss=min(losses) if losses else None,
-        longest_losing_streak=longest_losing_streak(nets),
-        max_drawdown_closed=max_drawdown(closed_trade_equity(nets)),
+        longest_losing_streak=longest_losing_streak(net),
+        max_drawdown_closed=max_drawdown(closed_trade_equity(net)),
         max_drawdown_mtm=max_drawdown(mtm_equity) if mtm_equity is not None else None,
         sharpe=sharpe(returns),
         sortino=sortino(returns),
         average_r=_mean(rs),
-        average_mae=_mean([t.mae for t in ordered]),
-        average_mfe=_mean([t.mfe for t in ordered]),
-        average_time_in_trade_s=_mean([t.duration_ns / 1e9 for t in ordered]),
+        average_mae=_mean(columns.mae.tolist()),
+        average_mfe=_mean(columns.mfe.tolist()),
+        average_time_in_trade_s=_mean(columns.seconds_in_trade.tolist()),
     )

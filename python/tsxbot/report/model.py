@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 import msgspec
 
 from tsxbot.messages.enums import OrderStatus
+from tsxbot.pnl.columns import TradeColumns
 from tsxbot.pnl.contract import ContractSpec
 from tsxbot.pnl.drawdown import closed_trade_equity, drawdown_series
 from tsxbot.pnl.execution_quality import OrderOutcome, Slippage, fill_rates, slippage
@@ -98,28 +99,72 @@ class Report(msgspec.Struct, frozen=True, kw_only=True):
     execution: list[ExecutionRow] = []
 
 
-def _row(t: RoundTrip, excursions: Mapping[str, tuple[float, float]]) -> TradeRow:
-    mae, mfe = excursions.get(t.trade_id, (t.mae, t.mfe))
-    return TradeRow(
-        trade_id=t.trade_id,
-        bot_id=t.bot_id,
-        strategy=t.strategy,
-        symbol=t.symbol,
-        direction="LONG" if t.direction > 0 else "SHORT",
-        quantity=t.quantity,
-        entry_time=from_ns(t.entry_ns),
-        exit_time=from_ns(t.exit_ns),
-        trading_day=trading_day(t.exit_ns),
-        entry_price=t.entry_price,
-        exit_price=t.exit_price,
-        gross_pnl=round(t.gross_pnl, 2),
-        fees=round(t.fees, 2),
-        net_pnl=round(t.net_pnl, 2),
-        r_multiple=t.r_multiple,
-        mae=round(mae, 2),
-        mfe=round(mfe, 2),
-        seconds_in_trade=t.duration_ns / 1e9,
-    )
+def _round2(values: list[float]) -> list[float]:
+    """``round(v, 2)`` of each value, once per distinct value (P&L on a tick grid repeats);
+    a zero is rounded itself (a dict takes -0.0 for 0.0)."""
+    once = {v: round(v, 2) for v in set(values)}
+    return [once[v] or round(v, 2) for v in values]
+
+
+def _rows(columns: TradeColumns, excursions: Mapping[str, tuple[float, float]]) -> list[TradeRow]:
+    ordered = columns.trades
+    ids = columns.trade_ids
+    mae, mfe = columns.mae.tolist(), columns.mfe.tolist()
+    if excursions:
+        measured = [excursions.get(i) for i in ids]
+        mae = [m if x is None else x[0] for m, x in zip(mae, measured, strict=True)]
+        mfe = [m if x is None else x[1] for m, x in zip(mfe, measured, strict=True)]
+    days = [dt.date.fromordinal(d) for d in columns.trading_days().tolist()]
+    return [
+        TradeRow(
+            trade_id=trade_id,
+            bot_id=t.bot_id,
+            strategy=t.strategy,
+            symbol=t.symbol,
+            direction="LONG" if t.direction > 0 else "SHORT",
+            quantity=t.quantity,
+            entry_time=from_ns(entry_ns),
+            exit_time=from_ns(exit_ns),
+            trading_day=day,
+            entry_price=t.entry_price,
+            exit_price=t.exit_price,
+            gross_pnl=gross,
+            fees=fees,
+            net_pnl=net,
+            r_multiple=r,
+            mae=low,
+            mfe=high,
+            seconds_in_trade=seconds,
+        )
+        for (
+            t,
+            trade_id,
+            entry_ns,
+            exit_ns,
+            day,
+            gross,
+            fees,
+            net,
+            r,
+            low,
+            high,
+            seconds,
+        ) in zip(
+            ordered,
+            ids,
+            columns.entry_ns.tolist(),
+            columns.exit_ns.tolist(),
+            days,
+            _round2(columns.gross.tolist()),
+            _round2(columns.fees.tolist()),
+            _round2(columns.net.tolist()),
+            columns.r_multiple,
+            _round2(mae),
+            _round2(mfe),
+            columns.seconds_in_trade.tolist(),
+            strict=True,
+        )
+    ]
 
 
 def _day(p: PeriodFigures) -> DayRow:
@@ -193,7 +238,7 @@ def build_report(
 
 
 def report_from_trades(
-    trades: Iterable[RoundTrip],
+    trades: Iterable[RoundTrip] | TradeColumns,
     mtm: Sequence[float],
     *,
     capital: float,
@@ -207,18 +252,27 @@ def report_from_trades(
     mark-to-market equity samples ``mtm`` (after each fill, as :func:`build_report` takes them):
     what :func:`build_report` gives once its ledger has matched the fills. The backtester, whose
     own matcher has the trades already, calls it directly (one definition of every figure)."""
-    ordered = sorted(trades, key=lambda t: (t.exit_ns, t.entry_ns))
-    by_bot: dict[str, list[RoundTrip]] = {}
-    for t in ordered:
-        by_bot.setdefault(t.bot_id, []).append(t)
-    equity = closed_trade_equity(t.net_pnl for t in ordered)
-    days = daily(ordered)
-    summary = compute(ordered, capital=capital, mtm_equity=mtm, days=days)
-
-    def bot_metrics(ts: list[RoundTrip]) -> TradeMetrics:
-        if len(ts) == len(ordered):  # the only bot: its trades are the summary's, in order
-            return msgspec.structs.replace(summary, max_drawdown_mtm=None)
-        return compute(ts, capital=capital)
+    columns = trades if isinstance(trades, TradeColumns) else TradeColumns(trades)
+    ordered = columns.trades
+    equity = closed_trade_equity(columns.net)
+    days = daily(columns)
+    summary = compute(columns, capital=capital, mtm_equity=mtm, days=days)
+    if len({t.bot_id for t in ordered}) == 1:  # the only bot: its trades are the summary's, in order
+        bots = [
+            BotRow(
+                bot_id=ordered[0].bot_id,
+                strategy=ordered[-1].strategy,
+                metrics=msgspec.structs.replace(summary, max_drawdown_mtm=None),
+            )
+        ]
+    else:
+        by_bot: dict[str, list[RoundTrip]] = {}
+        for t in ordered:
+            by_bot.setdefault(t.bot_id, []).append(t)
+        bots = [
+            BotRow(bot_id=b, strategy=ts[-1].strategy, metrics=compute(ts, capital=capital))
+            for b, ts in sorted(by_bot.items())
+        ]
 
     return Report(
         schema_version=SCHEMA_VERSION,
@@ -227,16 +281,18 @@ def report_from_trades(
         bot=bot,
         capital=capital,
         summary=summary,
-        bots=[
-            BotRow(bot_id=b, strategy=ts[-1].strategy, metrics=bot_metrics(ts))
-            for b, ts in sorted(by_bot.items())
-        ],
+        bots=bots,
         days=[_day(p) for p in days],
         equity=[
-            EquityPoint(time=from_ns(t.exit_ns), equity=round(e, 2), drawdown=round(d, 2))
-            for t, e, d in zip(ordered, equity, drawdown_series(equity), strict=True)
+            EquityPoint(time=from_ns(t), equity=e, drawdown=d)
+            for t, e, d in zip(
+                columns.exit_ns.tolist(),
+                [round(e, 2) for e in equity],
+                [round(d, 2) for d in drawdown_series(equity)],
+                strict=True,
+            )
         ],
-        trades=[_row(t, excursions or {}) for t in ordered],
+        trades=_rows(columns, excursions or {}),
         execution=execution or [],
     )
 
