@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 
-from tsxbot.aggregator.factory import build_aggregator
 from tsxbot.bus import create_bus
 from tsxbot.bus.service import BusService
 from tsxbot.cli.common import (
@@ -31,6 +30,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def _run(args: argparse.Namespace) -> int:
+    from tsxbot.aggregator.factory import build_aggregator
+
     extra = redis_overrides(args)
     config = load_or_exit(args, extra)
     setup_logging(config, "aggregator")

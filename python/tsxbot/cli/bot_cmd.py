@@ -11,7 +11,6 @@ import asyncio
 import sys
 from pathlib import Path
 
-from tsxbot.bots import BotService
 from tsxbot.bus import create_bus
 from tsxbot.bus.service import BusService
 from tsxbot.cli.common import (
@@ -39,6 +38,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def _run(args: argparse.Namespace) -> int:
+    from tsxbot.bots import BotService
+
     path = Path(args.config)
     if not path.is_file():
         print(f"tsxbot: bot config {path} not found", file=sys.stderr)

@@ -8,12 +8,6 @@ import sys
 import yaml
 
 from tsxbot.cli.common import EXIT_CONFIG, EXIT_OK, add_config_options, load_or_exit
-from tsxbot.connection_manager.factory import (
-    API_KEY_FILE,
-    MissingCredentialsError,
-    endpoints_for,
-    internal_api_key_source,
-)
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -27,6 +21,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def _check(args: argparse.Namespace) -> int:
+    from tsxbot.connection_manager.factory import (
+        API_KEY_FILE,
+        MissingCredentialsError,
+        endpoints_for,
+        internal_api_key_source,
+    )
+
     config = load_or_exit(args)
     shown = config.to_display()
     # The services use TSXBOT_API_KEY, else the key they keep in .tsxbot/ (generated once).

@@ -17,7 +17,6 @@ from tsxbot.cli.common import (
     run_or_report,
     setup_logging,
 )
-from tsxbot.connection_manager.factory import MissingCredentialsError, build_connection_manager
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -31,6 +30,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def _run(args: argparse.Namespace) -> int:
+    from tsxbot.connection_manager.factory import MissingCredentialsError, build_connection_manager
+
     extra = redis_overrides(args)
     if args.port is not None:
         extra.append(f"services.connectionManager.port={args.port}")

@@ -8,8 +8,6 @@ import sys
 from pathlib import Path
 
 from tsxbot.cli.common import EXIT_CONFIG, EXIT_OK, add_config_options, load_or_exit
-from tsxbot.journal import JournalStore, JournalUrlError, execution, make_engine
-from tsxbot.journal.database import current_revision, head_revision
 from tsxbot.pnl.contract import ContractSpec, spec_for
 from tsxbot.pnl.ledger import UnknownSymbolError
 from tsxbot.report import build_report, print_report, write_csv, write_html, write_json
@@ -37,6 +35,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def _report(args: argparse.Namespace) -> int:
+    from tsxbot.journal import JournalStore, JournalUrlError, execution, make_engine
+    from tsxbot.journal.database import current_revision, head_revision
+
     config = load_or_exit(args)
     journal = config.global_config.journal
     url = args.journal or journal.url
