@@ -267,3 +267,31 @@ async def test_a_batch_of_submissions_only_is_saved_once_after_its_send() -> Non
         await commands.close()
         await aggregator.stop()
         await bus.close()
+
+
+async def test_the_dispatchers_save_is_written_without_holding_the_messages_back() -> None:
+    """The save after a send is taken under the lock and written without it: a fill arriving
+    while it is written is handled, and the submission is acknowledged only once it is written."""
+    bus = MemoryBus(BusConfig())
+    await bus.start()
+    aggregator, gate = await started(bus)
+    commands = await bus.subscribe(channels.CM_COMMANDS, group="connection-manager")
+    try:
+        gate.hold()
+        submission = OrderSubmission(
+            order_id="s1", symbol="MES", side=Side.BUY, quantity=1, stop_loss=4996.0, take_profit=5012.0
+        )
+        await bus.publish(channels.AGGREGATOR_ORDERS, Envelope.wrap(submission, "bot_2"))
+        await commands.next_batch(10)
+        await eventually(lambda: gate.waiting == 1, what="the dispatcher's save held")
+        await publish_fill(bus, 1)
+        await eventually(lambda: aggregator.counters["fills"] == 1, what="the fill handled meanwhile")
+        orders = bus._streams[channels.AGGREGATOR_ORDERS.name].group("aggregator")
+        assert len(orders.pending) == 1  # the submission: not acknowledged before its save
+        gate.release()
+        await eventually(lambda: not orders.pending, what="the submission acknowledged")
+    finally:
+        gate.release()
+        await commands.close()
+        await aggregator.stop()
+        await bus.close()

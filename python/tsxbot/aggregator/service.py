@@ -1011,10 +1011,14 @@ class Aggregator(Service):
                 if self._pending_acks:
                     # The submissions just sent are acknowledged once saved: now, after letting
                     # the connection manager take the commands (a publisher waiting for room on
-                    # the bus must not wait for the next housekeeping round).
+                    # the bus must not wait for the next housekeeping round). The save is taken
+                    # under the lock and written without it (messages are handled meanwhile).
                     await asyncio.sleep(0)
                     async with self._lock:
-                        await self.save()
+                        acks, self._pending_acks = self._pending_acks, []
+                        write = self.store.prepare(self)
+                        self._dirty = False
+                    await self._ack_when_written(write, acks)
                     continue
                 self._wake.clear()
                 await self._wake.wait()
