@@ -1226,6 +1226,11 @@ class Aggregator(Service):
             self.closing.discard(symbol)
             await self._cross_internally(symbol)
         await self.evaluate()
+        # What it published (the fill, the position) goes out now, to the bus's writer or a bot
+        # in this process, not after the rest of the batch. A message boundary, as a batch's end
+        # is: the fill is wholly applied (a limit it broke has already changed the trading state
+        # the dispatcher reads).
+        await asyncio.sleep(0)
 
     async def _cross_internally(self, symbol: str) -> None:
         """The account is flat in ``symbol`` but bots still hold positions that offset each other
@@ -1304,9 +1309,6 @@ class Aggregator(Service):
                 share = msgspec.structs.replace(fill, quantity=quantity, fees=fees, bot_id=bot)
             await self._publish(channels.bot_orders(bot), share)
             await self._publish(channels.bot_orders(bot), self.bot_position(bot, symbol))
-            # The fill goes out now (the bus's writer, a bot in this process), not after the rest
-            # of the batch is handled.
-            await asyncio.sleep(0)
             if before != 0 and after == 0:
                 self._cancel_protective(bot, symbol)
             elif before != 0 and abs(after) < abs(before) and after * before > 0:
