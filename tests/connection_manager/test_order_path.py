@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+from typing import Any
 
 import pytest
 
@@ -499,3 +500,39 @@ async def test_an_interrupted_place_found_by_its_tag_is_reported_placed_even_whe
     result = await manager.execute_command(command, sent_at=dt.datetime.now(dt.UTC) - dt.timedelta(minutes=5))
     assert (result.ok, result.exchange_order_id, result.failure) == (True, order_id, None)
     assert await sim_orders_tagged(h, command.custom_tag) == [order_id]
+
+
+async def test_bracket_legs_are_found_among_the_open_orders_not_the_accounts_history(
+    harness: Harness,
+) -> None:
+    """The legs of a bracketed place are looked up with one search of the account's open orders
+    (a handful), never of its recent history (every order of the last minutes, on the fill's
+    way); they are announced with their bot all the same."""
+    h = harness
+    manager = await h.start_manager()
+    await h.start_observer()
+    searches: list[str] = []
+    rest = manager.rest
+    history, open_orders = rest.search_orders, rest.search_open_orders
+
+    async def search_orders(*args: Any, **kwargs: Any) -> Any:
+        searches.append("history")
+        return await history(*args, **kwargs)
+
+    async def search_open_orders(*args: Any, **kwargs: Any) -> Any:
+        searches.append("open")
+        return await open_orders(*args, **kwargs)
+
+    rest.search_orders = search_orders  # type: ignore[method-assign]
+    rest.search_open_orders = search_open_orders  # type: ignore[method-assign]
+    await h.send(place("legs"))  # with its bracket
+    await eventually(lambda: len(h.payloads(CommandResult)) == 1, what="the result")
+    result = h.payloads(CommandResult)[0]
+    assert result.ok
+    legs = {
+        u.exchange_order_id
+        for u in h.payloads(OrderUpdate)
+        if u.exchange_order_id != result.exchange_order_id and u.bot_id == "bot_2"
+    }
+    assert len(legs) == 2
+    assert searches == ["open"]

@@ -83,6 +83,9 @@ def test_order_normalized(normalizer: Normalizer) -> None:
 
 def test_naive_timestamps_are_utc() -> None:
     assert order(creationTimestamp="2026-11-24T15:00:00").creation_timestamp.tzinfo is dt.UTC
+    # An optional timestamp too (the fields that may hold one are read once per class).
+    updated = order(updateTimestamp="2026-11-24T15:00:01").update_timestamp
+    assert updated == dt.datetime(2026, 11, 24, 15, 0, 1, tzinfo=dt.UTC)
 
 
 def test_unknown_enum_value_is_reported_not_guessed(normalizer: Normalizer) -> None:

@@ -14,6 +14,7 @@ commands awaiting a result, and its own queued commands (a flatten in progress g
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from collections import OrderedDict, deque
 from typing import TYPE_CHECKING, Any
@@ -145,6 +146,29 @@ _EVENT = msgspec.json.Decoder(EventRow)
 CORE, SAVED_AT, ORDER, FILL, EVENT = "core", "savedAt", "order:", "fill:", "event:"
 
 
+class SaveFailed(Exception):
+    """A save prepared before this one was not written (it failed or was cancelled)."""
+
+
+class Write:
+    """One prepared save: the fields to set and remove, in order after ``previous``."""
+
+    __slots__ = ("changed", "done", "full", "previous", "removed")
+
+    def __init__(
+        self,
+        changed: dict[str, bytes],
+        removed: list[str],
+        full: bool,
+        previous: asyncio.Future[None] | None,
+    ) -> None:
+        self.changed = changed
+        self.removed = removed
+        self.full = full
+        self.previous = previous
+        self.done: asyncio.Future[None] | None = None
+
+
 class StateStore:
     """The state as one journal record (``aggregator`` journal, ``state``), saved incrementally:
     the core when it changed, each order when it changed, each new fill id and risk event, and
@@ -167,6 +191,7 @@ class StateStore:
         self._fills_written = 0
         self._events: deque[str] = deque()
         self._events_written = 0
+        self._tail: asyncio.Future[None] | None = None  # the last write prepared
 
     async def load(self) -> Snapshot | None:
         fields = await self.journal.load_record(self.key)
@@ -208,6 +233,13 @@ class StateStore:
 
     async def save(self, agg: Aggregator) -> None:
         """Writes what changed since the last save (everything at the first)."""
+        await self.write(self.prepare(agg))
+
+    def prepare(self, agg: Aggregator) -> Write:
+        """Takes what changed since the last prepared save, now (it is compared with what the
+        saves prepared before it will have written, whether or not they are written yet); the
+        returned write goes out with :meth:`write`, after every write prepared before it. Every
+        prepared write must be passed to :meth:`write` (the next ones wait for it)."""
         changed: dict[str, bytes] = {}
         removed: list[str] = []
         full = self._full
@@ -225,17 +257,39 @@ class StateStore:
         self._new_fills(agg, changed, removed)
         self._new_events(agg, changed, removed)
         self.saves += 1
-        if not changed and not removed:
-            return
-        changed[SAVED_AT] = dt.datetime.now(dt.UTC).isoformat().encode()
-        try:
-            await self.journal.update_record(self.key, changed, removed, replace=full)
-        except BaseException:
-            self._full = True  # what this save meant to write is unknown: the next one writes all
-            raise
+        if changed or removed:
+            changed[SAVED_AT] = dt.datetime.now(dt.UTC).isoformat().encode()
+        # What the next save compares with: this one's, as if written (a failure resets it).
         self._core = core
         self._full = False
-        self.writes += 1
+        write = Write(changed, removed, full, self._tail)
+        self._tail = write.done = asyncio.get_running_loop().create_future()
+        return write
+
+    async def write(self, write: Write) -> None:
+        """Writes a prepared save once the writes prepared before it are done. A write that fails
+        (or is cancelled) fails every incremental write prepared after it (each is a change on
+        top of it), and the next save prepared after the failure writes everything."""
+        done = write.done
+        assert done is not None
+        try:
+            previous = write.previous
+            if previous is not None and not previous.done():
+                await asyncio.wait([previous])  # (never cancels it)
+            if previous is not None and not write.full:
+                previous.result()  # a change on top of a failed write fails too
+            if write.changed or write.removed:
+                await self.journal.update_record(self.key, write.changed, write.removed, replace=write.full)
+                self.writes += 1
+        except BaseException as exc:
+            self._full = True  # what is written is unknown from here: the next save writes all
+            self._core = b""
+            if not done.done():
+                done.set_exception(exc if isinstance(exc, Exception) else SaveFailed("cancelled"))
+                done.exception()  # retrieved: only the writes after it re-raise it
+            raise
+        if not done.done():
+            done.set_result(None)
 
     def _reset(self, agg: Aggregator) -> None:
         self._open.clear()

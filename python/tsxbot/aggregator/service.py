@@ -21,7 +21,7 @@ import datetime as dt
 import hashlib
 import itertools
 import time
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
@@ -36,7 +36,7 @@ from tsxbot.aggregator.latency import RoundTrips
 from tsxbot.aggregator.malformed import RefusalNotJournaledError, read_malformed
 from tsxbot.aggregator.metrics import MonitoringServer
 from tsxbot.aggregator.orders import WorkingOrders
-from tsxbot.aggregator.persistence import StateStore, restore
+from tsxbot.aggregator.persistence import SaveFailed, StateStore, Write, restore
 from tsxbot.aggregator.positions import UNATTRIBUTED, Positions
 from tsxbot.aggregator.queue import OrderQueue, Priority, QueuedCommand, QueueFull, RateLimiter
 from tsxbot.aggregator.registry import BotRegistry, config_hash
@@ -108,6 +108,8 @@ log = get_logger("tsxbot.aggregator")
 RECONCILE_GRACE_SECONDS = 2.0
 HOUSEKEEPING_SECONDS = 0.25
 SUBSCRIPTION_CLOSE_SECONDS = 3.0
+# Batches whose save is being written while the next is handled (then the consumer waits).
+SAVES_IN_FLIGHT = 4
 KEPT_ORDERS = 100_000
 
 
@@ -266,6 +268,8 @@ class Aggregator(Service):
         self.flattened_for_loss = False
         self._wake = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
+        # Handled batches acknowledged once their save is written (oldest first).
+        self._acking: deque[asyncio.Task[None]] = deque()
         self._subscriptions: list[Subscription] = []
         self._stopping = False
         self.counters: dict[str, int] = {
@@ -467,11 +471,13 @@ class Aggregator(Service):
             await self.api.stop()
         if self.monitoring is not None:
             await self.monitoring.stop()
+        await self._finish_acks()  # (before a save they may wait for is cancelled)
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
+        await self._finish_acks()
         for subscription in self._subscriptions:
             # Bounded: a Redis reader that missed its cancellation must not hold the shutdown (the
             # bus closes it again when it closes).
@@ -482,6 +488,14 @@ class Aggregator(Service):
         if self.journal is not None:
             await self.journal.stop()
         log.info("aggregator stopped", queued=len(self.queue))
+
+    async def _finish_acks(self) -> None:
+        """The saves of handled batches written, then their messages acknowledged (bounded)."""
+        if self._acking:
+            _, late = await asyncio.wait(self._acking, timeout=SUBSCRIPTION_CLOSE_SECONDS)
+            for task in late:
+                task.cancel()
+            self._acking.clear()
 
     def _restore_from_journal(self) -> bool:
         """No snapshot: the bots' open positions come back from the journal now, and the day's
@@ -538,7 +552,9 @@ class Aggregator(Service):
 
     async def _consume(self, subscription: Subscription) -> None:
         """Handles what has arrived, saves the state, then acknowledges: a crash in between
-        leaves the messages pending, delivered again to the next run."""
+        leaves the messages pending, delivered again to the next run. A batch's save is taken
+        when the batch is handled and written while the next batch is handled (the writes go out
+        in the order they were taken); its messages are acknowledged once it is written."""
         await self._pinned.wait()
         while not self._stopping:
             batch = await subscription.next_batch(500)
@@ -557,12 +573,38 @@ class Aggregator(Service):
                     if not deferred:
                         to_ack.append(message)
                 journaled = self.journal is None or await self.journal.flush()
-                await self.save()
-            if not journaled:
-                log.error("journal queue full: the batch stays unacknowledged", messages=len(to_ack))
-                continue
-            for message in to_ack:
+                if not journaled:
+                    await self.save()
+                    log.error("journal queue full: the batch stays unacknowledged", messages=len(to_ack))
+                    continue
+                if not to_ack:
+                    # Only submissions, each acknowledged by the dispatcher after the save that
+                    # follows its send (a submission only queued is not restored: it comes back).
+                    continue
+                write = self.store.prepare(self)
+                self._dirty = False
+            await self._ack_when_written(write, to_ack)
+
+    async def _ack_when_written(self, write: Write, messages: list[Message]) -> None:
+        """Acknowledges ``messages`` once ``write`` (their batch's save) is written, in the
+        background: the next batch is handled meanwhile. At most ``SAVES_IN_FLIGHT`` batches wait
+        so; a write that fails fails the aggregator, its messages unacknowledged."""
+
+        async def ack() -> None:
+            try:
+                await self.store.write(write)
+            except SaveFailed:
+                if self._stopping:  # a save before it was cancelled by the stop: not acknowledged
+                    return
+                raise
+            for message in messages:
                 await message.ack()
+
+        self._acking.append(self._background(ack(), "aggregator-ack"))
+        while self._acking and self._acking[0].done():
+            self._acking.popleft()
+        if len(self._acking) > SAVES_IN_FLIGHT:
+            await asyncio.wait([self._acking.popleft()])
 
     async def save(self) -> None:
         acks, self._pending_acks = self._pending_acks, []
@@ -969,10 +1011,14 @@ class Aggregator(Service):
                 if self._pending_acks:
                     # The submissions just sent are acknowledged once saved: now, after letting
                     # the connection manager take the commands (a publisher waiting for room on
-                    # the bus must not wait for the next housekeeping round).
+                    # the bus must not wait for the next housekeeping round). The save is taken
+                    # under the lock and written without it (messages are handled meanwhile).
                     await asyncio.sleep(0)
                     async with self._lock:
-                        await self.save()
+                        acks, self._pending_acks = self._pending_acks, []
+                        write = self.store.prepare(self)
+                        self._dirty = False
+                    await self._ack_when_written(write, acks)
                     continue
                 self._wake.clear()
                 await self._wake.wait()
@@ -1180,6 +1226,11 @@ class Aggregator(Service):
             self.closing.discard(symbol)
             await self._cross_internally(symbol)
         await self.evaluate()
+        # What it published (the fill, the position) goes out now, to the bus's writer or a bot
+        # in this process, not after the rest of the batch. A message boundary, as a batch's end
+        # is: the fill is wholly applied (a limit it broke has already changed the trading state
+        # the dispatcher reads).
+        await asyncio.sleep(0)
 
     async def _cross_internally(self, symbol: str) -> None:
         """The account is flat in ``symbol`` but bots still hold positions that offset each other

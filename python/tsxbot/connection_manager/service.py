@@ -450,11 +450,13 @@ class ConnectionManager(Service):
 
     async def _link_bracket_legs(self, order_id: int, account_id: int, command: Any) -> None:
         """After a bracketed place: find its legs (their parent id is in an order search, not in
-        the hub's events) and announce them with their bot."""
+        the hub's events) and announce them with their bot. The account's open orders are
+        searched, not its recent history (a handful of orders, not every order of the last
+        minutes, on the fill's way): a leg that is no longer open by then needs no announcing,
+        and a fill of it is attributed by the search its unknown order makes
+        (:meth:`_learn_order_links`)."""
         try:
-            orders = await self.rest.search_orders(
-                account_id, self.rest.search_start(dt.timedelta(minutes=5))
-            )
+            orders = await self.rest.search_open_orders(account_id)
         except GatewayError as exc:
             log.warning("could not look up the bracket legs", order_id=order_id, error=str(exc))
             return

@@ -5,8 +5,10 @@ decoding; the typed views are properties. Timestamps without an offset are taken
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import typing
 from enum import IntEnum
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import msgspec
 
@@ -18,11 +20,24 @@ def as_utc(value: dt.datetime) -> dt.datetime:
     return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
 
 
+def _may_hold_a_datetime(annotation: Any) -> bool:
+    if annotation is dt.datetime or annotation is Any or annotation is object:
+        return True
+    return any(_may_hold_a_datetime(arg) for arg in typing.get_args(annotation))
+
+
+@functools.cache
+def _datetime_fields(cls: type[msgspec.Struct]) -> tuple[str, ...]:
+    """The fields of ``cls`` that may hold a timestamp (read once per class, not per body)."""
+    hints = typing.get_type_hints(cls)
+    return tuple(name for name in cls.__struct_fields__ if _may_hold_a_datetime(hints.get(name, Any)))
+
+
 class Wire(msgspec.Struct, rename="camel", kw_only=True):
     """A ProjectX body. Unknown fields are ignored (newer API versions add some)."""
 
     def __post_init__(self) -> None:
-        for name in self.__struct_fields__:
+        for name in _datetime_fields(type(self)):
             value = getattr(self, name)
             if isinstance(value, dt.datetime) and value.tzinfo is None:
                 setattr(self, name, as_utc(value))

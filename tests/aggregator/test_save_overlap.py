@@ -1,0 +1,297 @@
+"""The aggregator's state save overlaps the next batch: a batch's save is taken when the batch is
+handled and written while the next batch is handled, the writes in the order they were taken,
+and a batch is acknowledged only once its own save is written. Killed in that window (a write
+held, the next batch already handled), the next run counts every fill once: what was written is
+not delivered again, what was not is. Also: a fill goes out to its bot before the rest of its
+batch is handled, and a batch of submissions only is not saved before they are sent."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from typing import Any
+
+import pytest
+
+from support.bus_helpers import eventually
+from support.sim import sim_config
+from tsxbot.aggregator import Aggregator
+from tsxbot.aggregator.persistence import SaveFailed, StateStore
+from tsxbot.bus import Journal, JournalUnavailableError, MemoryBus
+from tsxbot.config.global_config import BusConfig
+from tsxbot.messages import (
+    Envelope,
+    Fill,
+    OrderSubmission,
+    PlaceOrder,
+    Quote,
+    Side,
+    channels,
+)
+
+ACCOUNT = 1001
+MES = "CON.F.US.MES.Z26"
+START = dt.datetime(2026, 11, 24, 15, 30, tzinfo=dt.UTC)  # a Tuesday, 09:30 CT
+
+
+class GatedJournal:
+    """The bus's journal with its record writes held on demand (``hold``): a held write waits
+    until ``release``; ``fail`` makes the next write raise."""
+
+    def __init__(self, journal: Journal) -> None:
+        self.journal = journal
+        self.held = False
+        self.waiting = 0  # writes waiting at the gate
+        self.written = 0
+        self.fail_next = False
+        self._open = asyncio.Event()
+        self._open.set()
+
+    def hold(self) -> None:
+        self._open.clear()
+
+    def release(self) -> None:
+        self._open.set()
+
+    async def update_record(self, key: str, changed: dict[str, bytes], removed: list[str], **kw: Any) -> None:
+        if self.fail_next:
+            self.fail_next = False
+            raise JournalUnavailableError("the journal is down (test)")
+        self.waiting += 1
+        try:
+            await self._open.wait()
+        finally:
+            self.waiting -= 1
+        await self.journal.update_record(key, changed, removed, **kw)
+        self.written += 1
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.journal, name)
+
+
+def fill(n: int, side: Side = Side.BUY) -> Fill:
+    return Fill(
+        account_id=ACCOUNT,
+        fill_id=n,
+        order_id=f"o{n}",
+        exchange_order_id=100 + n,
+        contract_id=MES,
+        symbol="MES",
+        side=side,
+        quantity=1,
+        price=5000.0,
+        timestamp=START,
+        bot_id="bot_2",
+    )
+
+
+async def started(bus: MemoryBus) -> tuple[Aggregator, GatedJournal]:
+    aggregator = Aggregator(sim_config(), bus, clock=lambda: START, account_id=ACCOUNT)
+    gate = GatedJournal(bus.journal("aggregator"))
+    aggregator.store = StateStore(gate)  # type: ignore[arg-type]
+    await aggregator.start()
+    await aggregator.on_quote(Quote(symbol="MES", contract_id=MES, timestamp=START, last=5000.0))
+    await eventually(lambda: aggregator._pinned.is_set(), what="the account pinned")
+    return aggregator, gate
+
+
+async def kill(aggregator: Aggregator) -> None:
+    """As kill -9 would leave it: every task stops where it is (no save, no acknowledgement)."""
+    aggregator._stopping = True
+    tasks = [*aggregator._tasks, *aggregator._acking]
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+
+
+async def publish_fill(bus: MemoryBus, n: int) -> None:
+    await bus.publish(channels.CM_FILLS, Envelope.wrap(fill(n), "connection-manager"))
+
+
+async def test_the_next_batch_is_handled_while_a_save_is_written_and_acked_only_after_it() -> None:
+    bus = MemoryBus(BusConfig())
+    await bus.start()
+    aggregator, gate = await started(bus)
+    try:
+        gate.hold()
+        await publish_fill(bus, 1)
+        await eventually(lambda: gate.waiting == 1, what="the first batch's save held")
+        await publish_fill(bus, 2)
+        # Handled while the first save is still being written (before: the consumer waited in it).
+        await eventually(lambda: aggregator.counters["fills"] == 2, what="the second fill handled")
+        assert aggregator.positions.quantity("bot_2", "MES") == 2
+        assert gate.written == 0
+        group = bus._streams[channels.CM_FILLS.name].group("aggregator")
+        assert len(group.pending) == 2  # nothing acknowledged before its save is written
+        gate.release()
+        await eventually(lambda: not group.pending, what="both acknowledged")
+        saved = await aggregator.store.load()
+        assert saved is not None and saved.fill_ids == [(ACCOUNT, 1), (ACCOUNT, 2)]
+    finally:
+        gate.release()
+        await aggregator.stop()
+        await bus.close()
+
+
+@pytest.mark.parametrize("written", [0, 1])
+async def test_killed_with_a_save_in_flight_and_the_next_batch_handled_every_fill_counts_once(
+    written: int,
+) -> None:
+    """``written``: how many of the two batches' saves were written when it died."""
+    bus = MemoryBus(BusConfig())
+    await bus.start()
+    first, gate = await started(bus)
+    group = bus._streams[channels.CM_FILLS.name].group("aggregator")
+    if written == 0:
+        gate.hold()
+    await publish_fill(bus, 1)
+    if written == 1:
+        await eventually(lambda: gate.written == 1 and not group.pending, what="the first batch saved")
+        gate.hold()
+    await eventually(lambda: first.counters["fills"] == 1, what="the first fill handled")
+    await publish_fill(bus, 2)
+    await eventually(lambda: first.counters["fills"] == 2, what="the second fill handled")
+    await eventually(lambda: gate.waiting >= 1, what="a save held")
+    assert len(group.pending) == 2 - written
+    await kill(first)
+    gate.release()
+    assert gate.written == written  # the held writes died with it
+
+    second, _ = await started(bus)
+    try:
+        await eventually(lambda: not group.pending, what="the unacknowledged fills handled again")
+        await eventually(lambda: second.counters["fills"] == 2 - written, what="redelivered fills")
+        assert second.positions.quantity("bot_2", "MES") == 2  # every fill once, none lost
+        assert second.engine.bot_position("bot_2", "MES") == 2
+        await publish_fill(bus, 1)  # the bus again (a duplicate): not counted
+        await publish_fill(bus, 3)
+        await eventually(lambda: second.positions.quantity("bot_2", "MES") == 3, what="the third fill")
+        await asyncio.sleep(0.05)
+        assert second.positions.quantity("bot_2", "MES") == 3
+    finally:
+        await second.stop()
+        await bus.close()
+
+
+async def test_a_failed_write_fails_the_saves_taken_on_top_of_it_and_the_next_writes_all() -> None:
+    bus = MemoryBus(BusConfig())
+    aggregator = Aggregator(sim_config(), bus, clock=lambda: START, account_id=ACCOUNT)
+    gate = GatedJournal(bus.journal("aggregator"))
+    store = aggregator.store = StateStore(gate)  # type: ignore[arg-type]
+    await aggregator.on_quote(Quote(symbol="MES", contract_id=MES, timestamp=START, last=5000.0))
+    await store.save(aggregator)
+    await aggregator.on_fill(fill(1))
+    gate.fail_next = True
+    first = store.prepare(aggregator)  # fill 1
+    await aggregator.on_fill(fill(2))
+    second = store.prepare(aggregator)  # fill 2, on top of the first
+    results = await asyncio.gather(store.write(first), store.write(second), return_exceptions=True)
+    assert isinstance(results[0], JournalUnavailableError)
+    assert isinstance(results[1], JournalUnavailableError)  # never written without the first
+    saved = await store.load()
+    assert saved is not None and saved.fill_ids == []
+    await store.save(aggregator)  # after the failure: everything
+    saved = await store.load()
+    assert saved is not None and saved.fill_ids == [(ACCOUNT, 1), (ACCOUNT, 2)]
+    assert [(p.bot_id, p.quantity) for p in saved.positions] == [("bot_2", 2)]
+
+
+async def test_a_cancelled_write_fails_the_next_one() -> None:
+    bus = MemoryBus(BusConfig())
+    aggregator = Aggregator(sim_config(), bus, clock=lambda: START, account_id=ACCOUNT)
+    gate = GatedJournal(bus.journal("aggregator"))
+    store = aggregator.store = StateStore(gate)  # type: ignore[arg-type]
+    await store.save(aggregator)
+    await aggregator.on_fill(fill(1))
+    gate.hold()
+    first = asyncio.create_task(store.write(store.prepare(aggregator)))
+    await aggregator.on_fill(fill(2))
+    second = asyncio.create_task(store.write(store.prepare(aggregator)))
+    await eventually(lambda: gate.waiting == 1, what="the first write held")
+    first.cancel()
+    gate.release()
+    with pytest.raises(SaveFailed):
+        await second
+    await store.save(aggregator)
+    saved = await store.load()
+    assert saved is not None and saved.fill_ids == [(ACCOUNT, 1), (ACCOUNT, 2)]
+
+
+async def test_a_fill_goes_to_its_bot_before_the_rest_of_its_batch_is_handled() -> None:
+    bus = MemoryBus(BusConfig())
+    await bus.start()
+    aggregator, _ = await started(bus)
+    bot = await bus.subscribe(channels.bot_orders("bot_2"), group="bot_2")
+    fills_handled_at_receipt: list[int] = []
+
+    async def receive() -> None:
+        async for message in bot:
+            if isinstance(message.envelope.payload, Fill):
+                fills_handled_at_receipt.append(aggregator.counters["fills"])
+            await message.ack()
+
+    reader = asyncio.create_task(receive())
+    try:
+        async with aggregator._lock:  # both arrive before the consumer runs: one batch
+            await publish_fill(bus, 1)
+            await publish_fill(bus, 2)
+        await eventually(lambda: len(fills_handled_at_receipt) == 2, what="both fills at the bot")
+        assert fills_handled_at_receipt[0] == 1  # the first was out before the second was handled
+    finally:
+        reader.cancel()
+        await bot.close()
+        await aggregator.stop()
+        await bus.close()
+
+
+async def test_a_batch_of_submissions_only_is_saved_once_after_its_send() -> None:
+    bus = MemoryBus(BusConfig())
+    await bus.start()
+    aggregator, _ = await started(bus)
+    commands = await bus.subscribe(channels.CM_COMMANDS, group="connection-manager")
+    try:
+        saves = aggregator.store.saves
+        submission = OrderSubmission(
+            order_id="s1", symbol="MES", side=Side.BUY, quantity=1, stop_loss=4996.0, take_profit=5012.0
+        )
+        await bus.publish(channels.AGGREGATOR_ORDERS, Envelope.wrap(submission, "bot_2"))
+        batch = await commands.next_batch(10)
+        assert [type(m.envelope.payload) for m in batch] == [PlaceOrder]
+        group = bus._streams[channels.AGGREGATOR_ORDERS.name].group("aggregator")
+        await eventually(lambda: not group.pending, what="the submission acknowledged")
+        # One save, the dispatcher's after the send (before: one more, before the send).
+        assert aggregator.store.saves == saves + 1
+        saved = await aggregator.store.load()
+        assert saved is not None and [(o.order_id, o.status) for o in saved.orders] == [("s1", "SENT")]
+    finally:
+        await commands.close()
+        await aggregator.stop()
+        await bus.close()
+
+
+async def test_the_dispatchers_save_is_written_without_holding_the_messages_back() -> None:
+    """The save after a send is taken under the lock and written without it: a fill arriving
+    while it is written is handled, and the submission is acknowledged only once it is written."""
+    bus = MemoryBus(BusConfig())
+    await bus.start()
+    aggregator, gate = await started(bus)
+    commands = await bus.subscribe(channels.CM_COMMANDS, group="connection-manager")
+    try:
+        gate.hold()
+        submission = OrderSubmission(
+            order_id="s1", symbol="MES", side=Side.BUY, quantity=1, stop_loss=4996.0, take_profit=5012.0
+        )
+        await bus.publish(channels.AGGREGATOR_ORDERS, Envelope.wrap(submission, "bot_2"))
+        await commands.next_batch(10)
+        await eventually(lambda: gate.waiting == 1, what="the dispatcher's save held")
+        await publish_fill(bus, 1)
+        await eventually(lambda: aggregator.counters["fills"] == 1, what="the fill handled meanwhile")
+        orders = bus._streams[channels.AGGREGATOR_ORDERS.name].group("aggregator")
+        assert len(orders.pending) == 1  # the submission: not acknowledged before its save
+        gate.release()
+        await eventually(lambda: not orders.pending, what="the submission acknowledged")
+    finally:
+        gate.release()
+        await commands.close()
+        await aggregator.stop()
+        await bus.close()
