@@ -111,3 +111,45 @@ async def test_a_message_handled_long_after_it_was_published_stays_a_duplicate(
         assert sub.metrics().duplicates == 1
     finally:
         await second.close(flush_seconds=2)
+
+
+async def test_a_group_far_behind_checks_even_marked_entries(own_redis: RedisServer, namespace: str) -> None:
+    """A group that reads an id only after the published set dropped it (the group down for
+    longer than the window) may then meet a later copy that was appended marked new: an entry
+    appended more than a dedupe window before it is read is looked up all the same (without
+    that, the restarted consumer handed the copy out a second time)."""
+    config = bus_config("redis", own_redis.url, namespace, dedupe_window_seconds=1, consumer_buffer_size=1)
+    publisher = RedisBus(config)
+    await publisher.start()
+    try:
+        await (await publisher.subscribe(ORDERS, group="aggregator")).close()  # the group, idle
+        late = order(0)
+        await publisher.publish(ORDERS, late)
+        await publisher.flush()
+        await asyncio.sleep(2.3)  # beyond twice the window: the next append drops the id
+        await publisher.publish(ORDERS, order(1))
+        await publisher.publish(ORDERS, late)  # a copy, marked new: its id was dropped
+        await publisher.flush()
+    finally:
+        await publisher.close(flush_seconds=2)
+    await asyncio.sleep(1.1)  # every entry older than the window when read
+    first = RedisBus(config)
+    await first.start()
+    try:
+        sub = await first.subscribe(ORDERS, group="aggregator")
+        (message,) = await receive(sub, 1)  # one at a time (consumer_buffer_size=1)
+        assert payload_ids([message]) == ["bot_1-0"]
+        await message.ack()
+    finally:
+        await first.close(flush_seconds=2)  # a crash before the rest: nothing remembered locally
+    second = RedisBus(config)
+    await second.start()
+    try:
+        sub = await second.subscribe(ORDERS, group="aggregator")
+        (message,) = await receive(sub, 1)
+        assert payload_ids([message]) == ["bot_1-1"]
+        await message.ack()
+        assert await nothing_more(sub, within=0.5) == []
+        assert sub.metrics().duplicates == 1
+    finally:
+        await second.close(flush_seconds=2)

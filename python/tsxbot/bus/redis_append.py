@@ -5,18 +5,24 @@ The script (atomic in Redis) looks the message id up in the stream's published s
 (``<ns>:published:<channel>``, scored by time), appends the entry, marked first (field ``f``)
 when the id was not there, then records the id and drops from the set what is older than twice
 the dedupe window. A consumer reading a marked entry as a first delivery (``XREADGROUP ... >``)
-hands it out without asking the group's handled set: no earlier entry of that id was appended
-within the window, so the group cannot have handled it. Everything else is checked against the
-handled set as before: an unmarked entry (a publisher's resend after a lost reply, a service
-re-publishing an id, a write by anything but this bus), and every redelivery (own pending after
-a restart, a claim).
+less than a dedupe window after its append hands it out without asking the group's handled set:
+no earlier entry of that id was appended or acknowledged within twice the window, so the group
+cannot have handled it. Everything else is checked against the handled set as before: an
+unmarked entry (a publisher's resend after a lost reply, a service re-publishing an id, a write
+by anything but this bus), every redelivery (own pending after a restart, a claim), and a
+marked entry read later than a window after its append (a group that far behind may handle an
+old copy of an id only now, after the set dropped it and a later copy was appended marked).
 
 The acknowledgement writes the id into the published set again (before the handled set, in the
 same pipeline): an id some group handled is always in the published set at least as late as in
 that group's handled set, so a message handled long after it was published still makes its
 later copies unmarked. Every writer of a durable stream must append through this script (a raw
-``XADD`` of an id already handled would be delivered again if it were ever marked; unmarked, it
-is checked, so raw writes stay safe).
+``XADD`` is never marked, so it is always checked: raw writes stay safe).
+
+What is left open (the old design's window ran from the handling instead): a group that handles
+an id more than twice the window after its first append, then within a window reads a copy
+appended marked meanwhile, having restarted in between (or acknowledged more than
+``RECENTLY_ACKED_KEPT`` messages), is handed the copy.
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ own pending entries are read again (what it received but never acknowledged befo
 restart), then new entries. Entries another consumer of the group left pending longer than
 ``claimIdleSeconds`` are claimed (``XAUTOCLAIM``). Every entry is checked against the group's
 handled message ids, but a first delivery of an entry its append marked as new to the stream
-(``redis_append``: no earlier entry of its id within the window, so nothing to find): a
+less than a dedupe window ago (``redis_append``: no earlier entry of its id, nothing to find): a
 duplicate (a publisher's resend, a redelivery of a handled message) is acknowledged and
 skipped. A malformed entry is never handed out: the subscriber's ``on_malformed`` is
 awaited first (a refusal goes out before anything else happens to the entry), then the entry is
@@ -19,6 +19,7 @@ unacknowledged at a time; the rest waits in the stream.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -267,8 +268,11 @@ class RedisSubscription(Subscription):
         cleanup: list[bytes] = []  # XACKs (duplicates, malformed, deleted) and dead letters
         candidates: list[tuple[bytes, bytes, AnyEnvelope, str]] = []
         # Which candidates to look up in the handled set: all but the first deliveries of ids new
-        # to their stream when appended (``redis_append``).
+        # to their stream when appended (``redis_append``), appended less than a dedupe window
+        # ago (a group far behind checks everything: an id it handles only now, long after it
+        # was published, may have had its later copy appended marked).
         unchecked: list[bool] = []
+        fresh_after = int(time.time() * 1000) - self._config.dedupe_window_seconds * 1000
         for key, entries in reply:
             channel = self._durable_keys[key]
             for entry in entries:
@@ -299,7 +303,11 @@ class RedisSubscription(Subscription):
                     cleanup.append(pack(b"XACK", key, self._group, entry_id))
                     continue
                 candidates.append((key, entry_id, envelope, message_id))
-                unchecked.append(not redelivered and _field(fields, FIRST_FIELD) == b"1")
+                unchecked.append(
+                    not redelivered
+                    and _field(fields, FIRST_FIELD) == b"1"
+                    and int(entry_id.partition(b"-")[0]) > fresh_after
+                )
         handled = await self._handled(conn, candidates, unchecked)
         messages: list[Message] = []
         seen: set[str] = set()
