@@ -275,5 +275,7 @@ async def test_submission_to_fill_at_the_bot_each_service_a_process(tmp_path: Pa
         + ", ".join(f"{name} {share:.0%}" for name, share in idle.items())
     )
     if samples := os.environ.get("TSXBOT_BENCH_SAMPLES"):  # every round trip, to pool runs
-        await asyncio.to_thread(_append, Path(samples), json.dumps({"load": load, "ms": everything}))
+        await asyncio.to_thread(
+            _append, Path(samples), json.dumps({"load": load, "ms": everything, "cpu": cpu, "hops": hops})
+        )
     assert median < 10 * ROUND_TRIP_MS
