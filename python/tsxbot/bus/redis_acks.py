@@ -1,10 +1,12 @@
 """Acknowledgements over Redis: one writer per bus batches every pending ack into one pipeline.
 
-Each ack records the message id in the group's handled set, then XACKs the entry, in that
-order: a crash between the two leaves the entry pending, and its redelivery is recognised as a
-duplicate by its id. Acks are idempotent, so after a lost connection they are simply sent again.
-An error reply while connecting (``BUSY``, ``NOAUTH``...) is retried with backoff, and anything
-unexpected restarts the writer (logged): an ``ack`` waits, it is never forgotten.
+Each ack records the message id in the stream's published set (``redis_append``: so that it
+stays there at least as long as in any group's handled set), in the group's handled set, then
+XACKs the entry, in that order: a crash between the last two leaves the entry pending, and its
+redelivery is recognised as a duplicate by its id. Acks are idempotent, so after a lost
+connection they are simply sent again. An error reply while connecting (``BUSY``, ``NOAUTH``...)
+is retried with backoff, and anything unexpected restarts the writer (logged): an ``ack`` waits,
+it is never forgotten.
 """
 
 from __future__ import annotations
@@ -25,8 +27,8 @@ log = get_logger("tsxbot.bus.redis")
 # How often (in acks) each handled set is trimmed to the dedupe window.
 _TRIM_EVERY = 1000
 
-# stream, group, entry id, handled set, message id, and the future ``ack`` waits on.
-_Ack = tuple[bytes, bytes, bytes, bytes, str, "asyncio.Future[None]"]
+# stream, group, entry id, handled set, published set, message id, and the future ``ack`` waits on.
+_Ack = tuple[bytes, bytes, bytes, bytes, bytes, str, "asyncio.Future[None]"]
 
 
 class AckWriter:
@@ -47,13 +49,19 @@ class AckWriter:
             self._task = asyncio.create_task(self._run(), name="bus-redis-acks")
 
     async def ack(
-        self, stream: bytes, group: bytes, entry_id: bytes, handled_key: bytes, message_id: str
+        self,
+        stream: bytes,
+        group: bytes,
+        entry_id: bytes,
+        handled_key: bytes,
+        published_key: bytes,
+        message_id: str,
     ) -> None:
         """Returns once Redis has recorded the ack."""
         if self._closed:
             raise BusClosedError("the bus is closed: the ack was not recorded (the message stays pending)")
         future = asyncio.get_running_loop().create_future()
-        self._queue.append((stream, group, entry_id, handled_key, message_id, future))
+        self._queue.append((stream, group, entry_id, handled_key, published_key, message_id, future))
         self._wake.set()
         await future
 
@@ -126,7 +134,8 @@ class AckWriter:
             self._sending = batch  # out of the queue: put back if the writer fails
             now_ms = int(time.time() * 1000)
             commands: list[bytes] = []
-            for stream, group, entry_id, handled_key, message_id, _ in batch:
+            for stream, group, entry_id, handled_key, published_key, message_id, _ in batch:
+                commands.append(pack(b"ZADD", published_key, now_ms, message_id))
                 commands.append(pack(b"ZADD", handled_key, now_ms, message_id))
                 commands.append(pack(b"XACK", stream, group, entry_id))
                 count = self._since_trim.get(handled_key, 0) + 1

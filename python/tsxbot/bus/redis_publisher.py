@@ -1,6 +1,7 @@
 """The Redis publisher: a bounded buffer per kind and one writer task that sends it in pipelined
-batches (XADD for durable channels, PUBLISH for ephemeral ones), in publish order. A batch's
-durable writes form one MULTI/EXEC transaction, so Redis takes all of them or none.
+batches (for durable channels the append script of ``redis_append``, an XADD that marks a message
+id new to its stream; PUBLISH for ephemeral ones), in publish order. A batch's durable writes form
+one MULTI/EXEC transaction, so Redis takes all of them or none.
 
 - A durable message leaves the buffer only once Redis has confirmed its XADD; a lost connection
   means the unconfirmed batch is sent again after the reconnect (a copy Redis had already taken is
@@ -30,7 +31,8 @@ from typing import Any
 from tsxbot.bus.backoff import Backoff
 from tsxbot.bus.errors import BusClosedError, BusFullError, RedisConnectionError, RedisReplyError
 from tsxbot.bus.metrics import PublisherCounters
-from tsxbot.bus.redis_names import DATA_FIELD, RedisNames
+from tsxbot.bus.redis_append import append_command, append_head
+from tsxbot.bus.redis_names import RedisNames
 from tsxbot.bus.redis_spill import SpillDirectory
 from tsxbot.bus.redis_trim import StreamTrimmer
 from tsxbot.bus.resp import RedisAddress, RespConnection, pack, reply_error
@@ -106,8 +108,10 @@ class RedisPublisher:
             return 0
         self._spilled_files = files
         prefix = f"{self._names.namespace}:".encode()
+        window = self._config.dedupe_window_seconds
         for spilled in reversed(kept):
-            self._durable.appendleft(spilled.command)
+            head = append_head(spilled.stream, self._names.published(spilled.stream), window)
+            self._durable.appendleft(append_command(head, spilled.message_id.encode(), spilled.data))
         for stream in dict.fromkeys(s.stream for s in kept):
             self.trimmer.add(stream, stream.removeprefix(prefix).decode())
         self._spilled_pending = self._confirmed_durable + len(kept)
@@ -135,13 +139,14 @@ class RedisPublisher:
         capacity = self._config.publish_buffer_size
         for published, envelope in enumerate(envelopes):
             data = encode(envelope)
-            command = b"%s$%d\r\n%s\r\n" % (header, len(data), data)
             if channel.durable:
+                command = append_command(header, (envelope.message_id or "").encode(), data)
                 if len(self._durable) >= capacity:
                     self._wake.set()  # what this batch buffered goes out while it waits
                     await self._wait_for_room(channel, published)
                 self._durable.append(command)
             else:
+                command = b"%s$%d\r\n%s\r\n" % (header, len(data), data)
                 if len(self._ephemeral) >= capacity:
                     self._ephemeral.popleft()
                     self.counters.dropped += 1
@@ -195,12 +200,10 @@ class RedisPublisher:
         key = self._names.key(channel)
         if channel.durable:
             # No MAXLEN: entries some group has not acknowledged must stay (see ``redis_trim``).
-            head = pack(b"XADD", key, b"*", DATA_FIELD, b"")
             self.trimmer.add(key, channel.name)
-        else:
-            head = pack(b"PUBLISH", key, b"")
+            return append_head(key, self._names.published(key), self._config.dedupe_window_seconds)
         # Everything but the last (empty) argument: the data is appended per message.
-        return head[: -len(b"$0\r\n\r\n")]
+        return pack(b"PUBLISH", key, b"")[: -len(b"$0\r\n\r\n")]
 
     async def _wait_for_room(self, channel: Channel, published: int) -> None:
         timeout = self._config.durable_publish_timeout_seconds

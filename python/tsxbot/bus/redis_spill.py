@@ -21,8 +21,7 @@ from pathlib import Path
 
 import msgspec
 
-from tsxbot.bus.redis_names import DATA_FIELD
-from tsxbot.bus.resp import pack
+from tsxbot.bus.redis_append import append_parts
 from tsxbot.log import get_logger
 from tsxbot.messages import decode
 
@@ -38,32 +37,16 @@ class _Line(msgspec.Struct, rename="camel"):
 @dataclass(frozen=True)
 class Spilled:
     stream: bytes
-    data: bytes  # the encoded envelope, as XADD sends it
+    data: bytes  # the encoded envelope, as the append command sends it
 
     @property
-    def command(self) -> bytes:
-        return pack(b"XADD", self.stream, b"*", DATA_FIELD, self.data)
+    def message_id(self) -> str:
+        return decode(self.data).message_id or ""
 
     @property
     def line(self) -> bytes:
-        message_id = decode(self.data).message_id or ""
-        head = msgspec.json.encode({"stream": self.stream.decode(), "messageId": message_id})
+        head = msgspec.json.encode({"stream": self.stream.decode(), "messageId": self.message_id})
         return head[:-1] + b',"envelope":' + self.data + b"}\n"
-
-
-def xadd_parts(command: bytes) -> Spilled:
-    """The stream and the data of one packed ``XADD <key> * d <data>`` (what the publisher
-    buffers)."""
-    parts: list[bytes] = []
-    pos = command.index(b"\r\n") + 2  # past "*5"
-    while pos < len(command):
-        end = command.index(b"\r\n", pos)
-        size = int(command[pos + 1 : end])
-        parts.append(command[end + 2 : end + 2 + size])
-        pos = end + 2 + size + 2
-    if len(parts) != 5 or parts[0] != b"XADD":
-        raise ValueError(f"not an XADD command: {command[:40]!r}")
-    return Spilled(parts[1], parts[4])
 
 
 class SpillDirectory:
@@ -71,9 +54,9 @@ class SpillDirectory:
         self.path = Path(directory) / namespace
 
     def write(self, commands: list[bytes]) -> Path:
-        """A new file with these buffered XADD commands, fsync'd."""
+        """A new file with these buffered append commands (``redis_append``), fsync'd."""
         self.path.mkdir(parents=True, exist_ok=True)
-        lines = [xadd_parts(command).line for command in commands]
+        lines = [Spilled(*append_parts(command)).line for command in commands]
         target = self.path / f"{_stamp()}-{os.getpid()}.jsonl"
         self._write_whole(target, lines)
         return target

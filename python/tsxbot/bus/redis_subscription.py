@@ -6,8 +6,10 @@ MKSTREAM``: a new group reads what the stream retains, see ``redis_trim``), then
 own pending entries are read again (what it received but never acknowledged before a crash or
 restart), then new entries. Entries another consumer of the group left pending longer than
 ``claimIdleSeconds`` are claimed (``XAUTOCLAIM``). Every entry is checked against the group's
-handled message ids: a duplicate (a publisher's resend, a redelivery of a handled message) is
-acknowledged and skipped. A malformed entry is never handed out: the subscriber's ``on_malformed`` is
+handled message ids, but a first delivery of an entry its append marked as new to the stream
+less than a dedupe window ago (``redis_append``: no earlier entry of its id, nothing to find): a
+duplicate (a publisher's resend, a redelivery of a handled message) is acknowledged and
+skipped. A malformed entry is never handed out: the subscriber's ``on_malformed`` is
 awaited first (a refusal goes out before anything else happens to the entry), then the entry is
 moved to the dead-letter stream and acknowledged; when that handler fails the entry stays
 pending, claimed back later. Flow control: at most ``consumerBufferSize`` messages are delivered and
@@ -17,6 +19,7 @@ unacknowledged at a time; the rest waits in the stream.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -25,7 +28,7 @@ from tsxbot.bus.backoff import Backoff
 from tsxbot.bus.errors import RedisConnectionError, RedisReplyError
 from tsxbot.bus.message import Message
 from tsxbot.bus.redis_acks import AckWriter
-from tsxbot.bus.redis_names import DATA_FIELD, DEAD_LETTER_MAX_LEN, RedisNames
+from tsxbot.bus.redis_names import DATA_FIELD, DEAD_LETTER_MAX_LEN, FIRST_FIELD, RedisNames
 from tsxbot.bus.resp import RedisAddress, RespConnection, pack, reply_error
 from tsxbot.bus.subscription import Subscription
 from tsxbot.bus.tasks import cancel_and_wait
@@ -49,8 +52,8 @@ class _Acker:
         self._group = group
 
     async def ack(self, message: Message) -> None:
-        key, entry_id, handled_key = message.token
-        await self._acks.ack(key, self._group, entry_id, handled_key, message.message_id)
+        key, entry_id, handled_key, published_key = message.token
+        await self._acks.ack(key, self._group, entry_id, handled_key, published_key, message.message_id)
         self._subscription._acked(key, entry_id, message.message_id)
 
 
@@ -80,6 +83,7 @@ class RedisSubscription(Subscription):
         self._handled_keys = {
             names.key(ch): names.handled(ch, group) for ch in channels if ch.durable and group is not None
         }
+        self._published_keys = {key: names.published(key) for key in self._durable_keys}
         self._group = (group or "").encode()
         self._consumer = (consumer or "").encode()
         self._acker = _Acker(self, acks, self._group)
@@ -263,6 +267,12 @@ class RedisSubscription(Subscription):
     async def _deliver(self, conn: RespConnection, reply: list[Any], *, redelivered: bool) -> None:
         cleanup: list[bytes] = []  # XACKs (duplicates, malformed, deleted) and dead letters
         candidates: list[tuple[bytes, bytes, AnyEnvelope, str]] = []
+        # Which candidates to look up in the handled set: all but the first deliveries of ids new
+        # to their stream when appended (``redis_append``), appended less than a dedupe window
+        # ago (a group far behind checks everything: an id it handles only now, long after it
+        # was published, may have had its later copy appended marked).
+        unchecked: list[bool] = []
+        fresh_after = int(time.time() * 1000) - self._config.dedupe_window_seconds * 1000
         for key, entries in reply:
             channel = self._durable_keys[key]
             for entry in entries:
@@ -293,7 +303,12 @@ class RedisSubscription(Subscription):
                     cleanup.append(pack(b"XACK", key, self._group, entry_id))
                     continue
                 candidates.append((key, entry_id, envelope, message_id))
-        handled = await self._handled(conn, candidates)
+                unchecked.append(
+                    not redelivered
+                    and _field(fields, FIRST_FIELD) == b"1"
+                    and int(entry_id.partition(b"-")[0]) > fresh_after
+                )
+        handled = await self._handled(conn, candidates, unchecked)
         messages: list[Message] = []
         seen: set[str] = set()
         for (key, entry_id, envelope, message_id), done in zip(candidates, handled, strict=True):
@@ -309,7 +324,7 @@ class RedisSubscription(Subscription):
             seen.add(message_id)
             self._in_flight[(key, entry_id)] = message_id
             self._in_flight_ids.add(message_id)
-            token = (key, entry_id, self._handled_keys[key])
+            token = (key, entry_id, self._handled_keys[key], self._published_keys[key])
             messages.append(
                 Message(self._durable_keys[key], envelope, self._acker, token, 2 if redelivered else 1)
             )
@@ -321,14 +336,19 @@ class RedisSubscription(Subscription):
             self._push_durable(messages)
 
     async def _handled(
-        self, conn: RespConnection, candidates: list[tuple[bytes, bytes, AnyEnvelope, str]]
+        self,
+        conn: RespConnection,
+        candidates: list[tuple[bytes, bytes, AnyEnvelope, str]],
+        unchecked: list[bool],
     ) -> list[bool]:
-        """Whether each candidate's message id is in its group's handled set (one ZMSCORE per stream)."""
-        if not candidates:
-            return []
+        """Whether each candidate's message id is in its group's handled set (one ZMSCORE per
+        stream, none when every candidate is ``unchecked``: then False)."""
         by_key: dict[bytes, list[int]] = {}
-        for index, (key, *_rest) in enumerate(candidates):
-            by_key.setdefault(key, []).append(index)
+        for index, ((key, *_rest), skip) in enumerate(zip(candidates, unchecked, strict=True)):
+            if not skip:
+                by_key.setdefault(key, []).append(index)
+        if not by_key:
+            return [False] * len(candidates)
         commands = [
             pack(b"ZMSCORE", self._handled_keys[key], *(candidates[i][3] for i in indexes))
             for key, indexes in by_key.items()

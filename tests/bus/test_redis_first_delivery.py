@@ -1,0 +1,155 @@
+"""First deliveries without a handled-set lookup (``tsxbot.bus.redis_append``): an entry whose
+message id was new to its stream when appended is handed out without asking Redis whether the
+group handled it; every other entry still is asked, so nothing is ever delivered twice."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+
+import pytest
+
+from support.bus_helpers import bus_config, nothing_more, order, payload_ids, receive
+from support.redis_server import RedisServer, redis_server
+from tsxbot.bus import RedisBus
+from tsxbot.bus.redis_names import DATA_FIELD
+from tsxbot.bus.resp import RedisAddress, RespConnection
+from tsxbot.messages import Envelope, channels, encode
+
+ORDERS = channels.AGGREGATOR_ORDERS
+
+
+@pytest.fixture
+def own_redis() -> Iterator[RedisServer]:
+    """A Redis of this test's own: its command counts are this test's."""
+    with redis_server(private=True) as server:
+        yield server
+
+
+async def _lookups(conn: RespConnection) -> int:
+    """How many ZMSCORE (handled-set lookups) Redis has run."""
+    info = (await conn.call("INFO", "commandstats")).decode()
+    for line in info.splitlines():
+        if line.startswith("cmdstat_zmscore:"):
+            return int(line.split("calls=")[1].split(",")[0])
+    return 0
+
+
+async def test_first_deliveries_need_no_lookup_and_every_copy_is_still_caught(
+    own_redis: RedisServer, namespace: str
+) -> None:
+    bus = RedisBus(bus_config("redis", own_redis.url, namespace))
+    await bus.start()
+    raw = await RespConnection.open(RedisAddress.parse(own_redis.url), connect_seconds=2)
+    try:
+        sub = await bus.subscribe(ORDERS, group="aggregator")
+        sent = [order(i) for i in range(20)]
+        await bus.publish_many(ORDERS, sent)
+        await bus.flush()
+        got = await receive(sub, 20)
+        assert payload_ids(got) == [f"bot_1-{i}" for i in range(20)]
+        for message in got:
+            await message.ack()
+        assert await _lookups(raw) == 0  # 20 first deliveries, no round trip to check them
+
+        # A copy through the bus (a service re-publishing an id) and one written raw, without
+        # the append script: both are looked up, found handled, and never handed out.
+        await bus.publish(ORDERS, sent[3])
+        await bus.flush()
+        copy = Envelope.wrap(sent[5].payload, "bot_1", message_id=sent[5].message_id)
+        await raw.call("XADD", f"{namespace}:{ORDERS.name}", "*", DATA_FIELD, encode(copy))
+        await bus.publish(ORDERS, order(20))
+        await bus.flush()
+        (new,) = await receive(sub, 1)
+        assert payload_ids([new]) == ["bot_1-20"]
+        await new.ack()
+        assert await nothing_more(sub) == []
+        assert await _lookups(raw) >= 1
+        assert sub.metrics().duplicates == 2
+    finally:
+        await raw.close()
+        await bus.close(flush_seconds=2)
+
+
+async def test_a_message_handled_long_after_it_was_published_stays_a_duplicate(
+    own_redis: RedisServer, namespace: str
+) -> None:
+    """The published set keeps an id for twice the dedupe window after its append; a message
+    acknowledged later than that is written into it again by the acknowledgement, so a copy
+    published after it is still looked up (without that, it went out marked new and was
+    delivered a second time)."""
+    config = bus_config("redis", own_redis.url, namespace, dedupe_window_seconds=1)
+    first = RedisBus(config)
+    await first.start()
+    try:
+        sub = await first.subscribe(ORDERS, group="aggregator")
+        slow = order(0)
+        await first.publish(ORDERS, slow)
+        await first.flush()
+        (held,) = await receive(sub, 1)
+        await asyncio.sleep(2.3)  # beyond twice the window: the next append drops the id
+        await first.publish(ORDERS, order(1))
+        await first.flush()
+        (other,) = await receive(sub, 1)
+        await held.ack()  # handled at last
+        await other.ack()
+    finally:
+        await first.close(flush_seconds=2)
+    # The consumer restarted (nothing remembered locally), and a copy comes within the window of
+    # the acknowledgement.
+    second = RedisBus(config)
+    await second.start()
+    try:
+        sub = await second.subscribe(ORDERS, group="aggregator")
+        await second.publish(ORDERS, slow)
+        await second.publish(ORDERS, order(2))
+        await second.flush()
+        (new,) = await receive(sub, 1)
+        assert payload_ids([new]) == ["bot_1-2"]
+        await new.ack()
+        assert await nothing_more(sub) == []
+        assert sub.metrics().duplicates == 1
+    finally:
+        await second.close(flush_seconds=2)
+
+
+async def test_a_group_far_behind_checks_even_marked_entries(own_redis: RedisServer, namespace: str) -> None:
+    """A group that reads an id only after the published set dropped it (the group down for
+    longer than the window) may then meet a later copy that was appended marked new: an entry
+    appended more than a dedupe window before it is read is looked up all the same (without
+    that, the restarted consumer handed the copy out a second time)."""
+    config = bus_config("redis", own_redis.url, namespace, dedupe_window_seconds=1, consumer_buffer_size=1)
+    publisher = RedisBus(config)
+    await publisher.start()
+    try:
+        await (await publisher.subscribe(ORDERS, group="aggregator")).close()  # the group, idle
+        late = order(0)
+        await publisher.publish(ORDERS, late)
+        await publisher.flush()
+        await asyncio.sleep(2.3)  # beyond twice the window: the next append drops the id
+        await publisher.publish(ORDERS, order(1))
+        await publisher.publish(ORDERS, late)  # a copy, marked new: its id was dropped
+        await publisher.flush()
+    finally:
+        await publisher.close(flush_seconds=2)
+    await asyncio.sleep(1.1)  # every entry older than the window when read
+    first = RedisBus(config)
+    await first.start()
+    try:
+        sub = await first.subscribe(ORDERS, group="aggregator")
+        (message,) = await receive(sub, 1)  # one at a time (consumer_buffer_size=1)
+        assert payload_ids([message]) == ["bot_1-0"]
+        await message.ack()
+    finally:
+        await first.close(flush_seconds=2)  # a crash before the rest: nothing remembered locally
+    second = RedisBus(config)
+    await second.start()
+    try:
+        sub = await second.subscribe(ORDERS, group="aggregator")
+        (message,) = await receive(sub, 1)
+        assert payload_ids([message]) == ["bot_1-1"]
+        await message.ack()
+        assert await nothing_more(sub, within=0.5) == []
+        assert sub.metrics().duplicates == 1
+    finally:
+        await second.close(flush_seconds=2)
