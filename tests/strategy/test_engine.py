@@ -5,6 +5,7 @@ bars from the bus."""
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import pytest
 
@@ -14,8 +15,10 @@ from tsxbot.sessions import SessionKind, calendar_for
 from tsxbot.strategies.ema_cross import EmaCross
 from tsxbot.strategies.params import EmaCrossParams
 from tsxbot.strategy import Exit, MoveStop, Skip, SkipKind, closed_bar
+from tsxbot.strategy.bar import BarLike
 from tsxbot.strategy.context import ALL_NEEDS, NotKept
 from tsxbot.strategy.engine import StrategyEngine
+from tsxbot.strategy.exits import ExitManager
 from tsxbot.strategy.sizing import Sized
 
 DAY = dt.date(2026, 6, 10)
@@ -63,6 +66,32 @@ def test_time_exit_at_flatten_at_and_no_entry_after_it() -> None:
     e.on_fill(ct(DAY, "09:02"), "sell", 2, 102.25)
     (out,) = feed.bars(DAY, "09:02", [(102.25, 102.25, 95.75, 96)])  # a down cross, too late
     assert isinstance(out[0], Skip) and out[0].kind == SkipKind.AFTER_FLATTEN_TIME
+
+
+def test_the_exit_manager_is_given_bars_only_with_a_rule_or_a_time_exit(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Without break-even, trailing, partial and flattenAt the exit manager has nothing to do on
+    a bar (its best price is read by those rules only): the engine does not call it."""
+    given: list[int] = []
+    on_bar = ExitManager.on_bar
+
+    def counted(self: ExitManager, bar: BarLike, **kwargs: Any) -> list[Exit | MoveStop]:
+        given.append(bar.end)
+        return on_bar(self, bar, **kwargs)
+
+    monkeypatch.setattr(ExitManager, "on_bar", counted)
+    trailing = {"trailing": {"enabled": True, "activationR": 1.0, "distancePoints": 2.0}}
+    for exits, reads in (({}, False), ({"flattenAt": "15:00"}, True), (trailing, True)):
+        given.clear()
+        e, feed = engine(EmaCross, P, "MES", exits=exits)
+        feed.bars(DAY, "08:30", [*FLAT, CROSS_UP])
+        e.on_fill(ct(DAY, "09:01"), "buy", 1, 102.0)
+        feed.bars(DAY, "09:01", [(102, 103.5, 102, 103.25), (103.25, 103.5, 103, 103.25)])
+        assert len(given) == (2 if reads else 0), exits
+        assert e.exits.reads_bars == (exits is trailing)
+        managed = e.exits.position
+        assert managed is not None and managed.best == (103.5 if reads else 102.0)
 
 
 def test_positions_cooldown_and_a_rejected_entry() -> None:

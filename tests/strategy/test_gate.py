@@ -5,9 +5,10 @@ pause. Times are Chicago wall times on Wed 2026-06-10 unless said."""
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from typing import Any
 
-from support.strategy_feed import bot, ct, instrument
+from support.strategy_feed import CT, bot, ct, instrument
 from tsxbot.sessions import calendar_for
 from tsxbot.strategy import Reason, SkipKind
 from tsxbot.strategy.gate import Gate
@@ -76,6 +77,53 @@ def test_flatten_at_refuses_entries_and_is_due_until_the_next_session() -> None:
     assert not g.flatten_due(ct(WED, "14:54"))
     assert g.flatten_due(ct(WED, "14:55")) and g.flatten_due(ct(WED, "15:30"))
     assert not g.flatten_due(ct(WED, "17:00"))
+
+
+def _due_by_wall_clock(now_ns: int, flatten: int) -> bool:
+    """flattenAt read from Chicago wall time with zoneinfo (the reference): due from ``flatten``
+    (minutes of the day) until 17:00, or until midnight for a flattenAt at or after 17:00."""
+    local = dt.datetime.fromtimestamp(now_ns // 1_000_000_000, CT)
+    minute = local.hour * 60 + local.minute
+    return flatten <= minute < 17 * 60 if flatten < 17 * 60 else minute >= flatten
+
+
+def test_flatten_due_kept_between_bars_follows_each_boundary_dst_and_day_roll() -> None:
+    """One gate asked minute by minute (as a bot holding a position is, each bar) over days with
+    the DST changes (2026-03-08 and 2026-11-01, at 02:00 CT), a weekend and several day rolls:
+    each answer is the wall clock's, also at flattenAt, at the session open, at midnight, on
+    the minute after a kept answer's span ends; and after going back in time."""
+    minute_ns = 60 * 1_000_000_000
+    for flatten_at, flatten in (("14:55", 14 * 60 + 55), ("18:30", 18 * 60 + 30)):
+        for first in (dt.date(2026, 3, 5), dt.date(2026, 10, 29)):
+            g = gate(exits={"flattenAt": flatten_at})
+            start = ct(first, "00:00")
+            answers = []
+            for i in range(6 * 24 * 60):  # six days, every minute
+                now = start + i * minute_ns
+                answers.append(g.flatten_due(now))
+                assert answers[-1] == _due_by_wall_clock(now, flatten), (flatten_at, first, i)
+            # Due once a day (the reference could not be fooled by a constant answer).
+            assert sum(not before and after for before, after in itertools.pairwise(answers)) == 6
+            # Bars at 30 s past the minute, and back in time: the same answers.
+            for now in (ct(first, "14:54") + 30 * 10**9, ct(first, "14:55"), ct(first, "16:59")):
+                assert g.flatten_due(now) == _due_by_wall_clock(now, flatten)
+                assert g.flatten_due(now + 30 * 10**9) == _due_by_wall_clock(now + 30 * 10**9, flatten)
+
+
+def test_flatten_due_across_the_spring_forward_at_the_exchange_s_wall_time() -> None:
+    """A span kept from before the DST change ends at 14:55 CDT (not at 14:55 CST, an hour
+    later): a bot first asked on Sunday 01:00 CST is told at 14:55 CDT."""
+    sunday = dt.date(2026, 3, 8)
+    g = gate(exits={"flattenAt": "14:55"})
+    assert not g.flatten_due(ct(sunday, "01:00"))
+    assert not g.flatten_due(ct(sunday, "14:54"))
+    assert g.flatten_due(ct(sunday, "14:55"))
+    fall = dt.date(2026, 11, 1)
+    g = gate(exits={"flattenAt": "14:55"})
+    assert not g.flatten_due(ct(fall, "00:30"))
+    assert not g.flatten_due(ct(fall, "14:54"))
+    assert g.flatten_due(ct(fall, "14:55"))
+    assert not g.flatten_due(ct(fall, "17:00"))
 
 
 def test_direction_and_pause() -> None:

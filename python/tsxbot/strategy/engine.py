@@ -84,6 +84,12 @@ class StrategyEngine:
         # The strategy's ATR is asked for only when the exits' trailing distance uses it.
         trailing = bot.exits.trailing
         self._exits_read_atr = trailing.enabled and trailing.atr_multiple is not None
+        # The time exit is asked for only with an ``exits.flattenAt``, the exit manager given the
+        # bars only when it has a rule to apply; the context's flow and levels are updated only
+        # when the strategy reads them.
+        self._flattens = bot.exits.flatten_at is not None
+        self._exits_on_bars = self._flattens or self.exits.reads_bars
+        self._keeps_context = self.ctx.keeps_flow or self.ctx.keeps_levels
         self.bars = BarAggregator(calendar, seconds, SessionKind.ETH) if build_bars else None
         # Higher (or other) timeframes the strategy asked for, built from the same prints.
         self.extra_bars = (
@@ -117,7 +123,7 @@ class StrategyEngine:
             if extra is not None:
                 self.on_extra_bar(timeframe, extra)
         bar = self.bars.update(ts_ns, price, size, aggressor) if self.bars is not None else None
-        out = self._closed(bar) if bar is not None else _NONE
+        out = self.on_bar(bar) if bar is not None else _NONE
         self.ctx.add_print(ts_ns, price, size, aggressor)
         if self._wants_prints:
             self.strategy.on_print(ts_ns, price, size, aggressor)
@@ -129,7 +135,7 @@ class StrategyEngine:
             if extra is not None:
                 self.on_extra_bar(timeframe, extra)
         bar = self.bars.flush(now_ns) if self.bars is not None else None
-        return self._closed(bar) if bar is not None else _NONE
+        return self.on_bar(bar) if bar is not None else _NONE
 
     def on_extra_bar(self, timeframe: str, bar: BarLike) -> None:
         """A closed bar of one of the strategy's ``extra_timeframes`` (built here from prints, or
@@ -142,45 +148,54 @@ class StrategyEngine:
             self.strategy.on_quote(ts_ns, bid, ask)
 
     def on_bar(self, bar: BarLike, *, feed_flow: bool = False) -> list[Outcome]:
-        if feed_flow and self.ctx.keeps_flow and bar.volume > 0:
-            ctx = self.ctx
-            ctx.vwap.update(bar.start, (bar.high + bar.low + bar.close) / 3, bar.volume)
-            ctx.profile.update(bar.start, bar.close, bar.volume)
-            buy = (bar.volume + bar.delta) / 2
-            sell = bar.volume - buy
-            if buy > 0:
-                ctx.delta.update(bar.start, bar.close, buy, 1)
-            if sell > 0:
-                ctx.delta.update(bar.start, bar.close, sell, -1)
-        return self._closed(bar)
-
-    # --- one closed bar ----------------------------------------------------------------------
-
-    def _closed(self, bar: BarLike) -> list[Outcome]:
+        """One closed bar (also each bar ``on_print`` and ``flush`` complete): the strategy's
+        decisions, after the exit manager's, as outcomes. The same path for every bar of a live
+        bot and of a backtest; the list answered is never mutated afterwards (shared when empty)."""
         ctx = self.ctx
-        ctx.now = bar.end
-        if ctx.keeps_flow:
-            ctx.delta.close_bar()
-        if ctx.keeps_levels:
-            ctx.levels.update(bar)
+        end = bar.end
+        ctx.now = end
+        if self._keeps_context:
+            if ctx.keeps_flow:
+                if feed_flow and bar.volume > 0:
+                    self._feed_bar_flow(bar)
+                ctx.delta.close_bar()
+            if ctx.keeps_levels:
+                ctx.levels.update(bar)
         decisions = self.strategy.on_bar(bar)
         if self.warming_up:
             return _NONE
-        out: list[Outcome] = []
-        if ctx.position.quantity:
-            flatten = self.gate.flatten_due(bar.end)
-            atr = self.strategy.atr() if self._exits_read_atr else None
-            managed = self.exits.on_bar(bar, flatten_due=flatten, atr=atr)
+        out: list[Outcome] | None = None
+        if self._exits_on_bars and ctx.position.quantity:
+            managed = self.exits.on_bar(
+                bar,
+                flatten_due=self._flattens and self.gate.flatten_due(end),
+                atr=self.strategy.atr() if self._exits_read_atr else None,
+            )
             if managed:
-                out.extend(managed)
+                out = list(managed)
         if decisions:
+            if out is None:
+                out = []
             self._decide(bar, decisions, out)
-        return out
+        return _NONE if out is None else out
+
+    def _feed_bar_flow(self, bar: BarLike) -> None:
+        """The context's flow from a bar alone (warm-up history without prints): its volume at
+        the typical price, buy and sell volume at the close."""
+        ctx = self.ctx
+        ctx.vwap.update(bar.start, (bar.high + bar.low + bar.close) / 3, bar.volume)
+        ctx.profile.update(bar.start, bar.close, bar.volume)
+        buy = (bar.volume + bar.delta) / 2
+        sell = bar.volume - buy
+        if buy > 0:
+            ctx.delta.update(bar.start, bar.close, buy, 1)
+        if sell > 0:
+            ctx.delta.update(bar.start, bar.close, sell, -1)
 
     def _decide(self, bar: BarLike, decisions: Sequence[Decision], out: list[Outcome]) -> None:
         ctx = self.ctx
         # A full exit already decided on this bar (the time exit): a second one is not repeated.
-        exiting = any(isinstance(o, Exit) and o.quantity is None for o in out)
+        exiting = bool(out) and any(isinstance(o, Exit) and o.quantity is None for o in out)
         for decision in decisions:
             if isinstance(decision, Enter):
                 # With a full exit decided on this bar, the position held is on its way out.

@@ -11,6 +11,10 @@
   ``atR`` x risk;
 - **time exit**: ``Exit`` when the gate says ``flattenAt`` is due.
 
+``reads_bars`` is False when none of the first three rules is on: ``on_bar`` then only answers
+the time exit (the best price it follows is read by those rules alone), so the engine, without
+``flattenAt``, does not call it.
+
 A stop only ever tightens (``tighten``, also for the strategy's own ``MoveStop``), and a new stop
 must lie on the protective side of the bar's close (a sell stop above the market would fill at
 once): otherwise the move waits for a later bar. "Best price" is read from closed bars' highs and
@@ -73,8 +77,10 @@ class ExitManager:
         self.ticks = TickSize(tick_size)
         self.tick_size = tick_size
         self.position: ManagedPosition | None = None
-        # Without partial, break-even and trailing a bar only moves the best price.
+        # Without partial, break-even and trailing a bar only moves the best price, which only
+        # those rules read: a caller without a time exit need not pass bars then.
         self._rules = exits.partial.enabled or exits.break_even.enabled or exits.trailing.enabled
+        self.reads_bars = self._rules
 
     def open(self, side: Side, entry: float, stop: float, target: float | None, quantity: int) -> None:
         self.position = ManagedPosition(side, entry, stop, target, quantity)

@@ -46,6 +46,9 @@ class Gate:
         self._hours_zone = None if hours.timezone == exchange_timezone else ZoneInfo(hours.timezone)
         flatten = config.exits.flatten_at
         self._flatten = None if flatten is None else minutes(flatten)
+        # flatten_due's last answer and the span [from, until) of UTC ns it holds for.
+        self._due = False
+        self._due_from = self._due_until = 0
         self._cooldown_ns = round(config.signal_cooldown_minutes * 60 * _NS)
         self.paused = False
         self.trading_date: int | None = None
@@ -68,15 +71,45 @@ class Gate:
         return start <= minute < end if start <= end else (minute >= start or minute < end)
 
     def flatten_due(self, now_ns: int) -> bool:
-        """At or after ``exits.flattenAt`` on this trading day (until the session closes)."""
+        """At or after ``exits.flattenAt`` on this trading day (until the session closes).
+
+        Asked on every bar a position is held: the answer is kept with the span of time it holds
+        for (up to the next flattenAt, session open or midnight in exchange time, or an earlier
+        change of the UTC offset), so a bar inside that span compares two integers."""
         if self._flatten is None:
             return False
-        minute = self.clock.minute_of_day(now_ns)
+        if self._due_from <= now_ns < self._due_until:
+            return self._due
+        return self._flatten_span(now_ns)
+
+    def _flatten_span(self, now_ns: int) -> bool:
+        """Whether the time exit is due at ``now_ns``, kept for ``[now_ns, until)``: the minute of
+        the day (exchange time, as ``ExchangeClock.minute_of_day``) stays on the same side of
+        flattenAt and the session open until the next of them or midnight, unless the UTC offset
+        changes first (DST): then until that change (a zone changes at most once a day)."""
+        flatten = self._flatten
+        assert flatten is not None
         session_open = self._session_open
+        calendar = self.clock.calendar
+        offset = calendar.utc_offset(now_ns)
+        local = now_ns // _NS + offset
+        minute = (local % 86_400) // 60
         # From flattenAt until the next session opens (CME: 17:00 CT).
-        if self._flatten < session_open:
-            return self._flatten <= minute < session_open
-        return minute >= self._flatten
+        due = flatten <= minute < session_open if flatten < session_open else minute >= flatten
+        change = min(m for m in (flatten, session_open, 1440) if m > minute)
+        until = (local - local % 86_400 + change * 60 - offset) * _NS
+        if calendar.utc_offset(until - 1) != offset:
+            # The offset changes before then: the first ns at the new offset (bisected).
+            same, other = now_ns, until - 1
+            while other - same > 1:
+                middle = (same + other) // 2
+                if calendar.utc_offset(middle) == offset:
+                    same = middle
+                else:
+                    other = middle
+            until = other
+        self._due, self._due_from, self._due_until = due, now_ns, until
+        return due
 
     def check(self, now_ns: int, side: Side, open_entries: int, reason: Reason) -> Skip | None:
         self.roll(now_ns)
