@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import threading
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,6 +21,7 @@ from tsxbot.aggregator import Aggregator
 from tsxbot.aggregator.persistence import SaveFailed, StateStore
 from tsxbot.bus import Journal, JournalUnavailableError, MemoryBus
 from tsxbot.config.global_config import BusConfig
+from tsxbot.journal.aggregator_journal import AggregatorJournal
 from tsxbot.messages import (
     Envelope,
     Fill,
@@ -293,5 +296,58 @@ async def test_the_dispatchers_save_is_written_without_holding_the_messages_back
     finally:
         gate.release()
         await commands.close()
+        await aggregator.stop()
+        await bus.close()
+
+
+async def test_the_trade_journal_is_waited_for_off_the_handling_path(tmp_path: Path) -> None:
+    """The journal's rows of a batch are written (a worker thread, fsync'd) while the next batch
+    is handled: a fill behind them is not held up. The batch is acknowledged, and its state
+    saved, only once its rows are written (a state with a fill whose row is missing would drop
+    the redelivered fill as known after a crash, its row never written)."""
+    bus = MemoryBus(BusConfig())
+    await bus.start()
+    config = sim_config()
+    journal = AggregatorJournal(config, f"sqlite:///{tmp_path / 'journal.db'}")
+    aggregator = Aggregator(config, bus, clock=lambda: START, account_id=ACCOUNT, journal=journal)
+    gate = GatedJournal(bus.journal("aggregator"))
+    aggregator.store = StateStore(gate)  # type: ignore[arg-type]
+    rows_open = threading.Event()
+    real_write = journal.store.write
+
+    def held_write(records: Any) -> int:
+        rows_open.wait(10)
+        return real_write(records)
+
+    journal.store.write = held_write  # type: ignore[method-assign]
+    await aggregator.start()
+    bot_fills = await bus.subscribe([channels.bot_orders("bot_2")], group="test-bot")
+    try:
+        await aggregator.on_quote(Quote(symbol="MES", contract_id=MES, timestamp=START, last=5000.0))
+        await eventually(lambda: aggregator._pinned.is_set(), what="the account pinned")
+        group = bus._streams[channels.CM_FILLS.name].group("aggregator")
+        await publish_fill(bus, 1)
+        await eventually(lambda: aggregator.counters["fills"] == 1, what="the first fill handled")
+        await publish_fill(bus, 2)
+        # Handled, and out to its bot, while the first batch's rows are still being written.
+        await eventually(lambda: aggregator.counters["fills"] == 2, what="the second fill handled")
+        seen: list[int] = []
+        while len(seen) < 2:
+            async with asyncio.timeout(5):
+                message = await bot_fills.__anext__()
+            if isinstance(message.envelope.payload, Fill):
+                seen.append(message.envelope.payload.fill_id)
+            await message.ack()
+        assert seen == [1, 2]
+        await asyncio.sleep(0.05)
+        assert len(group.pending) == 2  # nothing acknowledged before its rows are written
+        assert gate.written == 0  # nor the state that has the fills saved
+        rows_open.set()
+        await eventually(lambda: not group.pending, what="both acknowledged once written")
+        assert gate.written >= 1
+        assert {f.key.split(":")[0] for f in journal.store.fills()} == {"1", "2"}
+    finally:
+        rows_open.set()
+        await bot_fills.close()
         await aggregator.stop()
         await bus.close()

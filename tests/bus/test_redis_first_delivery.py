@@ -11,7 +11,7 @@ import pytest
 
 from support.bus_helpers import bus_config, nothing_more, order, payload_ids, receive
 from support.redis_server import RedisServer, redis_server
-from tsxbot.bus import RedisBus
+from tsxbot.bus import RedisBus, ack_all
 from tsxbot.bus.redis_names import DATA_FIELD
 from tsxbot.bus.resp import RedisAddress, RespConnection
 from tsxbot.messages import Envelope, channels, encode
@@ -153,3 +153,27 @@ async def test_a_group_far_behind_checks_even_marked_entries(own_redis: RedisSer
         assert sub.metrics().duplicates == 1
     finally:
         await second.close(flush_seconds=2)
+
+
+async def test_a_batch_acknowledged_together_is_one_pipeline(own_redis: RedisServer, namespace: str) -> None:
+    """``ack_all``: a consumer's batch recorded in one round trip to Redis, not one each (the
+    aggregator acknowledges its batches so); each message still acknowledged, none twice."""
+    bus = RedisBus(bus_config("redis", own_redis.url, namespace))
+    await bus.start()
+    try:
+        sub = await bus.subscribe(ORDERS, group="aggregator")
+        await bus.publish_many(ORDERS, [order(i) for i in range(40)])
+        await bus.flush()
+        got = await receive(sub, 40)
+        before = bus._acks.writes
+        for message in got[:20]:
+            await message.ack()
+        assert bus._acks.writes - before == 20
+        before = bus._acks.writes
+        await ack_all(got[20:])
+        assert bus._acks.writes - before == 1
+        await ack_all(got)  # a second ack is a no-op
+        assert bus._acks.writes - before == 1
+        assert sub.metrics().acked == 40
+    finally:
+        await bus.close(flush_seconds=2)

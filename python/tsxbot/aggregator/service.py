@@ -51,7 +51,7 @@ from tsxbot.aggregator.trading_state import (
     state_name,
     trading_day,
 )
-from tsxbot.bus import Message, MessageBus, Subscription
+from tsxbot.bus import Message, MessageBus, Subscription, ack_all
 from tsxbot.config import Config
 from tsxbot.config.secrets import Secret
 from tsxbot.config.types import parse_time_of_day
@@ -572,12 +572,11 @@ class Aggregator(Service):
                         deferred = False
                     if not deferred:
                         to_ack.append(message)
-                journaled = self.journal is None or await self.journal.flush()
-                if not journaled:
-                    await self.save()
+                refused = self.journal is not None and self.journal.refused_since_checked()
+                if refused:
                     log.error("journal queue full: the batch stays unacknowledged", messages=len(to_ack))
-                    continue
-                if not to_ack:
+                    to_ack = []
+                elif not to_ack:
                     # Only submissions, each acknowledged by the dispatcher after the save that
                     # follows its send (a submission only queued is not restored: it comes back).
                     continue
@@ -591,14 +590,20 @@ class Aggregator(Service):
         so; a write that fails fails the aggregator, its messages unacknowledged."""
 
         async def ack() -> None:
+            # The journal's rows of the batch first: a state that has a fill whose row is not
+            # written would, after a crash, drop the redelivered fill as known, its row never
+            # written. Waited for here, not while the next batch waits to be handled.
+            journaled = self.journal is None or await self.journal.written()
             try:
                 await self.store.write(write)
             except SaveFailed:
                 if self._stopping:  # a save before it was cancelled by the stop: not acknowledged
                     return
                 raise
-            for message in messages:
-                await message.ack()
+            if not journaled:
+                log.error("journal not written: the batch stays unacknowledged", messages=len(messages))
+                return
+            await ack_all(messages)
 
         self._acking.append(self._background(ack(), "aggregator-ack"))
         while self._acking and self._acking[0].done():
@@ -609,13 +614,17 @@ class Aggregator(Service):
     async def save(self) -> None:
         acks, self._pending_acks = self._pending_acks, []
         try:
+            journaled = self.journal is None or await self.journal.written()
             await self.store.save(self)
         except BaseException:
             self._pending_acks[:0] = acks
             raise
         self._dirty = False
-        for message in acks:
-            await message.ack()
+        if not journaled:  # acknowledged after a later save, once written (the dispatcher's)
+            self._pending_acks[:0] = acks
+            self._wake.set()
+            return
+        await ack_all(acks)
 
     async def _consume_market(self, subscription: Subscription) -> None:
         async for message in subscription:

@@ -24,7 +24,7 @@ from tsxbot.bus.errors import (
 from tsxbot.bus.factory import create_bus
 from tsxbot.bus.journal import Claim, Journal, JournalUnavailableError
 from tsxbot.bus.memory import MemoryBus
-from tsxbot.bus.message import Message
+from tsxbot.bus.message import Message, ack_all
 from tsxbot.bus.metrics import BusMetrics, SubscriptionMetrics
 from tsxbot.bus.redis_bus import RedisBus
 from tsxbot.bus.subscription import Subscription
@@ -46,5 +46,6 @@ __all__ = [
     "RedisReplyError",
     "Subscription",
     "SubscriptionMetrics",
+    "ack_all",
     "create_bus",
 ]

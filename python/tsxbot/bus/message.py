@@ -3,6 +3,8 @@ the acknowledgement that marks it handled."""
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Iterable
 from typing import Any, Protocol
 
 from tsxbot.messages import AnyEnvelope, Channel
@@ -58,3 +60,11 @@ class Message:
             f"Message({self.channel.name!r}, {self.envelope.type.value}, id={self.message_id!r}, "
             f"delivery={self.delivery_count})"
         )
+
+
+async def ack_all(messages: Iterable[Message]) -> None:
+    """Acknowledges every message together (over Redis one pipeline, not a round trip each);
+    returns once all are recorded, raising the first failure (the others still complete)."""
+    pending = [message.ack() for message in messages]
+    if pending:
+        await asyncio.gather(*pending)

@@ -43,6 +43,7 @@ class AckWriter:
         self._conn: RespConnection | None = None
         self._since_trim: dict[bytes, int] = {}
         self._closed = False
+        self.writes = 0  # pipelines written (a batch of acks each)
 
     def start(self) -> None:
         if self._task is None:
@@ -145,6 +146,7 @@ class AckWriter:
                     commands.append(pack(b"ZREMRANGEBYSCORE", handled_key, b"-inf", cutoff))
                 self._since_trim[handled_key] = count
             try:
+                self.writes += 1
                 replies = await asyncio.wait_for(
                     conn.pipeline(commands), self._config.command_timeout_seconds
                 )

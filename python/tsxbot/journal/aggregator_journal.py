@@ -124,16 +124,27 @@ class AggregatorJournal:
 
     async def flush(self, within_s: float = FLUSH_TIMEOUT_S) -> bool:
         """Waits until everything recorded so far is written; False when a record was refused
-        since the last flush or the database did not answer within ``within_s`` (the batch must
+        since the last check or the database did not answer within ``within_s`` (the batch must
         not be acknowledged; a database that is down does not stop the aggregator)."""
+        written = await self.written(within_s)
+        return not self.refused_since_checked() and written
+
+    def refused_since_checked(self) -> bool:
+        """Whether a record was refused (the writer's queue full) since the last check: known at
+        once, when the record is offered."""
+        refused = self.writer.refused != self._refused_seen
+        self._refused_seen = self.writer.refused
+        return refused
+
+    async def written(self, within_s: float = FLUSH_TIMEOUT_S) -> bool:
+        """Waits until everything recorded so far is written; False when the database did not
+        answer within ``within_s``."""
         try:
             await asyncio.wait_for(self.writer.flush(), within_s)
         except TimeoutError:
             log.error("journal not written in time", within_s=within_s, pending=self.writer.pending)
             return False
-        refused = self.writer.refused != self._refused_seen
-        self._refused_seen = self.writer.refused
-        return not refused
+        return True
 
     # --- events ----------------------------------------------------------------------------------
 
