@@ -8,6 +8,7 @@ import asyncio
 import datetime as dt
 from typing import Any
 
+import msgspec
 import pytest
 
 from support.bus_helpers import bus_config, eventually
@@ -536,3 +537,47 @@ async def test_bracket_legs_are_found_among_the_open_orders_not_the_accounts_his
     }
     assert len(legs) == 2
     assert searches == ["open"]
+
+
+async def test_a_resting_entrys_suspended_legs_are_found_in_the_history_and_announced(
+    harness: Harness,
+) -> None:
+    """A limit entry that rests keeps its bracket legs Suspended, which ``searchOpen`` leaves
+    out: the legs missing there are looked up in the account's recent orders, and announced
+    with their bot (the aggregator cancels them when that bot goes flat)."""
+    h = harness
+    manager = await h.start_manager()
+    await h.start_observer()
+    searches: list[str] = []
+    rest = manager.rest
+    history, open_orders = rest.search_orders, rest.search_open_orders
+
+    async def search_orders(*args: Any, **kwargs: Any) -> Any:
+        searches.append("history")
+        return await history(*args, **kwargs)
+
+    async def search_open_orders(*args: Any, **kwargs: Any) -> Any:
+        searches.append("open")
+        return await open_orders(*args, **kwargs)
+
+    rest.search_orders = search_orders  # type: ignore[method-assign]
+    rest.search_open_orders = search_open_orders  # type: ignore[method-assign]
+    resting = msgspec.structs.replace(place("rest"), order_type=OrderType.LIMIT, limit_price=100.0)
+    await h.send(resting)
+    await eventually(lambda: len(h.payloads(CommandResult)) == 1, what="the result")
+    result = h.payloads(CommandResult)[0]
+    assert result.ok
+    await eventually(
+        lambda: (
+            len(
+                {
+                    u.exchange_order_id
+                    for u in h.payloads(OrderUpdate)
+                    if u.exchange_order_id != result.exchange_order_id and u.bot_id == "bot_2"
+                }
+            )
+            == 2
+        ),
+        what="both legs announced with their bot",
+    )
+    assert searches == ["open", "history"]

@@ -44,6 +44,7 @@ from tsxbot.messages import (
     HistoryRequest,
     MarketTrade,
     OrderUpdate,
+    PlaceOrder,
     PositionUpdate,
     Quote,
     channels,
@@ -448,22 +449,28 @@ class ConnectionManager(Service):
         except GatewayError as exc:
             log.warning("could not look up bracket links; the fill goes out unattributed", error=str(exc))
 
-    async def _link_bracket_legs(self, order_id: int, account_id: int, command: Any) -> None:
+    async def _link_bracket_legs(self, order_id: int, account_id: int, command: PlaceOrder) -> None:
         """After a bracketed place: find its legs (their parent id is in an order search, not in
         the hub's events) and announce them with their bot. The account's open orders are
-        searched, not its recent history (a handful of orders, not every order of the last
-        minutes, on the fill's way): a leg that is no longer open by then needs no announcing,
-        and a fill of it is attributed by the search its unknown order makes
-        (:meth:`_learn_order_links`)."""
+        searched first (a handful of orders, not every order of the last minutes, on the fill's
+        way); when a leg is missing there (a resting entry's legs are Suspended, which
+        ``searchOpen`` leaves out; a leg already closed) its recent history is searched too, so
+        every leg is announced with its bot and the aggregator can cancel it when the bot's
+        position goes flat."""
+        expected = (command.stop_loss_ticks is not None) + (command.take_profit_ticks is not None)
         try:
             orders = await self.rest.search_open_orders(account_id)
+            legs = [order for order in orders if order.parent_order_id == order_id]
+            if len(legs) < expected:
+                recent = await self.rest.search_orders(
+                    account_id, self.rest.search_start(dt.timedelta(minutes=5))
+                )
+                legs = [order for order in recent if order.parent_order_id == order_id]
         except GatewayError as exc:
             log.warning("could not look up the bracket legs", order_id=order_id, error=str(exc))
             return
         async with self._state_lock:
-            for order in orders:
-                if order.parent_order_id != order_id:
-                    continue
+            for order in legs:
                 changed = self.state.apply_order(order)
                 await self._emit(channels.CM_ORDER_UPDATES, changed or self.state.describe(order.id))
 
