@@ -503,15 +503,9 @@ async def test_an_interrupted_place_found_by_its_tag_is_reported_placed_even_whe
     assert await sim_orders_tagged(h, command.custom_tag) == [order_id]
 
 
-async def test_bracket_legs_are_found_among_the_open_orders_not_the_accounts_history(
-    harness: Harness,
-) -> None:
-    """The legs of a bracketed place are looked up with one search of the account's open orders
-    (a handful), never of its recent history (every order of the last minutes, on the fill's
-    way); they are announced with their bot all the same."""
-    h = harness
-    manager = await h.start_manager()
-    await h.start_observer()
+def record_order_searches(manager: ConnectionManager) -> list[str]:
+    """The order searches the manager makes from now on, in order: ``open`` (searchOpen) or
+    ``history`` (search)."""
     searches: list[str] = []
     rest = manager.rest
     history, open_orders = rest.search_orders, rest.search_open_orders
@@ -526,6 +520,19 @@ async def test_bracket_legs_are_found_among_the_open_orders_not_the_accounts_his
 
     rest.search_orders = search_orders  # type: ignore[method-assign]
     rest.search_open_orders = search_open_orders  # type: ignore[method-assign]
+    return searches
+
+
+async def test_bracket_legs_are_found_among_the_open_orders_not_the_accounts_history(
+    harness: Harness,
+) -> None:
+    """The legs of a bracketed place are looked up with one search of the account's open orders
+    (a handful), never of its recent history (every order of the last minutes, on the fill's
+    way); they are announced with their bot all the same."""
+    h = harness
+    manager = await h.start_manager()
+    await h.start_observer()
+    searches = record_order_searches(manager)
     await h.send(place("legs"))  # with its bracket
     await eventually(lambda: len(h.payloads(CommandResult)) == 1, what="the result")
     result = h.payloads(CommandResult)[0]
@@ -548,20 +555,7 @@ async def test_a_resting_entrys_suspended_legs_are_found_in_the_history_and_anno
     h = harness
     manager = await h.start_manager()
     await h.start_observer()
-    searches: list[str] = []
-    rest = manager.rest
-    history, open_orders = rest.search_orders, rest.search_open_orders
-
-    async def search_orders(*args: Any, **kwargs: Any) -> Any:
-        searches.append("history")
-        return await history(*args, **kwargs)
-
-    async def search_open_orders(*args: Any, **kwargs: Any) -> Any:
-        searches.append("open")
-        return await open_orders(*args, **kwargs)
-
-    rest.search_orders = search_orders  # type: ignore[method-assign]
-    rest.search_open_orders = search_open_orders  # type: ignore[method-assign]
+    searches = record_order_searches(manager)
     resting = msgspec.structs.replace(place("rest"), order_type=OrderType.LIMIT, limit_price=100.0)
     await h.send(resting)
     await eventually(lambda: len(h.payloads(CommandResult)) == 1, what="the result")
