@@ -21,7 +21,7 @@ from tsxbot.aggregator import Aggregator
 from tsxbot.aggregator.persistence import SaveFailed, StateStore
 from tsxbot.bus import Journal, JournalUnavailableError, MemoryBus
 from tsxbot.config.global_config import BusConfig
-from tsxbot.journal.aggregator_journal import AggregatorJournal
+from tsxbot.journal.aggregator_journal import FLUSH_TIMEOUT_S, AggregatorJournal
 from tsxbot.messages import (
     Envelope,
     Fill,
@@ -349,5 +349,40 @@ async def test_the_trade_journal_is_waited_for_off_the_handling_path(tmp_path: P
     finally:
         rows_open.set()
         await bot_fills.close()
+        await aggregator.stop()
+        await bus.close()
+
+
+async def test_a_batch_whose_journal_rows_are_late_is_acknowledged_once_written(tmp_path: Path) -> None:
+    """The database does not answer within the journal's timeout: the batch is not
+    acknowledged then, and not forgotten either (before: left in flight for the rest of the
+    run); it is acknowledged after a later save, once its rows are written."""
+    bus = MemoryBus(BusConfig())
+    await bus.start()
+    config = sim_config()
+    journal = AggregatorJournal(config, f"sqlite:///{tmp_path / 'journal.db'}")
+    aggregator = Aggregator(config, bus, clock=lambda: START, account_id=ACCOUNT, journal=journal)
+    rows_open = threading.Event()
+    real_write = journal.store.write
+
+    def held_write(records: Any) -> int:
+        rows_open.wait(20)
+        return real_write(records)
+
+    journal.store.write = held_write  # type: ignore[method-assign]
+    await aggregator.start()
+    try:
+        await aggregator.on_quote(Quote(symbol="MES", contract_id=MES, timestamp=START, last=5000.0))
+        await eventually(lambda: aggregator._pinned.is_set(), what="the account pinned")
+        group = bus._streams[channels.CM_FILLS.name].group("aggregator")
+        await publish_fill(bus, 1)
+        await eventually(lambda: aggregator.counters["fills"] == 1, what="the fill handled")
+        await asyncio.sleep(FLUSH_TIMEOUT_S + 0.5)  # the journal's wait timed out
+        assert len(group.pending) == 1
+        rows_open.set()
+        await eventually(lambda: not group.pending, within=FLUSH_TIMEOUT_S * 3, what="acknowledged at last")
+        assert {f.key.split(":")[0] for f in journal.store.fills()} == {"1"}
+    finally:
+        rows_open.set()
         await aggregator.stop()
         await bus.close()

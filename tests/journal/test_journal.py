@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import threading
 from pathlib import Path
+from typing import Any
 
 import pytest
 from alembic.autogenerate import compare_metadata
@@ -272,3 +274,39 @@ def test_a_bad_journal_url_is_a_configuration_problem(url: str, said: str) -> No
     with pytest.raises(ConfigError, match=r"journal\.url") as caught:
         load_config(DEFAULTS_DIR, overrides=[f"journal.url={url}"], env={})
     assert said in str(caught.value)
+
+
+async def test_waiting_for_some_rows_is_not_held_back_by_rows_recorded_after_them(tmp_path: Path) -> None:
+    """``written_upto(n)``: the first n records written is enough (records are written in the
+    order offered); the rows recorded after them, still being written, do not hold it back (a
+    batch's acknowledgement waits for its own rows, not for a busy day's next ones)."""
+    engine = open_journal(f"sqlite:///{tmp_path / 'j.db'}")
+    store = JournalStore(engine)
+    writer = JournalWriter(store, batch=2)
+    later = threading.Event()
+    real_write = store.write
+
+    def write(records: Any) -> int:
+        if any(int(r.key) >= 10 for r in records):
+            later.wait(10)  # the later rows' write is slow
+        return real_write(records)
+
+    store.write = write  # type: ignore[method-assign]
+    writer.start()
+    for n in range(2):
+        writer.offer(fill(n, "BUY", 1.0))
+    mark = writer.offered
+    await asyncio.wait_for(writer.written_upto(mark), 5)
+    for n in range(10, 14):
+        writer.offer(fill(n, "BUY", 1.0))
+    await asyncio.wait_for(writer.written_upto(mark), 1)  # done already: returns at once
+    with pytest.raises(TimeoutError):  # everything (a join) waits for the slow later rows
+        await asyncio.wait_for(writer.flush(), 0.2)
+    waiting = asyncio.ensure_future(writer.written_upto(writer.offered))
+    await asyncio.sleep(0.05)
+    assert not waiting.done()
+    later.set()
+    await asyncio.wait_for(waiting, 5)
+    assert (writer.done, store.count(schema.fills)) == (6, 6)
+    await writer.close()
+    engine.dispose()

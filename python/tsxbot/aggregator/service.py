@@ -491,11 +491,12 @@ class Aggregator(Service):
 
     async def _finish_acks(self) -> None:
         """The saves of handled batches written, then their messages acknowledged (bounded)."""
-        if self._acking:
-            _, late = await asyncio.wait(self._acking, timeout=SUBSCRIPTION_CLOSE_SECONDS)
+        while self._acking:  # (the consumer may add one while these are waited for)
+            waiting = list(self._acking)
+            self._acking.clear()
+            _, late = await asyncio.wait(waiting, timeout=SUBSCRIPTION_CLOSE_SECONDS)
             for task in late:
                 task.cancel()
-            self._acking.clear()
 
     def _restore_from_journal(self) -> bool:
         """No snapshot: the bots' open positions come back from the journal now, and the day's
@@ -581,19 +582,27 @@ class Aggregator(Service):
                     # follows its send (a submission only queued is not restored: it comes back).
                     continue
                 write = self.store.prepare(self)
+                rows = self._journal_rows()
                 self._dirty = False
-            await self._ack_when_written(write, to_ack)
+            await self._ack_when_written(write, to_ack, rows)
 
-    async def _ack_when_written(self, write: Write, messages: list[Message]) -> None:
-        """Acknowledges ``messages`` once ``write`` (their batch's save) is written, in the
-        background: the next batch is handled meanwhile. At most ``SAVES_IN_FLIGHT`` batches wait
-        so; a write that fails fails the aggregator, its messages unacknowledged."""
+    def _journal_rows(self) -> int:
+        """The journal records handed out so far: a batch's rows are the ones before this mark."""
+        return 0 if self.journal is None else self.journal.recorded()
+
+    async def _ack_when_written(self, write: Write, messages: list[Message], rows: int) -> None:
+        """Acknowledges ``messages`` once their journal rows (the first ``rows`` records) and then
+        ``write`` (their batch's save) are written, in the background: the next batch is handled
+        meanwhile. At most ``SAVES_IN_FLIGHT`` batches wait so; a write that fails fails the
+        aggregator, its messages unacknowledged."""
 
         async def ack() -> None:
             # The journal's rows of the batch first: a state that has a fill whose row is not
             # written would, after a crash, drop the redelivered fill as known, its row never
-            # written. Waited for here, not while the next batch waits to be handled.
-            journaled = self.journal is None or await self.journal.written()
+            # written. Waited for here, not while the next batch waits to be handled. (When the
+            # database does not answer in time the state is written all the same, as before, and
+            # the messages wait for a later save.)
+            journaled = self.journal is None or await self.journal.written(rows)
             try:
                 await self.store.write(write)
             except SaveFailed:
@@ -601,7 +610,11 @@ class Aggregator(Service):
                     return
                 raise
             if not journaled:
-                log.error("journal not written: the batch stays unacknowledged", messages=len(messages))
+                log.error(
+                    "journal not written in time: acknowledged after a later save", messages=len(messages)
+                )
+                self._pending_acks[:0] = messages
+                self._wake.set()
                 return
             await ack_all(messages)
 
@@ -614,7 +627,7 @@ class Aggregator(Service):
     async def save(self) -> None:
         acks, self._pending_acks = self._pending_acks, []
         try:
-            journaled = self.journal is None or await self.journal.written()
+            journaled = self.journal is None or await self.journal.written(self._journal_rows())
             await self.store.save(self)
         except BaseException:
             self._pending_acks[:0] = acks
@@ -1026,8 +1039,9 @@ class Aggregator(Service):
                     async with self._lock:
                         acks, self._pending_acks = self._pending_acks, []
                         write = self.store.prepare(self)
+                        rows = self._journal_rows()
                         self._dirty = False
-                    await self._ack_when_written(write, acks)
+                    await self._ack_when_written(write, acks, rows)
                     continue
                 self._wake.clear()
                 await self._wake.wait()

@@ -126,7 +126,7 @@ class AggregatorJournal:
         """Waits until everything recorded so far is written; False when a record was refused
         since the last check or the database did not answer within ``within_s`` (the batch must
         not be acknowledged; a database that is down does not stop the aggregator)."""
-        written = await self.written(within_s)
+        written = await self.written(within_s=within_s)
         return not self.refused_since_checked() and written
 
     def refused_since_checked(self) -> bool:
@@ -136,11 +136,18 @@ class AggregatorJournal:
         self._refused_seen = self.writer.refused
         return refused
 
-    async def written(self, within_s: float = FLUSH_TIMEOUT_S) -> bool:
-        """Waits until everything recorded so far is written; False when the database did not
-        answer within ``within_s``."""
+    def recorded(self) -> int:
+        """How many records were handed to the writer so far (for :meth:`written`)."""
+        return self.writer.offered
+
+    async def written(self, upto: int | None = None, within_s: float = FLUSH_TIMEOUT_S) -> bool:
+        """Waits until the first ``upto`` records (:meth:`recorded` when taken; everything
+        recorded so far by default) are written; False when the database did not answer within
+        ``within_s``."""
         try:
-            await asyncio.wait_for(self.writer.flush(), within_s)
+            await asyncio.wait_for(
+                self.writer.written_upto(self.writer.offered if upto is None else upto), within_s
+            )
         except TimeoutError:
             log.error("journal not written in time", within_s=within_s, pending=self.writer.pending)
             return False

@@ -45,6 +45,9 @@ class JournalWriter:
         self.duplicates = 0  # records whose key was already stored
         self.refused = 0  # offers refused because the queue was full
         self.failures = 0  # database writes that failed (and were retried)
+        self.offered = 0  # records queued so far; they are written in this order
+        self.done = 0  # of those, how many are written (or were already stored)
+        self._progress = asyncio.Condition()
 
     def offer(self, record: Record) -> JournalFull | None:
         """Queue ``record`` without waiting; a :class:`JournalFull` when the queue is full."""
@@ -54,6 +57,7 @@ class JournalWriter:
             self.refused += 1
             log.warning("journal_full", table=record.TABLE.name, key=record.key, capacity=self.capacity)
             return JournalFull(record.TABLE.name, record.key, self.capacity)
+        self.offered += 1
         return None
 
     @property
@@ -85,11 +89,20 @@ class JournalWriter:
             self.duplicates += len(batch) - added
             for _ in batch:
                 self._queue.task_done()
+            self.done += len(batch)
+            async with self._progress:
+                self._progress.notify_all()
             return
 
     async def flush(self) -> None:
         """Wait until every queued record is written."""
         await self._queue.join()
+
+    async def written_upto(self, count: int) -> None:
+        """Wait until the first ``count`` records offered are written (not the ones offered
+        after them: a steady flow of new records never holds this back)."""
+        async with self._progress:
+            await self._progress.wait_for(lambda: self.done >= count)
 
     async def close(self) -> None:
         """Write what is queued, then stop the task."""
