@@ -460,17 +460,23 @@ class ConnectionManager(Service):
         expected = (command.stop_loss_ticks is not None) + (command.take_profit_ticks is not None)
         try:
             orders = await self.rest.search_open_orders(account_id)
-            legs = [order for order in orders if order.parent_order_id == order_id]
-            if len(legs) < expected:
+        except GatewayError as exc:
+            log.warning("could not look up the bracket legs", order_id=order_id, error=str(exc))
+            orders = []
+        legs = {order.id: order for order in orders if order.parent_order_id == order_id}
+        if len(legs) < expected:
+            try:
                 recent = await self.rest.search_orders(
                     account_id, self.rest.search_start(dt.timedelta(minutes=5))
                 )
-                legs = [order for order in recent if order.parent_order_id == order_id]
-        except GatewayError as exc:
-            log.warning("could not look up the bracket legs", order_id=order_id, error=str(exc))
-            return
+            except GatewayError as exc:
+                log.warning("could not look up the bracket legs", order_id=order_id, error=str(exc))
+                recent = []
+            for order in recent:  # (the legs already found kept as searchOpen gave them)
+                if order.parent_order_id == order_id:
+                    legs.setdefault(order.id, order)
         async with self._state_lock:
-            for order in legs:
+            for order in legs.values():
                 changed = self.state.apply_order(order)
                 await self._emit(channels.CM_ORDER_UPDATES, changed or self.state.describe(order.id))
 
