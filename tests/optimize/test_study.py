@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import optuna
 import pytest
 
@@ -93,3 +95,25 @@ def test_workers_sample_with_their_own_seeds(monkeypatch: pytest.MonkeyPatch) ->
     started.clear()
     _spawn_workers(argparse.Namespace(**{**vars(args), "argv": argv[:-2]}), "study.journal", "s")
     assert [build_parser().parse_args(a[3:]).sampler_seed for a in started] == [None, None]
+
+
+def test_a_changed_bot_config_is_other_data_for_repeated_params(tmp_path: Path) -> None:
+    """The fingerprint repeated params are matched on covers the whole bot config (not only its
+    strategy params), the instrument and the account's limits: a study resumed after the bot's
+    yaml changed scores its repeated params anew."""
+    data = bench_bars(1)
+    config = load_config(write_config(tmp_path), env={})
+    bars = MinuteBars("MES", 0.25, data["t"], data["o"], data["h"], data["l"], data["c"], data["v"])
+    settings = config.bots["bench"]
+    space = [Range("fastPeriod", 5, 6, integer=True)]
+
+    def fingerprint(s: Any) -> str:
+        return Optimizer(config, s, space, account_checks=False).fingerprint(bars, None)
+
+    assert fingerprint(settings) == fingerprint(settings)
+    cooled = msgspec.structs.replace(settings.config, signal_cooldown_minutes=7)
+    assert fingerprint(dataclasses.replace(settings, config=cooled)) != fingerprint(settings)
+    sized = msgspec.structs.replace(settings.config, max_order_size=settings.config.max_order_size + 1)
+    assert fingerprint(dataclasses.replace(settings, config=sized)) != fingerprint(settings)
+    fees = msgspec.structs.replace(settings.instrument, tick_size=settings.instrument.tick_size * 2)
+    assert fingerprint(dataclasses.replace(settings, instrument=fees)) != fingerprint(settings)

@@ -29,6 +29,7 @@ import msgspec
 import numpy as np
 import optuna
 
+from tsxbot import __version__
 from tsxbot.backtest import Backtest, BacktestResult, FillSettings, MinuteBars, StrategyError
 from tsxbot.config import Config
 from tsxbot.config.loader import BotSettings
@@ -151,12 +152,18 @@ class Optimizer:
         return Backtest(settings, self.config, self.fills, account_checks=self.account_checks)
 
     def fingerprint(self, bars: MinuteBars, warmup: MinuteBars | None) -> str:
-        """What a trial's value depends on besides its params: the bot's other params, the fills,
-        the account checks, the objective and the bars (their times and prices). Two trials of a
-        study with the same params and fingerprint have the same value (a backtest is a pure
-        function of these)."""
+        """What a trial's value depends on besides its params: the whole bot config (its other
+        params, exits, limits, hours), its instrument (tick, fees), the account's risk limits,
+        the fills, the account checks, the objective, the bars (their times and prices) and
+        tsxbot's version. Two trials of a study with the same params and fingerprint have the
+        same value (a backtest is a pure function of these); a study resumed after any of them
+        changed scores its repeated params anew."""
         digest = hashlib.sha256()
-        digest.update(msgspec.json.encode([self.settings.id, self.settings.params, self.fills]))
+        settings = self.settings
+        digest.update(
+            msgspec.json.encode([__version__, settings.config, settings.params, settings.instrument])
+        )
+        digest.update(msgspec.json.encode([self.config.global_config.risk, self.fills]))
         digest.update(msgspec.json.encode([self.account_checks, self.objective, self.min_trades]))
         for part in (warmup, bars):
             if part is not None:
