@@ -300,6 +300,23 @@ async def test_the_dispatchers_save_is_written_without_holding_the_messages_back
         await bus.close()
 
 
+def held_journal(bus: MemoryBus, tmp_path: Path) -> tuple[Aggregator, AggregatorJournal, threading.Event]:
+    """An aggregator with a real trade journal (SQLite) whose row writes wait until the event
+    returned is set (as a database that does not answer)."""
+    config = sim_config()
+    journal = AggregatorJournal(config, f"sqlite:///{tmp_path / 'journal.db'}")
+    aggregator = Aggregator(config, bus, clock=lambda: START, account_id=ACCOUNT, journal=journal)
+    rows_open = threading.Event()
+    real_write = journal.store.write
+
+    def held_write(records: Any) -> int:
+        rows_open.wait(20)
+        return real_write(records)
+
+    journal.store.write = held_write  # type: ignore[method-assign]
+    return aggregator, journal, rows_open
+
+
 async def test_the_trade_journal_is_waited_for_off_the_handling_path(tmp_path: Path) -> None:
     """The journal's rows of a batch are written (a worker thread, fsync'd) while the next batch
     is handled: a fill behind them is not held up. The batch is acknowledged, and its state
@@ -307,19 +324,9 @@ async def test_the_trade_journal_is_waited_for_off_the_handling_path(tmp_path: P
     the redelivered fill as known after a crash, its row never written)."""
     bus = MemoryBus(BusConfig())
     await bus.start()
-    config = sim_config()
-    journal = AggregatorJournal(config, f"sqlite:///{tmp_path / 'journal.db'}")
-    aggregator = Aggregator(config, bus, clock=lambda: START, account_id=ACCOUNT, journal=journal)
+    aggregator, journal, rows_open = held_journal(bus, tmp_path)
     gate = GatedJournal(bus.journal("aggregator"))
     aggregator.store = StateStore(gate)  # type: ignore[arg-type]
-    rows_open = threading.Event()
-    real_write = journal.store.write
-
-    def held_write(records: Any) -> int:
-        rows_open.wait(10)
-        return real_write(records)
-
-    journal.store.write = held_write  # type: ignore[method-assign]
     await aggregator.start()
     bot_fills = await bus.subscribe([channels.bot_orders("bot_2")], group="test-bot")
     try:
@@ -359,17 +366,7 @@ async def test_a_batch_whose_journal_rows_are_late_is_acknowledged_once_written(
     run); it is acknowledged after a later save, once its rows are written."""
     bus = MemoryBus(BusConfig())
     await bus.start()
-    config = sim_config()
-    journal = AggregatorJournal(config, f"sqlite:///{tmp_path / 'journal.db'}")
-    aggregator = Aggregator(config, bus, clock=lambda: START, account_id=ACCOUNT, journal=journal)
-    rows_open = threading.Event()
-    real_write = journal.store.write
-
-    def held_write(records: Any) -> int:
-        rows_open.wait(20)
-        return real_write(records)
-
-    journal.store.write = held_write  # type: ignore[method-assign]
+    aggregator, journal, rows_open = held_journal(bus, tmp_path)
     await aggregator.start()
     try:
         await aggregator.on_quote(Quote(symbol="MES", contract_id=MES, timestamp=START, last=5000.0))
