@@ -93,9 +93,14 @@ async def started(bus: MemoryBus) -> tuple[Aggregator, GatedJournal]:
     gate = GatedJournal(bus.journal("aggregator"))
     aggregator.store = StateStore(gate)  # type: ignore[arg-type]
     await aggregator.start()
+    await pinned(aggregator)
+    return aggregator, gate
+
+
+async def pinned(aggregator: Aggregator) -> None:
+    """A first quote for MES, then the account pinned: the aggregator is ready for fills."""
     await aggregator.on_quote(Quote(symbol="MES", contract_id=MES, timestamp=START, last=5000.0))
     await eventually(lambda: aggregator._pinned.is_set(), what="the account pinned")
-    return aggregator, gate
 
 
 async def kill(aggregator: Aggregator) -> None:
@@ -330,8 +335,7 @@ async def test_the_trade_journal_is_waited_for_off_the_handling_path(tmp_path: P
     await aggregator.start()
     bot_fills = await bus.subscribe([channels.bot_orders("bot_2")], group="test-bot")
     try:
-        await aggregator.on_quote(Quote(symbol="MES", contract_id=MES, timestamp=START, last=5000.0))
-        await eventually(lambda: aggregator._pinned.is_set(), what="the account pinned")
+        await pinned(aggregator)
         group = bus._streams[channels.CM_FILLS.name].group("aggregator")
         await publish_fill(bus, 1)
         await eventually(lambda: aggregator.counters["fills"] == 1, what="the first fill handled")
@@ -369,8 +373,7 @@ async def test_a_batch_whose_journal_rows_are_late_is_acknowledged_once_written(
     aggregator, journal, rows_open = held_journal(bus, tmp_path)
     await aggregator.start()
     try:
-        await aggregator.on_quote(Quote(symbol="MES", contract_id=MES, timestamp=START, last=5000.0))
-        await eventually(lambda: aggregator._pinned.is_set(), what="the account pinned")
+        await pinned(aggregator)
         group = bus._streams[channels.CM_FILLS.name].group("aggregator")
         await publish_fill(bus, 1)
         await eventually(lambda: aggregator.counters["fills"] == 1, what="the fill handled")
