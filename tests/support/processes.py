@@ -48,7 +48,14 @@ class Ports:
 
     @classmethod
     def free(cls) -> Ports:
-        return cls(*(free_port() for _ in range(6)))
+        """Six different free ports (each is found by binding port 0 and closing it, so two
+        asks can be given the same one: asked again until all differ)."""
+        ports: list[int] = []
+        while len(ports) < 6:
+            port = free_port()
+            if port not in ports:
+                ports.append(port)
+        return cls(*ports)
 
     def overrides(self) -> list[str]:
         """``--set`` options that move every service to its free port."""
