@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import structlog
 
 from support.bus_helpers import eventually
 from support.sim import sim_config
@@ -23,8 +24,11 @@ from tsxbot.bus import Journal, JournalUnavailableError, MemoryBus
 from tsxbot.config.global_config import BusConfig
 from tsxbot.journal.aggregator_journal import FLUSH_TIMEOUT_S, AggregatorJournal
 from tsxbot.messages import (
+    CommandResult,
+    ControlAction,
     Envelope,
     Fill,
+    MessageType,
     OrderSubmission,
     PlaceOrder,
     Quote,
@@ -384,5 +388,130 @@ async def test_a_batch_whose_journal_rows_are_late_is_acknowledged_once_written(
         assert {f.key.split(":")[0] for f in journal.store.fills()} == {"1"}
     finally:
         rows_open.set()
+        await aggregator.stop()
+        await bus.close()
+
+
+async def test_a_save_that_holds_trading_back_does_not_wait_for_the_journals_quiet(tmp_path: Path) -> None:
+    """The trade journal writes once an order's records settle (``journal.quietMs``), and the
+    batches' acknowledgements wait for that; a save under the aggregator's lock (here the kill
+    switch's) has it write at once: the halt is not held up by the quiet."""
+    bus = MemoryBus(BusConfig())
+    await bus.start()
+    config = sim_config("journal.quietMs=1000", "journal.maxDelayMs=1000")
+    journal = AggregatorJournal(config, f"sqlite:///{tmp_path / 'journal.db'}")
+    aggregator = Aggregator(config, bus, clock=lambda: START, account_id=ACCOUNT, journal=journal)
+    await aggregator.start()
+    try:
+        await pinned(aggregator)
+        group = bus._streams[channels.CM_FILLS.name].group("aggregator")
+        await publish_fill(bus, 1)
+        await eventually(lambda: aggregator.counters["fills"] == 1, what="the fill handled")
+        assert journal.writer.done == 0  # its row waits for the quiet
+        loop = asyncio.get_running_loop()
+        began = loop.time()
+        await aggregator.command(ControlAction.HALT, "api:test", "news")
+        assert loop.time() - began < 0.8  # (the quiet is 1 s)
+        assert {f.key.split(":")[0] for f in journal.store.fills()} == {"1"}
+        await eventually(lambda: not group.pending, what="the fill's batch acknowledged")
+    finally:
+        await aggregator.stop()
+        await bus.close()
+
+
+async def test_a_fill_goes_to_its_bot_before_its_journal_rows_and_pnl_are_made(tmp_path: Path) -> None:
+    """The journal's work for a fill (its row, the round trip it closes in the P&L ledger, the
+    bot's and the account's P&L updates) comes after the fill is out to its bot, in the same
+    batch: its save still waits for the rows."""
+    bus = MemoryBus(BusConfig())
+    await bus.start()
+    config = sim_config()
+    journal = AggregatorJournal(config, f"sqlite:///{tmp_path / 'journal.db'}")
+    aggregator = Aggregator(config, bus, clock=lambda: START, account_id=ACCOUNT, journal=journal)
+    await aggregator.start()
+    bot = await bus.subscribe(channels.bot_orders("bot_2"), group="bot_2")
+    group = bus._streams[channels.CM_FILLS.name].group("aggregator")
+    journaled_at_receipt: list[int] = []
+
+    async def receive() -> None:
+        async for message in bot:
+            if isinstance(message.envelope.payload, Fill):
+                journaled_at_receipt.append(journal.recorded())
+            await message.ack()
+
+    reader = asyncio.create_task(receive())
+    try:
+        await pinned(aggregator)
+        before = journal.recorded()
+        await publish_fill(bus, 1)
+        await eventually(lambda: journaled_at_receipt, what="the fill at the bot")
+        assert journaled_at_receipt == [before]  # no row of it yet when the bot had it
+        await eventually(lambda: not group.pending, what="the fill's batch acknowledged")
+        assert journal.recorded() > before
+        assert {f.key.split(":")[0] for f in journal.store.fills()} == {"1"}
+    finally:
+        reader.cancel()
+        await bot.close()
+        await aggregator.stop()
+        await bus.close()
+
+
+async def test_a_batchs_save_and_acknowledgement_give_way_to_an_order_on_its_way() -> None:
+    """While a command is sent and not answered, a handled batch's save and acknowledgement
+    wait (the writes would compete for the CPU with the order's own hops); its answer, once
+    handled, lets them go."""
+    bus = MemoryBus(BusConfig())
+    await bus.start()
+    aggregator, gate = await started(bus)
+    aggregator.order_gate.hold_s = 30.0  # (the default is 0.2 s; here only the answer ends it)
+    commands = await bus.subscribe(channels.CM_COMMANDS, group="connection-manager")
+    try:
+        submission = OrderSubmission(
+            order_id="s1", symbol="MES", side=Side.BUY, quantity=1, stop_loss=4996.0, take_profit=5012.0
+        )
+        await bus.publish(channels.AGGREGATOR_ORDERS, Envelope.wrap(submission, "bot_2"))
+        (sent,) = await commands.next_batch(10)
+        assert isinstance(sent.envelope.payload, PlaceOrder)
+        written = gate.written
+        await publish_fill(bus, 7)
+        await eventually(lambda: aggregator.counters["fills"] == 1, what="the fill handled")
+        await asyncio.sleep(0.1)
+        fills = bus._streams[channels.CM_FILLS.name].group("aggregator")
+        orders = bus._streams[channels.AGGREGATOR_ORDERS.name].group("aggregator")
+        assert (gate.written, len(fills.pending), len(orders.pending)) == (written, 1, 1)
+        assert aggregator.order_gate.held >= 1
+        answer = CommandResult(
+            command_id=sent.envelope.payload.command_id, command=MessageType.PLACE_ORDER, ok=True,
+            exchange_order_id=1,
+        )  # fmt: skip
+        await bus.publish(channels.CM_ORDER_UPDATES, Envelope.wrap(answer, "connection-manager"))
+        await eventually(lambda: not fills.pending and not orders.pending, what="saved and acknowledged")
+        assert gate.written > written
+    finally:
+        await commands.close()
+        await aggregator.stop()
+        await bus.close()
+
+
+async def test_a_command_is_out_before_its_log_line_is_written() -> None:
+    """The dispatcher yields right after publishing a command (the bus's writer, or the
+    connection manager in this process, takes it then); its "command sent" line comes after."""
+    bus = MemoryBus(BusConfig())
+    await bus.start()
+    aggregator, _ = await started(bus)
+    commands = await bus.subscribe(channels.CM_COMMANDS, group="connection-manager")
+    logged_at_receipt: list[int] = []
+    try:
+        with structlog.testing.capture_logs() as logs:
+            submission = OrderSubmission(
+                order_id="s1", symbol="MES", side=Side.BUY, quantity=1, stop_loss=4996.0, take_profit=5012.0
+            )
+            await bus.publish(channels.AGGREGATOR_ORDERS, Envelope.wrap(submission, "bot_2"))
+            await commands.next_batch(10)
+            logged_at_receipt.append(sum(entry["event"] == "command sent" for entry in logs))
+            await eventually(lambda: any(entry["event"] == "command sent" for entry in logs), what="logged")
+        assert logged_at_receipt == [0]
+    finally:
+        await commands.close()
         await aggregator.stop()
         await bus.close()

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
+import uuid
+
 import pytest
 
+from support.bus_helpers import bus_config
 from support.redis_server import RedisServer
-from tsxbot.bus import RedisReplyError
+from tsxbot.bus import RedisBus, RedisReplyError
 from tsxbot.bus.backoff import Backoff
 from tsxbot.bus.resp import RedisAddress, RespConnection, pack
+from tsxbot.messages import Envelope, Metrics, channels
 
 
 def test_redis_urls() -> None:
@@ -43,3 +48,50 @@ async def test_replies_and_typed_errors(redis: RedisServer) -> None:
             await conn.call("INCR", "tsxbot:test:k")
     finally:
         await conn.close()
+
+
+def record_writes(conn: RespConnection) -> list[bytes]:
+    """What ``conn`` writes from now on, each write as it goes to the socket."""
+    written: list[bytes] = []
+    real_write = conn.write
+
+    def write(data: bytes) -> None:
+        written.append(data)
+        real_write(data)
+
+    conn.write = write  # type: ignore[method-assign]
+    return written
+
+
+async def test_a_pipeline_with_a_time_limit_is_written_before_it_first_waits(redis: RedisServer) -> None:
+    """``pipeline_within`` writes in the calling task (``asyncio.wait_for`` would start a task
+    of its own: written a turn of the event loop later, so that a publisher woken by a fill
+    wrote it only once the handler had finished its whole batch)."""
+    conn = await RespConnection.open(RedisAddress.parse(redis.url), connect_seconds=2)
+    written = record_writes(conn)
+    try:
+        call = asyncio.ensure_future(conn.pipeline_within([pack("PING")], 2.0))
+        await asyncio.sleep(0)  # one turn: the call's task has started, and written
+        assert written == [pack("PING")]
+        assert await call == [b"PONG"]
+        with pytest.raises(TimeoutError):  # BLPOP on an empty list outlasts the limit
+            await conn.pipeline_within([pack("BLPOP", "tsxbot:test:empty", 5)], 0.05)
+    finally:
+        await conn.close()
+
+
+async def test_a_durable_publish_is_written_to_redis_in_the_turn_the_writer_wakes(redis: RedisServer) -> None:
+    bus = RedisBus(bus_config("redis", redis.url, f"t{uuid.uuid4().hex[:12]}"))
+    await bus.start()
+    try:
+        await bus.publish(channels.CM_FILLS, Envelope.wrap(Metrics(component="t", values={}), "t"))
+        await bus.flush()
+        conn = bus._publisher._conn
+        assert conn is not None
+        written = record_writes(conn)
+        await bus.publish(channels.CM_FILLS, Envelope.wrap(Metrics(component="t", values={}), "t"))
+        await asyncio.sleep(0)  # the handler yields once (the aggregator after a fill)
+        assert len(written) == 1 and b":connection-manager:fills" in written[0]
+        await bus.flush()
+    finally:
+        await bus.close()

@@ -35,6 +35,7 @@ from tsxbot.aggregator.day_start import DayStartUnavailable, day_figures_from_ex
 from tsxbot.aggregator.latency import RoundTrips
 from tsxbot.aggregator.malformed import RefusalNotJournaledError, read_malformed
 from tsxbot.aggregator.metrics import MonitoringServer
+from tsxbot.aggregator.order_gate import OrderGate
 from tsxbot.aggregator.orders import WorkingOrders
 from tsxbot.aggregator.persistence import SaveFailed, StateStore, Write, restore
 from tsxbot.aggregator.positions import UNATTRIBUTED, Positions
@@ -108,8 +109,12 @@ log = get_logger("tsxbot.aggregator")
 RECONCILE_GRACE_SECONDS = 2.0
 HOUSEKEEPING_SECONDS = 0.25
 SUBSCRIPTION_CLOSE_SECONDS = 3.0
-# Batches whose save is being written while the next is handled (then the consumer waits).
-SAVES_IN_FLIGHT = 4
+# Batches whose save is being written while the next is handled (then the consumer waits, and
+# has the trade journal write their rows at once). A round trip's batches wait for the journal's
+# quiet (journal.quietMs), so that many must not stop the consumer.
+SAVES_IN_FLIGHT = 32
+# How long a batch's save and acknowledgement give way to an order on its way (``order_gate``).
+ORDER_GATE_HOLD_S = 0.2
 KEPT_ORDERS = 100_000
 
 
@@ -317,8 +322,15 @@ class Aggregator(Service):
         self.round_trips = RoundTrips()
         # The latest Metrics of every other service (system:metrics) and when it came (monotonic).
         self.service_metrics: dict[str, tuple[dict[str, float], float]] = {}
+        if journal is not None:  # its rows wait while an order is on its way (journal.quietMs)
+            journal.writer.hold_while(self.orders_on_the_way)
+        self.order_gate = OrderGate(self.orders_on_the_way, ORDER_GATE_HOLD_S)
 
     # --- lifecycle --------------------------------------------------------------------------------
+
+    def orders_on_the_way(self) -> bool:
+        """Whether a command waits to be sent or was sent and not answered yet."""
+        return bool(self.sent) or len(self.queue) > 0
 
     def fill_ids(self) -> list[tuple[int, int]]:
         return list(self._fills_seen)
@@ -492,6 +504,9 @@ class Aggregator(Service):
     async def _finish_acks(self) -> None:
         """The saves of handled batches written, then their messages acknowledged (bounded)."""
         while self._acking:  # (the consumer may add one while these are waited for)
+            self.order_gate.release()
+            if self.journal is not None:
+                self.journal.writer.hurry()  # their rows now, not after the journal's quiet
             waiting = list(self._acking)
             self._acking.clear()
             _, late = await asyncio.wait(waiting, timeout=SUBSCRIPTION_CLOSE_SECONDS)
@@ -573,6 +588,7 @@ class Aggregator(Service):
                         deferred = False
                     if not deferred:
                         to_ack.append(message)
+                self.order_gate.check()  # (an answer in the batch may have cleared the way)
                 refused = self.journal is not None and self.journal.refused_since_checked()
                 if refused:
                     log.error("journal queue full: the batch stays unacknowledged", messages=len(to_ack))
@@ -602,7 +618,8 @@ class Aggregator(Service):
             # written. Waited for here, not while the next batch waits to be handled. (When the
             # database does not answer in time the state is written all the same, as before, and
             # the messages wait for a later save.)
-            journaled = self.journal is None or await self.journal.written(rows)
+            journaled = self.journal is None or await self.journal.written(rows, hurry=False)
+            await self.order_gate.clear()  # the writes give way to an order on its way
             try:
                 await self.store.write(write)
             except SaveFailed:
@@ -622,6 +639,9 @@ class Aggregator(Service):
         while self._acking and self._acking[0].done():
             self._acking.popleft()
         if len(self._acking) > SAVES_IN_FLIGHT:
+            self.order_gate.release()
+            if self.journal is not None:
+                self.journal.writer.hurry()
             await asyncio.wait([self._acking.popleft()])
 
     async def save(self) -> None:
@@ -1027,6 +1047,7 @@ class Aggregator(Service):
 
     async def _dispatch_loop(self) -> None:
         while not self._stopping:
+            self.order_gate.check()
             for expired in self.queue.take_expired():
                 await self._expire(expired)
             if len(self.queue) == 0:  # (nothing queued: nothing to expire either)
@@ -1079,6 +1100,7 @@ class Aggregator(Service):
         if item.order_key is not None and (record := self.orders.get(item.order_key)) is not None:
             record.status = "SENT"
         self._ack_after_save(item.message)
+        await asyncio.sleep(0)  # the command goes out (the bus's writer) before the log line is written
         log.info(
             "command sent", command=command.MESSAGE_TYPE.value, command_id=item.command_id, bot=item.bot_id
         )
@@ -1243,8 +1265,17 @@ class Aggregator(Service):
             shares = self._close_shares(symbol, fill)
         else:
             shares = [(bot, fill.quantity)]
-        for owner, quantity in shares:
-            await self._apply_fill(owner, symbol, fill, quantity)
+        applied = [
+            (owner, quantity)
+            for owner, quantity in shares
+            if await self._apply_fill(owner, symbol, fill, quantity)
+        ]
+        # The journal's rows and the P&L figures come after the fill has gone out to its bot
+        # (still in this batch: its save waits for them); a flatten's fill's before any internal
+        # cross it leads to (the ledger takes them in that order).
+        later = symbol not in self.closing
+        if not later:
+            await self._journal_fill(applied, symbol, fill)
         if symbol in self.closing and self.positions.net(symbol) == 0:
             self.closing.discard(symbol)
             await self._cross_internally(symbol)
@@ -1254,6 +1285,8 @@ class Aggregator(Service):
         # is: the fill is wholly applied (a limit it broke has already changed the trading state
         # the dispatcher reads).
         await asyncio.sleep(0)
+        if later:
+            await self._journal_fill(applied, symbol, fill)
 
     async def _cross_internally(self, symbol: str) -> None:
         """The account is flat in ``symbol`` but bots still hold positions that offset each other
@@ -1299,7 +1332,9 @@ class Aggregator(Service):
             shares.append((UNATTRIBUTED, remaining))
         return shares
 
-    async def _apply_fill(self, bot: str, symbol: str, fill: Fill, quantity: int) -> None:
+    async def _apply_fill(self, bot: str, symbol: str, fill: Fill, quantity: int) -> bool:
+        """``quantity`` of ``fill`` is ``bot``'s: into the risk engine and the positions, out to
+        the bot; False when the risk engine refused it (not counted)."""
         share = fill if quantity == fill.quantity and bot == (fill.bot_id or UNATTRIBUTED) else None
         fees = fill.fees * quantity / fill.quantity
         engine_key = order_key(bot, fill.order_id) if bot and fill.order_id and share is not None else None
@@ -1311,7 +1346,7 @@ class Aggregator(Service):
             )
         except RiskInputError as exc:
             log.error("fill refused by the risk engine", error=str(exc), fill_id=fill.fill_id)
-            return
+            return False
         if counted:  # in the balance and the day's figures already (or an earlier day's): not again
             self.engine.on_balance(balance)
             self.carried_realized -= realized
@@ -1320,13 +1355,6 @@ class Aggregator(Service):
         before, after, _ = self.positions.apply(
             bot, symbol, fill.side, quantity, fill.price, fees, point_value
         )
-        if self.journal is not None:
-            self.journal.fill(
-                msgspec.structs.replace(fill, symbol=symbol), bot, quantity, self._strategies.get(bot, "")
-            )
-            if bot:
-                await self._publish(channels.bot_pnl(bot), self.journal.pnl_update(bot, self.account_id))
-            await self._publish(channels.AGGREGATOR_STATUS, self.journal.pnl_update(None, self.account_id))
         if bot:
             if share is None:
                 share = msgspec.structs.replace(fill, quantity=quantity, fees=fees, bot_id=bot)
@@ -1338,6 +1366,20 @@ class Aggregator(Service):
                 self._resize_protective(bot, symbol, abs(after))
         else:
             await self._on_unattributed(fill, symbol)
+        return True
+
+    async def _journal_fill(self, shares: list[tuple[str, int]], symbol: str, fill: Fill) -> None:
+        """The journal's rows of the bots' ``shares`` of ``fill`` (and the round trips they
+        close), then the day's P&L of each bot and of the account."""
+        if self.journal is None:
+            return
+        for bot, quantity in shares:
+            self.journal.fill(
+                msgspec.structs.replace(fill, symbol=symbol), bot, quantity, self._strategies.get(bot, "")
+            )
+            if bot:
+                await self._publish(channels.bot_pnl(bot), self.journal.pnl_update(bot, self.account_id))
+            await self._publish(channels.AGGREGATOR_STATUS, self.journal.pnl_update(None, self.account_id))
 
     def _symbol_of(self, contract_id: str) -> str | None:
         for symbol, contract in self.contracts.items():
@@ -1697,7 +1739,8 @@ class Aggregator(Service):
                 self._record("BOT_STALE", f"bot {entry.bot_id} stopped heartbeating", None)
             if self._mismatch_since or Cause.RECONCILIATION in self.account.causes:
                 self._reconcile_check()
-            if self._dirty or now - self._saved_at > 30.0:  # a state change from quotes; keep it fresh
+            # A state change from quotes (not while an order is on its way); keep it fresh.
+            if (self._dirty and not self.orders_on_the_way()) or now - self._saved_at > 30.0:
                 self._saved_at = now
                 try:
                     async with self._lock:  # never a batch's state half handled
@@ -1714,6 +1757,7 @@ class Aggregator(Service):
         async with self._lock:
             done = await self.control(action, requested_by, reason, bot_id)
             await self.save()
+            self.order_gate.check()
             return done
 
     @property

@@ -186,9 +186,7 @@ class RedisJournal(Journal):
                             connect_seconds=config.connect_timeout_seconds,
                             name=self._client_name,
                         )
-                    replies = await asyncio.wait_for(
-                        self._conn.pipeline(commands), config.command_timeout_seconds
-                    )
+                    replies = await self._conn.pipeline_within(commands, config.command_timeout_seconds)
                     for reply in replies:
                         if (error := reply_error(reply)) is not None:
                             raise RedisReplyError("journal", error)

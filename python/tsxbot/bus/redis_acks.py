@@ -147,9 +147,7 @@ class AckWriter:
                 self._since_trim[handled_key] = count
             try:
                 self.writes += 1
-                replies = await asyncio.wait_for(
-                    conn.pipeline(commands), self._config.command_timeout_seconds
-                )
+                replies = await conn.pipeline_within(commands, self._config.command_timeout_seconds)
             except (RedisConnectionError, TimeoutError) as exc:
                 await conn.close()
                 self._queue[:0] = batch  # idempotent: send them again, first

@@ -157,7 +157,7 @@ class RedisBus(MessageBus):
             name=f"{self._client_name}-admin",
         )
         try:
-            replies = await asyncio.wait_for(conn.pipeline(commands), self.config.command_timeout_seconds)
+            replies = await conn.pipeline_within(commands, self.config.command_timeout_seconds)
         finally:
             await conn.close()
         if recreate:  # only a failed CREATE matters (DESTROY fails when there is nothing to remove)

@@ -313,9 +313,7 @@ class RedisPublisher:
             # refusal such as OOM part-way through must not let later messages overtake earlier ones).
             commands = [_MULTI, *durable, _EXEC, *ephemeral] if durable else ephemeral
             try:
-                replies = await asyncio.wait_for(
-                    conn.pipeline(commands), self._config.command_timeout_seconds
-                )
+                replies = await conn.pipeline_within(commands, self._config.command_timeout_seconds)
             except (RedisConnectionError, TimeoutError) as exc:
                 await conn.close()
                 self.counters.connected = False

@@ -189,8 +189,8 @@ class RedisSubscription(Subscription):
     async def _durable_loop(self, conn: RespConnection, ready: asyncio.Event) -> None:
         timeout = self._config.command_timeout_seconds
         for key in self._durable_keys:
-            reply = await asyncio.wait_for(
-                conn.pipeline([pack(b"XGROUP", b"CREATE", key, self._group, b"0", b"MKSTREAM")]), timeout
+            reply = await conn.pipeline_within(
+                [pack(b"XGROUP", b"CREATE", key, self._group, b"0", b"MKSTREAM")], timeout
             )
             error = reply_error(reply[0])
             if error is not None and not error.startswith("BUSYGROUP"):
@@ -213,7 +213,7 @@ class RedisSubscription(Subscription):
                 b"XREADGROUP", b"GROUP", self._group, self._consumer, b"COUNT", count,
                 b"BLOCK", _BLOCK_MS, b"STREAMS", *keys, *([b">"] * len(keys)),
             )  # fmt: skip
-            (reply,) = await asyncio.wait_for(conn.pipeline([command]), timeout + _BLOCK_MS / 1000)
+            (reply,) = await conn.pipeline_within([command], timeout + _BLOCK_MS / 1000)
             if (error := reply_error(reply)) is not None:
                 raise RedisReplyError("XREADGROUP", error)  # NOGROUP: Redis lost its data; recreate
             if reply:
@@ -227,7 +227,7 @@ class RedisSubscription(Subscription):
                 b"XREADGROUP", b"GROUP", self._group, self._consumer, b"COUNT", self._config.batch_size,
                 b"STREAMS", *last, *last.values(),
             )  # fmt: skip
-            (reply,) = await asyncio.wait_for(conn.pipeline([command]), self._config.command_timeout_seconds)
+            (reply,) = await conn.pipeline_within([command], self._config.command_timeout_seconds)
             if (error := reply_error(reply)) is not None:
                 raise RedisReplyError("XREADGROUP", error)
             found = False
@@ -255,7 +255,7 @@ class RedisSubscription(Subscription):
             )
             for key in self._durable_keys
         ]
-        replies = await asyncio.wait_for(conn.pipeline(commands), self._config.command_timeout_seconds)
+        replies = await conn.pipeline_within(commands, self._config.command_timeout_seconds)
         claimed: list[Any] = []
         for key, reply in zip(self._durable_keys, replies, strict=True):
             if reply_error(reply) is None and reply[1]:
@@ -331,7 +331,7 @@ class RedisSubscription(Subscription):
         if redelivered:
             self.counters.redelivered += len(messages)
         if cleanup:
-            await asyncio.wait_for(conn.pipeline(cleanup), self._config.command_timeout_seconds)
+            await conn.pipeline_within(cleanup, self._config.command_timeout_seconds)
         if messages:
             self._push_durable(messages)
 
@@ -353,7 +353,7 @@ class RedisSubscription(Subscription):
             pack(b"ZMSCORE", self._handled_keys[key], *(candidates[i][3] for i in indexes))
             for key, indexes in by_key.items()
         ]
-        replies = await asyncio.wait_for(conn.pipeline(commands), self._config.command_timeout_seconds)
+        replies = await conn.pipeline_within(commands, self._config.command_timeout_seconds)
         result = [False] * len(candidates)
         for (_key, indexes), reply in zip(by_key.items(), replies, strict=True):
             if (error := reply_error(reply)) is not None:

@@ -97,7 +97,7 @@ class StreamTrimmer:
         and timeouts propagate (the writer reconnects); an error reply skips that stream."""
         timeout = self._config.command_timeout_seconds
         keys = list(self._streams)
-        infos = await asyncio.wait_for(conn.pipeline([pack(b"XINFO", b"GROUPS", k) for k in keys]), timeout)
+        infos = await conn.pipeline_within([pack(b"XINFO", b"GROUPS", k) for k in keys], timeout)
         groups: dict[bytes, list[_Group]] = {}
         for key, info in zip(keys, infos, strict=True):
             if (error := reply_error(info)) is not None:
@@ -108,8 +108,8 @@ class StreamTrimmer:
         # Asked after XINFO: an entry not pending now and delivered then is acknowledged for good.
         asked = [(key, g) for key, gs in groups.items() for g in gs if g.pending]
         if asked:
-            replies = await asyncio.wait_for(
-                conn.pipeline([pack(b"XPENDING", key, g.name) for key, g in asked]), timeout
+            replies = await conn.pipeline_within(
+                [pack(b"XPENDING", key, g.name) for key, g in asked], timeout
             )
             for (key, g), reply in zip(asked, replies, strict=True):
                 if (error := reply_error(reply)) is not None:  # NOGROUP: destroyed meanwhile
@@ -127,7 +127,7 @@ class StreamTrimmer:
             commands.append(pack(b"XLEN", key))
         if not commands:
             return
-        replies = await asyncio.wait_for(conn.pipeline(commands), timeout)
+        replies = await conn.pipeline_within(commands, timeout)
         for index, (key, gs) in enumerate(groups.items()):
             trimmed, length = replies[2 * index], replies[2 * index + 1]
             if (error := reply_error(trimmed) or reply_error(length)) is not None:

@@ -153,6 +153,14 @@ class RespConnection:
             raise RedisConnectionError(f"redis connection lost: {exc}") from None
         return await self.read(len(commands))
 
+    async def pipeline_within(self, commands: list[bytes], seconds: float) -> list[Any]:
+        """:meth:`pipeline` with a time limit (``TimeoutError``), in the calling task: the
+        commands are written before its first suspension (``asyncio.wait_for`` would run them in
+        a task of their own, written a turn of the event loop later: a publisher woken by a fill
+        would write it only after the rest of the handler's batch)."""
+        async with asyncio.timeout(seconds):
+            return await self.pipeline(commands)
+
     async def read(self, count: int) -> list[Any]:
         replies: list[Any] = []
         parser = self._parser

@@ -70,7 +70,12 @@ class AggregatorJournal:
         self.url = url or settings.url
         self.engine: Engine = make_engine(self.url)
         self.store = JournalStore(self.engine)
-        self.writer = JournalWriter(self.store, capacity=settings.queue_capacity)
+        self.writer = JournalWriter(
+            self.store,
+            capacity=settings.queue_capacity,
+            quiet_s=settings.quiet_ms / 1000,
+            max_delay_s=settings.max_delay_ms / 1000,
+        )
         instruments = config.instruments
         exchange = config.global_config.simulator.exchange
         specs: dict[str, ContractSpec] = {}
@@ -140,13 +145,17 @@ class AggregatorJournal:
         """How many records were handed to the writer so far (for :meth:`written`)."""
         return self.writer.offered
 
-    async def written(self, upto: int | None = None, within_s: float = FLUSH_TIMEOUT_S) -> bool:
+    async def written(
+        self, upto: int | None = None, within_s: float = FLUSH_TIMEOUT_S, *, hurry: bool = True
+    ) -> bool:
         """Waits until the first ``upto`` records (:meth:`recorded` when taken; everything
         recorded so far by default) are written; False when the database did not answer within
-        ``within_s``."""
+        ``within_s``. ``hurry``: written now; else once the records settle (the writer's quiet),
+        for a wait that holds nothing back."""
         try:
             await asyncio.wait_for(
-                self.writer.written_upto(self.writer.offered if upto is None else upto), within_s
+                self.writer.written_upto(self.writer.offered if upto is None else upto, hurry=hurry),
+                within_s,
             )
         except TimeoutError:
             log.error("journal not written in time", within_s=within_s, pending=self.writer.pending)

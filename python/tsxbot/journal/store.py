@@ -32,24 +32,36 @@ class JournalStore:
     def _insert(self, table: Table) -> Insert:
         return idempotent_insert(table, self.engine.dialect.name)
 
-    def _write_one(self, connection: Connection, record: Record) -> int:
-        table = record.TABLE
-        if self.engine.dialect.name not in ("sqlite", "postgresql"):
-            exists = connection.execute(select(table.c.id).where(table.c.key == record.key)).first()
-            if exists is not None:
-                return 0
-            result = connection.execute(self._insert(table), record.values())
-            return max(result.rowcount, 0)
-        # The rows RETURNING gives are the rows added (psycopg reports no rowcount for them).
-        added = connection.execute(self._insert(table).returning(table.c.id), record.values())
-        return len(added.all())
+    def _write_rows(self, connection: Connection, table: Table, rows: list[dict[str, object]]) -> int:
+        """Rows of one table, in their order; returns how many were added (the others' keys were
+        stored already, or came earlier in ``rows``)."""
+        dialect = connection.dialect
+        if dialect.name in ("sqlite", "postgresql") and dialect.insert_executemany_returning:
+            # One statement for all of them (SQLAlchemy's "insertmanyvalues"); the rows RETURNING
+            # gives are the rows added (psycopg reports no rowcount for them).
+            added = connection.execute(self._insert(table).returning(table.c.id), rows)
+            return len(added.all())
+        count = 0
+        for values in rows:
+            if dialect.name not in ("sqlite", "postgresql"):
+                exists = connection.execute(select(table.c.id).where(table.c.key == values["key"])).first()
+                if exists is not None:
+                    continue
+                count += max(connection.execute(self._insert(table), values).rowcount, 0)
+            else:
+                count += len(connection.execute(self._insert(table).returning(table.c.id), values).all())
+        return count
 
     def write(self, records: Sequence[Record]) -> int:
-        """Write ``records`` in one transaction; a key already stored is skipped. Returns rows added."""
+        """Write ``records`` in one transaction (one statement per table); a key already stored
+        is skipped. Returns rows added."""
+        by_table: dict[Table, list[dict[str, object]]] = {}
+        for record in records:
+            by_table.setdefault(record.TABLE, []).append(record.values())
         added = 0
         with self.engine.begin() as connection:
-            for record in records:
-                added += self._write_one(connection, record)
+            for table, rows in by_table.items():
+                added += self._write_rows(connection, table, rows)
         return added
 
     def count(self, table: Table) -> int:
