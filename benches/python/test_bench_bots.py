@@ -23,6 +23,7 @@ import tracemalloc
 from collections import deque
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
 from pytest_benchmark.fixture import BenchmarkFixture
@@ -38,11 +39,18 @@ from tsxbot.messages import (
     BotState,
     BotStatus,
     Envelope,
+    Fill,
     HistoryBars,
     HistoryRequest,
     MarketTrade,
+    OrderStatus,
     OrderSubmission,
+    OrderType,
+    OrderUpdate,
+    Payload,
+    PositionUpdate,
     Quote,
+    Side,
     channels,
 )
 from tsxbot.strategy import NOTHING, BarLike, Decision, Enter, Reason, Strategy, StrategyParams
@@ -462,3 +470,92 @@ def test_twenty_bot_processes_over_redis(benchmark: BenchmarkFixture, tmp_path: 
     benchmark.extra_info["bar_to_submission_20_processes_p99_ms"] = round(p99 * 1e3, 2)
     benchmark.extra_info["rss_per_bot_process_mb"] = round(statistics.median(rss) / 2**20, 1)
     assert p50 < 0.25 and p99 < 1.0, f"p50 {p50 * 1e3:.1f} ms, p99 {p99 * 1e3:.1f} ms"  # ~10x the figures
+
+
+TESTS = str(Path(__file__).resolve().parents[2] / "tests")
+
+
+class TimedBot(BotService):
+    """The bot, with the moment each fill is handled."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fill_handled = asyncio.Event()
+        self.fill_at = 0.0
+
+    def on_fill(self, fill: Fill) -> None:
+        super().on_fill(fill)
+        self.fill_at = time.perf_counter()
+        self.fill_handled.set()
+
+
+def _one_order(i: int) -> list[Payload]:
+    """What the aggregator sends a bot for one order, in its order: the order's update, a
+    bracket leg's (placed for an entry, cancelled for an exit), the fill, the position."""
+    entry = i % 2 == 0
+    side = Side.BUY if entry else Side.SELL
+    ids = {"account_id": 1, "contract_id": "CON.F.US.MES.Z26", "bot_id": "bench_0", "symbol": "MES"}
+    at = START + dt.timedelta(minutes=i)
+    return [
+        OrderUpdate(
+            exchange_order_id=1000 + i, status=OrderStatus.FILLED, order_type=OrderType.MARKET, side=side,
+            quantity=1, filled_quantity=1, order_id=f"o{i}", **ids,
+        ),
+        OrderUpdate(
+            exchange_order_id=5000 + i // 2, status=OrderStatus.OPEN if entry else OrderStatus.CANCELLED,
+            order_type=OrderType.STOP, side=Side.SELL, quantity=1, stop_price=4990.0, **ids,
+        ),
+        Fill(
+            fill_id=i + 1, exchange_order_id=1000 + i, side=side, quantity=1, price=5000.0, timestamp=at,
+            **ids,
+        ),
+        PositionUpdate(
+            net_quantity=1 if entry else 0, average_price=5000.0 if entry else 0.0, timestamp=at, **ids
+        ),
+    ]  # fmt: skip
+
+
+@pytest.mark.slow
+async def test_a_fill_behind_order_updates_read_by_the_bot_over_redis(tmp_path: Path) -> None:
+    """The last hop of an order's round trip, in the bot itself (``BotService``, which the round
+    trip benchmark stands in for): a client publishes what the aggregator sends for one order
+    (``_one_order``, one pipeline, as the aggregator does) on a real redis-server; timed from
+    that publish to the bot's ``on_fill``. Entries and exits alternate, 10 ms apart."""
+    sys.path.insert(0, TESTS)
+    from support.bus_helpers import bus_config
+    from support.redis_server import redis_server
+
+    orders, warm = 200, 10
+    config = _config(tmp_path)
+    waits: list[float] = []
+    with redis_server() as redis:
+        bus = create_bus(bus_config("redis", redis.url, "benchfill"), client_name="bot")
+        aggregator = create_bus(bus_config("redis", redis.url, "benchfill"), client_name="aggregator")
+        await bus.start()
+        await aggregator.start()
+        bot = TimedBot(config, "bench_0", bus, history=False)  # type: ignore[arg-type]
+        channel = channels.bot_orders("bench_0")
+        consuming = asyncio.create_task(bot._consume_orders(await bus.subscribe(channel, group="bench-bot")))
+        try:
+            for i in range(orders):
+                bot.fill_handled.clear()
+                envelopes = [Envelope.wrap(p, "aggregator") for p in _one_order(i)]
+                sent = time.perf_counter()
+                await aggregator.publish_many(channel, envelopes)
+                async with asyncio.timeout(10):
+                    await bot.fill_handled.wait()
+                waits.append(bot.fill_at - sent)
+                await asyncio.sleep(0.01)
+        finally:
+            consuming.cancel()
+            await asyncio.gather(consuming, return_exceptions=True)
+            await bus.close(flush_seconds=2)
+            await aggregator.close(flush_seconds=2)
+    assert bot.counters["fills"] == orders and bot.position == 0
+    ms = sorted(w * 1e3 for w in waits[warm:])
+    p50, p90 = statistics.median(ms), ms[int(len(ms) * 0.9) - 1]
+    print(
+        f"\na fill behind two order updates, published -> handled by the bot over Redis: p50 {p50:.2f} ms, "
+        f"p90 {p90:.2f} ms, max {ms[-1]:.2f} ms ({len(ms)} orders); load {os.getloadavg()[0]:.2f}"
+    )
+    assert p50 < 10.0, f"p50 {p50:.2f} ms"  # ~10x the figure

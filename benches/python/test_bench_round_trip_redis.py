@@ -28,10 +28,21 @@ import tsxbot
 from support.cm_harness import API_KEY
 from support.processes import PINNED, clean_env, running, wait_http
 from support.redis_server import free_port, redis_server
-from tsxbot.bus import Message, RedisBus, Subscription
+from tsxbot.bots.service import ORDER_BATCH
+from tsxbot.bus import RedisBus, Subscription, ack_all
 from tsxbot.bus.resp import RedisAddress, RespConnection
 from tsxbot.config.global_config import BusConfig
-from tsxbot.messages import Envelope, Fill, OrderSubmission, PositionUpdate, RiskRejection, Side, channels
+from tsxbot.messages import (
+    BotState,
+    BotStatus,
+    Envelope,
+    Fill,
+    OrderSubmission,
+    PositionUpdate,
+    RiskRejection,
+    Side,
+    channels,
+)
 
 ORDERS = 40
 IDLE_SECONDS = 3.0
@@ -97,7 +108,9 @@ def services(tmp_path: Path, url: str) -> Iterator[dict[str, int]]:
 
 
 class Bot:
-    """The bot's side: publishes submissions, collects what arrives on ``bot:bot_2:orders``."""
+    """The bot's side: publishes submissions, collects what arrives on ``bot:bot_2:orders``. It
+    reads as ``BotService._consume_orders`` does (no faster): what has arrived is handled as a
+    batch, in order, then acknowledged together, then a status is published."""
 
     def __init__(self, bus: RedisBus, sub: Subscription) -> None:
         self.bus, self.sub = bus, sub
@@ -107,13 +120,25 @@ class Bot:
         self.task = asyncio.create_task(self._collect())
 
     async def _collect(self) -> None:
-        message: Message
-        async for message in self.sub:
-            self.received.append(message.envelope.payload)
-            if isinstance(message.envelope.payload, Fill):
-                self.fills_at.append(time.time())
+        while batch := await self.sub.next_batch(ORDER_BATCH):
+            for message in batch:
+                self.received.append(message.envelope.payload)
+                if isinstance(message.envelope.payload, Fill):
+                    self.fills_at.append(time.time())
             self.arrived.set()
-            await message.ack()
+            await ack_all(batch)
+            await self.bus.publish(channels.bot_status(BOT), Envelope.wrap(self.status(), BOT))
+
+    def status(self) -> BotStatus:
+        positions = [p for p in self.received if isinstance(p, PositionUpdate)]
+        return BotStatus(
+            bot_id=BOT,
+            name=BOT,
+            strategy="bench",
+            symbol="MES",
+            state=BotState.RUNNING,
+            position=positions[-1].net_quantity if positions else 0,
+        )
 
     def count(self, kind: type[Any]) -> int:
         return sum(isinstance(p, kind) for p in self.received)

@@ -3,6 +3,7 @@ the market, RELOAD's validation, and the position taken from the aggregator."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -15,15 +16,17 @@ from tsxbot.bots import BotService
 from tsxbot.bots.orders import entry_submission, exit_submission, sltp_command
 from tsxbot.bots.resample import BarResampler
 from tsxbot.bots.service import ReloadError
-from tsxbot.bus import create_bus
+from tsxbot.bus import Message, create_bus
 from tsxbot.config.global_config import BusConfig
 from tsxbot.messages import (
     Bar,
+    Envelope,
     Fill,
     OrderStatus,
     OrderSubmission,
     OrderType,
     OrderUpdate,
+    Payload,
     PositionUpdate,
     Side,
     channels,
@@ -230,3 +233,66 @@ async def test_an_entry_is_published_then_logged_with_its_signal(bot: BotService
     assert sent[0]["order_id"] == entries[0].order_id and sent[0]["bot"] == "bot_s"
     assert sent[0]["signal"].startswith("scripted entry: long")
     await orders.close()
+
+
+async def test_what_arrived_on_the_order_channel_is_handled_then_acknowledged_together(
+    bot: BotService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The aggregator's order update, fill and position for one order are handled in order, then
+    acknowledged together, then the status goes out once: the fill waits for no acknowledgement
+    or status of the update before it, and nothing is acknowledged before it is handled. A fill
+    sent again (the same fill id) is not counted twice."""
+    now = dt.datetime(2026, 11, 24, 15, 40, tzinfo=dt.UTC)
+    leg = OrderUpdate(
+        exchange_order_id=6, account_id=1001, contract_id="CON.F.US.MES.Z26", status=OrderStatus.OPEN,
+        order_type=OrderType.STOP, side=Side.SELL, quantity=1, stop_price=5989.0, bot_id="bot_s",
+        symbol="MES",
+    )  # fmt: skip
+    position = PositionUpdate(
+        account_id=1001, contract_id="CON.F.US.MES.Z26", net_quantity=1, average_price=6001.0,
+        timestamp=now, symbol="MES", bot_id="bot_s",
+    )  # fmt: skip
+    events: list[str] = []
+    published = asyncio.Event()
+    handle, ack = bot.on_order_message, Message.ack
+
+    def handled(payload: Payload) -> None:
+        events.append(f"handled {type(payload).__name__}")
+        handle(payload)
+
+    async def acked(message: Message) -> None:
+        events.append(f"acked {type(message.envelope.payload).__name__}")
+        await ack(message)
+
+    async def status() -> None:
+        events.append("status")
+        published.set()
+
+    monkeypatch.setattr(bot, "on_order_message", handled)
+    monkeypatch.setattr(Message, "ack", acked)
+    monkeypatch.setattr(bot, "publish_status", status)
+    channel = channels.bot_orders("bot_s")
+    subscription = await bot.bus.subscribe(channel, group="bot-bot_s")
+    for payload in (leg, _fill(1, Side.BUY, now), position):  # all three wait when the bot looks
+        await bot.bus.publish(channel, Envelope.wrap(payload, "aggregator"))
+    consuming = asyncio.create_task(bot._consume_orders(subscription))
+    try:
+        async with asyncio.timeout(10):
+            await published.wait()
+        assert events == [
+            "handled OrderUpdate", "handled Fill", "handled PositionUpdate",
+            "acked OrderUpdate", "acked Fill", "acked PositionUpdate",
+            "status",
+        ]  # fmt: skip
+        assert (bot.position, bot.counters["fills"], bot.working_bracket()) == (1, 1, (5989.0, None))
+        events.clear()
+        published.clear()
+        await bot.bus.publish(channel, Envelope.wrap(_fill(1, Side.BUY, now), "aggregator"))
+        async with asyncio.timeout(10):
+            await published.wait()
+        assert events == ["handled Fill", "acked Fill", "status"]
+        assert (bot.position, bot.counters["fills"]) == (1, 1)
+    finally:
+        await subscription.close()
+        async with asyncio.timeout(10):
+            await consuming

@@ -39,7 +39,7 @@ from tsxbot.bars import timeframe_seconds
 from tsxbot.bots.feed import MarketFeed, join_market_feed
 from tsxbot.bots.orders import OrderMessage, entry_submission, exit_submission, sltp_command
 from tsxbot.bots.resample import BarResampler
-from tsxbot.bus import MessageBus, Subscription
+from tsxbot.bus import MessageBus, Subscription, ack_all
 from tsxbot.bus.history import HistoryReplies
 from tsxbot.config import Config
 from tsxbot.config.loader import BotSettings
@@ -94,6 +94,8 @@ STATUS_SECONDS = 1.0
 KEPT_BARS = 7_000
 # Skipped signals reported in full in the status (all are counted by reason).
 RECENT_SKIPS = 20
+# At most this many order-channel messages are handled before their acknowledgement.
+ORDER_BATCH = 500
 
 
 class _SharedConversion:
@@ -723,16 +725,21 @@ class BotService(Service):
     # --- the bot's orders, fills and position -----------------------------------------------------
 
     async def _consume_orders(self, subscription: Subscription) -> None:
-        async for message in subscription:
+        """Handles what has arrived, in order, then acknowledges it together (one pipeline over
+        Redis) and publishes the status once: a fill behind order updates waits for none of their
+        acknowledgements. A message is acknowledged only once handled, so a crash before then
+        delivers it again (a fill already counted is not counted twice: ``on_fill``)."""
+        while batch := await subscription.next_batch(ORDER_BATCH):
             async with self._lock:
-                try:
-                    self.on_order_message(message.envelope.payload)
-                except Exception:
-                    log.exception(
-                        "a message on the bot's order channel could not be handled", bot=self.bot_id
-                    )
+                for message in batch:
+                    try:
+                        self.on_order_message(message.envelope.payload)
+                    except Exception:
+                        log.exception(
+                            "a message on the bot's order channel could not be handled", bot=self.bot_id
+                        )
                 await self.send_stop_moves()
-            await message.ack()
+            await ack_all(batch)
             await self.publish_status()
 
     async def send_stop_moves(self) -> None:
