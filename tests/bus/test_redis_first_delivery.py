@@ -177,3 +177,23 @@ async def test_a_batch_acknowledged_together_is_one_pipeline(own_redis: RedisSer
         assert sub.metrics().acked == 40
     finally:
         await bus.close(flush_seconds=2)
+
+
+async def test_a_transaction_on_several_streams_is_one_delivery(
+    own_redis: RedisServer, namespace: str
+) -> None:
+    """Redis before 7.2 answers a blocked read on several streams with the stream that woke it
+    only: what the same transaction appended to the others (a fill, after its order's update)
+    would come a read later, after the first part was handled. Both come in one delivery."""
+    bus = RedisBus(bus_config("redis", own_redis.url, namespace))
+    await bus.start()
+    try:
+        sub = await bus.subscribe([ORDERS, channels.CM_FILLS], group="aggregator")
+        await asyncio.sleep(0.2)  # its read is blocked on both streams
+        await bus.publish(ORDERS, order(1))
+        await bus.publish(channels.CM_FILLS, order(2))  # (no yield between: one MULTI)
+        batch = await asyncio.wait_for(sub.next_batch(10), 5)
+        assert sorted(payload_ids(batch)) == ["bot_1-1", "bot_1-2"]
+        await ack_all(batch)
+    finally:
+        await bus.close(flush_seconds=2)
