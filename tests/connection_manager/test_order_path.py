@@ -597,6 +597,9 @@ async def test_the_order_placed_line_is_logged_after_the_result_is_journaled(har
         journal.finish = recording_finish  # type: ignore[method-assign]
         await h.send(place("logged", stop=None, target=None))
         await eventually(lambda: len(h.payloads(CommandResult)) == 1, what="the result")
+        await eventually(
+            lambda: any(entry["event"] == "order placed" for entry in logs), what="the placed line"
+        )
     result = h.payloads(CommandResult)[0]
     assert result.ok
     assert len(logged_at_finish) == 1

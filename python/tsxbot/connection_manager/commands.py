@@ -254,9 +254,10 @@ class CommandExecutor:
         try:
             return await self._record(await self._run(command, service, sent_at))
         finally:
-            # After the journal write, not before it: a log line costs a few tenths of a ms, and
-            # the order's fill (its hub events, handled while the write is awaited) is waiting.
-            self._log_placed(command)
+            # A log line costs a few tenths of a ms, and the order's fill is waiting: its hub
+            # events are handled while the journal write is awaited, and its publish goes out
+            # with the work already queued. The line runs after that work, not before it.
+            asyncio.get_running_loop().call_soon(self._log_placed, command)
 
     async def _placed_before(self, command: PlaceOrder) -> CommandResult | None:
         """The result of an earlier, interrupted attempt of this place that reached TopStepX: found
