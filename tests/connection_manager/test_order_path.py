@@ -10,6 +10,7 @@ from typing import Any
 
 import msgspec
 import pytest
+import structlog
 
 from support.bus_helpers import bus_config, eventually
 from support.cm_harness import API_KEY, Harness, place
@@ -575,3 +576,33 @@ async def test_a_resting_entrys_suspended_legs_are_found_in_the_history_and_anno
         what="both legs announced with their bot",
     )
     assert searches == ["open", "history"]
+
+
+async def test_the_order_placed_line_is_logged_after_the_result_is_journaled(harness: Harness) -> None:
+    """A log line costs tenths of a millisecond, and the order's fill (its hub events, which
+    arrive with the place's answer) waits for whatever the command does before it next waits: the
+    "order placed" line comes after the journal write, not before it, and it still comes."""
+    h = harness
+    manager = await h.start_manager()
+    await h.start_observer()
+    journal = manager.executor.journal
+    finish = journal.finish
+    logged_at_finish: list[list[str]] = []
+    with structlog.testing.capture_logs() as logs:
+
+        async def recording_finish(key: str, result: bytes) -> None:
+            logged_at_finish.append([entry["event"] for entry in logs])
+            await finish(key, result)
+
+        journal.finish = recording_finish  # type: ignore[method-assign]
+        await h.send(place("logged", stop=None, target=None))
+        await eventually(lambda: len(h.payloads(CommandResult)) == 1, what="the result")
+        await eventually(
+            lambda: any(entry["event"] == "order placed" for entry in logs), what="the placed line"
+        )
+    result = h.payloads(CommandResult)[0]
+    assert result.ok
+    assert len(logged_at_finish) == 1
+    assert "order placed" not in logged_at_finish[0]
+    placed = [entry for entry in logs if entry["event"] == "order placed"]
+    assert [entry["order_id"] for entry in placed] == [result.exchange_order_id]

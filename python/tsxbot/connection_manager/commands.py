@@ -163,6 +163,8 @@ class CommandExecutor:
         self.journal = journal or MemoryJournal()
         self._results: OrderedDict[str, CommandResult] = OrderedDict()
         self._running: dict[str, asyncio.Future[CommandResult]] = {}
+        # Orders placed whose "order placed" line is not logged yet (command id -> order id).
+        self._placed: dict[str, int] = {}
         self._service = "api"
         self.executed = 0
         self.repeats = 0
@@ -249,7 +251,13 @@ class CommandExecutor:
                 command=kind.value,
                 command_id=command.command_id,
             )
-        return await self._record(await self._run(command, service, sent_at))
+        try:
+            return await self._record(await self._run(command, service, sent_at))
+        finally:
+            # A log line costs a few tenths of a ms, and the order's fill is waiting: its hub
+            # events are handled while the journal write is awaited, and its publish goes out
+            # with the work already queued. The line runs after that work, not before it.
+            asyncio.get_running_loop().call_soon(self._log_placed, command)
 
     async def _placed_before(self, command: PlaceOrder) -> CommandResult | None:
         """The result of an earlier, interrupted attempt of this place that reached TopStepX: found
@@ -425,16 +433,21 @@ class CommandExecutor:
         self.state.register_order(order_id, command)
         if (request.stop_loss_bracket or request.take_profit_bracket) and self.on_placed is not None:
             await self.on_placed(order_id, request.account_id, command)
-        log.info(
-            "order placed",
-            order_id=order_id,
-            custom_tag=command.custom_tag,
-            bot_id=command.bot_id,
-            symbol=command.symbol,
-            side=command.side.value,
-            quantity=command.quantity,
-        )
+        self._placed[command.command_id] = order_id  # logged once the result is recorded
         return order_id
+
+    def _log_placed(self, command: Command) -> None:
+        order_id = self._placed.pop(command.command_id, None)
+        if order_id is not None and isinstance(command, PlaceOrder):
+            log.info(
+                "order placed",
+                order_id=order_id,
+                custom_tag=command.custom_tag,
+                bot_id=command.bot_id,
+                symbol=command.symbol,
+                side=command.side.value,
+                quantity=command.quantity,
+            )
 
     def _exchange_id(self, exchange_order_id: int | None, order_id: str | None) -> int:
         if exchange_order_id is not None:
