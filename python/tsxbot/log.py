@@ -8,13 +8,14 @@ they would from its own process."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import functools
 import logging
 import re
 import sys
 import threading
-from collections.abc import Iterable, Mapping, MutableMapping
+from collections.abc import Callable, Iterable, Mapping, MutableMapping
 from pathlib import Path
 from typing import Any, Literal, TextIO
 
@@ -302,3 +303,15 @@ def configure_logging(
 def get_logger(name: str | None = None, **context: Any) -> structlog.stdlib.BoundLogger:
     logger: structlog.stdlib.BoundLogger = structlog.get_logger(name)
     return logger.bind(**context) if context else logger
+
+
+def after_queued_work(emit: Callable[..., Any], event: str, **fields: Any) -> None:
+    """Writes a log line (``emit``: a logger's ``info``, ``warning``...) after the work already
+    queued on the event loop, not in the current turn: a line costs a few tenths of a ms, and an
+    order's publish waiting to go out (a fill, a command) goes first. Outside a loop: now."""
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:
+        emit(event, **fields)
+        return
+    loop.call_soon(functools.partial(emit, event, **fields))

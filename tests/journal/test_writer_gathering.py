@@ -102,3 +102,17 @@ async def test_records_wait_while_held_then_go_after_the_quiet(store: JournalSto
     assert writer.transactions == 1
     await writer.close()
     store.engine.dispose()
+
+
+async def test_a_hurried_wait_behind_more_than_a_batch_waits_for_none_of_them(store: JournalStore) -> None:
+    writer = JournalWriter(store, batch=4, quiet_s=30.0, max_delay_s=60.0)
+    writer.start()
+    writer.offer(fill(0))
+    for _ in range(3):
+        await asyncio.sleep(0)  # the writer has taken it and waits for the quiet
+    for n in range(1, 6):
+        writer.offer(fill(n))
+    await asyncio.wait_for(writer.written_upto(6), 5)  # two batches, neither after the quiet
+    assert writer.transactions == 2
+    await writer.close()
+    store.engine.dispose()

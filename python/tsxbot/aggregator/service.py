@@ -57,7 +57,7 @@ from tsxbot.config import Config
 from tsxbot.config.secrets import Secret
 from tsxbot.config.types import parse_time_of_day
 from tsxbot.journal.aggregator_journal import AggregatorJournal
-from tsxbot.log import get_logger
+from tsxbot.log import after_queued_work, get_logger
 from tsxbot.messages import (
     AccountUpdate,
     AggregatorControl,
@@ -113,6 +113,9 @@ SUBSCRIPTION_CLOSE_SECONDS = 3.0
 # has the trade journal write their rows at once). A round trip's batches wait for the journal's
 # quiet (journal.quietMs), so that many must not stop the consumer.
 SAVES_IN_FLIGHT = 32
+# What a batch whose save may give way to an order on its way holds (``order_gate``): events of
+# the exchange, handled again alike after a crash.
+EXCHANGE_EVENTS = (Fill, OrderUpdate, CommandResult, PositionUpdate, AccountUpdate)
 # How long a batch's save and acknowledgement give way to an order on its way (``order_gate``).
 ORDER_GATE_HOLD_S = 0.2
 KEPT_ORDERS = 100_000
@@ -578,6 +581,7 @@ class Aggregator(Service):
                 return
             to_ack = []
             async with self._lock:
+                events = self.account.recorded
                 for message in batch:
                     try:
                         deferred = await self._handle(message)
@@ -600,17 +604,26 @@ class Aggregator(Service):
                 write = self.store.prepare(self)
                 rows = self._journal_rows()
                 self._dirty = False
-            await self._ack_when_written(write, to_ack, rows)
+                # Exchange events only, nothing decided (no risk event): the save may give way
+                # to an order on its way. Else it records what somebody was told: written now.
+                holdable = events == self.account.recorded and all(
+                    isinstance(m.envelope.payload, EXCHANGE_EVENTS) for m in batch
+                )
+            await self._ack_when_written(write, to_ack, rows, holdable=holdable)
 
     def _journal_rows(self) -> int:
         """The journal records handed out so far: a batch's rows are the ones before this mark."""
         return 0 if self.journal is None else self.journal.recorded()
 
-    async def _ack_when_written(self, write: Write, messages: list[Message], rows: int) -> None:
+    async def _ack_when_written(
+        self, write: Write, messages: list[Message], rows: int, *, holdable: bool = False
+    ) -> None:
         """Acknowledges ``messages`` once their journal rows (the first ``rows`` records) and then
         ``write`` (their batch's save) are written, in the background: the next batch is handled
-        meanwhile. At most ``SAVES_IN_FLIGHT`` batches wait so; a write that fails fails the
-        aggregator, its messages unacknowledged."""
+        meanwhile. ``holdable``: the rows and the write give way to an order on its way
+        (``order_gate``); else they are written at once. At most ``SAVES_IN_FLIGHT`` batches wait
+        so; a write that fails fails the aggregator, its messages unacknowledged."""
+        ticket = self.order_gate.ticket()
 
         async def ack() -> None:
             # The journal's rows of the batch first: a state that has a fill whose row is not
@@ -618,8 +631,9 @@ class Aggregator(Service):
             # written. Waited for here, not while the next batch waits to be handled. (When the
             # database does not answer in time the state is written all the same, as before, and
             # the messages wait for a later save.)
-            journaled = self.journal is None or await self.journal.written(rows, hurry=False)
-            await self.order_gate.clear()  # the writes give way to an order on its way
+            journaled = self.journal is None or await self.journal.written(rows, hurry=not holdable)
+            if holdable:
+                await self.order_gate.clear(ticket)  # the writes give way to an order on its way
             try:
                 await self.store.write(write)
             except SaveFailed:
@@ -645,6 +659,7 @@ class Aggregator(Service):
             await asyncio.wait([self._acking.popleft()])
 
     async def save(self) -> None:
+        self.order_gate.release()  # (a held write before it would hold it: it is written in turn)
         acks, self._pending_acks = self._pending_acks, []
         try:
             journaled = self.journal is None or await self.journal.written(self._journal_rows())
@@ -1265,28 +1280,22 @@ class Aggregator(Service):
             shares = self._close_shares(symbol, fill)
         else:
             shares = [(bot, fill.quantity)]
-        applied = [
-            (owner, quantity)
-            for owner, quantity in shares
-            if await self._apply_fill(owner, symbol, fill, quantity)
-        ]
-        # The journal's rows and the P&L figures come after the fill has gone out to its bot
-        # (still in this batch: its save waits for them); a flatten's fill's before any internal
-        # cross it leads to (the ledger takes them in that order).
-        later = symbol not in self.closing
-        if not later:
-            await self._journal_fill(applied, symbol, fill)
-        if symbol in self.closing and self.positions.net(symbol) == 0:
-            self.closing.discard(symbol)
-            await self._cross_internally(symbol)
-        await self.evaluate()
-        # What it published (the fill, the position) goes out now, to the bus's writer or a bot
-        # in this process, not after the rest of the batch. A message boundary, as a batch's end
-        # is: the fill is wholly applied (a limit it broke has already changed the trading state
-        # the dispatcher reads).
-        await asyncio.sleep(0)
-        if later:
-            await self._journal_fill(applied, symbol, fill)
+        counted: list[str] = []  # the bots whose share is counted (and journaled)
+        try:
+            for owner, quantity in shares:
+                await self._apply_fill(owner, symbol, fill, quantity, counted)
+            if symbol in self.closing and self.positions.net(symbol) == 0:
+                self.closing.discard(symbol)
+                await self._cross_internally(symbol)
+            await self.evaluate()
+            # What it published (the fill, the position) goes out now, to the bus's writer or a
+            # bot in this process, not after the rest of the batch. A message boundary, as a
+            # batch's end is: the fill is wholly applied (a limit it broke has already changed
+            # the trading state the dispatcher reads).
+            await asyncio.sleep(0)
+        finally:
+            # The day's P&L after it, off the fill's way (also when a publish above failed).
+            await self._publish_pnl(counted)
 
     async def _cross_internally(self, symbol: str) -> None:
         """The account is flat in ``symbol`` but bots still hold positions that offset each other
@@ -1332,9 +1341,10 @@ class Aggregator(Service):
             shares.append((UNATTRIBUTED, remaining))
         return shares
 
-    async def _apply_fill(self, bot: str, symbol: str, fill: Fill, quantity: int) -> bool:
-        """``quantity`` of ``fill`` is ``bot``'s: into the risk engine and the positions, out to
-        the bot; False when the risk engine refused it (not counted)."""
+    async def _apply_fill(self, bot: str, symbol: str, fill: Fill, quantity: int, applied: list[str]) -> None:
+        """``quantity`` of ``fill`` is ``bot``'s: into the risk engine, the positions and the
+        journal (then ``bot`` joins ``applied``), out to the bot; not applied when the risk
+        engine refuses it."""
         share = fill if quantity == fill.quantity and bot == (fill.bot_id or UNATTRIBUTED) else None
         fees = fill.fees * quantity / fill.quantity
         engine_key = order_key(bot, fill.order_id) if bot and fill.order_id and share is not None else None
@@ -1346,7 +1356,7 @@ class Aggregator(Service):
             )
         except RiskInputError as exc:
             log.error("fill refused by the risk engine", error=str(exc), fill_id=fill.fill_id)
-            return False
+            return
         if counted:  # in the balance and the day's figures already (or an earlier day's): not again
             self.engine.on_balance(balance)
             self.carried_realized -= realized
@@ -1355,6 +1365,14 @@ class Aggregator(Service):
         before, after, _ = self.positions.apply(
             bot, symbol, fill.side, quantity, fill.price, fees, point_value
         )
+        # Its journal row (and the round trip it closes) at once, with the positions: nothing
+        # that may fail after this (a publish) can leave the fill counted and its row missing,
+        # and an internal cross it leads to comes after it in the ledger.
+        if self.journal is not None:
+            self.journal.fill(
+                msgspec.structs.replace(fill, symbol=symbol), bot, quantity, self._strategies.get(bot, "")
+            )
+        applied.append(bot)
         if bot:
             if share is None:
                 share = msgspec.structs.replace(fill, quantity=quantity, fees=fees, bot_id=bot)
@@ -1366,20 +1384,15 @@ class Aggregator(Service):
                 self._resize_protective(bot, symbol, abs(after))
         else:
             await self._on_unattributed(fill, symbol)
-        return True
 
-    async def _journal_fill(self, shares: list[tuple[str, int]], symbol: str, fill: Fill) -> None:
-        """The journal's rows of the bots' ``shares`` of ``fill`` (and the round trips they
-        close), then the day's P&L of each bot and of the account."""
-        if self.journal is None:
+    async def _publish_pnl(self, bots: list[str]) -> None:
+        """The day's P&L of each of ``bots`` (from the journal) and of the account."""
+        if self.journal is None or not bots:
             return
-        for bot, quantity in shares:
-            self.journal.fill(
-                msgspec.structs.replace(fill, symbol=symbol), bot, quantity, self._strategies.get(bot, "")
-            )
+        for bot in bots:
             if bot:
                 await self._publish(channels.bot_pnl(bot), self.journal.pnl_update(bot, self.account_id))
-            await self._publish(channels.AGGREGATOR_STATUS, self.journal.pnl_update(None, self.account_id))
+        await self._publish(channels.AGGREGATOR_STATUS, self.journal.pnl_update(None, self.account_id))
 
     def _symbol_of(self, contract_id: str) -> str | None:
         for symbol, contract in self.contracts.items():
@@ -1410,7 +1423,8 @@ class Aggregator(Service):
         for order in self.working.protective(bot_id, symbol):
             if order.quantity - order.filled_quantity <= size:
                 continue
-            log.info(
+            after_queued_work(
+                log.info,
                 "bot position smaller: resizing its protective order",
                 bot=bot_id,
                 exchange_order_id=order.exchange_order_id,
@@ -1429,7 +1443,8 @@ class Aggregator(Service):
     def _cancel_protective(self, bot_id: str, symbol: str) -> None:
         """The bot is flat in ``symbol``: its stops and targets there have nothing left to protect."""
         for order in self.working.protective(bot_id, symbol):
-            log.info(
+            after_queued_work(
+                log.info,
                 "bot flat: cancelling its protective order",
                 bot=bot_id,
                 exchange_order_id=order.exchange_order_id,
@@ -1739,8 +1754,10 @@ class Aggregator(Service):
                 self._record("BOT_STALE", f"bot {entry.bot_id} stopped heartbeating", None)
             if self._mismatch_since or Cause.RECONCILIATION in self.account.causes:
                 self._reconcile_check()
-            # A state change from quotes (not while an order is on its way); keep it fresh.
-            if (self._dirty and not self.orders_on_the_way()) or now - self._saved_at > 30.0:
+            # A state change from quotes (not while an order is on its way, unless sent
+            # submissions wait for it: a full queue may keep the dispatcher's save off); fresh.
+            quiet = not self.orders_on_the_way() or self._pending_acks
+            if (self._dirty and quiet) or now - self._saved_at > 30.0:
                 self._saved_at = now
                 try:
                     async with self._lock:  # never a batch's state half handled

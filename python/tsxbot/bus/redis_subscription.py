@@ -221,8 +221,8 @@ class RedisSubscription(Subscription):
             if reply and follow_up and (more := count - sum(len(entries) for _, entries in reply)) > 0:
                 # Woken by one stream: what one transaction appended to the others (an order's
                 # update and its fill) goes in the same delivery, not one round of handling later.
-                command = pack(
-                    b"XREADGROUP", b"GROUP", self._group, self._consumer, b"COUNT", more,
+                command = pack(  # (COUNT is per stream)
+                    b"XREADGROUP", b"GROUP", self._group, self._consumer, b"COUNT", max(1, more // len(keys)),
                     b"STREAMS", *keys, *([b">"] * len(keys)),
                 )  # fmt: skip
                 (others,) = await conn.pipeline_within([command], timeout)

@@ -34,7 +34,7 @@ from tsxbot.gateway.errors import (
 from tsxbot.gateway.models import Bracket, ModifyOrderRequest, Order, PlaceOrderRequest
 from tsxbot.gateway.normalize import TO_PROJECTX_SIDE, TO_PROJECTX_TYPE
 from tsxbot.gateway.rest import ProjectXRest, describe_order, same_order
-from tsxbot.log import get_logger
+from tsxbot.log import after_queued_work, get_logger
 from tsxbot.messages import (
     CancelOrder,
     ClosePosition,
@@ -257,7 +257,7 @@ class CommandExecutor:
             # A log line costs a few tenths of a ms, and the order's fill is waiting: its hub
             # events are handled while the journal write is awaited, and its publish goes out
             # with the work already queued. The line runs after that work, not before it.
-            asyncio.get_running_loop().call_soon(self._log_placed, command)
+            self._log_placed(command)
 
     async def _placed_before(self, command: PlaceOrder) -> CommandResult | None:
         """The result of an earlier, interrupted attempt of this place that reached TopStepX: found
@@ -439,7 +439,8 @@ class CommandExecutor:
     def _log_placed(self, command: Command) -> None:
         order_id = self._placed.pop(command.command_id, None)
         if order_id is not None and isinstance(command, PlaceOrder):
-            log.info(
+            after_queued_work(
+                log.info,
                 "order placed",
                 order_id=order_id,
                 custom_tag=command.custom_tag,

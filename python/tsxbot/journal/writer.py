@@ -60,7 +60,8 @@ class JournalWriter:
         self.quiet_s = quiet_s
         self.max_delay_s = max_delay_s
         self._last_offer = 0.0  # the event loop's time of the newest offer
-        self._hurry = asyncio.Event()
+        self._hurry = asyncio.Event()  # set when _hurry_upto rises (wakes a waiting _gather)
+        self._hurry_upto = 0  # the records offered before this are written without waiting
         self._hold: Callable[[], bool] | None = None
         self.transactions = 0  # database writes that succeeded
         self._taken = 0  # of the records offered, how many are in a batch being written (or done)
@@ -92,9 +93,12 @@ class JournalWriter:
         ``max_delay_s``."""
         self._hold = busy
 
-    def hurry(self) -> None:
-        """Write what waits now, without waiting for the quiet (the next batch only)."""
-        self._hurry.set()
+    def hurry(self, upto: int | None = None) -> None:
+        """Write the first ``upto`` records offered (all offered so far by default) without
+        waiting for the quiet, in as many batches as they take."""
+        self._hurry_upto = max(self._hurry_upto, self.offered if upto is None else upto)
+        if self._hurry_upto > self._taken:
+            self._hurry.set()
 
     @property
     def pending(self) -> int:
@@ -141,7 +145,7 @@ class JournalWriter:
             return
         loop = asyncio.get_running_loop()
         deadline = since + self.max_delay_s
-        while not self._hurry.is_set() and self._queue.qsize() + 1 < self.batch:
+        while self._hurry_upto <= self._taken and self._queue.qsize() + 1 < self.batch:
             now = loop.time()
             if now >= deadline:
                 break
@@ -151,15 +155,14 @@ class JournalWriter:
                     break
                 quiet_at = now + self.quiet_s  # held: asked again after another quiet
             wake = min(quiet_at, deadline)
+            self._hurry.clear()
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout_at(wake):
                     await self._hurry.wait()
-        self._hurry.clear()
 
     async def flush(self) -> None:
         """Wait until every queued record is written (written at once, not after the quiet)."""
-        if self._taken < self.offered:
-            self.hurry()
+        self.hurry()
         await self._queue.join()
 
     async def written_upto(self, count: int, *, hurry: bool = True) -> None:
@@ -168,8 +171,8 @@ class JournalWriter:
         written now; else they are written when the records settle."""
         if self.done >= count:
             return
-        if hurry and count > self._taken:  # (not when they are in the batch being written)
-            self.hurry()
+        if hurry:
+            self.hurry(count)
         async with self._progress:
             await self._progress.wait_for(lambda: self.done >= count)
 
