@@ -1280,10 +1280,10 @@ class Aggregator(Service):
             shares = self._close_shares(symbol, fill)
         else:
             shares = [(bot, fill.quantity)]
-        counted: list[str] = []  # the bots whose share is counted (and journaled)
+        applied: list[str] = []  # the bots whose share is applied (and journaled)
         try:
             for owner, quantity in shares:
-                await self._apply_fill(owner, symbol, fill, quantity, counted)
+                await self._apply_fill(owner, symbol, fill, quantity, applied)
             if symbol in self.closing and self.positions.net(symbol) == 0:
                 self.closing.discard(symbol)
                 await self._cross_internally(symbol)
@@ -1295,7 +1295,7 @@ class Aggregator(Service):
             await asyncio.sleep(0)
         finally:
             # The day's P&L after it, off the fill's way (also when a publish above failed).
-            await self._publish_pnl(counted)
+            await self._publish_pnl(applied)
 
     async def _cross_internally(self, symbol: str) -> None:
         """The account is flat in ``symbol`` but bots still hold positions that offset each other
