@@ -54,6 +54,7 @@ from tsxbot.aggregator.trading_state import (
 )
 from tsxbot.bus import Message, MessageBus, Subscription, ack_all
 from tsxbot.config import Config
+from tsxbot.config.global_config import CorrelationGroup
 from tsxbot.config.secrets import Secret
 from tsxbot.config.types import parse_time_of_day
 from tsxbot.journal.aggregator_journal import AggregatorJournal
@@ -239,6 +240,14 @@ class Aggregator(Service):
         )
         self.monotonic = monotonic
         self.instruments = config.instruments
+        # Each symbol's correlation groups, with their configured instruments' mini-equivalents.
+        self._correlated: dict[str, list[tuple[CorrelationGroup, list[tuple[str, float]]]]] = {}
+        for group in self.settings.correlation_groups:
+            members = [
+                (s, self.instruments.get(s).mini_equivalent) for s in group.symbols if s in self.instruments
+            ]
+            for symbol in group.symbols:
+                self._correlated.setdefault(symbol, []).append((group, members))
         bots = {b.id: bot_limits_from_config(b.config, b.params) for b in config.enabled_bots}
         self.engine = RiskEngine(limits_from_config(self.risk_settings, config.instruments, bots))
         self.registry = BotRegistry(
@@ -979,16 +988,10 @@ class Aggregator(Service):
     def _correlation(self, submission: OrderSubmission, bot_id: str) -> RiskRejection | None:
         """Instruments that move together share a limit in mini-equivalents: the worst case of
         the group in the order's direction (positions plus working orders, this one included)."""
-        symbol = submission.symbol
         buying = submission.side.sign > 0
-        for group in self.settings.correlation_groups:
-            if symbol not in group.symbols:
-                continue
+        for group, members in self._correlated.get(submission.symbol, ()):
             exposure = 0.0
-            for s in group.symbols:
-                if s not in self.instruments:
-                    continue
-                mini = self.instruments.get(s).mini_equivalent
+            for s, mini in members:
                 position, _ = self.engine.position(s)
                 pending_buy, pending_sell = self.engine.pending(s)
                 exposure += mini * (position + pending_buy if buying else -position + pending_sell)
