@@ -8,8 +8,10 @@ batch is handled, and a batch of submissions only is not saved before they are s
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import threading
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
@@ -118,6 +120,25 @@ async def kill(aggregator: Aggregator) -> None:
 
 async def publish_fill(bus: MemoryBus, n: int, side: Side = Side.BUY) -> None:
     await bus.publish(channels.CM_FILLS, Envelope.wrap(fill(n, side), "connection-manager"))
+
+
+@contextlib.asynccontextmanager
+async def bot_reading(bus: MemoryBus, at_fill: Callable[[], None]) -> AsyncIterator[None]:
+    """bot_2's order channel read as its bot reads it, ``at_fill`` called as each Fill arrives."""
+    bot = await bus.subscribe(channels.bot_orders("bot_2"), group="bot_2")
+
+    async def receive() -> None:
+        async for message in bot:
+            if isinstance(message.envelope.payload, Fill):
+                at_fill()
+            await message.ack()
+
+    reader = asyncio.create_task(receive())
+    try:
+        yield
+    finally:
+        reader.cancel()
+        await bot.close()
 
 
 async def test_the_next_batch_is_handled_while_a_save_is_written_and_acked_only_after_it() -> None:
@@ -233,25 +254,15 @@ async def test_a_fill_goes_to_its_bot_before_the_rest_of_its_batch_is_handled() 
     bus = MemoryBus(BusConfig())
     await bus.start()
     aggregator, _ = await started(bus)
-    bot = await bus.subscribe(channels.bot_orders("bot_2"), group="bot_2")
     fills_handled_at_receipt: list[int] = []
-
-    async def receive() -> None:
-        async for message in bot:
-            if isinstance(message.envelope.payload, Fill):
-                fills_handled_at_receipt.append(aggregator.counters["fills"])
-            await message.ack()
-
-    reader = asyncio.create_task(receive())
     try:
-        async with aggregator._lock:  # both arrive before the consumer runs: one batch
-            await publish_fill(bus, 1)
-            await publish_fill(bus, 2)
-        await eventually(lambda: len(fills_handled_at_receipt) == 2, what="both fills at the bot")
+        async with bot_reading(bus, lambda: fills_handled_at_receipt.append(aggregator.counters["fills"])):
+            async with aggregator._lock:  # both arrive before the consumer runs: one batch
+                await publish_fill(bus, 1)
+                await publish_fill(bus, 2)
+            await eventually(lambda: len(fills_handled_at_receipt) == 2, what="both fills at the bot")
         assert fills_handled_at_receipt[0] == 1  # the first was out before the second was handled
     finally:
-        reader.cancel()
-        await bot.close()
         await aggregator.stop()
         await bus.close()
 
@@ -309,12 +320,17 @@ async def test_the_dispatchers_save_is_written_without_holding_the_messages_back
         await bus.close()
 
 
+def journaled(bus: MemoryBus, tmp_path: Path, *settings: str) -> tuple[Aggregator, AggregatorJournal]:
+    """An aggregator with a real trade journal (SQLite, in ``tmp_path``)."""
+    config = sim_config(*settings)
+    journal = AggregatorJournal(config, f"sqlite:///{tmp_path / 'journal.db'}")
+    return Aggregator(config, bus, clock=lambda: START, account_id=ACCOUNT, journal=journal), journal
+
+
 def held_journal(bus: MemoryBus, tmp_path: Path) -> tuple[Aggregator, AggregatorJournal, threading.Event]:
     """An aggregator with a real trade journal (SQLite) whose row writes wait until the event
     returned is set (as a database that does not answer)."""
-    config = sim_config()
-    journal = AggregatorJournal(config, f"sqlite:///{tmp_path / 'journal.db'}")
-    aggregator = Aggregator(config, bus, clock=lambda: START, account_id=ACCOUNT, journal=journal)
+    aggregator, journal = journaled(bus, tmp_path)
     rows_open = threading.Event()
     real_write = journal.store.write
 
@@ -398,9 +414,7 @@ async def test_a_save_that_holds_trading_back_does_not_wait_for_the_journals_qui
     switch's) has it write at once: the halt is not held up by the quiet."""
     bus = MemoryBus(BusConfig())
     await bus.start()
-    config = sim_config("journal.quietMs=1000", "journal.maxDelayMs=1000")
-    journal = AggregatorJournal(config, f"sqlite:///{tmp_path / 'journal.db'}")
-    aggregator = Aggregator(config, bus, clock=lambda: START, account_id=ACCOUNT, journal=journal)
+    aggregator, journal = journaled(bus, tmp_path, "journal.quietMs=1000", "journal.maxDelayMs=1000")
     await aggregator.start()
     try:
         await pinned(aggregator)
@@ -427,11 +441,8 @@ async def test_a_fill_goes_to_its_bot_before_its_pnl_and_its_row_is_kept_when_a_
     after the fill is out to its bot."""
     bus = MemoryBus(BusConfig())
     await bus.start()
-    config = sim_config()
-    journal = AggregatorJournal(config, f"sqlite:///{tmp_path / 'journal.db'}")
-    aggregator = Aggregator(config, bus, clock=lambda: START, account_id=ACCOUNT, journal=journal)
+    aggregator, journal = journaled(bus, tmp_path)
     await aggregator.start()
-    bot = await bus.subscribe(channels.bot_orders("bot_2"), group="bot_2")
     group = bus._streams[channels.CM_FILLS.name].group("aggregator")
     published: list[str] = []  # the payload types the aggregator published, in order
     real_publish = aggregator._publish
@@ -443,37 +454,32 @@ async def test_a_fill_goes_to_its_bot_before_its_pnl_and_its_row_is_kept_when_a_
     aggregator._publish = recording  # type: ignore[method-assign]
     at_receipt: list[tuple[int, int]] = []  # (journal records, P&L updates) when the bot had it
 
-    async def receive() -> None:
-        async for message in bot:
-            if isinstance(message.envelope.payload, Fill):
-                at_receipt.append((journal.recorded(), published.count("PnlUpdate")))
-            await message.ack()
+    def at_fill() -> None:
+        at_receipt.append((journal.recorded(), published.count("PnlUpdate")))
 
-    reader = asyncio.create_task(receive())
     try:
-        await pinned(aggregator)
-        before = journal.recorded()
-        await publish_fill(bus, 1)
-        await eventually(lambda: at_receipt, what="the fill at the bot")
-        assert at_receipt == [(before + 1, 0)]  # its row, no P&L update yet
-        await eventually(lambda: "PnlUpdate" in published, what="the P&L after it")
-        await eventually(lambda: not group.pending, what="the fill's batch acknowledged")
+        async with bot_reading(bus, at_fill):
+            await pinned(aggregator)
+            before = journal.recorded()
+            await publish_fill(bus, 1)
+            await eventually(lambda: at_receipt, what="the fill at the bot")
+            assert at_receipt == [(before + 1, 0)]  # its row, no P&L update yet
+            await eventually(lambda: "PnlUpdate" in published, what="the P&L after it")
+            await eventually(lambda: not group.pending, what="the fill's batch acknowledged")
 
-        # The bot's publish fails (its stream full, Redis gone too long): the fill was counted,
-        # its message is acknowledged (a bug or a full bus must not stop the flow), its row kept.
-        async def failing(channel: channels.Channel, payload: Any, message_id: str | None = None) -> None:
-            if channel == channels.bot_orders("bot_2"):
-                raise BusFullError(channel.name, 1, 0.0)
-            await real_publish(channel, payload, message_id)
+            # The bot's publish fails (its stream full, Redis gone too long): the fill was counted,
+            # its message is acknowledged (a bug or a full bus must not stop the flow), its row kept.
+            async def failing(channel: channels.Channel, payload: Any, message_id: str | None = None) -> None:
+                if channel == channels.bot_orders("bot_2"):
+                    raise BusFullError(channel.name, 1, 0.0)
+                await real_publish(channel, payload, message_id)
 
-        aggregator._publish = failing  # type: ignore[method-assign]
-        await publish_fill(bus, 2, Side.SELL)
-        await eventually(lambda: aggregator.counters["fills"] == 2, what="the second fill counted")
-        await eventually(lambda: not group.pending, what="its batch acknowledged")
-        assert {f.key.split(":")[0] for f in journal.store.fills()} == {"1", "2"}
+            aggregator._publish = failing  # type: ignore[method-assign]
+            await publish_fill(bus, 2, Side.SELL)
+            await eventually(lambda: aggregator.counters["fills"] == 2, what="the second fill counted")
+            await eventually(lambda: not group.pending, what="its batch acknowledged")
+            assert {f.key.split(":")[0] for f in journal.store.fills()} == {"1", "2"}
     finally:
-        reader.cancel()
-        await bot.close()
         await aggregator.stop()
         await bus.close()
 
