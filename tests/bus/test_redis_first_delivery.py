@@ -12,9 +12,9 @@ import pytest
 from support.bus_helpers import bus_config, nothing_more, order, payload_ids, receive
 from support.redis_server import RedisServer, redis_server
 from tsxbot.bus import RedisBus, ack_all
-from tsxbot.bus.redis_names import DATA_FIELD
+from tsxbot.bus.redis_names import DATA_FIELD, WITH_OTHERS_FIELD
 from tsxbot.bus.resp import RedisAddress, RespConnection
-from tsxbot.messages import Envelope, channels, encode
+from tsxbot.messages import Envelope, channels, decode, encode
 
 ORDERS = channels.AGGREGATOR_ORDERS
 
@@ -26,13 +26,18 @@ def own_redis() -> Iterator[RedisServer]:
         yield server
 
 
-async def _lookups(conn: RespConnection) -> int:
-    """How many ZMSCORE (handled-set lookups) Redis has run."""
+async def _calls(conn: RespConnection, command: str) -> int:
+    """How many times Redis has run ``command`` (lower case)."""
     info = (await conn.call("INFO", "commandstats")).decode()
     for line in info.splitlines():
-        if line.startswith("cmdstat_zmscore:"):
+        if line.startswith(f"cmdstat_{command}:"):
             return int(line.split("calls=")[1].split(",")[0])
     return 0
+
+
+async def _lookups(conn: RespConnection) -> int:
+    """How many ZMSCORE (handled-set lookups) Redis has run."""
+    return await _calls(conn, "zmscore")
 
 
 async def test_first_deliveries_need_no_lookup_and_every_copy_is_still_caught(
@@ -196,4 +201,41 @@ async def test_a_transaction_on_several_streams_is_one_delivery(
         assert sorted(payload_ids(batch)) == ["bot_1-1", "bot_1-2"]
         await ack_all(batch)
     finally:
+        await bus.close(flush_seconds=2)
+
+
+async def test_only_a_transaction_on_several_streams_costs_a_second_read(
+    own_redis: RedisServer, namespace: str
+) -> None:
+    """The entries of a transaction on several streams are marked (field ``m``), a lone
+    stream's are not; a read woken by a marked entry reads the other streams at once, a read
+    woken by an unmarked one does not (a submission alone costs one read, not two)."""
+    bus = RedisBus(bus_config("redis", own_redis.url, namespace))
+    await bus.start()
+    conn = await RespConnection.open(RedisAddress.parse(own_redis.url), connect_seconds=2)
+    try:
+        sub = await bus.subscribe([ORDERS, channels.CM_FILLS], group="aggregator")
+        await asyncio.sleep(0.2)  # its read is blocked on both streams
+
+        async def reads_for(*publishes: tuple[channels.Channel, int]) -> int:
+            before = await _calls(conn, "xreadgroup")
+            for channel, n in publishes:
+                await bus.publish(channel, order(n))  # (no yield between: one MULTI)
+            batch = await asyncio.wait_for(sub.next_batch(10), 5)
+            assert sorted(payload_ids(batch)) == sorted(f"bot_1-{n}" for _, n in publishes)
+            await ack_all(batch)
+            await asyncio.sleep(0.2)  # the next read is blocked again
+            return await _calls(conn, "xreadgroup") - before
+
+        alone = await reads_for((ORDERS, 1))
+        together = await reads_for((ORDERS, 2), (channels.CM_FILLS, 3))
+        assert together == alone + 1
+        marks = {}
+        for channel in (ORDERS, channels.CM_FILLS):
+            for _entry_id, fields in await conn.call("XRANGE", f"{namespace}:{channel.name}", "-", "+"):
+                pairs = dict(zip(fields[::2], fields[1::2], strict=True))
+                marks[decode(pairs[DATA_FIELD]).payload.order_id] = pairs.get(WITH_OTHERS_FIELD)
+        assert marks == {"bot_1-1": None, "bot_1-2": b"1", "bot_1-3": b"1"}
+    finally:
+        await conn.close()
         await bus.close(flush_seconds=2)

@@ -36,4 +36,7 @@ class RedisNames:
 DATA_FIELD = b"d"
 # Present (``1``) on an entry whose message id was new to its stream when appended.
 FIRST_FIELD = b"f"
+# Present (``1``) on an entry appended in one transaction with entries of other streams: a reader
+# woken by it reads the others at once (see ``redis_subscription``).
+WITH_OTHERS_FIELD = b"m"
 DEAD_LETTER_MAX_LEN = 10_000

@@ -31,7 +31,7 @@ from typing import Any
 from tsxbot.bus.backoff import Backoff
 from tsxbot.bus.errors import BusClosedError, BusFullError, RedisConnectionError, RedisReplyError
 from tsxbot.bus.metrics import PublisherCounters
-from tsxbot.bus.redis_append import append_command, append_head
+from tsxbot.bus.redis_append import append_command, append_head, marked_with_others
 from tsxbot.bus.redis_names import RedisNames
 from tsxbot.bus.redis_spill import SpillDirectory
 from tsxbot.bus.redis_trim import StreamTrimmer
@@ -311,7 +311,9 @@ class RedisPublisher:
             self._sending_ephemeral = len(ephemeral)  # out of the buffer, not yet accounted for
             # Durable writes go in one transaction: Redis takes the whole batch or none of it (a
             # refusal such as OOM part-way through must not let later messages overtake earlier ones).
-            commands = [_MULTI, *durable, _EXEC, *ephemeral] if durable else ephemeral
+            # (Entries of a transaction on several streams are marked: a reader woken by one of
+            # them reads the others at once.)
+            commands = [_MULTI, *marked_with_others(durable), _EXEC, *ephemeral] if durable else ephemeral
             try:
                 replies = await conn.pipeline_within(commands, self._config.command_timeout_seconds)
             except (RedisConnectionError, TimeoutError) as exc:

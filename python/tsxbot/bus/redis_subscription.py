@@ -29,7 +29,7 @@ from tsxbot.bus.backoff import Backoff
 from tsxbot.bus.errors import RedisConnectionError, RedisReplyError
 from tsxbot.bus.message import Message
 from tsxbot.bus.redis_acks import AckWriter
-from tsxbot.bus.redis_names import DATA_FIELD, DEAD_LETTER_MAX_LEN, FIRST_FIELD, RedisNames
+from tsxbot.bus.redis_names import DATA_FIELD, DEAD_LETTER_MAX_LEN, FIRST_FIELD, WITH_OTHERS_FIELD, RedisNames
 from tsxbot.bus.resp import RedisAddress, RespConnection, pack, reply_error
 from tsxbot.bus.subscription import Subscription
 from tsxbot.bus.tasks import cancel_and_wait
@@ -218,7 +218,12 @@ class RedisSubscription(Subscription):
             (reply,) = await conn.pipeline_within([command], timeout + _BLOCK_MS / 1000)
             if (error := reply_error(reply)) is not None:
                 raise RedisReplyError("XREADGROUP", error)  # NOGROUP: Redis lost its data; recreate
-            if reply and follow_up and (more := count - sum(len(entries) for _, entries in reply)) > 0:
+            if (
+                reply
+                and follow_up
+                and (more := count - sum(len(entries) for _, entries in reply)) > 0
+                and _with_others(reply)
+            ):
                 # Woken by one stream: what one transaction appended to the others (an order's
                 # update and its fill) goes in the same delivery, not one round of handling later.
                 command = pack(  # (COUNT is per stream)
@@ -423,6 +428,15 @@ async def _wakes_with_one_stream(conn: RespConnection, within_s: float) -> bool:
         return True
     match = re.search(rb"^redis_version:(\d+)\.(\d+)", info, re.MULTILINE)
     return match is None or (int(match[1]), int(match[2])) < (7, 2)
+
+
+def _with_others(reply: list[Any]) -> bool:
+    """Whether an entry of ``reply`` was appended in one transaction with other streams'."""
+    return any(
+        entry[1] is not None and _field(entry[1], WITH_OTHERS_FIELD) == b"1"
+        for _, entries in reply
+        for entry in entries
+    )
 
 
 def _field(fields: list[bytes], name: bytes) -> bytes | None:
