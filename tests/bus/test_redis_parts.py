@@ -9,7 +9,7 @@ import pytest
 
 from support.bus_helpers import bus_config
 from support.redis_server import RedisServer
-from tsxbot.bus import RedisBus, RedisReplyError
+from tsxbot.bus import RedisBus, RedisReplyError, resp
 from tsxbot.bus.backoff import Backoff
 from tsxbot.bus.resp import RedisAddress, RespConnection, pack
 from tsxbot.messages import Envelope, Metrics, channels
@@ -95,3 +95,28 @@ async def test_a_durable_publish_is_written_to_redis_in_the_turn_the_writer_wake
         await bus.flush()
     finally:
         await bus.close()
+
+
+async def test_redis_gets_the_cpu_once_a_pipeline_is_in_the_kernel(
+    redis: RedisServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``tsxbot.handoff``: each pipeline hands the CPU over once, right after its bytes went to
+    the socket (nothing left in the transport's buffer) and before its replies are read."""
+    conn = await RespConnection.open(RedisAddress.parse(redis.url), connect_seconds=2)
+    buffered: list[int] = []
+    real_hand_over = resp.hand_over
+
+    def hand_over() -> None:
+        buffered.append(conn._writer.transport.get_write_buffer_size())
+        real_hand_over()
+
+    monkeypatch.setattr(resp, "hand_over", hand_over)
+    try:
+        assert await conn.pipeline([pack("SET", "tsxbot:test:h", "v"), pack("GET", "tsxbot:test:h")]) == [
+            b"OK",
+            b"v",
+        ]
+        assert await conn.call("PING") == b"PONG"
+        assert buffered == [0, 0]
+    finally:
+        await conn.close()

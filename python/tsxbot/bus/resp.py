@@ -17,6 +17,7 @@ from urllib.parse import parse_qs, unquote, urlparse
 import hiredis
 
 from tsxbot.bus.errors import RedisConnectionError, RedisReplyError
+from tsxbot.handoff import hand_over
 
 Arg = bytes | str | int | float
 
@@ -144,8 +145,11 @@ class RespConnection:
 
     async def pipeline(self, commands: list[bytes]) -> list[Any]:
         """Sends packed commands in one write and reads one reply each. Error replies come back
-        in the list (check with ``reply_error``): one failed command does not hide the others."""
+        in the list (check with ``reply_error``): one failed command does not hide the others.
+        Redis gets the CPU right after the write (``tsxbot.handoff``): woken on this CPU, it
+        would otherwise wait for whatever this process does before it next waits."""
         self.write(b"".join(commands))
+        hand_over()
         try:
             await self._writer.drain()
         except (OSError, RuntimeError) as exc:
