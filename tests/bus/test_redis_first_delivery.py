@@ -209,7 +209,8 @@ async def test_only_a_transaction_on_several_streams_costs_a_second_read(
 ) -> None:
     """The entries of a transaction on several streams are marked (field ``m``), a lone
     stream's are not; a read woken by a marked entry reads the other streams at once, a read
-    woken by an unmarked one does not (a submission alone costs one read, not two)."""
+    woken by an unmarked one does not (a submission alone costs one read, not two). Redis 7.2
+    and later answer a woken read with every stream that has entries: no second read at all."""
     bus = RedisBus(bus_config("redis", own_redis.url, namespace))
     await bus.start()
     conn = await RespConnection.open(RedisAddress.parse(own_redis.url), connect_seconds=2)
@@ -229,7 +230,9 @@ async def test_only_a_transaction_on_several_streams_costs_a_second_read(
 
         alone = await reads_for((ORDERS, 1))
         together = await reads_for((ORDERS, 2), (channels.CM_FILLS, 3))
-        assert together == alone + 1
+        info = (await conn.call("INFO", "server")).decode()
+        version = tuple(int(part) for part in info.split("redis_version:")[1].split(".")[:2])
+        assert together == alone + (1 if version < (7, 2) else 0)
         marks = {}
         for channel in (ORDERS, channels.CM_FILLS):
             for _entry_id, fields in await conn.call("XRANGE", f"{namespace}:{channel.name}", "-", "+"):

@@ -101,13 +101,23 @@ async def test_redis_gets_the_cpu_once_a_pipeline_is_in_the_kernel(
     redis: RedisServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """``tsxbot.handoff``: each pipeline hands the CPU over once, right after its bytes went to
-    the socket (nothing left in the transport's buffer) and before its replies are read."""
+    the socket (written, nothing left in the transport's buffer), before its replies are read."""
     conn = await RespConnection.open(RedisAddress.parse(redis.url), connect_seconds=2)
-    buffered: list[int] = []
+    written = record_writes(conn)
+    reads: list[None] = []  # one per socket read
+    real_fill = conn._fill
+
+    async def fill() -> None:
+        await real_fill()
+        reads.append(None)
+
+    conn._fill = fill  # type: ignore[method-assign]
+    # At each hand-over: (writes so far, bytes still buffered, socket reads so far).
+    seen: list[tuple[int, int, int]] = []
     real_hand_over = resp.hand_over
 
     def hand_over() -> None:
-        buffered.append(conn._writer.transport.get_write_buffer_size())
+        seen.append((len(written), conn._writer.transport.get_write_buffer_size(), len(reads)))
         real_hand_over()
 
     monkeypatch.setattr(resp, "hand_over", hand_over)
@@ -116,7 +126,9 @@ async def test_redis_gets_the_cpu_once_a_pipeline_is_in_the_kernel(
             b"OK",
             b"v",
         ]
+        reads_for_the_first = len(reads)
         assert await conn.call("PING") == b"PONG"
-        assert buffered == [0, 0]
+        assert reads_for_the_first >= 1
+        assert seen == [(1, 0, 0), (2, 0, reads_for_the_first)]
     finally:
         await conn.close()

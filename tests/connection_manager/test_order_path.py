@@ -606,3 +606,26 @@ async def test_the_order_placed_line_is_logged_after_the_result_is_journaled(har
     assert "order placed" not in logged_at_finish[0]
     placed = [entry for entry in logs if entry["event"] == "order placed"]
     assert [entry["order_id"] for entry in placed] == [result.exchange_order_id]
+
+
+async def test_a_fill_goes_out_before_the_rest_of_its_hub_frame(sim: SimHandle) -> None:
+    """The user hub brings an order's events, its trade, the position and the account in one
+    frame: the fill is handed to the bus's readers before the rest of the frame is handled (in
+    one process: its consumer runs before the position is published)."""
+    h = Harness(sim, "memory", "redis://127.0.0.1:1/0", "fill-first")
+    try:
+        await h.start_manager()
+        await h.start_observer()
+        bus = await h.bus()
+        fills = await bus.subscribe(channels.CM_FILLS, group="fill-reader")
+        positions = bus._stream(channels.CM_POSITIONS)  # type: ignore[attr-defined]
+        before = positions.end
+        await h.send(place("first", stop=None, target=None))
+        async with asyncio.timeout(5):  # (in this task: wait_for would read in a task of its own)
+            batch = await fills.next_batch(10)
+        published_when_read = positions.end
+        assert [type(m.envelope.payload) for m in batch] == [Fill]
+        await eventually(lambda: positions.end > before, what="the position published")
+        assert published_when_read == before
+    finally:
+        await h.close()

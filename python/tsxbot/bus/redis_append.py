@@ -68,18 +68,19 @@ def append_command(head: bytes, message_id: bytes, data: bytes) -> bytes:
     return b"%s$%d\r\n%s\r\n$%d\r\n%s\r\n%s" % (head, len(message_id), message_id, len(data), data, _ALONE)
 
 
-def append_stream(command: bytes) -> bytes:
-    """The stream one packed append command writes to."""
+def _through_stream(command: bytes) -> int:
+    """Where the stream's name ends in one packed append command."""
     size_end = command.index(b"\r\n", _BEFORE_STREAM)
-    start = size_end + 2
-    return command[start : start + int(command[_BEFORE_STREAM + 1 : size_end])]
+    return size_end + 2 + int(command[_BEFORE_STREAM + 1 : size_end])
 
 
 def marked_with_others(commands: list[bytes]) -> list[bytes]:
     """``commands`` (one transaction's appends) with each entry marked ``m`` when they write to
-    more than one stream; as they are otherwise."""
-    first = append_stream(commands[0])
-    if all(append_stream(command) == first for command in commands):
+    more than one stream; as they are otherwise. (Two appends write to the same stream when they
+    agree up to its name: the name's length is part of it.)"""
+    first = commands[0]
+    head = first[: _through_stream(first)]
+    if all(command.startswith(head) for command in commands):
         return commands
     return [command[: -len(_ALONE)] + _WITH_OTHERS for command in commands]
 
@@ -87,7 +88,7 @@ def marked_with_others(commands: list[bytes]) -> list[bytes]:
 def append_parts(command: bytes) -> tuple[bytes, bytes]:
     """The stream and the data of one packed append command (what the publisher buffers)."""
     parts: list[bytes] = []
-    pos = command.index(b"\r\n") + 2  # past "*8"
+    pos = command.index(b"\r\n") + 2  # past "*9"
     while pos < len(command):
         end = command.index(b"\r\n", pos)
         size = int(command[pos + 1 : end])
