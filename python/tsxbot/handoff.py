@@ -11,10 +11,14 @@ writer.
 
 :func:`hand_over` yields the CPU once (``sched_yield``): a reader queued here runs now, and the
 writer carries on right after it. With nothing queued here it returns at once (about a
-microsecond). It is called through ``ctypes.PyDLL``, which keeps the GIL: the CPU goes to
-another process, never to another thread of this one (``os.sched_yield`` lets go of the GIL, and
-a thread that takes it, such as the trade journal's writer, would hold up the event loop).
-Where the C library has no ``sched_yield`` it does nothing.
+microsecond). ``RespConnection.pipeline`` calls it after a write somebody waits on now (a
+message published, a read whose answer is awaited, a journal claim), not after a blocking read
+re-armed before its batch is handled or after acknowledgements: there this process's own work
+comes first (4 alternated pairs: 4.28-4.87 ms against 4.70-5.16). It is called through
+``ctypes.PyDLL``, which keeps the GIL: the CPU goes to another process, never to another thread
+of this one (``os.sched_yield`` lets go of the GIL, and a thread that takes it, such as the
+trade journal's writer, would hold up the event loop). Where the C library has no
+``sched_yield`` it does nothing.
 """
 
 from __future__ import annotations

@@ -100,8 +100,9 @@ async def test_a_durable_publish_is_written_to_redis_in_the_turn_the_writer_wake
 async def test_redis_gets_the_cpu_once_a_pipeline_is_in_the_kernel(
     redis: RedisServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """``tsxbot.handoff``: each pipeline hands the CPU over once, right after its bytes went to
-    the socket (written, nothing left in the transport's buffer), before its replies are read."""
+    """``tsxbot.handoff``: each urgent pipeline (the default) hands the CPU over once, right
+    after its bytes went to the socket (written, nothing left in the transport's buffer), before
+    its replies are read; one marked not urgent does not."""
     conn = await RespConnection.open(RedisAddress.parse(redis.url), connect_seconds=2)
     written = record_writes(conn)
     reads: list[None] = []  # one per socket read
@@ -130,5 +131,8 @@ async def test_redis_gets_the_cpu_once_a_pipeline_is_in_the_kernel(
         assert await conn.call("PING") == b"PONG"
         assert reads_for_the_first >= 1
         assert seen == [(1, 0, 0), (2, 0, reads_for_the_first)]
+        # A write nobody waits on now (a blocking read re-armed, acknowledgements): no hand-over.
+        assert await conn.pipeline([pack("PING")], urgent=False) == [b"PONG"]
+        assert len(seen) == 2
     finally:
         await conn.close()

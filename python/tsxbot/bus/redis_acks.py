@@ -147,7 +147,9 @@ class AckWriter:
                 self._since_trim[handled_key] = count
             try:
                 self.writes += 1
-                replies = await conn.pipeline_within(commands, self._config.command_timeout_seconds)
+                replies = await conn.pipeline_within(
+                    commands, self._config.command_timeout_seconds, urgent=False
+                )
             except (RedisConnectionError, TimeoutError) as exc:
                 await conn.close()
                 self._queue[:0] = batch  # idempotent: send them again, first

@@ -215,7 +215,7 @@ class RedisSubscription(Subscription):
                 b"XREADGROUP", b"GROUP", self._group, self._consumer, b"COUNT", count,
                 b"BLOCK", _BLOCK_MS, b"STREAMS", *keys, *([b">"] * len(keys)),
             )  # fmt: skip
-            (reply,) = await conn.pipeline_within([command], timeout + _BLOCK_MS / 1000)
+            (reply,) = await conn.pipeline_within([command], timeout + _BLOCK_MS / 1000, urgent=False)
             if (error := reply_error(reply)) is not None:
                 raise RedisReplyError("XREADGROUP", error)  # NOGROUP: Redis lost its data; recreate
             if (

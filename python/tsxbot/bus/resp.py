@@ -143,13 +143,16 @@ class RespConnection:
             raise RedisReplyError(str(args[0]), error)
         return reply
 
-    async def pipeline(self, commands: list[bytes]) -> list[Any]:
+    async def pipeline(self, commands: list[bytes], *, urgent: bool = True) -> list[Any]:
         """Sends packed commands in one write and reads one reply each. Error replies come back
         in the list (check with ``reply_error``): one failed command does not hide the others.
-        Redis gets the CPU right after the write (``tsxbot.handoff``): woken on this CPU, it
-        would otherwise wait for whatever this process does before it next waits."""
+        ``urgent``: Redis gets the CPU right after the write (``tsxbot.handoff``): woken on this
+        CPU, it would otherwise wait for whatever this process does before it next waits. Not
+        for a write nobody waits on now (a blocking read re-armed before its batch is handled,
+        acknowledgements): this process's own work comes first there."""
         self.write(b"".join(commands))
-        hand_over()
+        if urgent:
+            hand_over()
         try:
             await self._writer.drain()
         except (OSError, RuntimeError) as exc:
@@ -157,13 +160,15 @@ class RespConnection:
             raise RedisConnectionError(f"redis connection lost: {exc}") from None
         return await self.read(len(commands))
 
-    async def pipeline_within(self, commands: list[bytes], seconds: float) -> list[Any]:
+    async def pipeline_within(
+        self, commands: list[bytes], seconds: float, *, urgent: bool = True
+    ) -> list[Any]:
         """:meth:`pipeline` with a time limit (``TimeoutError``), in the calling task: the
         commands are written before its first suspension (``asyncio.wait_for`` would run them in
         a task of their own, written a turn of the event loop later: a publisher woken by a fill
         would write it only after the rest of the handler's batch)."""
         async with asyncio.timeout(seconds):
-            return await self.pipeline(commands)
+            return await self.pipeline(commands, urgent=urgent)
 
     async def read(self, count: int) -> list[Any]:
         replies: list[Any] = []
