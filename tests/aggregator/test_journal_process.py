@@ -17,8 +17,10 @@ from support.agg_process import (
     out_and_in_again,
     out_and_stop,
 )
+from support.bus_helpers import eventually
 from support.redis_server import RedisServer
 from support.sim import SimHandle
+from tsxbot.messages import Fill
 
 
 @pytest.mark.slow
@@ -29,10 +31,16 @@ async def test_kill_9_mid_trade_loses_no_journal_row_and_doubles_none(
         await out_and_in_again(crash.h)
         before = (await api(crash.process, "/status"))["pnl"]
         crash.kill()  # SIGKILL mid-trade
-        keys, trades, _ = journal_day(tmp_path / "tsxbot-journal.db")
-        assert (len(keys), trades) == (3, 1)
+        # The last fills' rows may still have been gathering (``journal.quietMs``, and held while
+        # an order is on its way, ``journal.maxDelayMs``): their batches are unacknowledged.
+        journal = tmp_path / "tsxbot-journal.db"
+        fills = {str(f.fill_id) for f in crash.h.of("bot_2", Fill)}
+        keys, trades, _ = journal_day(journal)
+        assert len(fills) == 3 and keys <= fills and trades <= 1, (keys, trades)
 
         crash.restart()
+        # Delivered again, every fill's row is written, once.
+        await eventually(lambda: journal_day(journal)[:2] == (fills, 1), within=15, what="the rows written")
         after = (await crash.status_until(lambda s: bool(s["pnl"]["balance"] > 0)))["pnl"]
         # The day's P&L less the open position's (the price moves) is the same after the restart.
         assert after["daily"] - after["open"] == pytest.approx(before["daily"] - before["open"], abs=0.005)

@@ -14,7 +14,8 @@ from support.cm_harness import API_KEY, Harness
 from support.sim import MES, sim_config
 from tsxbot.aggregator import Aggregator
 from tsxbot.aggregator.persistence import StateStore
-from tsxbot.bus import Subscription
+from tsxbot.bots.service import ORDER_BATCH
+from tsxbot.bus import Subscription, ack_all
 from tsxbot.config.secrets import Secret
 from tsxbot.journal.aggregator_journal import AggregatorJournal
 from tsxbot.messages import (
@@ -106,10 +107,12 @@ class AggHarness:
             await risk.close()
 
     async def _collect(self, sub: Subscription, into: list[Any]) -> None:
-        async for message in sub:
-            into.append(message.envelope.payload)
+        """Reads as a bot does (``BotService._consume_orders``): what has arrived is one batch,
+        kept in order, then acknowledged together (one round trip over Redis, not one each)."""
+        while batch := await sub.next_batch(ORDER_BATCH):
+            into.extend(message.envelope.payload for message in batch)
             self.arrived.set()
-            await message.ack()
+            await ack_all(batch)
 
     async def submit(self, bot: str, **fields: Any) -> OrderSubmission:
         fields.setdefault("symbol", "MES")

@@ -82,3 +82,17 @@ def keep(shot: Path, name: str) -> None:
     """The screenshot ``shot`` kept as ``test-artifacts/<name>`` (the README links it)."""
     ARTIFACTS.mkdir(exist_ok=True)
     shutil.copy(shot, ARTIFACTS / name)
+
+
+def take_console_error(page: Any, errors: list[str], text: str, within_s: float = 10.0) -> str:
+    """The page's console error that holds ``text``, waited for and taken out of ``errors``
+    (chromium logs a refused request itself, a moment after the page has shown the refusal)."""
+    deadline = time.monotonic() + within_s
+    while True:
+        found = next((e for e in errors if text in e), None)
+        if found is not None:
+            errors.remove(found)
+            return found
+        if time.monotonic() > deadline:
+            raise AssertionError(f"no console error with {text!r} within {within_s} s (errors: {errors})")
+        page.wait_for_timeout(50)  # (Playwright delivers the page's events while it waits)

@@ -16,7 +16,7 @@ import httpx
 import msgspec
 import pytest
 
-from support.browser import keep, launch, logged_in, run_all, wait
+from support.browser import keep, launch, logged_in, run_all, take_console_error, wait
 from support.cm_harness import place
 from support.processes import wait_http
 
@@ -55,7 +55,7 @@ def test_the_control_panel_acts_through_the_aggregator_with_each_role(tmp_path: 
                 assert (
                     httpx.get(f"{api}/status", headers={"X-API-Key": KEY}).json()["tradingState"] == "ACTIVE"
                 )
-                errors.remove(next(e for e in errors if "403" in e))  # chromium logs the refusal itself
+                take_console_error(trader, errors, "403")  # chromium logs the refusal itself
 
                 # A trader may not pause a bot (an admin's), but is told why.
                 trader.wait_for_selector(
@@ -63,7 +63,7 @@ def test_the_control_panel_acts_through_the_aggregator_with_each_role(tmp_path: 
                 )
                 trader.click("#bots button[data-bot='bot_3'][data-command='pause']")
                 trader.wait_for_selector("#message.error:has-text('needs the admin role')", timeout=10_000)
-                errors.remove(next(e for e in errors if "403" in e))
+                take_console_error(trader, errors, "403")
 
                 # Something open to flatten: a bracketed order placed at the exchange (through the
                 # connection manager, as the test_console run does).
@@ -121,7 +121,7 @@ def test_the_control_panel_acts_through_the_aggregator_with_each_role(tmp_path: 
                 admin.wait_for_selector("#params-message.error", timeout=10_000)
                 refusal = admin.text_content("#params-message") or ""
                 assert "strategy.params.dollarRiskPerTrade" in refusal, refusal
-                errors.remove(next(e for e in errors if "400" in e))  # chromium logs the refusal itself
+                take_console_error(admin, errors, "400")  # chromium logs the refusal itself
                 bot_2 = "#bots tr:has(td:text-is('bot_2')) td.bot-state"
                 assert "RELOAD" not in (admin.text_content(bot_2) or "")
                 admin.fill("#params input[name='dollarRiskPerTrade']", risk)
