@@ -30,7 +30,7 @@ from collections.abc import Callable
 def _sched_yield() -> Callable[[], object] | None:
     try:
         function: Callable[[], object] = ctypes.PyDLL(None).sched_yield
-    except (AttributeError, OSError):
+    except (AttributeError, OSError, TypeError):  # (no such function; no C library to load)
         return None
     return function
 
